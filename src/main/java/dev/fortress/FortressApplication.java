@@ -1,0 +1,61 @@
+package dev.fortress;
+
+import dev.fortress.db.Databases;
+import dev.fortress.ops.BodySizeLimitFeature;
+import dev.fortress.ops.SeedCommand;
+import dev.fortress.users.Users;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.core.Application;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.migrations.MigrationsBundle;
+
+public class FortressApplication extends Application<FortressConfiguration> {
+
+    /** Classpath name of the Liquibase changelog (top-level migrations/ is packaged under db/). */
+    public static final String CHANGELOG = "db/changelog.xml";
+
+    private Databases databases;
+
+    public static void main(String[] args) throws Exception {
+        new FortressApplication().run(args);
+    }
+
+    @Override
+    public String getName() {
+        return "fortress";
+    }
+
+    @Override
+    public void initialize(Bootstrap<FortressConfiguration> bootstrap) {
+        // Strict: a typo in ${VAR:-default} fails at start-up instead of passing a literal "${...}".
+        bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
+                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+        bootstrap.addBundle(new MigrationsBundle<>() {
+            @Override
+            public DataSourceFactory getDataSourceFactory(FortressConfiguration configuration) {
+                return configuration.getWriterDatabase();
+            }
+
+            @Override
+            public String getMigrationsFileName() {
+                return CHANGELOG;
+            }
+        });
+        bootstrap.addCommand(new SeedCommand());
+    }
+
+    @Override
+    public void run(FortressConfiguration configuration, Environment environment) {
+        databases = Databases.build(configuration, environment);
+        environment.jersey().register(new BodySizeLimitFeature());
+        environment.jersey().register(Users.resource(databases));
+    }
+
+    /** The running instance's datasources; for admin tasks and tests. */
+    public Databases databases() {
+        return databases;
+    }
+}

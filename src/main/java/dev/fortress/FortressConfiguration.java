@@ -1,0 +1,40 @@
+package dev.fortress;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.core.Configuration;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.util.Duration;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+
+public class FortressConfiguration extends Configuration {
+
+    /** The primary: every write, and reads that must see them. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private DataSourceFactory writerDatabase = new DataSourceFactory();
+
+    /** A streaming replica (or the primary when there is none): the hot read path. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private DataSourceFactory readerDatabase = new DataSourceFactory();
+
+    /** Statements slower than this are counted and logged by name (never with their values). */
+    @NotNull
+    @JsonProperty
+    private Duration slowQueryThreshold = Duration.milliseconds(100);
+
+    public DataSourceFactory getWriterDatabase() {
+        return writerDatabase;
+    }
+
+    public DataSourceFactory getReaderDatabase() {
+        return readerDatabase;
+    }
+
+    public Duration getSlowQueryThreshold() {
+        return slowQueryThreshold;
+    }
+}

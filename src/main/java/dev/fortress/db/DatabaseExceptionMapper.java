@@ -1,0 +1,43 @@
+package dev.fortress.db;
+
+import io.dropwizard.jersey.errors.ErrorMessage;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.ext.ExceptionMapper;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jdbi.v3.core.JdbiException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A database that is down, restarting or saturated answers 503 with {@code Retry-After}, so
+ * clients and load balancers back off; anything else from the database is a 500 whose details
+ * (SQL, stack) stay in the log under an id the client can quote.
+ */
+public final class DatabaseExceptionMapper implements ExceptionMapper<JdbiException> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DatabaseExceptionMapper.class);
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    @Override
+    public Response toResponse(JdbiException error) {
+        if (SqlStates.isUnavailable(error)) {
+            LOG.warn("database unavailable: {}", SqlStates.rootMessage(error));
+            return json(Response.Status.SERVICE_UNAVAILABLE, "database unavailable, retry later")
+                    .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
+                    .build();
+        }
+        String id = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        LOG.error("database error {}", id, error);
+        return json(Response.Status.INTERNAL_SERVER_ERROR,
+                "There was an error processing your request. It has been logged (ID " + id + ").")
+                .build();
+    }
+
+    private static Response.ResponseBuilder json(Response.Status status, String message) {
+        return Response.status(status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status.getStatusCode(), message));
+    }
+}

@@ -1,0 +1,65 @@
+package dev.fortress.db;
+
+import com.codahale.metrics.health.HealthCheck;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.db.ManagedDataSource;
+import io.dropwizard.util.Duration;
+import org.apache.tomcat.jdbc.pool.DataSourceProxy;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Asks the database itself (not just the pool) and says in words what an SRE should check.
+ * Never throws: every failure becomes an unhealthy result.
+ */
+public final class DatabaseHealthCheck extends HealthCheck {
+
+    private final String name;
+    private final Jdbi jdbi;
+    private final ManagedDataSource dataSource;
+    private final String where;
+    private final int maxSize;
+    private final int timeoutSeconds;
+
+    public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
+                               DataSourceFactory factory, Duration timeout) {
+        this.name = name;
+        this.jdbi = jdbi;
+        this.dataSource = dataSource;
+        this.where = JdbcUrls.redact(factory.getUrl());
+        this.maxSize = factory.getMaxSize();
+        this.timeoutSeconds = (int) Math.max(1, timeout.toSeconds());
+    }
+
+    private record Probe(String version, boolean inRecovery) {
+    }
+
+    @Override
+    protected Result check() {
+        Probe probe;
+        try {
+            probe = jdbi.withHandle(h -> h.createQuery(
+                            "select current_setting('server_version') as version, pg_is_in_recovery() as in_recovery")
+                    .setQueryTimeout(timeoutSeconds)
+                    .map((rs, ctx) -> new Probe(rs.getString("version"), rs.getBoolean("in_recovery")))
+                    .one());
+        } catch (RuntimeException e) {
+            return Result.unhealthy("%s database unreachable at %s: %s. Check that PostgreSQL runs there "
+                    + "(bin/services status) and the URL/credentials in the environment. %s",
+                    name, where, SqlStates.rootMessage(e), pool());
+        }
+        if (Databases.WRITER.equals(name) && probe.inRecovery()) {
+            return Result.unhealthy("writer database at %s is a read-only standby (pg_is_in_recovery): "
+                    + "DATABASE_URL_WRITE must point at the primary", where);
+        }
+        return Result.healthy("%s: PostgreSQL %s at %s%s. %s", name, probe.version(), where,
+                probe.inRecovery() ? " (standby)" : "", pool());
+    }
+
+    private String pool() {
+        if (dataSource instanceof DataSourceProxy pool && pool.getPool() != null) {
+            return String.format("Pool: %d active, %d idle, %d waiting, max %d.",
+                    pool.getActive(), pool.getIdle(), pool.getWaitCount(), maxSize);
+        }
+        return "Pool not started.";
+    }
+}

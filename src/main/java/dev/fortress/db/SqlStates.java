@@ -1,0 +1,60 @@
+package dev.fortress.db;
+
+import java.sql.SQLException;
+import java.util.Set;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/** Reads PostgreSQL's SQLSTATE out of whatever JDBI or the pool wrapped it in. */
+public final class SqlStates {
+
+    /** Server shutting down, crash recovery, too many connections, cannot connect now. */
+    private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400");
+
+    private SqlStates() {
+    }
+
+    /** True when the database could not be reached or refused work: worth a retry, not a bug. */
+    public static boolean isUnavailable(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                String state = sql.getSQLState();
+                // Class 08: connection exceptions; a pool timeout carries no state at all.
+                if (state != null && (state.startsWith("08") || UNAVAILABLE.contains(state))) {
+                    return true;
+                }
+                if (state == null && isPoolTimeout(sql)) {
+                    return true;
+                }
+            }
+            if (t instanceof java.net.ConnectException || t instanceof java.net.SocketException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True for a unique violation (23505) of the named constraint or unique index. */
+    public static boolean isUniqueViolation(Throwable error, String constraint) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof PSQLException psql && "23505".equals(psql.getSQLState())) {
+                ServerErrorMessage detail = psql.getServerErrorMessage();
+                return detail != null && constraint.equals(detail.getConstraint());
+            }
+        }
+        return false;
+    }
+
+    /** The innermost cause, as "Type: message", for logs and health messages. */
+    public static String rootMessage(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
+    private static boolean isPoolTimeout(SQLException error) {
+        return error.getClass().getName().equals("org.apache.tomcat.jdbc.pool.PoolExhaustedException");
+    }
+}

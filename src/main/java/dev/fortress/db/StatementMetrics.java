@@ -1,0 +1,69 @@
+package dev.fortress.db;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.MetricRegistry;
+import java.lang.reflect.Method;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.extension.ExtensionMethod;
+import org.jdbi.v3.core.statement.SqlLogger;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One timer per named statement and datasource,
+ * {@code dev.fortress.db.<datasource>.<Dao>.<method>}, plus a counter and a log line for
+ * statements slower than the threshold. The log names the statement, never its values.
+ */
+public final class StatementMetrics implements SqlLogger {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StatementMetrics.class);
+
+    private final MetricRegistry registry;
+    private final String datasource;
+    private final String prefix;
+    private final long slowNanos;
+    private final Counter slow;
+
+    public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
+        this.registry = registry;
+        this.datasource = datasource;
+        this.prefix = MetricRegistry.name("dev.fortress.db", datasource);
+        this.slowNanos = slowThreshold.toNanos();
+        this.slow = registry.counter(MetricRegistry.name(prefix, "slow-statements"));
+    }
+
+    @Override
+    public void logAfterExecution(StatementContext context) {
+        record(context);
+    }
+
+    @Override
+    public void logException(StatementContext context, SQLException ex) {
+        record(context);
+    }
+
+    private void record(StatementContext context) {
+        String statement = statementName(context);
+        long elapsed = context.getElapsedTime(ChronoUnit.NANOS);
+        registry.timer(MetricRegistry.name(prefix, statement)).update(elapsed, TimeUnit.NANOSECONDS);
+        if (elapsed >= slowNanos) {
+            slow.inc();
+            LOG.warn("slow statement {} on {} took {} ms", statement, datasource,
+                    TimeUnit.NANOSECONDS.toMillis(elapsed));
+        }
+    }
+
+    /** {@code Dao.method} for SQL objects; {@code sql.raw} for ad-hoc SQL (health checks, tasks). */
+    static String statementName(StatementContext context) {
+        ExtensionMethod extension = context.getExtensionMethod();
+        if (extension == null) {
+            return "sql.raw";
+        }
+        Method method = extension.getMethod();
+        return extension.getType().getSimpleName() + "." + method.getName();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.fortress.ops;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.fortress.FortressConfiguration;
+import dev.fortress.db.Databases;
+import dev.fortress.db.StatementMetrics;
+import dev.fortress.users.UserSeeder;
+import io.dropwizard.core.cli.ConfiguredCommand;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.db.ManagedDataSource;
+import java.time.Duration;
+import net.sourceforge.argparse4j.inf.Namespace;
+import net.sourceforge.argparse4j.inf.Subparser;
+import org.jdbi.v3.core.Jdbi;
+
+/** {@code seed config.yml --users N --orgs M}: demo and benchmark data, set-based, on the writer. */
+public final class SeedCommand extends ConfiguredCommand<FortressConfiguration> {
+
+    public SeedCommand() {
+        super("seed", "Adds generated users (and later other data) for demos and benchmarks");
+    }
+
+    @Override
+    public void configure(Subparser subparser) {
+        super.configure(subparser);
+        subparser.addArgument("--users").type(Long.class).setDefault(0L)
+                .help("how many users to add (emails never collide with existing ones)");
+        subparser.addArgument("--orgs").type(Long.class).setDefault(100L)
+                .help("spread the users over organisations 1..orgs");
+    }
+
+    @Override
+    protected void run(Bootstrap<FortressConfiguration> bootstrap, Namespace namespace,
+                       FortressConfiguration configuration) throws Exception {
+        long users = namespace.getLong("users");
+        long orgs = namespace.getLong("orgs");
+        if (users < 0 || orgs < 1) {
+            throw new IllegalArgumentException("--users must be >= 0 and --orgs >= 1");
+        }
+        MetricRegistry metrics = new MetricRegistry();
+        ManagedDataSource dataSource = configuration.getWriterDatabase().build(metrics, "seed");
+        dataSource.start();
+        try {
+            Jdbi jdbi = Databases.configure(Jdbi.create(dataSource),
+                    new StatementMetrics(metrics, "seed", Duration.ofHours(1)));
+            long started = System.nanoTime();
+            long added = new UserSeeder(jdbi).seed(users, orgs);
+            System.out.printf("seeded %d users over orgs 1..%d in %.1f s%n",
+                    added, orgs, (System.nanoTime() - started) / 1e9);
+        } finally {
+            dataSource.stop();
+        }
+    }
+}

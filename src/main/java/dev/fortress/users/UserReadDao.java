@@ -1,0 +1,17 @@
+package dev.fortress.users;
+
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+
+/**
+ * The hot read path, bound to the reader datasource. The SQL text is constant, so the driver's
+ * per-connection statement cache keeps one server-side prepared statement for it and every
+ * later call on that connection only binds and executes (see prepareThreshold in config.yml).
+ */
+@RegisterConstructorMapper(User.class)
+public interface UserReadDao {
+
+    @SqlQuery("select id, email, role, org_id, age from users where id = :id")
+    Optional<User> findById(long id);
+}

@@ -1,0 +1,32 @@
+package dev.fortress.users;
+
+import dev.fortress.db.SqlStates;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** Writes to users, bound to the writer datasource. */
+@RegisterConstructorMapper(User.class)
+public interface UserWriteDao {
+
+    /** The unique index that makes emails unique whatever their case (see migrations/). */
+    String UNIQUE_EMAIL = "users_email_lower_key";
+
+    @SqlUpdate("insert into users (email, role, org_id, age) values (:email, :role, :orgId, :age)")
+    @GetGeneratedKeys({"id", "email", "role", "org_id", "age"})
+    User insert(@BindMethods NewUser user);
+
+    /** Inserts the user; an email already present in any case is a {@link DuplicateEmailException}. */
+    default User create(NewUser user) {
+        try {
+            return insert(user);
+        } catch (UnableToExecuteStatementException e) {
+            if (SqlStates.isUniqueViolation(e, UNIQUE_EMAIL)) {
+                throw new DuplicateEmailException(user.email());
+            }
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.fortress.users;
+
+import com.codahale.metrics.annotation.ResponseMetered;
+import com.codahale.metrics.annotation.Timed;
+import dev.fortress.ops.BodySizeLimit;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
+
+@Path("/users")
+@Produces(MediaType.APPLICATION_JSON)
+public class UsersResource {
+
+    /** A user is ~100 bytes of JSON; anything near this limit is not a user. */
+    static final long MAX_BODY_BYTES = 16 * 1024;
+
+    private final UserReadDao reader;
+    private final UserWriteDao writer;
+
+    public UsersResource(UserReadDao reader, UserWriteDao writer) {
+        this.reader = reader;
+        this.writer = writer;
+    }
+
+    /** Served by the reader. A non-numeric or out-of-range id never matches a long: Jersey answers 404. */
+    @GET
+    @Path("/{id}")
+    @Timed(name = "get")
+    @ResponseMetered(name = "get")
+    public User get(@PathParam("id") long id) {
+        return reader.findById(id).orElseThrow(() -> new NotFoundException("user " + id + " not found"));
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @BodySizeLimit(MAX_BODY_BYTES)
+    @Timed(name = "create")
+    @ResponseMetered(name = "create")
+    public Response create(@NotNull @Valid NewUser user) {
+        try {
+            User created = writer.create(user);
+            return Response.created(UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()))
+                    .entity(created)
+                    .build();
+        } catch (DuplicateEmailException e) {
+            throw new WebApplicationException(e.getMessage(), Response.Status.CONFLICT);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.fortress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The packaged service on the real config.yml, driven over HTTP as a client would. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class FortressAppTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+
+    private Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private Map<String, Object> admin(String path) {
+        return Http.json(new Http("127.0.0.1", APP.getAdminPort()).get(path));
+    }
+
+    private HttpResponse<String> post(String json) {
+        return api().postJson("/users", json);
+    }
+
+    @Test
+    void apiExamplesAnswerAsDocumented() {
+        HttpResponse<String> created = post("{\"email\":\"a@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":31}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        Map<String, Object> user = Http.json(created);
+        assertThat(user).containsEntry("email", "a@x.io").containsEntry("role", "member")
+                .containsEntry("orgId", 7).containsEntry("age", 31).containsKey("id");
+        assertThat(created.headers().firstValue("Location")).hasValueSatisfying(
+                location -> assertThat(location).endsWith("/users/" + user.get("id")));
+
+        HttpResponse<String> read = api().get("/users/" + user.get("id"));
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(Http.json(read)).isEqualTo(user);
+
+        assertThat(post("{\"email\":\"A@X.IO\",\"role\":\"member\",\"orgId\":7,\"age\":31}").statusCode())
+                .isEqualTo(409);
+        assertThat(post("{\"email\":\"b@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":200}").statusCode())
+                .isEqualTo(422);
+        assertThat(post("{not json").statusCode()).isEqualTo(400);
+        assertThat(api().get("/users/999999999").statusCode()).isEqualTo(404);
+        assertThat(api().get("/users/abc").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void errorsNeverLeakSqlOrStackTraces() {
+        String bodies = post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":-1}").body()
+                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":\"x\"}").body()
+                + api().get("/users/abc").body();
+
+        assertThat(bodies).doesNotContainIgnoringCase("select").doesNotContainIgnoringCase("insert")
+                .doesNotContain("Exception").doesNotContain("at dev.").doesNotContain("at com.");
+    }
+
+    @Test
+    void healthChecksNameBothDatasourcesAndAreHealthy() {
+        Map<String, Object> health = admin("/healthcheck");
+
+        assertThat(((Map<?, ?>) health.get("writer")).get("healthy")).isEqualTo(true);
+        assertThat(((Map<?, ?>) health.get("reader")).get("healthy")).isEqualTo(true);
+        assertThat((String) ((Map<?, ?>) health.get("writer")).get("message"))
+                .startsWith("writer: PostgreSQL 1").contains("/" + DB.name()).contains("max 10");
+        assertThat((String) ((Map<?, ?>) health.get("reader")).get("message")).contains("max 20");
+    }
+
+    @Test
+    void statementTimersMoveOnTheDatasourceThatRanThem() {
+        long reads = timerCount("dev.fortress.db.reader.UserReadDao.findById");
+        long writes = timerCount("dev.fortress.db.writer.UserWriteDao.insert");
+
+        api().get("/users/1");
+        post("{\"email\":\"timed@x.io\",\"role\":\"viewer\",\"orgId\":2,\"age\":44}");
+
+        assertThat(timerCount("dev.fortress.db.reader.UserReadDao.findById")).isEqualTo(reads + 1);
+        assertThat(timerCount("dev.fortress.db.writer.UserWriteDao.insert")).isEqualTo(writes + 1);
+        assertThat(timerCount("dev.fortress.db.writer.UserReadDao.findById")).isZero();
+    }
+
+    private long timerCount(String name) {
+        Map<?, ?> timers = (Map<?, ?>) admin("/metrics").get("timers");
+        Map<?, ?> timer = (Map<?, ?>) timers.get(name);
+        return timer == null ? 0 : ((Number) timer.get("count")).longValue();
+    }
+}

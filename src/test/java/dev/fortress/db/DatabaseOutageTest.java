@@ -1,0 +1,123 @@
+package dev.fortress.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TcpProxy;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Each datasource reaches PostgreSQL through its own proxy, which the tests cut and restore:
+ * a database that goes away gives fast 503s in the API's error shape, and the service recovers
+ * by itself when it comes back. Cutting one side only also shows which side each route uses.
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class DatabaseOutageTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final TcpProxy WRITER = new TcpProxy(DB.host(), DB.port());
+    private static final TcpProxy READER = new TcpProxy(DB.host(), DB.port());
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, WRITER.jdbcUrl(DB.name()), READER.jdbcUrl(DB.name()));
+
+    /** maxWaitForConnection in config.yml, plus the second the acceptance allows. */
+    private static final Duration BOUND = Duration.ofSeconds(2);
+
+    private static final AtomicInteger EMAILS = new AtomicInteger();
+
+    @AfterEach
+    void restore() {
+        WRITER.restore();
+        READER.restore();
+    }
+
+    @Test
+    void getAndPostAnswer503FastWhileTheDatabaseIsDownAndRecoverAfter() {
+        long userId = userIdFrom(post());
+
+        WRITER.cut();
+        READER.cut();
+
+        for (int i = 0; i < 3; i++) {
+            assertUnavailable(get(userId));
+            assertUnavailable(post());
+        }
+        HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
+        assertThat(health.statusCode()).isEqualTo(500);
+        assertThat(health.body()).contains("writer database unreachable at 127.0.0.1:" + WRITER.port());
+
+        WRITER.restore();
+        READER.restore();
+
+        assertThat(eventually(() -> get(userId).statusCode())).isEqualTo(200);
+        assertThat(eventually(() -> post().statusCode())).isEqualTo(201);
+    }
+
+    @Test
+    void readsKeepWorkingWithoutTheWriterAndWritesWithoutTheReader() {
+        long userId = userIdFrom(post());
+
+        WRITER.cut();
+        assertUnavailable(post());
+        assertThat(get(userId).statusCode()).isEqualTo(200);
+        WRITER.restore();
+
+        READER.cut();
+        assertUnavailable(get(userId));
+        assertThat(eventually(() -> post().statusCode())).isEqualTo(201);
+    }
+
+    private void assertUnavailable(HttpResponse<String> response) {
+        assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(response.headers().firstValue("Retry-After")).contains("1");
+        assertThat(response.body()).isEqualTo("{\"code\":503,\"message\":\"database unavailable, retry later\"}");
+    }
+
+    private HttpResponse<String> get(long id) {
+        return timed(() -> api().get("/users/" + id));
+    }
+
+    private HttpResponse<String> post() {
+        String json = "{\"email\":\"outage" + EMAILS.incrementAndGet() + "@x.io\",\"role\":\"member\","
+                + "\"orgId\":9,\"age\":33}";
+        return timed(() -> api().postJson("/users", json));
+    }
+
+    /** Every answer, good or bad, must come within the bound: nothing hangs. */
+    private static HttpResponse<String> timed(java.util.function.Supplier<HttpResponse<String>> call) {
+        long started = System.nanoTime();
+        HttpResponse<String> response = call.get();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(BOUND);
+        return response;
+    }
+
+    private static long userIdFrom(HttpResponse<String> created) {
+        assertThat(created.statusCode()).isEqualTo(201);
+        return Long.parseLong(created.body().replaceAll(".*\"id\":(\\d+).*", "$1"));
+    }
+
+    /** Polls until 2xx or 10 s have passed; returns the last status. */
+    private static int eventually(java.util.function.IntSupplier status) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        int last = status.getAsInt();
+        while (last >= 300 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            last = status.getAsInt();
+        }
+        return last;
+    }
+
+    private static Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+}

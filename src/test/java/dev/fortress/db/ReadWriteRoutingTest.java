@@ -1,0 +1,68 @@
+package dev.fortress.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressApplication;
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.util.Map;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Proves where each route runs by what it leaves on the connection that ran it: each pool has
+ * exactly one connection here, so that connection's pg_prepared_statements shows every
+ * server-prepared statement the pool executed and how many times it was executed.
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class ReadWriteRoutingTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+            ConfigOverride.config("writerDatabase.initialSize", "1"),
+            ConfigOverride.config("writerDatabase.minSize", "1"),
+            ConfigOverride.config("writerDatabase.maxSize", "1"),
+            ConfigOverride.config("readerDatabase.initialSize", "1"),
+            ConfigOverride.config("readerDatabase.minSize", "1"),
+            ConfigOverride.config("readerDatabase.maxSize", "1"));
+
+    private static final String FIND_BY_ID = "select id, email, role, org_id, age from users where id = $1";
+    private static final String INSERT = "insert into users (email, role, org_id, age) values ($1, $2, $3, $4)";
+
+    @Test
+    void getRunsOnTheReaderAsOneServerPreparedStatementAndPostOnTheWriter() {
+        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        for (int i = 0; i < 3; i++) {
+            Map<String, Object> created = Http.json(api.postJson("/users",
+                    "{\"email\":\"route" + i + "@x.io\",\"role\":\"member\",\"orgId\":5,\"age\":30}"));
+            assertThat(api.get("/users/" + created.get("id")).statusCode()).isEqualTo(200);
+        }
+        for (int i = 0; i < 4; i++) {
+            assertThat(api.get("/users/424242").statusCode()).isEqualTo(404);
+        }
+
+        Databases databases = APP.<FortressApplication>getApplication().databases();
+        // 7 GETs: one statement, parsed once on the reader's connection, executed 7 times.
+        assertThat(executions(databases.reader(), FIND_BY_ID)).isEqualTo(7);
+        assertThat(executions(databases.reader(), INSERT)).isZero();
+        // 3 POSTs: the insert ran on the writer's connection; no read went there.
+        assertThat(executions(databases.writer(), INSERT)).isEqualTo(3);
+        assertThat(executions(databases.writer(), FIND_BY_ID)).isZero();
+    }
+
+    /** Executions of a server-prepared statement on the pool's single connection. */
+    private static long executions(Jdbi pool, String sql) {
+        return pool.withHandle(h -> h.createQuery(
+                        "select coalesce(sum(generic_plans + custom_plans), 0) from pg_prepared_statements "
+                                + "where statement like :sql || '%'")
+                .bind("sql", sql)
+                .mapTo(Long.class)
+                .one());
+    }
+}

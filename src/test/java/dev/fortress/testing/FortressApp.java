@@ -1,0 +1,42 @@
+package dev.fortress.testing;
+
+import dev.fortress.FortressApplication;
+import dev.fortress.FortressConfiguration;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The whole service on the real {@code config.yml}, pointed at a test database, on free ports. */
+public final class FortressApp {
+
+    private FortressApp() {
+    }
+
+    public static DropwizardAppExtension<FortressConfiguration> on(TestDatabase db, ConfigOverride... extra) {
+        return on(db, db.url(), db.url(), extra);
+    }
+
+    public static DropwizardAppExtension<FortressConfiguration> on(TestDatabase db, String writerUrl,
+                                                                    String readerUrl, ConfigOverride... extra) {
+        List<ConfigOverride> overrides = new ArrayList<>(List.of(
+                ConfigOverride.config("writerDatabase.url", writerUrl),
+                ConfigOverride.config("writerDatabase.user", db.user()),
+                ConfigOverride.config("writerDatabase.password", db.password()),
+                ConfigOverride.config("readerDatabase.url", readerUrl),
+                ConfigOverride.config("readerDatabase.user", db.user()),
+                ConfigOverride.config("readerDatabase.password", db.password()),
+                ConfigOverride.config("server.applicationConnectors[0].port", "0"),
+                ConfigOverride.config("server.adminConnectors[0].port", "0"),
+                ConfigOverride.config("logging.level", "WARN")));
+        overrides.addAll(List.of(extra));
+        return new DropwizardAppExtension<>(FortressApplication.class, configPath(),
+                overrides.toArray(new ConfigOverride[0]));
+    }
+
+    /** The real config.yml at the repository root (Maven runs tests from there). */
+    public static String configPath() {
+        return Path.of("config.yml").toAbsolutePath().toString();
+    }
+}

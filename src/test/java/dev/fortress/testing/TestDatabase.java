@@ -1,0 +1,104 @@
+package dev.fortress.testing;
+
+import dev.fortress.FortressApplication;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HexFormat;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+import liquibase.Contexts;
+import liquibase.LabelExpression;
+import liquibase.Liquibase;
+import liquibase.database.Database;
+import liquibase.database.DatabaseFactory;
+import liquibase.database.jvm.JdbcConnection;
+import liquibase.resource.ClassLoaderResourceAccessor;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * A throwaway database, migrated with the real Liquibase changelog, dropped when the JVM ends.
+ * Tests never touch the {@code fortress} development database.
+ */
+public final class TestDatabase {
+
+    private final TestPostgres.Server server;
+    private final String name;
+
+    private TestDatabase(TestPostgres.Server server, String name) {
+        this.server = server;
+        this.name = name;
+    }
+
+    /** A new, migrated database of its own. */
+    public static TestDatabase create() {
+        TestPostgres.Server server = TestPostgres.server();
+        String name = "fortress_test_" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        try (Connection admin = server.connect(server.adminDatabase()); Statement st = admin.createStatement()) {
+            st.execute("create database " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create test database " + name + ": " + e.getMessage(), e);
+        }
+        TestDatabase db = new TestDatabase(server, name);
+        Runtime.getRuntime().addShutdownHook(new Thread(db::drop, "drop-" + name));
+        db.migrate();
+        return db;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String host() {
+        return server.host();
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public String url() {
+        return server.url(name);
+    }
+
+    public String user() {
+        return server.user();
+    }
+
+    public String password() {
+        return server.password();
+    }
+
+    /** A plain JDBI on this database with extra driver properties (e.g. prepareThreshold). */
+    public Jdbi jdbi(Properties driverProperties) {
+        Properties props = new Properties();
+        props.putAll(driverProperties);
+        props.setProperty("user", user());
+        props.setProperty("password", password());
+        return Jdbi.create(url(), props);
+    }
+
+    public Jdbi jdbi() {
+        return jdbi(new Properties());
+    }
+
+    @SuppressWarnings("deprecation") // the Liquibase facade is the shortest way to run a changelog
+    private void migrate() {
+        try (Connection c = server.connect(name)) {
+            Database database = DatabaseFactory.getInstance()
+                    .findCorrectDatabaseImplementation(new JdbcConnection(c));
+            new Liquibase(FortressApplication.CHANGELOG, new ClassLoaderResourceAccessor(), database)
+                    .update(new Contexts(), new LabelExpression());
+        } catch (Exception e) {
+            throw new IllegalStateException("migrating " + name + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void drop() {
+        try (Connection admin = server.connect(server.adminDatabase()); Statement st = admin.createStatement()) {
+            st.execute("drop database if exists " + name + " with (force)");
+        } catch (SQLException e) {
+            System.err.println("could not drop test database " + name + ": " + e.getMessage());
+        }
+    }
+}
