@@ -67,33 +67,13 @@ class UserDaosTest {
 
     @Test
     void hotReadIsOneServerPreparedStatementReusedFromTheFirstExecution() {
-        long id = jdbi("1").onDemand(UserWriteDao.class).create(new NewUser("prep@x.io", "member", 3L, 50)).id();
-
-        List<Long> executions = jdbi("1").withHandle(h -> {
-            UserReadDao dao = h.attach(UserReadDao.class);
-            for (int i = 0; i < 3; i++) {
-                assertThat(dao.findById(id)).isPresent();
-            }
-            return preparedExecutions(h);
-        });
-
         // One named statement on the connection, planned for each of the three executions.
-        assertThat(executions).containsExactly(3L);
+        assertThat(preparedExecutionsAfterThreeReads("1", "prep@x.io")).containsExactly(3L);
     }
 
     @Test
     void withPrepareThresholdZeroNothingIsServerPrepared() {
-        long id = jdbi("0").onDemand(UserWriteDao.class).create(new NewUser("unnamed@x.io", "member", 3L, 50)).id();
-
-        List<Long> executions = jdbi("0").withHandle(h -> {
-            UserReadDao dao = h.attach(UserReadDao.class);
-            for (int i = 0; i < 3; i++) {
-                dao.findById(id);
-            }
-            return preparedExecutions(h);
-        });
-
-        assertThat(executions).isEmpty();
+        assertThat(preparedExecutionsAfterThreeReads("0", "unnamed@x.io")).isEmpty();
     }
 
     @Test
@@ -103,11 +83,20 @@ class UserDaosTest {
         assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount()).isEqualTo(1);
     }
 
-    private static List<Long> preparedExecutions(org.jdbi.v3.core.Handle h) {
-        return h.createQuery("select generic_plans + custom_plans from pg_prepared_statements "
-                        + "where statement = :sql")
-                .bind("sql", FIND_BY_ID_SQL)
-                .mapTo(Long.class)
-                .list();
+    /** Reads one user three times on one connection; returns pg_prepared_statements' count for the read. */
+    private List<Long> preparedExecutionsAfterThreeReads(String prepareThreshold, String email) {
+        Jdbi jdbi = jdbi(prepareThreshold);
+        long id = jdbi.onDemand(UserWriteDao.class).create(new NewUser(email, "member", 3L, 50)).id();
+        return jdbi.withHandle(h -> {
+            UserReadDao dao = h.attach(UserReadDao.class);
+            for (int i = 0; i < 3; i++) {
+                assertThat(dao.findById(id)).isPresent();
+            }
+            return h.createQuery("select generic_plans + custom_plans from pg_prepared_statements "
+                            + "where statement = :sql")
+                    .bind("sql", FIND_BY_ID_SQL)
+                    .mapTo(Long.class)
+                    .list();
+        });
     }
 }

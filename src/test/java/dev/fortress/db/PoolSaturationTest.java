@@ -1,0 +1,50 @@
+package dev.fortress.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressApplication;
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** A pool with no free connection fails the request after maxWaitForConnection instead of queueing. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class PoolSaturationTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+            ConfigOverride.config("readerDatabase.initialSize", "1"),
+            ConfigOverride.config("readerDatabase.minSize", "1"),
+            ConfigOverride.config("readerDatabase.maxSize", "1"),
+            ConfigOverride.config("readerDatabase.maxWaitForConnection", "500ms"));
+
+    @Test
+    void saturatedReaderAnswers503WithinMaxWaitAndServesAgainOnceFreed() {
+        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Databases databases = APP.<FortressApplication>getApplication().databases();
+
+        HttpResponse<String> refused;
+        long elapsedMillis;
+        try (Handle held = databases.reader().open()) {
+            held.select("select 1").mapTo(Integer.class).one(); // the pool's only connection, in use
+            long started = System.nanoTime();
+            refused = api.get("/users/1");
+            elapsedMillis = Duration.ofNanos(System.nanoTime() - started).toMillis();
+        }
+
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.headers().firstValue("Retry-After")).contains("1");
+        assertThat(refused.body()).isEqualTo("{\"code\":503,\"message\":\"database unavailable, retry later\"}");
+        assertThat(elapsedMillis).isBetween(450L, 1500L);
+        assertThat(api.get("/users/1").statusCode()).isEqualTo(404);
+    }
+}
