@@ -1,6 +1,8 @@
 package dev.fortress;
 
 import dev.fortress.db.Databases;
+import dev.fortress.imports.Imports;
+import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.BodySizeLimitFeature;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
@@ -18,6 +20,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
     public static final String CHANGELOG = "db/changelog.xml";
 
     private Databases databases;
+    private Jobs jobs;
 
     public static void main(String[] args) throws Exception {
         new FortressApplication().run(args);
@@ -50,12 +53,21 @@ public class FortressApplication extends Application<FortressConfiguration> {
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
         databases = Databases.build(configuration, environment);
+        jobs = new Jobs(configuration.getJobs(), databases.writerDataSource());
+        environment.lifecycle().manage(jobs);
         environment.jersey().register(new BodySizeLimitFeature());
         environment.jersey().register(Users.resource(databases));
+        // The org stats cache (issue 4) plugs in here to invalidate orgs an import changed.
+        Imports.register(configuration.getImports(), environment, databases, jobs, orgs -> { });
     }
 
     /** The running instance's datasources; for admin tasks and tests. */
     public Databases databases() {
         return databases;
+    }
+
+    /** The running instance's JobRunr; for admin tasks and tests. */
+    public Jobs jobs() {
+        return jobs;
     }
 }

@@ -1,6 +1,8 @@
 package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.fortress.imports.ImportsConfiguration;
+import dev.fortress.jobs.JobsConfiguration;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.util.Duration;
@@ -25,6 +27,24 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private Duration slowQueryThreshold = Duration.milliseconds(100);
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private JobsConfiguration jobs = new JobsConfiguration();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private ImportsConfiguration imports = new ImportsConfiguration();
+
+    public JobsConfiguration getJobs() {
+        return jobs;
+    }
+
+    public ImportsConfiguration getImports() {
+        return imports;
+    }
 
     public DataSourceFactory getWriterDatabase() {
         return writerDatabase;

@@ -1,0 +1,63 @@
+package dev.fortress.imports;
+
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** The imports table and the uploaded bytes, on the writer. */
+@RegisterConstructorMapper(ImportDao.Stored.class)
+public interface ImportDao {
+
+    /** What the job and the idempotency check need of an import. */
+    record Stored(UUID id, String status, String idempotencyKey, byte[] bodySha256, long bodyBytes,
+                  int chunks, long watermarkLine, long rowsTotal, long rowsImported, long rowsRejected,
+                  int errorCount) {
+    }
+
+    String COLUMNS = "id, status, idempotency_key, body_sha256, body_bytes, chunks, watermark_line, "
+            + "rows_total, rows_imported, rows_rejected, jsonb_array_length(errors) as error_count";
+
+    @SqlUpdate("insert into imports (id, status, idempotency_key) values (:id, 'uploading', :key)")
+    void create(@Bind("id") UUID id, @Bind("key") String idempotencyKey);
+
+    @SqlUpdate("insert into import_chunks (import_id, seq, data) values (:id, :seq, :data)")
+    void addChunk(@Bind("id") UUID id, @Bind("seq") int seq, @Bind("data") byte[] data);
+
+    @SqlUpdate("update imports set status = 'queued', body_sha256 = :sha, body_bytes = :bytes, chunks = :chunks "
+            + "where id = :id and status = 'uploading'")
+    int uploaded(@Bind("id") UUID id, @Bind("sha") byte[] sha256, @Bind("bytes") long bytes,
+                 @Bind("chunks") int chunks);
+
+    @SqlQuery("select " + COLUMNS + " from imports where id = :id")
+    Optional<Stored> find(@Bind("id") UUID id);
+
+    @SqlQuery("select " + COLUMNS + " from imports where idempotency_key = :key")
+    Optional<Stored> findByKey(@Bind("key") String idempotencyKey);
+
+    @SqlQuery("select data from import_chunks where import_id = :id and seq = :seq")
+    Optional<byte[]> chunk(@Bind("id") UUID id, @Bind("seq") int seq);
+
+    @SqlUpdate("update imports set status = 'processing', started_at = coalesce(started_at, now()) "
+            + "where id = :id and status in ('queued', 'processing')")
+    int processing(@Bind("id") UUID id);
+
+    @SqlQuery("select id, status, rows_total, rows_imported, rows_rejected, errors::text as errors, reason "
+            + "from imports where id = :id and status <> 'uploading'")
+    @RegisterRowMapper(ImportStatusMapper.class)
+    Optional<ImportStatus> status(@Bind("id") UUID id);
+
+    /** Imports whose job may have been lost (stored, then the process died before enqueueing). */
+    @SqlQuery("select id, body_bytes from imports where status = 'queued'")
+    @RegisterConstructorMapper(Pending.class)
+    java.util.List<Pending> queued();
+
+    record Pending(UUID id, long bodyBytes) {
+    }
+
+    @SqlUpdate("update imports set status = 'failed', reason = :reason, finished_at = now() where id = :id")
+    void failed(@Bind("id") UUID id, @Bind("reason") String reason);
+}

@@ -1,0 +1,29 @@
+package dev.fortress.imports;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.StatementContext;
+
+/** Maps an imports row, whose errors are a jsonb array, to what {@code GET /imports/{id}} shows. */
+public final class ImportStatusMapper implements RowMapper<ImportStatus> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<List<ImportStatus.RowError>> ERRORS = new TypeReference<>() { };
+
+    @Override
+    public ImportStatus map(ResultSet rs, StatementContext ctx) throws SQLException {
+        try {
+            return new ImportStatus(rs.getObject("id", UUID.class), rs.getString("status"),
+                    rs.getLong("rows_total"), rs.getLong("rows_imported"), rs.getLong("rows_rejected"),
+                    JSON.readValue(rs.getString("errors"), ERRORS), rs.getString("reason"));
+        } catch (JsonProcessingException e) {
+            throw new SQLException("imports.errors is not a JSON array of row errors", e);
+        }
+    }
+}

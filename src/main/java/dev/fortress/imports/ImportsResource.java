@@ -1,0 +1,120 @@
+package dev.fortress.imports;
+
+import com.codahale.metrics.annotation.ResponseMetered;
+import com.codahale.metrics.annotation.Timed;
+import dev.fortress.jobs.Jobs;
+import io.dropwizard.jersey.errors.ErrorMessage;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
+import java.io.InputStream;
+import java.util.Map;
+import java.util.UUID;
+import org.jobrunr.scheduling.JobBuilder;
+
+/**
+ * {@code POST /imports} stores the upload and enqueues a job that carries only the import's
+ * id, then answers 202 at once; {@code GET /imports/{id}} reports progress. Both on the writer:
+ * the status must reflect what the job just committed.
+ */
+@Path("/imports")
+@Produces(MediaType.APPLICATION_JSON)
+public class ImportsResource {
+
+    static final int MAX_KEY_LENGTH = 255;
+
+    private final ImportUploads uploads;
+    private final ImportDao dao;
+    private final Jobs jobs;
+    private final long maxUploadBytes;
+
+    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, long maxUploadBytes) {
+        this.uploads = uploads;
+        this.dao = dao;
+        this.jobs = jobs;
+        this.maxUploadBytes = maxUploadBytes;
+    }
+
+    @POST
+    @Consumes("text/csv")
+    @Timed(name = "upload")
+    @ResponseMetered(name = "upload")
+    public Response upload(InputStream body, @HeaderParam("Idempotency-Key") String idempotencyKey,
+                           @Context HttpHeaders headers) {
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_KEY_LENGTH)) {
+            throw error(Response.Status.BAD_REQUEST, "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters");
+        }
+        if (headers.getLength() > maxUploadBytes) {
+            throw error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
+        }
+        ImportUploads.Outcome outcome;
+        try {
+            outcome = uploads.store(body, idempotencyKey);
+        } catch (ImportUploads.EmptyBodyException e) {
+            throw error(Response.Status.BAD_REQUEST, e.getMessage());
+        } catch (ImportUploads.TooLargeException e) {
+            throw error(Response.Status.REQUEST_ENTITY_TOO_LARGE, e.getMessage());
+        }
+        if (outcome instanceof ImportUploads.KeyConflict) {
+            throw error(Response.Status.CONFLICT, "Idempotency-Key " + idempotencyKey
+                    + " was already used for a different body");
+        }
+        UUID id;
+        String status;
+        long bytes;
+        if (outcome instanceof ImportUploads.Created created) {
+            id = created.id();
+            status = "queued";
+            bytes = created.bytes();
+        } else {
+            ImportDao.Stored earlier = ((ImportUploads.Existing) outcome).stored();
+            id = earlier.id();
+            status = earlier.status();
+            bytes = earlier.bodyBytes();
+        }
+        if (status.equals("queued")) {
+            enqueue(id, bytes); // by id: a repeat (same Idempotency-Key) re-enqueues nothing
+        }
+        return Response.accepted(Map.of("importId", id, "status", status))
+                .location(UriBuilder.fromResource(ImportsResource.class).path("{id}").build(id))
+                .build();
+    }
+
+    @GET
+    @Path("/{id}")
+    @Timed(name = "status")
+    public ImportStatus status(@PathParam("id") UUID id) {
+        return dao.status(id).orElseThrow(() -> new NotFoundException("import " + id + " not found"));
+    }
+
+    void enqueue(UUID id, long bytes) {
+        jobs.scheduler().create(JobBuilder.aJob()
+                .withId(id)
+                .withName("Import " + id + ": " + humanBytes(bytes))
+                .withJobRequest(new ImportJob.Request(id)));
+    }
+
+    static String humanBytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        int unit = (63 - Long.numberOfLeadingZeros(bytes)) / 10;
+        return String.format("%.1f %siB", bytes / (double) (1L << (unit * 10)), " KMGTPE".charAt(unit));
+    }
+
+    private static WebApplicationException error(Response.Status status, String message) {
+        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status.getStatusCode(), message)).build());
+    }
+}

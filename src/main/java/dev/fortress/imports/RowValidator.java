@@ -1,0 +1,144 @@
+package dev.fortress.imports;
+
+import dev.fortress.users.NewUser;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.Validator;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Turns one CSV record into a {@link NewUser} or a row error. The field rules are the
+ * {@code POST /users} rules (the same Bean Validation constraints on {@link NewUser}), so an
+ * import accepts exactly what the API accepts, with the same messages. Not thread-safe: one per job run.
+ */
+final class RowValidator {
+
+    static final List<String> HEADER = List.of("email", "role", "org_id", "age");
+
+    sealed interface Outcome permits Valid, Invalid {
+    }
+
+    record Valid(NewUser user) implements Outcome {
+    }
+
+    record Invalid(String message) implements Outcome {
+    }
+
+    private final Validator validator;
+    private final long maxLineBytes;
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+
+    RowValidator(Validator validator, long maxLineBytes) {
+        this.validator = validator;
+        this.maxLineBytes = maxLineBytes;
+    }
+
+    /** Null when the header is exactly {@code email,role,org_id,age}; else why the import fails. */
+    String headerProblem(CsvRecordReader.Record header) {
+        if (header == null) {
+            return "the file is empty: expected a header row email,role,org_id,age";
+        }
+        try {
+            List<String> names = new java.util.ArrayList<>();
+            for (byte[] field : header.fields()) {
+                names.add(decode(field));
+            }
+            if (header.problem() == CsvRecordReader.Problem.NONE && names.equals(HEADER)) {
+                return null;
+            }
+            return "header must be exactly email,role,org_id,age (found: " + String.join(",", names) + ")";
+        } catch (CharacterCodingException e) {
+            return "header must be exactly email,role,org_id,age (found invalid UTF-8)";
+        }
+    }
+
+    Outcome validate(CsvRecordReader.Record record) {
+        switch (record.problem()) {
+            case TOO_LONG -> {
+                return new Invalid("line is longer than " + maxLineBytes + " bytes and was skipped");
+            }
+            case UNTERMINATED_QUOTE -> {
+                return new Invalid("quoted field is not closed before the end of the file");
+            }
+            case TEXT_AFTER_QUOTE -> {
+                return new Invalid("text after a closing quote (a quote inside a quoted field must be doubled)");
+            }
+            default -> {
+                // well-formed CSV: check the fields below
+            }
+        }
+        List<byte[]> fields = record.fields();
+        if (fields.size() != HEADER.size()) {
+            return new Invalid("expected 4 columns (email,role,org_id,age), found " + fields.size());
+        }
+        String email;
+        String role;
+        String orgId;
+        String age;
+        try {
+            email = decode(fields.get(0));
+            role = decode(fields.get(1));
+            orgId = decode(fields.get(2));
+            age = decode(fields.get(3));
+        } catch (CharacterCodingException e) {
+            return new Invalid("invalid UTF-8");
+        }
+        TreeSet<String> problems = new TreeSet<>();
+        Long org = parseLong(orgId);
+        if (org == null) {
+            problems.add("org_id must be a positive integer");
+        }
+        Integer years = parseInt(age);
+        if (years == null) {
+            problems.add("age must be between 0 and 150");
+        }
+        NewUser user = new NewUser(email, role, org == null ? 1L : org, years == null ? 0 : years);
+        for (ConstraintViolation<NewUser> violation : validator.validate(user)) {
+            problems.add(columnName(violation.getPropertyPath().toString()) + " " + violation.getMessage());
+        }
+        return problems.isEmpty() ? new Valid(user) : new Invalid(String.join("; ", problems));
+    }
+
+    private String decode(byte[] bytes) throws CharacterCodingException {
+        for (byte b : bytes) {
+            if (b < 0) {
+                CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(bytes));
+                return chars.toString();
+            }
+        }
+        return new String(bytes, StandardCharsets.ISO_8859_1); // pure ASCII: the common, fast case
+    }
+
+    private static String columnName(String property) {
+        return switch (property) {
+            case "orgId" -> "org_id";
+            default -> property;
+        };
+    }
+
+    private static Long parseLong(String text) {
+        try {
+            long value = Long.parseLong(text.strip());
+            return value > 0 ? value : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static Integer parseInt(String text) {
+        try {
+            int value = Integer.parseInt(text.strip());
+            return value >= 0 && value <= 150 ? value : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}

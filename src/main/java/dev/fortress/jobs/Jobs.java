@@ -1,0 +1,151 @@
+package dev.fortress.jobs;
+
+import io.dropwizard.lifecycle.Managed;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.jobrunr.dashboard.JobRunrDashboardWebServer;
+import org.jobrunr.dashboard.JobRunrDashboardWebServerConfiguration;
+import org.jobrunr.jobs.mappers.JobMapper;
+import org.jobrunr.scheduling.JobRequestScheduler;
+import org.jobrunr.server.BackgroundJobServer;
+import org.jobrunr.server.BackgroundJobServerConfiguration;
+import org.jobrunr.server.JobActivator;
+import org.jobrunr.storage.StorageProvider;
+import org.jobrunr.storage.StorageProviderUtils.DatabaseOptions;
+import org.jobrunr.storage.sql.postgres.PostgresStorageProvider;
+import org.jobrunr.utils.mapper.JsonMapper;
+import org.jobrunr.utils.mapper.jackson.JacksonJsonMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * JobRunr for the whole service, on the WRITER datasource (it must read the node it writes).
+ * Built from its parts rather than the static {@code JobRunr.configure()} so that nothing is
+ * global: each instance (and each test app) owns its storage, server and dashboard.
+ *
+ * <p>JobRunr creates and upgrades its own {@code jobrunr_*} tables. Two instances starting at
+ * once have raced on that, so the set-up runs under a transaction-scoped advisory lock (which
+ * also holds behind PgBouncer in transaction mode): the second instance waits, then finds the
+ * tables current.
+ */
+public final class Jobs implements Managed {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Jobs.class);
+    /** Arbitrary, fixed: "JobRunr schema" for pg_advisory_xact_lock. */
+    private static final long SCHEMA_LOCK = 0x4a6f6252756e72L;
+
+    private final JobsConfiguration config;
+    private final DataSource writer;
+    private final JsonMapper json = new JacksonJsonMapper();
+    private final Map<Class<?>, Object> handlers = new ConcurrentHashMap<>();
+    private StorageProvider storage;
+    private JobRequestScheduler scheduler;
+    private BackgroundJobServer server;
+    private JobRunrDashboardWebServer dashboard;
+
+    public Jobs(JobsConfiguration config, DataSource writer) {
+        this.config = config;
+        this.writer = writer;
+    }
+
+    /** Makes {@code handler} the instance that runs jobs of its class. Call before start. */
+    public <T> void register(Class<T> type, T handler) {
+        handlers.put(type, handler);
+    }
+
+    /** Enqueues and schedules jobs; available once started. */
+    public JobRequestScheduler scheduler() {
+        if (scheduler == null) {
+            throw new IllegalStateException("jobs not started");
+        }
+        return scheduler;
+    }
+
+    public StorageProvider storage() {
+        return storage;
+    }
+
+    /** Null unless this instance runs jobs. */
+    public BackgroundJobServer server() {
+        return server;
+    }
+
+    @Override
+    public void start() throws SQLException {
+        storage = createStorageSerialised();
+        storage.setJobMapper(new JobMapper(json));
+        scheduler = new JobRequestScheduler(storage);
+        if (config.getMode().runsJobs()) {
+            server = new BackgroundJobServer(storage, json, activator(),
+                    BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                            .andWorkerCount(config.getWorkers())
+                            .andPollInterval(config.getPollInterval().toJavaDuration()));
+            server.start();
+            LOG.info("JobRunr background server started: {} workers, polling every {}",
+                    config.getWorkers(), config.getPollInterval());
+        } else {
+            LOG.info("JobRunr in API-only mode: jobs are enqueued here and run by worker instances");
+        }
+        if (config.dashboardEnabled()) {
+            dashboard = new JobRunrDashboardWebServer(storage, json,
+                    JobRunrDashboardWebServerConfiguration.usingStandardDashboardConfiguration()
+                            .andPort(config.getDashboardPort())
+                            .andBasicAuthentication(config.getDashboardUser(), config.getDashboardPassword())
+                            .andAllowAnonymousDataUsage(false));
+            dashboard.start();
+            LOG.info("JobRunr dashboard on port {} (basic authentication)", config.getDashboardPort());
+        } else {
+            LOG.warn("JobRunr dashboard not started: it has no authentication of its own. Set "
+                    + "JOBRUNR_DASHBOARD_USER and JOBRUNR_DASHBOARD_PASSWORD to enable it on port {}",
+                    config.getDashboardPort());
+        }
+    }
+
+    @Override
+    public void stop() {
+        if (dashboard != null) {
+            dashboard.stop();
+        }
+        if (server != null) {
+            server.stop();
+        }
+        if (storage != null) {
+            storage.close();
+        }
+    }
+
+    private StorageProvider createStorageSerialised() throws SQLException {
+        try (Connection lockHolder = writer.getConnection()) {
+            boolean autoCommit = lockHolder.getAutoCommit();
+            lockHolder.setAutoCommit(false);
+            try (Statement st = lockHolder.createStatement()) {
+                st.execute("select pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
+                PostgresStorageProvider created = new PostgresStorageProvider(writer, DatabaseOptions.CREATE);
+                lockHolder.commit();
+                return created;
+            } catch (RuntimeException | SQLException e) {
+                lockHolder.rollback();
+                throw e;
+            } finally {
+                lockHolder.setAutoCommit(autoCommit);
+            }
+        }
+    }
+
+    private JobActivator activator() {
+        return new JobActivator() {
+            @Override
+            public <T> T activateJob(Class<T> type) {
+                Object handler = handlers.get(type);
+                if (handler == null) {
+                    throw new IllegalStateException("no handler registered for job type " + type.getName());
+                }
+                return type.cast(handler);
+            }
+        };
+    }
+}

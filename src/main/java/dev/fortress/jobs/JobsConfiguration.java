@@ -1,0 +1,78 @@
+package dev.fortress.jobs;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
+
+/** JobRunr: which role this instance plays, how many workers, and the dashboard. */
+public class JobsConfiguration {
+
+    /** {@code all}: accept and run jobs; {@code api}: only enqueue; {@code worker}: also run them. */
+    public enum Mode { ALL, API, WORKER;
+
+        public boolean runsJobs() {
+            return this != API;
+        }
+    }
+
+    @NotNull
+    @JsonProperty
+    private Mode mode = Mode.ALL;
+
+    /** Concurrent jobs per instance (the design's import concurrency is 5). */
+    @Min(1)
+    @Max(100)
+    @JsonProperty
+    private int workers = 5;
+
+    /** How often idle workers look for new jobs; JobRunr refuses less than 5 s on SQL storage. */
+    @NotNull
+    @MinDuration(value = 5, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    private Duration pollInterval = Duration.seconds(5);
+
+    @Min(0)
+    @Max(65535)
+    @JsonProperty
+    private int dashboardPort = 8000;
+
+    /** Dashboard credentials; with either missing the dashboard does not start. */
+    @JsonProperty
+    private String dashboardUser;
+
+    @JsonProperty
+    private String dashboardPassword;
+
+    public Mode getMode() {
+        return mode;
+    }
+
+    public int getWorkers() {
+        return workers;
+    }
+
+    public Duration getPollInterval() {
+        return pollInterval;
+    }
+
+    public int getDashboardPort() {
+        return dashboardPort;
+    }
+
+    public boolean dashboardEnabled() {
+        return dashboardUser != null && !dashboardUser.isBlank()
+                && dashboardPassword != null && !dashboardPassword.isBlank();
+    }
+
+    public String getDashboardUser() {
+        return dashboardUser;
+    }
+
+    public String getDashboardPassword() {
+        return dashboardPassword;
+    }
+}

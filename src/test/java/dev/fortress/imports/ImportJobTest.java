@@ -1,0 +1,162 @@
+package dev.fortress.imports;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.jersey.validation.Validators;
+import jakarta.validation.Validator;
+import java.io.ByteArrayInputStream;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.junit.jupiter.api.Test;
+
+/** The import job on a real PostgreSQL, run directly (JobRunr only decides when it runs). */
+class ImportJobTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
+
+    private final MetricRegistry registry = new MetricRegistry();
+    private final ImportMetrics metrics = new ImportMetrics(registry);
+    private final Set<Long> changedOrgs = new HashSet<>();
+
+    private UUID upload(String csv) {
+        ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics)
+                .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null);
+        return ((ImportUploads.Created) outcome).id();
+    }
+
+    private ImportJob job(Validator validator, int batchRows) {
+        ImportsConfiguration config = new ImportsConfiguration();
+        config.setBatchRows(batchRows);
+        return new ImportJob(JDBI, validator, config, metrics, changedOrgs::addAll);
+    }
+
+    private static ImportStatus status(UUID id) {
+        return JDBI.onDemand(ImportDao.class).status(id).orElseThrow();
+    }
+
+    private static long users(String emailPrefix) {
+        return JDBI.withHandle(h -> h.select("select count(*) from users where email like :p || '%'")
+                .bind("p", emailPrefix).mapTo(Long.class).one());
+    }
+
+    private static String rows(String prefix, int count, int org) {
+        StringBuilder csv = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            csv.append(prefix).append(i).append("@x.io,member,").append(org).append(',').append(20 + i % 50)
+                    .append('\n');
+        }
+        return csv.toString();
+    }
+
+    @Test
+    void importsValidRowsAndRejectsBadOnesAndDuplicatesByLine() {
+        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Taken@x.io', 'admin', 1, 30)"));
+        String csv = "email,role,org_id,age\r\n"
+                + "ok1@x.io,admin,41,30\r\n"            // line 2
+                + "\"ok2@x.io\",\"member\",42,31\r\n"  // 3: quoted
+                + "bad-email,member,41,30\r\n"         // 4
+                + "taken@X.io,member,41,30\r\n"        // 5: exists in users (any case)
+                + "OK1@x.io,viewer,41,30\r\n"          // 6: earlier in this file
+                + "ok3@x.io,viewer,43\r\n";            // 7: 3 columns
+        UUID id = upload(csv);
+
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.status()).isEqualTo("succeeded");
+        assertThat(status.rowsTotal()).isEqualTo(6);
+        assertThat(status.rowsImported()).isEqualTo(2);
+        assertThat(status.rowsRejected()).isEqualTo(4);
+        assertThat(status.errors()).extracting(ImportStatus.RowError::line).containsExactly(4L, 5L, 6L, 7L);
+        assertThat(status.errors().get(0).message()).isEqualTo("email must be a well-formed email address");
+        assertThat(status.errors().get(1).message()).isEqualTo(
+                "email taken@X.io already exists (in users or earlier in this file)");
+        assertThat(users("ok")).isEqualTo(2);
+        assertThat(changedOrgs).containsExactlyInAnyOrder(41L, 42L);
+        Long chunks = JDBI.withHandle(h -> h.select("select count(*) from import_chunks where import_id = :id")
+                .bind("id", id).mapTo(Long.class).one());
+        assertThat(chunks).as("chunks freed").isZero();
+    }
+
+    @Test
+    void wrongHeaderFailsTheImportWithAReasonAndWritesNoRows() {
+        UUID id = upload("mail,role,org_id,age\nhdr@x.io,admin,1,30\n");
+
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.status()).isEqualTo("failed");
+        assertThat(status.reason()).isEqualTo("header must be exactly email,role,org_id,age (found: mail,role,org_id,age)");
+        assertThat(users("hdr@")).isZero();
+    }
+
+    @Test
+    void runningTheSameImportTwiceImportsEachRowOnce() {
+        UUID id = upload("email,role,org_id,age\n" + rows("twice", 500, 5));
+
+        job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
+        job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
+
+        assertThat(users("twice")).isEqualTo(500);
+        assertThat(status(id).rowsImported()).isEqualTo(500);
+        assertThat(status(id).rowsTotal()).isEqualTo(500);
+    }
+
+    @Test
+    void aRunThatDiesMidwayIsResumedWithoutDuplicatesOrLostRows() {
+        UUID id = upload("email,role,org_id,age\n" + rows("crash", 1000, 6) + "crash0@x.io,member,6,20\n");
+        AtomicInteger validations = new AtomicInteger();
+        Validator real = Validators.newValidator();
+        // The worker "dies" on the 550th row: batches of 100 before it are committed, the rest is not.
+        Validator dying = (Validator) Proxy.newProxyInstance(Validator.class.getClassLoader(),
+                new Class<?>[] {Validator.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("validate") && validations.incrementAndGet() == 550) {
+                        throw new IllegalStateException("worker killed");
+                    }
+                    return method.invoke(real, args);
+                });
+
+        assertThatThrownBy(() -> job(dying, 100).run(new ImportJob.Request(id))).hasMessage("worker killed");
+        assertThat(status(id).status()).isEqualTo("processing");
+        assertThat(status(id).rowsImported()).isEqualTo(500);
+        assertThat(users("crash")).isEqualTo(500);
+
+        job(real, 100).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.status()).isEqualTo("succeeded");
+        assertThat(status.rowsImported()).isEqualTo(1000);
+        assertThat(status.rowsRejected()).isEqualTo(1);
+        assertThat(status.errors()).extracting(ImportStatus.RowError::line).containsExactly(1002L);
+        assertThat(users("crash")).isEqualTo(1000);
+    }
+
+    @Test
+    void keepsTheFirstHundredErrorsButCountsAll() {
+        StringBuilder csv = new StringBuilder("email,role,org_id,age\n");
+        for (int i = 0; i < 250; i++) {
+            csv.append("many").append(i).append("@x.io,member,1,").append(i % 2 == 0 ? "200" : "30").append('\n');
+        }
+        UUID id = upload(csv.toString());
+
+        job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.rowsRejected()).isEqualTo(125);
+        assertThat(status.rowsImported()).isEqualTo(125);
+        assertThat(status.errors()).hasSize(ImportJob.MAX_ERRORS);
+        assertThat(status.errors().get(0).line()).isEqualTo(2);
+        assertThat(status.errors().get(99).line()).isEqualTo(200);
+        assertThat(registry.meter("dev.fortress.imports.rows-rejected").getCount()).isEqualTo(125);
+    }
+}

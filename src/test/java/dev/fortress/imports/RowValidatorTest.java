@@ -1,0 +1,67 @@
+package dev.fortress.imports;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.imports.CsvRecordReader.Problem;
+import dev.fortress.imports.CsvRecordReader.Record;
+import io.dropwizard.jersey.validation.Validators;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RowValidatorTest {
+
+    private final RowValidator validator = new RowValidator(Validators.newValidator(), 65536);
+
+    private static Record record(String... fields) {
+        return new Record(7, Arrays.stream(fields).map(f -> f.getBytes(StandardCharsets.UTF_8)).toList(),
+                Problem.NONE);
+    }
+
+    private String problem(Record r) {
+        RowValidator.Outcome outcome = validator.validate(r);
+        return outcome instanceof RowValidator.Invalid invalid ? invalid.message() : null;
+    }
+
+    @Test
+    void headerMustBeExact() {
+        assertThat(validator.headerProblem(record("email", "role", "org_id", "age"))).isNull();
+        assertThat(validator.headerProblem(record("email", "role", "orgId", "age")))
+                .isEqualTo("header must be exactly email,role,org_id,age (found: email,role,orgId,age)");
+        assertThat(validator.headerProblem(null)).startsWith("the file is empty");
+    }
+
+    @Test
+    void validRowBecomesAUser() {
+        RowValidator.Outcome outcome = validator.validate(record("a@x.io", "admin", "7", "31"));
+
+        assertThat(outcome).isEqualTo(new RowValidator.Valid(new dev.fortress.users.NewUser("a@x.io", "admin", 7L, 31)));
+    }
+
+    @Test
+    void everyProblemOfARowIsNamedWithTheApiMessages() {
+        assertThat(problem(record("nope", "root", "-1", "151"))).isEqualTo(
+                "age must be between 0 and 150; email must be a well-formed email address; "
+                        + "org_id must be a positive integer; role must be one of admin, member, viewer");
+        assertThat(problem(record("a@x.io", "admin", "x", "31"))).isEqualTo("org_id must be a positive integer");
+        assertThat(problem(record("a@x.io", "admin", "1"))).isEqualTo(
+                "expected 4 columns (email,role,org_id,age), found 3");
+        assertThat(problem(new Record(9, List.of(), Problem.TOO_LONG)))
+                .isEqualTo("line is longer than 65536 bytes and was skipped");
+    }
+
+    @Test
+    void invalidUtf8IsARowError() {
+        Record r = new Record(3, List.of(new byte[] {(byte) 0xC3, (byte) 0x28}, "admin".getBytes(),
+                "1".getBytes(), "2".getBytes()), Problem.NONE);
+
+        assertThat(problem(r)).isEqualTo("invalid UTF-8");
+    }
+
+    @Test
+    void nonAsciiUtf8IsAccepted() {
+        assertThat(validator.validate(record("zoë@example.io", "member", "1", "40")))
+                .isInstanceOf(RowValidator.Valid.class);
+    }
+}
