@@ -22,6 +22,10 @@ public final class Http {
         this.base = "http://" + host + ":" + port;
     }
 
+    public URI uri(String path) {
+        return URI.create(base + path);
+    }
+
     public HttpResponse<String> get(String path) {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
     }

@@ -1,0 +1,219 @@
+package dev.fortress.imports;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Imports end to end: upload over HTTP, JobRunr picks the job up, the status endpoint reports. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class ImportsAppTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final int DASHBOARD_PORT = freePort();
+    private static final long LIMIT = 16L * 1024 * 1024;
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+            ConfigOverride.config("imports.maxUploadSize", "16MiB"),
+            ConfigOverride.config("jobs.dashboardPort", String.valueOf(DASHBOARD_PORT)),
+            ConfigOverride.config("jobs.dashboardUser", "ops"),
+            ConfigOverride.config("jobs.dashboardPassword", "s3cret"));
+    private static final Jdbi JDBI = DB.jdbi();
+
+    private Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private HttpResponse<String> upload(byte[] csv, String contentType, String idempotencyKey) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri("/imports"))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(csv));
+        if (idempotencyKey != null) {
+            request.header("Idempotency-Key", idempotencyKey);
+        }
+        return api().send(request);
+    }
+
+    private HttpResponse<String> upload(String csv) {
+        return upload(csv.getBytes(StandardCharsets.UTF_8), "text/csv", null);
+    }
+
+    /** Polls GET /imports/{id} until it is finished (JobRunr polls every 5 s). */
+    private Map<String, Object> finished(HttpResponse<String> accepted) {
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String id = (String) Http.json(accepted).get("importId");
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            Map<String, Object> status = Http.json(api().get("/imports/" + id));
+            if (status.get("status").equals("succeeded") || status.get("status").equals("failed")
+                    || System.nanoTime() > deadline) {
+                return status;
+            }
+            LockSupport.parkNanos(Duration.ofMillis(250).toNanos());
+        }
+    }
+
+    private static long count(String sql) {
+        return JDBI.withHandle(h -> h.select(sql).mapTo(Long.class).one());
+    }
+
+    @Test
+    void tenThousandRowsWithThreeBadOnesImportExactly() {
+        StringBuilder csv = new StringBuilder("email,role,org_id,age\n");
+        for (int i = 0; i < 10_003; i++) {
+            int line = i + 2;
+            if (line == 102) {
+                csv.append("not-an-email,member,3,30\n");
+            } else if (line == 5_002) {
+                csv.append("bulk-bad-age@x.io,member,3,200\n");
+            } else if (line == 10_004) {
+                csv.append("bulk0@x.io,admin,3,30\n"); // the first row's email again
+            } else {
+                csv.append("bulk").append(i).append("@x.io,member,").append(1 + i % 7).append(",30\n");
+            }
+        }
+
+        HttpResponse<String> accepted = upload(csv.toString());
+
+        assertThat(Http.json(accepted)).containsEntry("status", "queued").containsKey("importId");
+        assertThat(accepted.headers().firstValue("Location")).hasValueSatisfying(
+                location -> assertThat(location).endsWith("/imports/" + Http.json(accepted).get("importId")));
+        Map<String, Object> status = finished(accepted);
+        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 10_003)
+                .containsEntry("rowsImported", 10_000).containsEntry("rowsRejected", 3);
+        assertThat(status.get("errors").toString())
+                .contains("line=102, message=email must be a well-formed email address")
+                .contains("line=5002, message=age must be between 0 and 150")
+                .contains("line=10004, message=email bulk0@x.io already exists");
+        assertThat(count("select count(*) from users where email like 'bulk%'")).isEqualTo(10_000);
+    }
+
+    @Test
+    void awkwardButValidCsvIsReadRowByRow() {
+        ByteArrayOutputStream csv = new ByteArrayOutputStream();
+        write(csv, "\uFEFFemail,role,org_id,age\r\n");                 // BOM, CRLF
+        write(csv, "\"odd1@x.io\",\"admin\",\"8\",\"40\"\r\n");       // line 2: all quoted
+        write(csv, "\"odd2,@x.io\",member,8,40\r\n");                   // 3: comma inside quotes, not an email
+        write(csv, "odd3@x.io,\"mem\nber\",8,40\r\n");                  // 4-5: newline inside quotes
+        csv.writeBytes(new byte[] {'o', 'd', 'd', (byte) 0xC3, (byte) 0x28, '@', 'x', '.', 'i', 'o'});
+        write(csv, ",viewer,8,40\r\n");                                 // 6: invalid UTF-8
+        write(csv, "x".repeat(10 * 1024 * 1024) + "\r\n");            // 7: a 10 MB line
+        write(csv, "existing@x.io,viewer,8,40\r\n");                    // 8: already in users
+        write(csv, "odd4@x.io,viewer,8,40\r\n");                        // 9
+        write(csv, "ODD4@x.io,viewer,8,40");                            // 10: duplicate in file, no final newline
+        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Existing@x.io', 'admin', 8, 30)"));
+
+        Map<String, Object> status = finished(upload(csv.toByteArray(), "text/csv; charset=utf-8", null));
+
+        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 8)
+                .containsEntry("rowsImported", 2).containsEntry("rowsRejected", 6);
+        assertThat(status.get("errors").toString())
+                .contains("line=3, message=email must be a well-formed email address")
+                .contains("line=4, message=role must be one of admin, member, viewer")
+                .contains("line=6, message=invalid UTF-8")
+                .contains("line=7, message=line is longer than 65536 bytes and was skipped")
+                .contains("line=8, message=email existing@x.io already exists")
+                .contains("line=10, message=email ODD4@x.io already exists");
+        assertThat(count("select count(*) from users where email in ('odd1@x.io', 'odd4@x.io')")).isEqualTo(2);
+    }
+
+    @Test
+    void wrongHeaderFailsWithAReason() {
+        Map<String, Object> status = finished(upload("email;role;org_id;age\nh@x.io;admin;1;30\n"));
+
+        assertThat(status).containsEntry("status", "failed").containsEntry("rowsImported", 0);
+        assertThat((String) status.get("reason")).startsWith("header must be exactly email,role,org_id,age");
+    }
+
+    @Test
+    void badUploadsAreRefusedAndLeaveNothingBehind() {
+        long imports = count("select count(*) from imports");
+        long chunks = count("select count(*) from import_chunks");
+        byte[] tooBig = new byte[(int) LIMIT + 1];
+
+        assertThat(upload(new byte[0], "text/csv", null).statusCode()).isEqualTo(400);
+        assertThat(upload("email,role,org_id,age\n".getBytes(), "application/json", null).statusCode())
+                .isEqualTo(415);
+        HttpResponse<String> declared = upload(tooBig, "text/csv", null);
+        assertThat(declared.statusCode()).isEqualTo(413);
+        assertThat(Http.json(declared)).containsEntry("code", 413);
+        HttpResponse<String> streamed = api().send(HttpRequest.newBuilder(api().uri("/imports"))
+                .header("Content-Type", "text/csv")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(tooBig))));
+        assertThat(streamed.statusCode()).as("chunked, no Content-Length").isEqualTo(413);
+
+        assertThat(count("select count(*) from imports")).isEqualTo(imports);
+        assertThat(count("select count(*) from import_chunks")).isEqualTo(chunks);
+    }
+
+    @Test
+    void idempotencyKeyReturnsTheSameImportForTheSameBodyAndRefusesAnother() {
+        byte[] body = "email,role,org_id,age\nidem@x.io,admin,2,30\n".getBytes(StandardCharsets.UTF_8);
+
+        HttpResponse<String> first = upload(body, "text/csv", "key-1");
+        HttpResponse<String> again = upload(body, "text/csv", "key-1");
+        HttpResponse<String> other = upload("email,role,org_id,age\nother@x.io,admin,2,30\n".getBytes(),
+                "text/csv", "key-1");
+
+        assertThat(first.statusCode()).isEqualTo(202);
+        assertThat(again.statusCode()).isEqualTo(202);
+        String id = (String) Http.json(first).get("importId");
+        assertThat(Http.json(again).get("importId")).isEqualTo(id);
+        assertThat(other.statusCode()).isEqualTo(409);
+        assertThat(Http.json(other)).containsEntry("message",
+                "Idempotency-Key key-1 was already used for a different body");
+        assertThat(count("select count(*) from imports where idempotency_key = 'key-1'")).isEqualTo(1);
+        assertThat(count("select count(*) from jobrunr_jobs where id = '" + id + "'")).isEqualTo(1);
+        assertThat(finished(first)).containsEntry("status", "succeeded");
+        assertThat(count("select count(*) from users where email = 'idem@x.io'")).isEqualTo(1);
+    }
+
+    @Test
+    void dashboardNeedsCredentialsAndShowsTheNamedImportJob() {
+        Map<String, Object> done = finished(upload("email,role,org_id,age\ndash@x.io,admin,2,30\n"));
+        Http dashboard = new Http("127.0.0.1", DASHBOARD_PORT);
+        String auth = "Basic " + Base64.getEncoder().encodeToString("ops:s3cret".getBytes(StandardCharsets.UTF_8));
+
+        assertThat(dashboard.get("/dashboard").statusCode()).isEqualTo(401);
+        assertThat(dashboard.send(HttpRequest.newBuilder(dashboard.uri("/dashboard"))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("ops:wrong".getBytes())))
+                .statusCode()).isEqualTo(401);
+        assertThat(dashboard.send(HttpRequest.newBuilder(dashboard.uri("/dashboard")).header("Authorization", auth))
+                .statusCode()).isEqualTo(200);
+        HttpResponse<String> job = dashboard.send(HttpRequest.newBuilder(
+                dashboard.uri("/api/jobs/" + done.get("importId"))).header("Authorization", auth));
+        assertThat(job.statusCode()).isEqualTo(200);
+        assertThat(Http.json(job)).containsEntry("jobName", "Import " + done.get("importId") + ": 43 B");
+        assertThat(job.body()).contains("SUCCEEDED");
+    }
+
+    private static void write(ByteArrayOutputStream out, String text) {
+        out.writeBytes(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
