@@ -103,6 +103,7 @@ public class ImportsResource {
                 .withId(id)
                 .withName("Import " + id + ": " + humanBytes(bytes))
                 .withJobRequest(new ImportJob.Request(id)));
+        jobs.wakeUp();
     }
 
     static String humanBytes(long bytes) {

@@ -20,6 +20,7 @@ import java.util.TreeSet;
 final class RowValidator {
 
     static final List<String> HEADER = List.of("email", "role", "org_id", "age");
+    private static final java.util.Set<String> ROLES = java.util.Set.of("admin", "member", "viewer");
 
     sealed interface Outcome permits Valid, Invalid {
     }
@@ -101,6 +102,9 @@ final class RowValidator {
             problems.add("age must be between 0 and 150");
         }
         NewUser user = new NewUser(email, role, org == null ? 1L : org, years == null ? 0 : years);
+        if (org != null && years != null && ROLES.contains(role) && surelyValidEmail(email)) {
+            return new Valid(user); // what Bean Validation would say, at a fraction of its cost per row
+        }
         for (ConstraintViolation<NewUser> violation : validator.validate(user)) {
             problems.add(columnName(violation.getPropertyPath().toString()) + " " + violation.getMessage());
         }
@@ -115,6 +119,50 @@ final class RowValidator {
             }
         }
         return new String(bytes, StandardCharsets.ISO_8859_1); // pure ASCII: the common, fast case
+    }
+
+    /**
+     * A strict subset of what {@code @Email @Size(max = 254)} accepts: dot-separated atoms of
+     * letters, digits, '_', '+', '-' (at most 64) before the '@', and dot-separated LDH labels
+     * (1 to 63 characters, no leading or trailing '-') after it. True means valid; false means
+     * "ask the Validator", which decides. RowValidatorTest checks the subset claim.
+     */
+    static boolean surelyValidEmail(String email) {
+        int at = email.indexOf('@');
+        if (at < 1 || at > 64 || email.length() > 254 || at == email.length() - 1) {
+            return false;
+        }
+        char previous = '.';
+        for (int i = 0; i < at; i++) {
+            char c = email.charAt(i);
+            boolean atom = c < 128 && (Character.isLetterOrDigit(c) || c == '_' || c == '+' || c == '-');
+            if (!(atom || (c == '.' && previous != '.'))) {
+                return false;
+            }
+            previous = c;
+        }
+        if (previous == '.') {
+            return false;
+        }
+        int labelLength = 0;
+        previous = '.';
+        for (int i = at + 1; i < email.length(); i++) {
+            char c = email.charAt(i);
+            if (c == '.') {
+                if (labelLength == 0 || previous == '-') {
+                    return false;
+                }
+                labelLength = 0;
+            } else if (c < 128 && (Character.isLetterOrDigit(c) || (c == '-' && labelLength > 0))) {
+                if (++labelLength > 63) {
+                    return false;
+                }
+            } else {
+                return false;
+            }
+            previous = c;
+        }
+        return labelLength > 0 && previous != '-';
     }
 
     private static String columnName(String property) {

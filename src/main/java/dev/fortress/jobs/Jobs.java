@@ -65,6 +65,19 @@ public final class Jobs implements Managed {
         return scheduler;
     }
 
+    /**
+     * Lets this instance's idle workers look for work now instead of at the next poll (up to
+     * {@code pollInterval} later): a job enqueued here starts at once. Other instances still
+     * find it on their next poll.
+     */
+    public void wakeUp() {
+        if (server != null && server.isRunning()) {
+            // JobRunr onboards new work whenever a worker turns idle; this reports one that did.
+            server.getJobSteward().notifyThreadOccupied();
+            server.getJobSteward().notifyThreadIdle();
+        }
+    }
+
     public StorageProvider storage() {
         return storage;
     }

@@ -60,6 +60,33 @@ class RowValidatorTest {
     }
 
     @Test
+    void theFastEmailCheckNeverAcceptsWhatBeanValidationRefuses() {
+        jakarta.validation.Validator beans = Validators.newValidator();
+        java.util.Random random = new java.util.Random(42);
+        String alphabet = "ab.-_+@\" é1Z.-";
+        int fastAccepted = 0;
+        for (int i = 0; i < 50_000; i++) {
+            StringBuilder email = new StringBuilder();
+            int length = 1 + random.nextInt(12);
+            for (int j = 0; j < length; j++) {
+                email.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            String candidate = random.nextInt(4) == 0 ? email + "@x.io" : email.toString();
+            if (RowValidator.surelyValidEmail(candidate)) {
+                fastAccepted++;
+                assertThat(beans.validate(new dev.fortress.users.NewUser(candidate, "admin", 1L, 1)))
+                        .as(candidate).isEmpty();
+            }
+        }
+        assertThat(fastAccepted).as("the check must accept common addresses").isGreaterThan(1_000);
+        assertThat(RowValidator.surelyValidEmail("first.last+tag@mail-1.example.io")).isTrue();
+        assertThat(RowValidator.surelyValidEmail("a".repeat(65) + "@x.io")).isFalse();
+        assertThat(RowValidator.surelyValidEmail("a@" + "b".repeat(64) + ".io")).isFalse();
+        assertThat(RowValidator.surelyValidEmail("a@-x.io")).isFalse();
+        assertThat(RowValidator.surelyValidEmail("a@x-.io")).isFalse();
+    }
+
+    @Test
     void nonAsciiUtf8IsAccepted() {
         assertThat(validator.validate(record("zoë@example.io", "member", "1", "40")))
                 .isInstanceOf(RowValidator.Valid.class);
