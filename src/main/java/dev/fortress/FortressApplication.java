@@ -53,7 +53,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
         databases = Databases.build(configuration, environment);
-        jobs = new Jobs(configuration.getJobs(), databases.writerDataSource());
+        jobs = new Jobs(configuration.getJobs(), databases.writerDataSource(), configuration.getWriterDatabase());
         environment.lifecycle().manage(jobs);
         environment.jersey().register(new BodySizeLimitFeature());
         environment.jersey().register(Users.resource(databases));

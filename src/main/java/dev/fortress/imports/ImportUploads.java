@@ -87,23 +87,16 @@ final class ImportUploads {
 
     private long copyIntoChunks(ImportDao dao, UUID id, InputStream body) {
         MessageDigest sha = sha256();
-        byte[] buffer = new byte[CHUNK_BYTES];
-        long total = 0;
-        int seq = 0;
-        int n;
-        while ((n = readChunk(body, buffer)) > 0) {
-            total += n;
-            if (total > maxBytes) {
-                throw new TooLargeException(maxBytes);
-            }
+        int[] seq = {0};
+        long total = readBounded(body, new byte[CHUNK_BYTES], (buffer, n) -> {
             sha.update(buffer, 0, n);
-            dao.addChunk(id, seq++, n == buffer.length ? buffer : Arrays.copyOf(buffer, n));
+            dao.addChunk(id, seq[0]++, n == buffer.length ? buffer : Arrays.copyOf(buffer, n));
             metrics.uploadBytes.mark(n);
-        }
+        });
         if (total == 0) {
             throw new EmptyBodyException();
         }
-        if (dao.uploaded(id, sha.digest(), total, seq) != 1) {
+        if (dao.uploaded(id, sha.digest(), total, seq[0]) != 1) {
             throw new IllegalStateException("import " + id + " changed while uploading");
         }
         return total;
@@ -112,7 +105,17 @@ final class ImportUploads {
     /** Reads the whole body to compare its hash with the earlier upload's (bounded by the limit). */
     private Outcome compare(ImportDao.Stored earlier, InputStream body) {
         MessageDigest sha = sha256();
-        byte[] buffer = new byte[64 * 1024];
+        readBounded(body, new byte[64 * 1024], (buffer, n) -> sha.update(buffer, 0, n));
+        boolean same = earlier.bodySha256() != null && MessageDigest.isEqual(sha.digest(), earlier.bodySha256());
+        return same ? new Existing(earlier) : new KeyConflict(earlier.idempotencyKey());
+    }
+
+    private interface Sink {
+        void accept(byte[] buffer, int length);
+    }
+
+    /** Feeds the body to {@code sink} a buffer at a time; past the limit, {@link TooLargeException}. */
+    private long readBounded(InputStream body, byte[] buffer, Sink sink) {
         long total = 0;
         int n;
         while ((n = readChunk(body, buffer)) > 0) {
@@ -120,10 +123,9 @@ final class ImportUploads {
             if (total > maxBytes) {
                 throw new TooLargeException(maxBytes);
             }
-            sha.update(buffer, 0, n);
+            sink.accept(buffer, n);
         }
-        boolean same = earlier.bodySha256() != null && MessageDigest.isEqual(sha.digest(), earlier.bodySha256());
-        return same ? new Existing(earlier) : new KeyConflict(earlier.idempotencyKey());
+        return total;
     }
 
     private static int readChunk(InputStream body, byte[] buffer) {

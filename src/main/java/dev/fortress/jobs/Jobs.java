@@ -1,10 +1,13 @@
 package dev.fortress.jobs;
 
 import io.dropwizard.lifecycle.Managed;
+import io.dropwizard.db.DataSourceFactory;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 import org.jobrunr.dashboard.JobRunrDashboardWebServer;
@@ -36,10 +39,11 @@ public final class Jobs implements Managed {
 
     private static final Logger LOG = LoggerFactory.getLogger(Jobs.class);
     /** Arbitrary, fixed: "JobRunr schema" for pg_advisory_xact_lock. */
-    private static final long SCHEMA_LOCK = 0x4a6f6252756e72L;
+    static final long SCHEMA_LOCK = 0x4a6f6252756e72L;
 
     private final JobsConfiguration config;
     private final DataSource writer;
+    private final DataSourceFactory writerFactory;
     private final JsonMapper json = new JacksonJsonMapper();
     private final Map<Class<?>, Object> handlers = new ConcurrentHashMap<>();
     private StorageProvider storage;
@@ -47,9 +51,15 @@ public final class Jobs implements Managed {
     private BackgroundJobServer server;
     private JobRunrDashboardWebServer dashboard;
 
-    public Jobs(JobsConfiguration config, DataSource writer) {
+    /**
+     * @param writer        the writer pool, which JobRunr uses for everything
+     * @param writerFactory the writer's settings, for the one connection outside the pool that
+     *                      holds the set-up lock while JobRunr migrates through the pool
+     */
+    public Jobs(JobsConfiguration config, DataSource writer, DataSourceFactory writerFactory) {
         this.config = config;
         this.writer = writer;
+        this.writerFactory = writerFactory;
     }
 
     /** Makes {@code handler} the instance that runs jobs of its class. Call before start. */
@@ -132,19 +142,20 @@ public final class Jobs implements Managed {
     }
 
     private StorageProvider createStorageSerialised() throws SQLException {
-        try (Connection lockHolder = writer.getConnection()) {
-            boolean autoCommit = lockHolder.getAutoCommit();
+        Properties props = new Properties();
+        props.putAll(writerFactory.getProperties());
+        props.setProperty("user", writerFactory.getUser());
+        if (writerFactory.getPassword() != null) {
+            props.setProperty("password", writerFactory.getPassword());
+        }
+        // Not from the pool: JobRunr's set-up needs pool connections while this one waits or holds.
+        try (Connection lockHolder = DriverManager.getConnection(writerFactory.getUrl(), props)) {
             lockHolder.setAutoCommit(false);
             try (Statement st = lockHolder.createStatement()) {
                 st.execute("select pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
                 PostgresStorageProvider created = new PostgresStorageProvider(writer, DatabaseOptions.CREATE);
                 lockHolder.commit();
                 return created;
-            } catch (RuntimeException | SQLException e) {
-                lockHolder.rollback();
-                throw e;
-            } finally {
-                lockHolder.setAutoCommit(autoCommit);
             }
         }
     }

@@ -22,10 +22,9 @@ class PoolSaturationTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            ConfigOverride.config("readerDatabase.initialSize", "1"),
-            ConfigOverride.config("readerDatabase.minSize", "1"),
-            ConfigOverride.config("readerDatabase.maxSize", "1"),
-            ConfigOverride.config("readerDatabase.maxWaitForConnection", "500ms"));
+            java.util.stream.Stream.concat(java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")),
+                    java.util.stream.Stream.of(ConfigOverride.config("readerDatabase.maxWaitForConnection", "500ms")))
+                    .toArray(ConfigOverride[]::new));
 
     @Test
     void saturatedReaderAnswers503WithinMaxWaitAndServesAgainOnceFreed() {

@@ -25,12 +25,9 @@ class ReadWriteRoutingTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            ConfigOverride.config("writerDatabase.initialSize", "1"),
-            ConfigOverride.config("writerDatabase.minSize", "1"),
-            ConfigOverride.config("writerDatabase.maxSize", "1"),
-            ConfigOverride.config("readerDatabase.initialSize", "1"),
-            ConfigOverride.config("readerDatabase.minSize", "1"),
-            ConfigOverride.config("readerDatabase.maxSize", "1"));
+            java.util.stream.Stream.concat(java.util.Arrays.stream(FortressApp.oneConnection("writerDatabase")),
+                    java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")))
+                    .toArray(ConfigOverride[]::new));
 
     private static final String FIND_BY_ID = "select id, email, role, org_id, age from users where id = $1";
     private static final String INSERT = "insert into users (email, role, org_id, age) values ($1, $2, $3, $4)";

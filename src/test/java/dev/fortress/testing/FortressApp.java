@@ -35,6 +35,15 @@ public final class FortressApp {
                 overrides.toArray(new ConfigOverride[0]));
     }
 
+    /** Overrides that give the named pool ("writerDatabase", "readerDatabase") exactly one connection. */
+    public static ConfigOverride[] oneConnection(String pool) {
+        return new ConfigOverride[] {
+            ConfigOverride.config(pool + ".initialSize", "1"),
+            ConfigOverride.config(pool + ".minSize", "1"),
+            ConfigOverride.config(pool + ".maxSize", "1"),
+        };
+    }
+
     /** The real config.yml at the repository root (Maven runs tests from there). */
     public static String configPath() {
         return Path.of("config.yml").toAbsolutePath().toString();
