@@ -1,8 +1,12 @@
 package dev.fortress;
 
+import dev.fortress.cache.Caches;
+import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
+import dev.fortress.orgs.OrgStatsCache;
+import dev.fortress.orgs.Orgs;
 import dev.fortress.ops.BodySizeLimitFeature;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
@@ -55,10 +59,12 @@ public class FortressApplication extends Application<FortressConfiguration> {
         databases = Databases.build(configuration, environment);
         jobs = new Jobs(configuration.getJobs(), databases.writerDataSource(), configuration.getWriterDatabase());
         environment.lifecycle().manage(jobs);
+        Redis redis = Caches.redis(configuration.getRedis(), environment);
+        OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
         environment.jersey().register(new BodySizeLimitFeature());
-        environment.jersey().register(Users.resource(databases));
-        // The org stats cache (issue 4) plugs in here to invalidate orgs an import changed.
-        Imports.register(configuration.getImports(), environment, databases, jobs, orgs -> { });
+        environment.jersey().register(Users.resource(databases, orgStats::invalidate));
+        Imports.register(configuration.getImports(), environment, databases, jobs,
+                orgs -> orgs.forEach(orgStats::invalidate));
     }
 
     /** The running instance's datasources; for admin tasks and tests. */

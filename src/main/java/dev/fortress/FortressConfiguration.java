@@ -1,8 +1,10 @@
 package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.imports.ImportsConfiguration;
 import dev.fortress.jobs.JobsConfiguration;
+import dev.fortress.orgs.OrgsConfiguration;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.util.Duration;
@@ -37,6 +39,24 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private ImportsConfiguration imports = new ImportsConfiguration();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private RedisConfiguration redis = new RedisConfiguration();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private OrgsConfiguration orgs = new OrgsConfiguration();
+
+    public RedisConfiguration getRedis() {
+        return redis;
+    }
+
+    public OrgsConfiguration getOrgs() {
+        return orgs;
+    }
 
     public JobsConfiguration getJobs() {
         return jobs;

@@ -1,6 +1,7 @@
 package dev.fortress.users;
 
 import dev.fortress.db.Databases;
+import java.util.function.LongConsumer;
 
 /** Builds the users feature: reads on the reader, writes on the writer. */
 public final class Users {
@@ -8,9 +9,11 @@ public final class Users {
     private Users() {
     }
 
-    public static UsersResource resource(Databases databases) {
+    /** @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it) */
+    public static UsersResource resource(Databases databases, LongConsumer orgChanged) {
         return new UsersResource(
                 databases.reader().onDemand(UserReadDao.class),
-                databases.writer().onDemand(UserWriteDao.class));
+                databases.writer().onDemand(UserWriteDao.class),
+                orgChanged);
     }
 }

@@ -16,6 +16,7 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
+import java.util.function.LongConsumer;
 
 @Path("/users")
 @Produces(MediaType.APPLICATION_JSON)
@@ -26,10 +27,12 @@ public class UsersResource {
 
     private final UserReadDao reader;
     private final UserWriteDao writer;
+    private final LongConsumer orgChanged;
 
-    public UsersResource(UserReadDao reader, UserWriteDao writer) {
+    public UsersResource(UserReadDao reader, UserWriteDao writer, LongConsumer orgChanged) {
         this.reader = reader;
         this.writer = writer;
+        this.orgChanged = orgChanged;
     }
 
     /** Served by the reader. A non-numeric or out-of-range id never matches a long: Jersey answers 404. */
@@ -49,6 +52,7 @@ public class UsersResource {
     public Response create(@NotNull @Valid NewUser user) {
         try {
             User created = writer.create(user);
+            orgChanged.accept(created.orgId()); // after the commit, so no reader can cache the old count
             return Response.created(UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()))
                     .entity(created)
                     .build();

@@ -24,8 +24,10 @@ class UsersResourceTest {
     private static final TestDatabase DB = TestDatabase.create();
     private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
 
+    private static final java.util.List<Long> CHANGED_ORGS = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
-            .addResource(new UsersResource(JDBI.onDemand(UserReadDao.class), JDBI.onDemand(UserWriteDao.class)))
+            .addResource(new UsersResource(JDBI.onDemand(UserReadDao.class), JDBI.onDemand(UserWriteDao.class),
+                    CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())
             .build();
@@ -47,6 +49,7 @@ class UsersResourceTest {
         assertThat(user).isEqualTo(new User(user.id(), "a@x.io", "member", 7, 31));
         assertThat(response.getLocation().getPath()).isEqualTo("/users/" + user.id());
         assertThat(RESOURCES.target("/users/" + user.id()).request().get(User.class)).isEqualTo(user);
+        assertThat(CHANGED_ORGS).contains(7L);
     }
 
     @Test

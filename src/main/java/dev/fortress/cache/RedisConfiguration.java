@@ -1,0 +1,79 @@
+package dev.fortress.cache;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.net.URI;
+
+/** The Redis connection pool, its timeouts (milliseconds matter here) and the circuit breaker. */
+public class RedisConfiguration {
+
+    @NotNull
+    @JsonProperty
+    private URI url = URI.create("redis://127.0.0.1:6379");
+
+    @Min(1)
+    @JsonProperty
+    private int maxTotal = 64;
+
+    @Min(0)
+    @JsonProperty
+    private int minIdle = 4;
+
+    @NotNull
+    @JsonProperty
+    private Duration connectTimeout = Duration.milliseconds(250);
+
+    /** Longest wait for a Redis answer; a request pays at most this before falling back to the database. */
+    @NotNull
+    @JsonProperty
+    private Duration timeout = Duration.milliseconds(100);
+
+    /** Longest wait for a free pooled connection. */
+    @NotNull
+    @JsonProperty
+    private Duration borrowTimeout = Duration.milliseconds(50);
+
+    /** Consecutive failures that open the breaker (requests then skip Redis entirely). */
+    @Min(1)
+    @JsonProperty
+    private int breakerFailures = 5;
+
+    /** How long the breaker stays open before one request tries Redis again. */
+    @NotNull
+    @JsonProperty
+    private Duration breakerOpenFor = Duration.seconds(5);
+
+    public URI getUrl() {
+        return url;
+    }
+
+    public int getMaxTotal() {
+        return maxTotal;
+    }
+
+    public int getMinIdle() {
+        return minIdle;
+    }
+
+    public Duration getConnectTimeout() {
+        return connectTimeout;
+    }
+
+    public Duration getTimeout() {
+        return timeout;
+    }
+
+    public Duration getBorrowTimeout() {
+        return borrowTimeout;
+    }
+
+    public int getBreakerFailures() {
+        return breakerFailures;
+    }
+
+    public Duration getBreakerOpenFor() {
+        return breakerOpenFor;
+    }
+}

@@ -1,0 +1,238 @@
+package dev.fortress.orgs;
+
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.RatioGauge;
+import com.codahale.metrics.Timer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.cache.Redis;
+import dev.fortress.cache.SingleFlight;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.Pipeline;
+
+/**
+ * Read-aside cache of org statistics in Redis, in one place.
+ *
+ * <ul>
+ *   <li>Read: one {@code MGET} of the global epoch, the org's generation and its entry; the entry
+ *       counts only if it was written under the current epoch and generation.</li>
+ *   <li>Miss: one aggregation per org and version in this instance (single-flight), then a
+ *       pipelined {@code SETEX} of the entry, tagged with the versions read <em>before</em> the
+ *       aggregation ran.</li>
+ *   <li>Invalidate (after a write commits): {@code INCR} the org's generation. This closes the
+ *       read-then-stale-write race: a miss that read the database before the write and stores
+ *       its result after the invalidation stores it under the old generation, which no reader
+ *       accepts any more. Were the entry simply deleted, that late write would be served until
+ *       the TTL ran out.</li>
+ *   <li>An invalidation that Redis did not take (it was down) bumps the global epoch as soon as
+ *       Redis answers again, dropping every entry, since any of them may be stale.</li>
+ *   <li>Hot entries are refreshed shortly before they expire by one request, chosen by chance
+ *       ("XFetch": the likelier the closer to expiry and the slower the aggregation), in the
+ *       background, while everyone is still served the cached entry.</li>
+ *   <li>Redis down, slow or answering garbage: the request is served from the database
+ *       ({@link Redis} fails open behind a circuit breaker).</li>
+ * </ul>
+ */
+public final class OrgStatsCache {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OrgStatsCache.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String EPOCH_KEY = "fortress:v1:org-stats-epoch";
+
+    /** A stats answer and whether it came from the cache. */
+    public record Lookup(OrgStats stats, boolean hit) {
+    }
+
+    /** What is stored: the stats, the versions they were read under, and what XFetch needs. */
+    record Entry(long epoch, long generation, long users, Double avgAge, long computeMillis, long expiresAtMillis) {
+    }
+
+    private final OrgStatsDao dao;
+    private final Redis redis;
+    private final long ttlSeconds;
+    private final double beta;
+    private final SingleFlight<String, OrgStats> flights = new SingleFlight<>();
+    private final AtomicBoolean epochBumpPending = new AtomicBoolean();
+    private final ThreadPoolExecutor refresher = new ThreadPoolExecutor(1, 2, 30, TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(64), r -> {
+                Thread t = new Thread(r, "org-stats-refresh");
+                t.setDaemon(true);
+                return t;
+            }, new ThreadPoolExecutor.DiscardPolicy());
+    private final Meter hits;
+    private final Meter misses;
+    private final Meter errors;
+    private final Meter earlyRefreshes;
+    private final Timer aggregation;
+
+    OrgStatsCache(OrgStatsDao dao, Redis redis, OrgsConfiguration config, MetricRegistry metrics) {
+        this.dao = dao;
+        this.redis = redis;
+        this.ttlSeconds = config.getStatsTtl().toSeconds();
+        this.beta = config.getEarlyRefreshBeta();
+        String prefix = "dev.fortress.orgs.stats";
+        hits = metrics.meter(MetricRegistry.name(prefix, "cache", "hits"));
+        misses = metrics.meter(MetricRegistry.name(prefix, "cache", "misses"));
+        errors = metrics.meter(MetricRegistry.name(prefix, "cache", "errors"));
+        earlyRefreshes = metrics.meter(MetricRegistry.name(prefix, "cache", "early-refreshes"));
+        aggregation = metrics.timer(MetricRegistry.name(prefix, "aggregation"));
+        metrics.register(MetricRegistry.name(prefix, "cache", "hit-ratio"), new RatioGauge() {
+            @Override
+            protected Ratio getRatio() {
+                return Ratio.of(hits.getCount(), hits.getCount() + misses.getCount());
+            }
+        });
+    }
+
+    static String entryKey(long orgId) {
+        return "fortress:v1:org-stats:{" + orgId + "}";
+    }
+
+    static String generationKey(long orgId) {
+        return "fortress:v1:org-stats-gen:{" + orgId + "}";
+    }
+
+    public Lookup get(long orgId) {
+        bumpEpochIfPending();
+        List<String> read = read(orgId);
+        if (read == null) {
+            misses.mark();
+            return new Lookup(flights.get(orgId + ":unversioned", () -> aggregate(orgId)), false);
+        }
+        long epoch = version(read.get(0));
+        long generation = version(read.get(1));
+        Entry entry = current(read, true);
+        if (entry != null) {
+            hits.mark();
+            if (shouldRefreshEarly(entry)) {
+                String flight = orgId + ":" + epoch + ":" + generation;
+                if (!flights.running(flight)) {
+                    earlyRefreshes.mark();
+                    refresher.execute(() -> flights.get(flight, () -> load(orgId, epoch, generation)));
+                }
+            }
+            return new Lookup(new OrgStats(orgId, entry.users(), entry.avgAge()), true);
+        }
+        misses.mark();
+        // Keyed by version too: a request that saw a newer generation never joins an older read.
+        return new Lookup(flights.get(orgId + ":" + epoch + ":" + generation,
+                () -> load(orgId, epoch, generation)), false);
+    }
+
+    private List<String> read(long orgId) {
+        return redis.call("get", j -> j.mget(EPOCH_KEY, generationKey(orgId), entryKey(orgId))).orElse(null);
+    }
+
+    /** The entry of an MGET answer if it was written under the versions read with it. */
+    private Entry current(List<String> read, boolean count) {
+        Entry entry = parse(read.get(2), count);
+        return entry != null && entry.epoch() == version(read.get(0)) && entry.generation() == version(read.get(1))
+                ? entry : null;
+    }
+
+    /** Call after a write that changes the org's users has committed. */
+    public void invalidate(long orgId) {
+        boolean taken = redis.call("invalidate", j -> {
+            Pipeline p = j.pipelined();
+            p.incr(generationKey(orgId));
+            p.expire(generationKey(orgId), 2 * ttlSeconds); // outlives every entry written under it
+            p.sync();
+            return true;
+        }).isPresent();
+        if (!taken && epochBumpPending.compareAndSet(false, true)) {
+            LOG.warn("org {} stats invalidation not taken by redis: every cached org stat is dropped "
+                    + "as soon as redis answers again", orgId);
+        }
+    }
+
+    private void bumpEpochIfPending() {
+        if (epochBumpPending.get() && redis.call("epoch", j -> j.incr(EPOCH_KEY)).isPresent()) {
+            epochBumpPending.set(false);
+            LOG.info("org stats cache epoch bumped after missed invalidations");
+        }
+    }
+
+    private OrgStats load(long orgId, long epoch, long generation) {
+        // A leader that came just after the previous one finished finds its entry: no second aggregation.
+        List<String> again = read(orgId);
+        Entry fresh = again == null ? null : current(again, false);
+        if (fresh != null && fresh.epoch() == epoch && fresh.generation() == generation
+                && fresh.expiresAtMillis() - System.currentTimeMillis() > ttlSeconds * 500) {
+            return new OrgStats(orgId, fresh.users(), fresh.avgAge());
+        }
+        long started = System.nanoTime();
+        OrgStats stats = aggregate(orgId);
+        long computeMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+        Entry entry = new Entry(epoch, generation, stats.users(), stats.avgAge(), computeMillis,
+                System.currentTimeMillis() + ttlSeconds * 1000);
+        redis.call("set", j -> {
+            Pipeline p = j.pipelined();
+            p.setex(entryKey(orgId), ttlSeconds, json(entry));
+            p.expire(generationKey(orgId), 2 * ttlSeconds);
+            p.sync();
+            return true;
+        });
+        return stats;
+    }
+
+    private OrgStats aggregate(long orgId) {
+        try (Timer.Context ignored = aggregation.time()) {
+            return dao.aggregate(orgId);
+        }
+    }
+
+    /** XFetch: refresh when now - computeTime * beta * ln(random) passes the expiry. */
+    private boolean shouldRefreshEarly(Entry entry) {
+        if (beta <= 0) {
+            return false;
+        }
+        double draw = -Math.log(1.0 - ThreadLocalRandom.current().nextDouble()); // > 0, mean 1
+        return System.currentTimeMillis() + entry.computeMillis() * beta * draw >= entry.expiresAtMillis();
+    }
+
+    private Entry parse(String stored, boolean count) {
+        if (stored == null) {
+            return null;
+        }
+        try {
+            return JSON.readValue(stored, Entry.class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            if (count) {
+                errors.mark(); // garbage in Redis: a miss, and the next write replaces it
+            }
+            return null;
+        }
+    }
+
+    private long version(String stored) {
+        if (stored == null) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(stored);
+        } catch (NumberFormatException e) {
+            errors.mark();
+            return -1; // no entry carries -1: a miss until the key is rewritten
+        }
+    }
+
+    private static String json(Entry entry) {
+        try {
+            return JSON.writeValueAsString(entry);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void stop() {
+        refresher.shutdownNow();
+    }
+}

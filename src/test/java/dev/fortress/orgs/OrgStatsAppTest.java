@@ -1,0 +1,184 @@
+package dev.fortress.orgs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TcpProxy;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import redis.clients.jedis.Jedis;
+
+/** The org stats cache on a real Redis (database 15) and PostgreSQL. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class OrgStatsAppTest {
+
+    private static final int REDIS_DB = 15;
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final TcpProxy REDIS = new TcpProxy("127.0.0.1", 6379);
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+            ConfigOverride.config("redis.url", "redis://127.0.0.1:" + REDIS.port() + "/" + REDIS_DB),
+            // Generous here: on a busy 2-core test box a Redis answer through the proxy can take over
+            // 100 ms, and a request that gives up on Redis rightly aggregates on its own, which would
+            // blur the single-flight count. RedisOutageTest keeps the production timeout.
+            ConfigOverride.config("redis.timeout", "2s"));
+    /** Org ids of this run, so that nothing another run left in Redis can be mistaken for ours. */
+    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000) * 100;
+
+    @BeforeAll
+    static void emptyTheTestRedisDatabase() {
+        try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
+            jedis.select(REDIS_DB);
+            jedis.flushDB();
+        }
+    }
+
+    private Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private HttpResponse<String> stats(long orgId) {
+        return api().get("/orgs/" + orgId + "/stats");
+    }
+
+    private void addUser(long orgId, int age) {
+        String email = "u" + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + "@x.io";
+        assertThat(api().postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId
+                + ",\"age\":" + age + "}").statusCode()).isEqualTo(201);
+    }
+
+    private long meter(String name) {
+        Map<?, ?> meters = (Map<?, ?>) admin("/metrics").get("meters");
+        return ((Number) ((Map<?, ?>) meters.get(name)).get("count")).longValue();
+    }
+
+    private long timerCount(String name) {
+        Map<?, ?> timers = (Map<?, ?>) admin("/metrics").get("timers");
+        return ((Number) ((Map<?, ?>) timers.get(name)).get("count")).longValue();
+    }
+
+    private Object gauge(String name) {
+        Map<?, ?> gauges = (Map<?, ?>) admin("/metrics").get("gauges");
+        return ((Map<?, ?>) gauges.get(name)).get("value");
+    }
+
+    private Map<String, Object> admin(String path) {
+        return Http.json(new Http("127.0.0.1", APP.getAdminPort()).get(path));
+    }
+
+    @Test
+    void missThenHitThenAWriteToTheOrgInvalidatesIt() {
+        long org = ORG_BASE + 1;
+        addUser(org, 30);
+        addUser(org, 41);
+        long hitsBefore = meter("dev.fortress.orgs.stats.cache.hits");
+        long missesBefore = meter("dev.fortress.orgs.stats.cache.misses");
+
+        HttpResponse<String> first = stats(org);
+        HttpResponse<String> second = stats(org);
+
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("X-Cache")).contains("miss");
+        assertThat(Http.json(first)).isEqualTo(Map.of("orgId", org, "users", 2, "avgAge", 35.5));
+        assertThat(second.headers().firstValue("X-Cache")).contains("hit");
+        assertThat(second.body()).isEqualTo(first.body());
+        assertThat(meter("dev.fortress.orgs.stats.cache.hits")).isEqualTo(hitsBefore + 1);
+        assertThat(meter("dev.fortress.orgs.stats.cache.misses")).isEqualTo(missesBefore + 1);
+        assertThat((Double) gauge("dev.fortress.orgs.stats.cache.hit-ratio")).isBetween(0.0, 1.0);
+
+        addUser(org, 20);
+        HttpResponse<String> afterWrite = stats(org);
+
+        assertThat(afterWrite.headers().firstValue("X-Cache")).contains("miss");
+        assertThat(Http.json(afterWrite)).containsEntry("users", 3).containsEntry("avgAge", 30.33);
+        assertThat(stats(org).headers().firstValue("X-Cache")).contains("hit");
+    }
+
+    @Test
+    void anOrgWithNoUsersHasZeroUsersAndNoAverage() {
+        HttpResponse<String> empty = stats(ORG_BASE + 2);
+
+        assertThat(empty.statusCode()).isEqualTo(200);
+        assertThat(empty.body()).isEqualTo("{\"orgId\":" + (ORG_BASE + 2) + ",\"users\":0,\"avgAge\":null}");
+    }
+
+    @Test
+    void sixtyFourConcurrentRequestsOnAColdKeyRunOneAggregation() throws Exception {
+        long org = ORG_BASE + 3;
+        addUser(org, 50);
+        concurrently(ORG_BASE + 30); // warm the Redis pool: what is measured is the single flight
+        long before = timerCount("dev.fortress.orgs.stats.aggregation");
+
+        for (HttpResponse<String> answer : concurrently(org)) {
+            assertThat(answer.statusCode()).isEqualTo(200);
+            assertThat(Http.json(answer)).containsEntry("users", 1);
+        }
+
+        assertThat(timerCount("dev.fortress.orgs.stats.aggregation"))
+                .as(() -> "redis errors " + meter("dev.fortress.cache.redis.errors") + ", exhausted "
+                        + meter("dev.fortress.cache.redis.pool-exhausted") + ", skipped "
+                        + meter("dev.fortress.cache.redis.skipped-breaker-open"))
+                .isEqualTo(before + 1);
+    }
+
+    /** 64 requests for the org's stats released at the same instant. */
+    private List<HttpResponse<String>> concurrently(long org) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(64);
+        CountDownLatch start = new CountDownLatch(1);
+        List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            answers.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    start.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return stats(org);
+            }, clients));
+        }
+
+        start.countDown();
+        List<HttpResponse<String>> done = new ArrayList<>();
+        for (CompletableFuture<HttpResponse<String>> answer : answers) {
+            done.add(answer.get());
+        }
+        clients.shutdown();
+        return done;
+    }
+
+    @Test
+    void garbageInRedisIsAMissNotAnError() {
+        long org = ORG_BASE + 4;
+        addUser(org, 60);
+        stats(org);
+        try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
+            jedis.select(REDIS_DB);
+            jedis.set(OrgStatsCache.entryKey(org), "{not json");
+        }
+        long errors = meter("dev.fortress.orgs.stats.cache.errors");
+
+        HttpResponse<String> answer = stats(org);
+
+        assertThat(answer.statusCode()).isEqualTo(200);
+        assertThat(answer.headers().firstValue("X-Cache")).contains("miss");
+        assertThat(Http.json(answer)).containsEntry("users", 1);
+        assertThat(meter("dev.fortress.orgs.stats.cache.errors")).isEqualTo(errors + 1);
+        assertThat(stats(org).headers().firstValue("X-Cache")).contains("hit");
+    }
+
+}
