@@ -53,13 +53,11 @@ class OrgStatsAppTest {
     }
 
     private HttpResponse<String> stats(long orgId) {
-        return api().get("/orgs/" + orgId + "/stats");
+        return OrgsClient.stats(api(), orgId);
     }
 
     private void addUser(long orgId, int age) {
-        String email = "u" + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + "@x.io";
-        assertThat(api().postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId
-                + ",\"age\":" + age + "}").statusCode()).isEqualTo(201);
+        OrgsClient.addUser(api(), orgId, age);
     }
 
     private long meter(String name) {

@@ -40,13 +40,11 @@ class RedisOutageTest {
     }
 
     private HttpResponse<String> stats(long orgId) {
-        return api().get("/orgs/" + orgId + "/stats");
+        return OrgsClient.stats(api(), orgId);
     }
 
     private void addUser(long orgId, int age) {
-        String email = "u" + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + "@x.io";
-        assertThat(api().postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId
-                + ",\"age\":" + age + "}").statusCode()).isEqualTo(201);
+        OrgsClient.addUser(api(), orgId, age);
     }
 
     private Object gauge(String name) {
@@ -91,29 +89,6 @@ class RedisOutageTest {
         }
         assertThat(cache).isEqualTo("hit");
         assertThat(Http.json(answer)).as("no stale entry survived the outage").containsEntry("users", 2);
-    }
-
-    private List<Long> load(long org, Duration duration) throws Exception {
-        return load(org, duration, Collections.synchronizedList(new ArrayList<>()));
-    }
-
-    /** 8 clients asking for the org's stats for {@code duration}; returns each request's latency. */
-    private List<Long> load(long org, Duration duration, List<Integer> statuses) throws Exception {
-        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        ExecutorService clients = Executors.newFixedThreadPool(8);
-        long end = System.nanoTime() + duration.toNanos();
-        for (int i = 0; i < 8; i++) {
-            clients.submit(() -> {
-                while (System.nanoTime() < end) {
-                    long started = System.nanoTime();
-                    statuses.add(stats(org).statusCode());
-                    latencies.add(System.nanoTime() - started);
-                }
-            });
-        }
-        clients.shutdown();
-        clients.awaitTermination(duration.toSeconds() + 10, java.util.concurrent.TimeUnit.SECONDS);
-        return new ArrayList<>(latencies);
     }
 
     /** 8 clients asking for stats for {@code duration}; returns each request's latency. */
