@@ -7,6 +7,7 @@ import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.orgs.OrgStatsCache;
 import dev.fortress.orgs.Orgs;
+import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.BodySizeLimitFeature;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
@@ -65,6 +66,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
         environment.jersey().register(Users.resource(databases, orgStats::invalidate));
         Imports.register(configuration.getImports(), environment, databases, jobs,
                 orgs -> orgs.forEach(orgStats::invalidate));
+        Transactions.register(configuration.getTransactions(), environment, databases, jobs);
     }
 
     /** The running instance's datasources; for admin tasks and tests. */

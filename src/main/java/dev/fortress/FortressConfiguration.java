@@ -5,6 +5,7 @@ import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.imports.ImportsConfiguration;
 import dev.fortress.jobs.JobsConfiguration;
 import dev.fortress.orgs.OrgsConfiguration;
+import dev.fortress.transactions.TransactionsConfiguration;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.util.Duration;
@@ -49,6 +50,15 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private OrgsConfiguration orgs = new OrgsConfiguration();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private TransactionsConfiguration transactions = new TransactionsConfiguration();
+
+    public TransactionsConfiguration getTransactions() {
+        return transactions;
+    }
 
     public RedisConfiguration getRedis() {
         return redis;

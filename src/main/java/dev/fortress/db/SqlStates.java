@@ -45,6 +45,16 @@ public final class SqlStates {
         return false;
     }
 
+    /** True when some SQLException in the chain carries this SQLSTATE. */
+    public static boolean hasState(Throwable error, String state) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && state.equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The innermost cause, as "Type: message", for logs and health messages. */
     public static String rootMessage(Throwable error) {
         Throwable root = error;

@@ -28,7 +28,7 @@ class SeedCommandTest {
     }
 
     @Test
-    void seedCommandAddsUsersOverOrgs() {
+    void seedCommandAddsUsersOverOrgsAndTransactionsOverTheLastYear() {
         // Dropwizard reads dw.* system properties as config overrides, like ConfigOverride does.
         System.setProperty("dw.writerDatabase.url", DB.url());
         System.setProperty("dw.writerDatabase.user", DB.user());
@@ -40,11 +40,17 @@ class SeedCommandTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
         Optional<Throwable> failure = new Cli(new JarLocation(FortressApplication.class), bootstrap, out, err)
-                .run("seed", FortressApp.configPath(), "--users", "2500", "--orgs", "25");
+                .run("seed", FortressApp.configPath(), "--users", "2500", "--orgs", "25", "--transactions", "5000");
 
         assertThat(failure).as(err.toString(StandardCharsets.UTF_8)).isEmpty();
         java.util.Map<String, Object> seeded = DB.jdbi().withHandle(h -> h.createQuery(
                 "select count(*) as users, count(distinct org_id) as orgs from users").mapToMap().one());
         assertThat(seeded).containsEntry("users", 2500L).containsEntry("orgs", 25L);
+        java.util.Map<String, Object> transactions = DB.jdbi().withHandle(h -> h.createQuery("""
+                select count(*) as rows, count(distinct date_trunc('month', created_at)) >= 12 as spread,
+                       bool_and(created_at > now() - interval '366 days' and created_at <= now()) as last_year
+                from transactions""").mapToMap().one());
+        assertThat(transactions).containsEntry("rows", 5000L).containsEntry("spread", true)
+                .containsEntry("last_year", true);
     }
 }

@@ -1,0 +1,134 @@
+package dev.fortress.transactions;
+
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the monthly partitions of {@code transactions} (UTC months) from {@code retention}
+ * months back to {@code premake} months ahead: creates missing ones, detaches (then drops, or
+ * keeps) those past the horizon. Idempotent, and safe when several instances run it at once:
+ * it works in one transaction under a transaction-scoped advisory lock, which also holds behind
+ * PgBouncer in transaction mode. There is no default partition on purpose: a row outside the
+ * window is refused (the API answers 422) instead of landing where it would later block creating
+ * the partition it belongs to.
+ */
+public final class Partitions {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Partitions.class);
+    /** Arbitrary, fixed: the advisory lock key of partition upkeep. */
+    static final long LOCK = 0x7472616e73L;
+    private static final DateTimeFormatter NAME = DateTimeFormatter.ofPattern("'transactions_y'yyyy'm'MM");
+
+    /** What a run found and did; {@code first} and {@code last} bound the partitions now present. */
+    public record Report(List<String> created, List<String> detached, List<String> dropped, int count,
+                         YearMonth first, YearMonth last) {
+        public String summary() {
+            return String.format("partitions %s..%s (%d): created %s, detached %s, dropped %s",
+                    first, last, count, created, detached, dropped);
+        }
+    }
+
+    private final Jdbi writer;
+    private final TransactionsConfiguration config;
+    private final Supplier<Instant> clock;
+    private volatile Report last;
+
+    public Partitions(Jdbi writer, TransactionsConfiguration config, Supplier<Instant> clock) {
+        this.writer = writer;
+        this.config = config;
+        this.clock = clock;
+    }
+
+    static String name(YearMonth month) {
+        return NAME.format(month);
+    }
+
+    static Instant start(YearMonth month) {
+        return month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+    }
+
+    YearMonth currentMonth() {
+        return YearMonth.from(clock.get().atZone(ZoneOffset.UTC));
+    }
+
+    /** The configured window: creates what is missing in it, retires what is older. */
+    public Report maintain() {
+        YearMonth now = currentMonth();
+        return run(now.minusMonths(config.getRetentionMonths()), now.plusMonths(config.getPremakeMonths()), true);
+    }
+
+    /** The maintained window as text: its first instant and the instant after its last month. */
+    public String window() {
+        YearMonth now = currentMonth();
+        return start(now.minusMonths(config.getRetentionMonths())) + " to "
+                + start(now.plusMonths(config.getPremakeMonths() + 1L));
+    }
+
+    /** Creates partitions for a past or future range (backfills); retires nothing. */
+    public Report create(YearMonth from, YearMonth to) {
+        return run(from, to, false);
+    }
+
+    /** The last report, or null before the first run. */
+    public Report last() {
+        return last;
+    }
+
+    private Report run(YearMonth from, YearMonth to, boolean retire) {
+        Report report = writer.inTransaction(h -> {
+            h.execute("select pg_advisory_xact_lock(" + LOCK + ")");
+            List<YearMonth> present = present(h);
+            List<String> created = new ArrayList<>();
+            for (YearMonth month = from; !month.isAfter(to); month = month.plusMonths(1)) {
+                if (!present.contains(month)) {
+                    h.execute("create table " + name(month) + " partition of transactions for values from ('"
+                            + start(month) + "') to ('" + start(month.plusMonths(1)) + "')");
+                    created.add(name(month));
+                }
+            }
+            List<String> detached = new ArrayList<>();
+            List<String> dropped = new ArrayList<>();
+            if (retire) {
+                for (YearMonth month : present) {
+                    if (month.isBefore(from)) {
+                        h.execute("alter table transactions detach partition " + name(month));
+                        detached.add(name(month));
+                        if (config.isDropDetached()) {
+                            h.execute("drop table " + name(month));
+                            dropped.add(name(month));
+                        }
+                    }
+                }
+            }
+            List<YearMonth> now = present(h);
+            return new Report(created, detached, dropped, now.size(),
+                    now.isEmpty() ? null : now.get(0), now.isEmpty() ? null : now.get(now.size() - 1));
+        });
+        if (!report.created().isEmpty() || !report.detached().isEmpty()) {
+            LOG.info("transactions {}", report.summary());
+        }
+        last = report;
+        return report;
+    }
+
+    /** Months with a partition, from the catalog (named and bounded by this class), oldest first. */
+    static List<YearMonth> present(Handle h) {
+        return h.createQuery("""
+                        select c.relname from pg_inherits i
+                        join pg_class c on c.oid = i.inhrelid
+                        where i.inhparent = 'transactions'::regclass and c.relname ~ '^transactions_y[0-9]{4}m[0-9]{2}$'
+                        order by c.relname""")
+                .mapTo(String.class)
+                .map(n -> YearMonth.of(Integer.parseInt(n.substring(14, 18)), Integer.parseInt(n.substring(19, 21))))
+                .list();
+    }
+}

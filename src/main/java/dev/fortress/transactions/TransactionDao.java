@@ -1,0 +1,69 @@
+package dev.fortress.transactions;
+
+import java.math.BigDecimal;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/**
+ * Transactions. Every read binds {@code created_at} bounds as parameters, so the planner prunes
+ * partitions at plan time (custom plans) or at execution time (the generic plan of the
+ * server-prepared statement: "Subplans Removed").
+ */
+@RegisterRowMapper(TransactionDao.Mapper.class)
+public interface TransactionDao {
+
+    /** count and sum of a window; sum is exact (numeric) and "0.00" for none. */
+    record Summary(long count, BigDecimal sum) {
+    }
+
+    @SqlUpdate("insert into transactions (user_id, amount, created_at) values (:userId, :amount, :createdAt)")
+    @GetGeneratedKeys({"id", "user_id", "amount", "created_at"})
+    Transaction insert(@Bind("userId") long userId, @Bind("amount") BigDecimal amount,
+                       @Bind("createdAt") Timestamp createdAt);
+
+    @SqlQuery("select id, user_id, amount, created_at from transactions "
+            + "where created_at >= :from and created_at < :to "
+            + "order by created_at desc, id desc limit :limit")
+    List<Transaction> list(@Bind("from") Timestamp from, @Bind("to") Timestamp to, @Bind("limit") int limit);
+
+    @SqlQuery("select id, user_id, amount, created_at from transactions "
+            + "where user_id = :userId and created_at >= :from and created_at < :to "
+            + "order by created_at desc, id desc limit :limit")
+    List<Transaction> listForUser(@Bind("userId") long userId, @Bind("from") Timestamp from,
+                                  @Bind("to") Timestamp to, @Bind("limit") int limit);
+
+    @SqlQuery("select count(*) as count, coalesce(sum(amount), 0) as sum from transactions "
+            + "where created_at >= :from and created_at < :to")
+    @RegisterRowMapper(SummaryMapper.class)
+    Summary summary(@Bind("from") Timestamp from, @Bind("to") Timestamp to);
+
+    final class Mapper implements RowMapper<Transaction> {
+        @Override
+        public Transaction map(ResultSet rs, StatementContext ctx) throws SQLException {
+            return new Transaction(rs.getLong("id"), rs.getLong("user_id"),
+                    rs.getBigDecimal("amount").setScale(2).toPlainString(),
+                    rs.getTimestamp("created_at").toInstant().toString());
+        }
+    }
+
+    final class SummaryMapper implements RowMapper<Summary> {
+        @Override
+        public Summary map(ResultSet rs, StatementContext ctx) throws SQLException {
+            return new Summary(rs.getLong("count"), rs.getBigDecimal("sum"));
+        }
+    }
+
+    static Timestamp at(Instant instant) {
+        return Timestamp.from(instant);
+    }
+}

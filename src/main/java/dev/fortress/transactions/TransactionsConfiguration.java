@@ -1,0 +1,56 @@
+package dev.fortress.transactions;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+
+/** The window of monthly partitions kept for {@code transactions}, and their upkeep. */
+public class TransactionsConfiguration {
+
+    /** Months kept before the current one; older partitions are detached (and dropped). */
+    @Min(0)
+    @Max(1200)
+    @JsonProperty
+    private int retentionMonths = 24;
+
+    /** Months created ahead of the current one, so inserts never wait for upkeep. */
+    @Min(1)
+    @Max(120)
+    @JsonProperty
+    private int premakeMonths = 3;
+
+    /** Drop partitions once detached (true), or keep them as plain tables for archiving (false). */
+    @JsonProperty
+    private boolean dropDetached = true;
+
+    /** When the upkeep runs (JobRunr cron, UTC); it also runs at start-up. */
+    @NotBlank
+    @JsonProperty
+    private String maintenanceCron = "17 3 * * *";
+
+    public TransactionsConfiguration() {
+    }
+
+    public TransactionsConfiguration(int retentionMonths, int premakeMonths, boolean dropDetached) {
+        this.retentionMonths = retentionMonths;
+        this.premakeMonths = premakeMonths;
+        this.dropDetached = dropDetached;
+    }
+
+    public int getRetentionMonths() {
+        return retentionMonths;
+    }
+
+    public int getPremakeMonths() {
+        return premakeMonths;
+    }
+
+    public boolean isDropDetached() {
+        return dropDetached;
+    }
+
+    public String getMaintenanceCron() {
+        return maintenanceCron;
+    }
+}

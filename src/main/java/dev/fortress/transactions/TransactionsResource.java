@@ -1,0 +1,123 @@
+package dev.fortress.transactions;
+
+import com.codahale.metrics.annotation.ResponseMetered;
+import com.codahale.metrics.annotation.Timed;
+import dev.fortress.db.SqlStates;
+import dev.fortress.ops.BodySizeLimit;
+import io.dropwizard.jersey.errors.ErrorMessage;
+import io.dropwizard.jersey.validation.ValidationErrorMessage;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/** Writes on the writer; listings and summaries on the reader, always bounded by created_at. */
+@Path("/transactions")
+@Produces(MediaType.APPLICATION_JSON)
+public class TransactionsResource {
+
+    static final int DEFAULT_LIMIT = 100;
+    static final int MAX_LIMIT = 1000;
+
+    private final TransactionDao reader;
+    private final TransactionDao writer;
+    private final Partitions partitions;
+
+    TransactionsResource(TransactionDao reader, TransactionDao writer, Partitions partitions) {
+        this.reader = reader;
+        this.writer = writer;
+        this.partitions = partitions;
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @BodySizeLimit(4 * 1024)
+    @Timed(name = "create")
+    @ResponseMetered(name = "create")
+    public Response create(@NotNull @Valid NewTransaction body) {
+        try {
+            Transaction created = writer.insert(body.userId(), new BigDecimal(body.amount()),
+                    TransactionDao.at(body.createdAt()));
+            return Response.status(Response.Status.CREATED).entity(created).build();
+        } catch (UnableToExecuteStatementException e) {
+            if (SqlStates.hasState(e, "23514") && String.valueOf(SqlStates.rootMessage(e)).contains("no partition")) {
+                throw unprocessable("createdAt must fall in a month that has a partition, normally "
+                        + partitions.window() + " (UTC); it is " + body.createdAt());
+            }
+            if (SqlStates.hasState(e, "23503")) {
+                throw unprocessable("userId " + body.userId() + " does not exist");
+            }
+            throw e;
+        }
+    }
+
+    @GET
+    @Timed(name = "list")
+    @ResponseMetered(name = "list")
+    public List<Transaction> list(@QueryParam("from") String from, @QueryParam("to") String to,
+                                  @QueryParam("userId") Long userId, @QueryParam("limit") Integer limit) {
+        Instant[] window = window(from, to);
+        int rows = limit == null ? DEFAULT_LIMIT : limit;
+        if (rows < 1 || rows > MAX_LIMIT) {
+            throw badRequest("limit must be between 1 and " + MAX_LIMIT);
+        }
+        return userId == null
+                ? reader.list(TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
+                : reader.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows);
+    }
+
+    @GET
+    @Path("/summary")
+    @Timed(name = "summary")
+    @ResponseMetered(name = "summary")
+    public Map<String, Object> summary(@QueryParam("from") String from, @QueryParam("to") String to) {
+        Instant[] window = window(from, to);
+        TransactionDao.Summary summary = reader.summary(TransactionDao.at(window[0]), TransactionDao.at(window[1]));
+        return Map.of("from", window[0].toString(), "to", window[1].toString(), "count", summary.count(),
+                "sum", summary.sum().setScale(2).toPlainString());
+    }
+
+    /** [from, to) as instants; each defaults to the edge of the kept months. */
+    private Instant[] window(String from, String to) {
+        YearMonth now = partitions.currentMonth();
+        Instant start = from == null ? Partitions.start(now.minusYears(100)) : instant("from", from);
+        Instant end = to == null ? Partitions.start(now.plusYears(100)) : instant("to", to);
+        if (!start.isBefore(end)) {
+            throw badRequest("from must be before to");
+        }
+        return new Instant[] {start, end};
+    }
+
+    private static Instant instant(String name, String value) {
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw badRequest(name + " must be an ISO-8601 instant such as 2024-05-01T00:00:00Z");
+        }
+    }
+
+    private static WebApplicationException badRequest(String message) {
+        return new WebApplicationException(Response.status(400).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(400, message)).build());
+    }
+
+    /** 422 in the validation shape of the API: {@code {"errors": [...]}}. */
+    private static WebApplicationException unprocessable(String message) {
+        return new WebApplicationException(Response.status(422).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ValidationErrorMessage(List.of(message))).build());
+    }
+}

@@ -1,0 +1,133 @@
+package dev.fortress.transactions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The transaction routes over HTTP, with the partitions the service keeps itself. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class TransactionsAppTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    private static long userId;
+
+    @BeforeAll
+    static void aUser() {
+        userId = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                + "values ('t@x.io', 'admin', 1, 40) returning id").mapTo(Long.class).one());
+    }
+
+    private Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private HttpResponse<String> post(Object user, String amount, String createdAt) {
+        return api().postJson("/transactions", "{\"userId\":" + user + ",\"amount\":\"" + amount
+                + "\",\"createdAt\":\"" + createdAt + "\"}");
+    }
+
+    private static long rows() {
+        return DB.jdbi().withHandle(h -> h.select("select count(*) from transactions").mapTo(Long.class).one());
+    }
+
+    private static List<Map<String, Object>> list(HttpResponse<String> response) throws Exception {
+        return new ObjectMapper().readValue(response.body(), new TypeReference<>() { });
+    }
+
+    @Test
+    void createListAndSummariseAWindow() throws Exception {
+        Instant day = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(3, ChronoUnit.DAYS);
+        HttpResponse<String> created = post(userId, "12.5", day.plusSeconds(3600).toString());
+        post(userId, "0.25", day.plusSeconds(7200).toString());
+        post(userId, "-2", day.minus(40, ChronoUnit.DAYS).toString());
+
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(Http.json(created)).containsEntry("userId", (int) userId).containsEntry("amount", "12.50")
+                .containsEntry("createdAt", day.plusSeconds(3600).toString()).containsKey("id");
+
+        String window = "from=" + day + "&to=" + day.plus(1, ChronoUnit.DAYS);
+        List<Map<String, Object>> listed = list(api().get("/transactions?" + window + "&userId=" + userId));
+        assertThat(listed).extracting(t -> t.get("amount")).containsExactly("0.25", "12.50");
+        assertThat(list(api().get("/transactions?" + window + "&limit=1"))).hasSize(1);
+
+        Map<String, Object> summary = Http.json(api().get("/transactions/summary?" + window));
+        assertThat(summary).isEqualTo(Map.of("from", day.toString(), "to", day.plus(1, ChronoUnit.DAYS).toString(),
+                "count", 2, "sum", "12.75"));
+        Map<String, Object> empty = Http.json(api().get("/transactions/summary?from=2000-01-01T00:00:00Z"
+                + "&to=2000-02-01T00:00:00Z"));
+        assertThat(empty).containsEntry("count", 0).containsEntry("sum", "0.00");
+    }
+
+    @Test
+    void badInputAnswers4xxWithAClearMessageAndWritesNothing() {
+        long before = rows();
+        String now = Instant.now().toString();
+
+        HttpResponse<String> outside = post(userId, "1.00", "1999-01-01T00:00:00Z");
+        assertThat(outside.statusCode()).isEqualTo(422);
+        assertThat(outside.body()).contains("createdAt must fall in a month that has a partition, normally ")
+                .contains(Partitions.start(YearMonth.now(ZoneOffset.UTC).minusMonths(24)).toString());
+        assertThat(post(userId, "1.234", now).statusCode()).isEqualTo(422);
+        assertThat(post(userId, "abc", now).body())
+                .contains("amount must be a decimal string with at most 12 digits before and 2 after the point");
+        HttpResponse<String> noUser = post(987654321, "1.00", now);
+        assertThat(noUser.statusCode()).isEqualTo(422);
+        assertThat(noUser.body()).isEqualTo("{\"errors\":[\"userId 987654321 does not exist\"]}");
+        assertThat(post(userId, "1.00", "yesterday").statusCode()).isEqualTo(400);
+
+        assertThat(api().get("/transactions?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z").body())
+                .isEqualTo("{\"code\":400,\"message\":\"from must be before to\"}");
+        assertThat(api().get("/transactions/summary?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z")
+                .statusCode()).isEqualTo(400);
+        assertThat(api().get("/transactions?from=last-week").statusCode()).isEqualTo(400);
+        assertThat(api().get("/transactions?limit=5000").statusCode()).isEqualTo(400);
+        assertThat(api().get("/transactions?limit=0").statusCode()).isEqualTo(400);
+
+        assertThat(rows()).isEqualTo(before);
+    }
+
+    @Test
+    void theAdminTaskCreatesAPastRangeForBackfills() {
+        assertThat(post(userId, "5.00", "2019-06-15T00:00:00Z").statusCode()).isEqualTo(422);
+
+        Http admin = new Http("127.0.0.1", APP.getAdminPort());
+        HttpResponse<String> task = admin.send(HttpRequest.newBuilder(admin.uri("/tasks/partitions?from=2019-06&to=2019-07"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+
+        assertThat(task.statusCode()).isEqualTo(200);
+        assertThat(task.body()).contains("created [transactions_y2019m06, transactions_y2019m07]");
+        assertThat(post(userId, "5.00", "2019-06-15T00:00:00Z").statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void partitionHealthAndMetricsShowHeadroom() {
+        Map<String, Object> health = Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck"));
+        assertThat(((Map<?, ?>) health.get("partitions")).get("healthy")).isEqualTo(true);
+        assertThat((String) ((Map<?, ?>) health.get("partitions")).get("message")).contains("3 months ahead");
+
+        Map<?, ?> gauges = (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/metrics")).get("gauges");
+        assertThat(((Map<?, ?>) gauges.get("dev.fortress.transactions.partitions.months-ahead")).get("value"))
+                .isEqualTo(3);
+        assertThat(((Number) ((Map<?, ?>) gauges.get("dev.fortress.transactions.partitions.count")).get("value"))
+                .intValue()).isGreaterThanOrEqualTo(28);
+    }
+}
