@@ -3,7 +3,7 @@ package dev.fortress.imports;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
 import dev.fortress.jobs.Jobs;
-import io.dropwizard.jersey.errors.ErrorMessage;
+import dev.fortress.ops.ApiErrors;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -115,7 +115,6 @@ public class ImportsResource {
     }
 
     private static WebApplicationException error(Response.Status status, String message) {
-        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(status.getStatusCode(), message)).build());
+        return ApiErrors.error(status, message);
     }
 }

@@ -1,13 +1,11 @@
 package dev.fortress.ops;
 
-import io.dropwizard.jersey.errors.ErrorMessage;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.DynamicFeature;
 import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.FeatureContext;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -28,11 +26,7 @@ public final class BodySizeLimitFeature implements DynamicFeature {
     }
 
     static WebApplicationException tooLarge(long limit) {
-        Response.Status status = Response.Status.REQUEST_ENTITY_TOO_LARGE;
-        return new WebApplicationException(Response.status(status)
-                .type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(status.getStatusCode(), "request body larger than " + limit + " bytes"))
-                .build());
+        return ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + limit + " bytes");
     }
 
     private static final class Filter implements ContainerRequestFilter {

@@ -3,9 +3,8 @@ package dev.fortress.transactions;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
 import dev.fortress.db.SqlStates;
+import dev.fortress.ops.ApiErrors;
 import dev.fortress.ops.BodySizeLimit;
-import io.dropwizard.jersey.errors.ErrorMessage;
-import io.dropwizard.jersey.validation.ValidationErrorMessage;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -22,7 +21,6 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-import java.util.Map;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /** Writes on the writer; listings and summaries on the reader, always bounded by created_at. */
@@ -55,11 +53,11 @@ public class TransactionsResource {
             return Response.status(Response.Status.CREATED).entity(created).build();
         } catch (UnableToExecuteStatementException e) {
             if (SqlStates.hasState(e, "23514") && String.valueOf(SqlStates.rootMessage(e)).contains("no partition")) {
-                throw unprocessable("createdAt must fall in a month that has a partition, normally "
+                throw ApiErrors.invalid("createdAt must fall in a month that has a partition, normally "
                         + partitions.window() + " (UTC); it is " + body.createdAt());
             }
             if (SqlStates.hasState(e, "23503")) {
-                throw unprocessable("userId " + body.userId() + " does not exist");
+                throw ApiErrors.invalid("userId " + body.userId() + " does not exist");
             }
             throw e;
         }
@@ -84,11 +82,15 @@ public class TransactionsResource {
     @Path("/summary")
     @Timed(name = "summary")
     @ResponseMetered(name = "summary")
-    public Map<String, Object> summary(@QueryParam("from") String from, @QueryParam("to") String to) {
+    public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to) {
         Instant[] window = window(from, to);
         TransactionDao.Summary summary = reader.summary(TransactionDao.at(window[0]), TransactionDao.at(window[1]));
-        return Map.of("from", window[0].toString(), "to", window[1].toString(), "count", summary.count(),
-                "sum", summary.sum().setScale(2).toPlainString());
+        return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
+                summary.sum().setScale(2).toPlainString());
+    }
+
+    /** {@code {"from","to","count","sum"}}, in that order. */
+    public record WindowSummary(String from, String to, long count, String sum) {
     }
 
     /** [from, to) as instants; each defaults to the edge of the kept months. */
@@ -111,13 +113,6 @@ public class TransactionsResource {
     }
 
     private static WebApplicationException badRequest(String message) {
-        return new WebApplicationException(Response.status(400).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(400, message)).build());
-    }
-
-    /** 422 in the validation shape of the API: {@code {"errors": [...]}}. */
-    private static WebApplicationException unprocessable(String message) {
-        return new WebApplicationException(Response.status(422).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ValidationErrorMessage(List.of(message))).build());
+        return ApiErrors.error(Response.Status.BAD_REQUEST, message);
     }
 }

@@ -1,0 +1,27 @@
+package dev.fortress.ops;
+
+import io.dropwizard.jersey.errors.ErrorMessage;
+import io.dropwizard.jersey.validation.ValidationErrorMessage;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+
+/** The API's two error shapes (see API.md), as exceptions a resource throws. */
+public final class ApiErrors {
+
+    private ApiErrors() {
+    }
+
+    /** {@code {"code": status, "message": message}}. */
+    public static WebApplicationException error(Response.Status status, String message) {
+        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status.getStatusCode(), message)).build());
+    }
+
+    /** 422 {@code {"errors": [message]}}, as Bean Validation answers. */
+    public static WebApplicationException invalid(String message) {
+        return new WebApplicationException(Response.status(422).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ValidationErrorMessage(List.of(message))).build());
+    }
+}
