@@ -15,8 +15,9 @@ final class CircuitBreaker {
     private final int threshold;
     private final long openNanos;
     private final LongSupplier clock;
-    private State state = State.CLOSED;
-    private int failures;
+    // Volatile so that the common case (closed, no recent failure) needs no lock on the request path.
+    private volatile State state = State.CLOSED;
+    private volatile int failures;
     private long openedAt;
     private boolean trialInFlight;
 
@@ -27,7 +28,11 @@ final class CircuitBreaker {
     }
 
     /** May a call go to Redis now? In half-open state only one caller is told yes. */
-    synchronized boolean allow() {
+    boolean allow() {
+        return state == State.CLOSED || allowSlow();
+    }
+
+    private synchronized boolean allowSlow() {
         if (state == State.OPEN && clock.getAsLong() - openedAt >= openNanos) {
             state = State.HALF_OPEN;
             trialInFlight = false;
@@ -43,7 +48,14 @@ final class CircuitBreaker {
     }
 
     /** Returns the state before, so callers can log transitions once. */
-    synchronized State success() {
+    State success() {
+        if (state == State.CLOSED && failures == 0) {
+            return State.CLOSED;
+        }
+        return successSlow();
+    }
+
+    private synchronized State successSlow() {
         State before = state;
         state = State.CLOSED;
         failures = 0;
@@ -67,7 +79,7 @@ final class CircuitBreaker {
         trialInFlight = false;
     }
 
-    synchronized State state() {
+    State state() {
         return state;
     }
 }

@@ -101,17 +101,15 @@ public final class Redis implements Managed {
     }
 
     private <T> Optional<T> failed(String what, RuntimeException e) {
-        {
-            errors.mark();
-            CircuitBreaker.State before = breaker.failure();
-            if (before == CircuitBreaker.State.CLOSED && breaker.state() == CircuitBreaker.State.OPEN) {
-                LOG.warn("redis at {} failing ({} on {}): breaker open for {}, serving from the database",
-                        where(), e.getMessage(), what, config.getBreakerOpenFor());
-            } else if (before == CircuitBreaker.State.CLOSED) {
-                LOG.debug("redis {} failed: {}", what, e.getMessage());
-            }
-            return Optional.empty();
+        errors.mark();
+        CircuitBreaker.State before = breaker.failure();
+        if (before == CircuitBreaker.State.CLOSED && breaker.state() == CircuitBreaker.State.OPEN) {
+            LOG.warn("redis at {} failing ({} on {}): breaker open for {}, serving from the database",
+                    where(), e.getMessage(), what, config.getBreakerOpenFor());
+        } else {
+            LOG.debug("redis {} failed: {}", what, e.getMessage());
         }
+        return Optional.empty();
     }
 
     /** A PING that bypasses the breaker (health checks must see recovery before requests do). */
