@@ -25,7 +25,6 @@ public class FortressApplication extends Application<FortressConfiguration> {
     public static final String CHANGELOG = "db/changelog.xml";
 
     private Databases databases;
-    private Jobs jobs;
 
     public static void main(String[] args) throws Exception {
         new FortressApplication().run(args);
@@ -58,7 +57,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
         databases = Databases.build(configuration, environment);
-        jobs = new Jobs(configuration.getJobs(), databases.writerDataSource(), configuration.getWriterDatabase());
+        Jobs jobs = new Jobs(configuration.getJobs(), databases.writerDataSource(), configuration.getWriterDatabase());
         environment.lifecycle().manage(jobs);
         Redis redis = Caches.redis(configuration.getRedis(), environment);
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
@@ -72,10 +71,5 @@ public class FortressApplication extends Application<FortressConfiguration> {
     /** The running instance's datasources; for admin tasks and tests. */
     public Databases databases() {
         return databases;
-    }
-
-    /** The running instance's JobRunr; for admin tasks and tests. */
-    public Jobs jobs() {
-        return jobs;
     }
 }

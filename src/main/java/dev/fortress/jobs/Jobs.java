@@ -88,15 +88,6 @@ public final class Jobs implements Managed {
         }
     }
 
-    public StorageProvider storage() {
-        return storage;
-    }
-
-    /** Null unless this instance runs jobs. */
-    public BackgroundJobServer server() {
-        return server;
-    }
-
     @Override
     public void start() throws SQLException {
         storage = createStorageSerialised();
