@@ -7,7 +7,8 @@ import dev.fortress.jobs.JobsConfiguration;
 import dev.fortress.orgs.OrgsConfiguration;
 import dev.fortress.transactions.TransactionsConfiguration;
 import io.dropwizard.core.Configuration;
-import io.dropwizard.db.DataSourceFactory;
+import dev.fortress.db.FortressDataSourceFactory;
+import dev.fortress.db.ReplicaConfiguration;
 import io.dropwizard.util.Duration;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -18,13 +19,13 @@ public class FortressConfiguration extends Configuration {
     @Valid
     @NotNull
     @JsonProperty
-    private DataSourceFactory writerDatabase = new DataSourceFactory();
+    private FortressDataSourceFactory writerDatabase = new FortressDataSourceFactory();
 
     /** A streaming replica (or the primary when there is none): the hot read path. */
     @Valid
     @NotNull
     @JsonProperty
-    private DataSourceFactory readerDatabase = new DataSourceFactory();
+    private FortressDataSourceFactory readerDatabase = new FortressDataSourceFactory();
 
     /** Statements slower than this are counted and logged by name (never with their values). */
     @NotNull
@@ -51,6 +52,16 @@ public class FortressConfiguration extends Configuration {
     @JsonProperty
     private OrgsConfiguration orgs = new OrgsConfiguration();
 
+    /** How far behind the reader may be before reads go to the writer. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private ReplicaConfiguration replica = new ReplicaConfiguration();
+
+    public ReplicaConfiguration getReplica() {
+        return replica;
+    }
+
     @Valid
     @NotNull
     @JsonProperty
@@ -76,11 +87,11 @@ public class FortressConfiguration extends Configuration {
         return imports;
     }
 
-    public DataSourceFactory getWriterDatabase() {
+    public FortressDataSourceFactory getWriterDatabase() {
         return writerDatabase;
     }
 
-    public DataSourceFactory getReaderDatabase() {
+    public FortressDataSourceFactory getReaderDatabase() {
         return readerDatabase;
     }
 

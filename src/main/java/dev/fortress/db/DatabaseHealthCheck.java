@@ -20,8 +20,13 @@ public final class DatabaseHealthCheck extends HealthCheck {
     private final int maxSize;
     private final int timeoutSeconds;
 
+    private final java.util.function.Supplier<String> degraded;
+
+    /** @param degraded why reads avoid this datasource now, or null (see ReplicaMonitor) */
     public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
-                               DataSourceFactory factory, Duration timeout) {
+                               DataSourceFactory factory, Duration timeout,
+                               java.util.function.Supplier<String> degraded) {
+        this.degraded = degraded;
         this.name = name;
         this.jdbi = jdbi;
         this.dataSource = dataSource;
@@ -43,13 +48,19 @@ public final class DatabaseHealthCheck extends HealthCheck {
                     .map((rs, ctx) -> new Probe(rs.getString("version"), rs.getBoolean("in_recovery")))
                     .one());
         } catch (RuntimeException e) {
-            return Result.unhealthy("%s database unreachable at %s: %s. Check that PostgreSQL runs there "
+            return Result.unhealthy("%s%s database unreachable at %s: %s. Check that PostgreSQL runs there "
                     + "(bin/services status) and the URL/credentials in the environment. %s",
-                    name, where, SqlStates.rootMessage(e), pool());
+                    degraded.get() != null ? "degraded: reads are served by the writer; " : "", name, where,
+                    SqlStates.rootMessage(e), pool());
         }
         if (Databases.WRITER.equals(name) && probe.inRecovery()) {
             return Result.unhealthy("writer database at %s is a read-only standby (pg_is_in_recovery): "
                     + "DATABASE_URL_WRITE must point at the primary", where);
+        }
+        String why = degraded.get();
+        if (why != null) {
+            return Result.unhealthy("degraded: reads are served by the writer because the %s is behind: %s. %s",
+                    name, why, pool());
         }
         return Result.healthy("%s: PostgreSQL %s at %s%s. %s", name, probe.version(), where,
                 probe.inRecovery() ? " (standby)" : "", pool());

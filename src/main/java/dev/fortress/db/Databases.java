@@ -1,5 +1,6 @@
 package dev.fortress.db;
 
+import com.codahale.metrics.Meter;
 import dev.fortress.FortressConfiguration;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
@@ -8,37 +9,67 @@ import io.dropwizard.util.Duration;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The two datasources, by name (and the writer's pool itself, for JobRunr). Code that writes asks for {@link #writer()}; the hot read
- * path asks for {@link #reader()}. Nothing routes behind a caller's back.
+ * The two datasources, by name (and the writer's pool itself, for JobRunr). Code that writes, or
+ * must never read stale data (JobRunr, import status), uses {@link #writer()}. Reads that may be
+ * served by the replica go through {@link #reads(Class)}, the one place that decides, per request,
+ * between the reader and the writer (replica lag, consistency tokens).
  */
-public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource) {
+public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, ReplicaMonitor replica,
+                        Meter readsOnWriter) {
 
     public static final String WRITER = "writer";
     public static final String READER = "reader";
+    private static final Logger LOG = LoggerFactory.getLogger(Databases.class);
 
     /** Builds both pools, ties them to the lifecycle, and registers their health checks and mappers. */
     public static Databases build(FortressConfiguration config, Environment environment) {
-        ManagedDataSource writerPool = config.getWriterDatabase().build(environment.metrics(), WRITER);
-        ManagedDataSource readerPool = config.getReaderDatabase().build(environment.metrics(), READER);
-        Jdbi writer = managed(environment, config.getWriterDatabase(), writerPool, WRITER,
-                config.getSlowQueryThreshold());
-        Jdbi reader = managed(environment, config.getReaderDatabase(), readerPool, READER,
-                config.getSlowQueryThreshold());
+        ManagedDataSource writerPool = pool(config.getWriterDatabase(), environment, WRITER);
+        ManagedDataSource readerPool = pool(config.getReaderDatabase(), environment, READER);
+        Jdbi writer = managed(environment, writerPool, WRITER, config.getSlowQueryThreshold());
+        Jdbi reader = managed(environment, readerPool, READER, config.getSlowQueryThreshold());
+        environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
+                config.getWriterDatabase(), timeout(config.getWriterDatabase()), () -> null));
+        ReplicaMonitor replica = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics());
+        environment.lifecycle().manage(replica);
+        environment.healthChecks().register(READER, new DatabaseHealthCheck(READER, reader, readerPool,
+                config.getReaderDatabase(), timeout(config.getReaderDatabase()), replica::degradedReason));
         environment.jersey().register(new DatabaseExceptionMapper());
-        return new Databases(writer, reader, writerPool);
+        environment.jersey().register(new ConsistencyTokenFeature(writer));
+        return new Databases(writer, reader, writerPool, replica,
+                environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
-    private static Jdbi managed(Environment environment, DataSourceFactory factory, ManagedDataSource dataSource,
-                                String name, Duration slowQueryThreshold) {
+    /** A read-only SQL object on both datasources, chosen per request. */
+    public <T> Reads<T> reads(Class<T> dao) {
+        return new Reads<>(reader.onDemand(dao), writer.onDemand(dao), replica, readsOnWriter);
+    }
+
+    private static Duration timeout(DataSourceFactory factory) {
+        return factory.getValidationQueryTimeout().orElse(Duration.seconds(2));
+    }
+
+    /** Behind a transaction-mode pooler no statement may be server-prepared; say which way each pool goes. */
+    private static ManagedDataSource pool(FortressDataSourceFactory factory, Environment environment, String name) {
+        if (factory.isTransactionPooler()) {
+            factory.getProperties().put("prepareThreshold", "0");
+            LOG.info("{}: behind a transaction-mode pooler ({}): prepareThreshold=0, no server-side prepared "
+                    + "statements", name, JdbcUrls.redact(factory.getUrl()));
+        } else {
+            LOG.info("{}: direct connections ({}): prepareThreshold={}, hot statements server-prepared", name,
+                    JdbcUrls.redact(factory.getUrl()), factory.getProperties().getOrDefault("prepareThreshold", "5"));
+        }
+        return factory.build(environment.metrics(), name);
+    }
+
+    private static Jdbi managed(Environment environment, ManagedDataSource dataSource, String name,
+                                Duration slowQueryThreshold) {
         environment.lifecycle().manage(dataSource);
-        Jdbi jdbi = configure(Jdbi.create(dataSource),
+        return configure(Jdbi.create(dataSource),
                 new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration()));
-        environment.healthChecks().register(name, new DatabaseHealthCheck(
-                name, jdbi, dataSource, factory,
-                factory.getValidationQueryTimeout().orElse(Duration.seconds(2))));
-        return jdbi;
     }
 
     /** The JDBI set-up every Fortress datasource shares; DAO tests use it too. */

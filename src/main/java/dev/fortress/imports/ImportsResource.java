@@ -2,6 +2,7 @@ package dev.fortress.imports;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.ApiErrors;
 import jakarta.ws.rs.Consumes;
@@ -48,6 +49,7 @@ public class ImportsResource {
 
     @POST
     @Consumes("text/csv")
+    @IssuesConsistencyToken
     @Timed(name = "upload")
     @ResponseMetered(name = "upload")
     public Response upload(InputStream body, @HeaderParam("Idempotency-Key") String idempotencyKey,

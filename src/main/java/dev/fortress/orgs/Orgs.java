@@ -13,7 +13,7 @@ public final class Orgs {
 
     public static OrgStatsCache register(OrgsConfiguration config, Environment environment, Databases databases,
                                          Redis redis) {
-        OrgStatsCache cache = new OrgStatsCache(databases.reader().onDemand(OrgStatsDao.class), redis, config,
+        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config,
                 environment.metrics());
         environment.lifecycle().manage(new Managed() {
             @Override

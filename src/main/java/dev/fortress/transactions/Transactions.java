@@ -39,7 +39,7 @@ public final class Transactions {
         environment.metrics().register(MetricRegistry.name(prefix, "months-ahead"), (Gauge<Long>) () ->
                 partitions.last() == null || partitions.last().last() == null ? 0
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
-        environment.jersey().register(new TransactionsResource(databases.reader().onDemand(TransactionDao.class),
+        environment.jersey().register(new TransactionsResource(databases.reads(TransactionDao.class),
                 databases.writer().onDemand(TransactionDao.class), partitions));
         return partitions;
     }

@@ -2,6 +2,9 @@ package dev.fortress.transactions;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.db.ConsistencyTokenFeature;
+import dev.fortress.db.IssuesConsistencyToken;
+import dev.fortress.db.Reads;
 import dev.fortress.db.SqlStates;
 import dev.fortress.ops.ApiErrors;
 import dev.fortress.ops.BodySizeLimit;
@@ -9,6 +12,7 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -23,7 +27,7 @@ import java.time.format.DateTimeParseException;
 import java.util.List;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
-/** Writes on the writer; listings and summaries on the reader, always bounded by created_at. */
+/** Writes on the writer; listings and summaries on the replica (lag- and token-aware), always bounded by created_at. */
 @Path("/transactions")
 @Produces(MediaType.APPLICATION_JSON)
 public class TransactionsResource {
@@ -31,11 +35,11 @@ public class TransactionsResource {
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;
 
-    private final TransactionDao reader;
+    private final Reads<TransactionDao> reader;
     private final TransactionDao writer;
     private final Partitions partitions;
 
-    TransactionsResource(TransactionDao reader, TransactionDao writer, Partitions partitions) {
+    TransactionsResource(Reads<TransactionDao> reader, TransactionDao writer, Partitions partitions) {
         this.reader = reader;
         this.writer = writer;
         this.partitions = partitions;
@@ -44,6 +48,7 @@ public class TransactionsResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @BodySizeLimit(4 * 1024)
+    @IssuesConsistencyToken
     @Timed(name = "create")
     @ResponseMetered(name = "create")
     public Response create(@NotNull @Valid NewTransaction body) {
@@ -67,24 +72,27 @@ public class TransactionsResource {
     @Timed(name = "list")
     @ResponseMetered(name = "list")
     public List<Transaction> list(@QueryParam("from") String from, @QueryParam("to") String to,
-                                  @QueryParam("userId") Long userId, @QueryParam("limit") Integer limit) {
+                                  @QueryParam("userId") Long userId, @QueryParam("limit") Integer limit,
+                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
         int rows = limit == null ? DEFAULT_LIMIT : limit;
         if (rows < 1 || rows > MAX_LIMIT) {
             throw badRequest("limit must be between 1 and " + MAX_LIMIT);
         }
+        TransactionDao reads = reader.forToken(token);
         return userId == null
-                ? reader.list(TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
-                : reader.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows);
+                ? reads.list(TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
+                : reads.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows);
     }
 
     @GET
     @Path("/summary")
     @Timed(name = "summary")
     @ResponseMetered(name = "summary")
-    public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to) {
+    public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to,
+                                 @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
-        TransactionDao.Summary summary = reader.summary(TransactionDao.at(window[0]), TransactionDao.at(window[1]));
+        TransactionDao.Summary summary = reader.forToken(token).summary(TransactionDao.at(window[0]), TransactionDao.at(window[1]));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());
     }

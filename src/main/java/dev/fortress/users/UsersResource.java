@@ -2,11 +2,15 @@ package dev.fortress.users;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.db.ConsistencyTokenFeature;
+import dev.fortress.db.IssuesConsistencyToken;
+import dev.fortress.db.Reads;
 import dev.fortress.ops.BodySizeLimit;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -25,28 +29,33 @@ public class UsersResource {
     /** A user is ~100 bytes of JSON; anything near this limit is not a user. */
     static final long MAX_BODY_BYTES = 16 * 1024;
 
-    private final UserReadDao reader;
+    private final Reads<UserReadDao> reader;
     private final UserWriteDao writer;
     private final LongConsumer orgChanged;
 
-    public UsersResource(UserReadDao reader, UserWriteDao writer, LongConsumer orgChanged) {
+    public UsersResource(Reads<UserReadDao> reader, UserWriteDao writer, LongConsumer orgChanged) {
         this.reader = reader;
         this.writer = writer;
         this.orgChanged = orgChanged;
     }
 
-    /** Served by the reader. A non-numeric or out-of-range id never matches a long: Jersey answers 404. */
+    /**
+     * Served by the replica unless it lags, or has not replayed the write a consistency token
+     * names. A non-numeric or out-of-range id never matches a long: Jersey answers 404.
+     */
     @GET
     @Path("/{id}")
     @Timed(name = "get")
     @ResponseMetered(name = "get")
-    public User get(@PathParam("id") long id) {
-        return reader.findById(id).orElseThrow(() -> new NotFoundException("user " + id + " not found"));
+    public User get(@PathParam("id") long id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
+        return reader.forToken(token).findById(id)
+                .orElseThrow(() -> new NotFoundException("user " + id + " not found"));
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @BodySizeLimit(MAX_BODY_BYTES)
+    @IssuesConsistencyToken
     @Timed(name = "create")
     @ResponseMetered(name = "create")
     public Response create(@NotNull @Valid NewUser user) {

@@ -39,6 +39,12 @@ class DatabaseOutageTest {
     void restore() {
         WRITER.restore();
         READER.restore();
+        // The next test starts with reads back on the reader (the replica check runs every second).
+        Http admin = new Http("127.0.0.1", APP.getAdminPort());
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (gauge(admin, "dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+        }
     }
 
     @Test
@@ -73,8 +79,58 @@ class DatabaseOutageTest {
         WRITER.restore();
 
         READER.cut();
-        assertUnavailable(get(userId));
         assertThat(eventually(() -> post().statusCode())).isEqualTo(201);
+    }
+
+    @Test
+    void readsFallBackToTheWriterWhileTheReaderIsAwayAndReturnAfter() {
+        long userId = userIdFrom(post());
+        Http admin = new Http("127.0.0.1", APP.getAdminPort());
+        long onWriterBefore = meter(admin, "dev.fortress.db.reads-on-writer");
+
+        READER.cut();
+        // Within the detection time (the replica check runs every second) reads move to the writer.
+        assertThat(eventually(() -> get(userId).statusCode())).isEqualTo(200);
+        for (int i = 0; i < 20; i++) {
+            assertThat(get(userId).statusCode()).isEqualTo(200);
+        }
+        assertThat(meter(admin, "dev.fortress.db.reads-on-writer")).isGreaterThanOrEqualTo(onWriterBefore + 20);
+        assertThat(admin.get("/healthcheck").body()).contains("degraded: reads are served by the writer")
+                .contains("reader database unreachable");
+        assertThat(api().get("/health-check").statusCode()).as("readiness holds without the reader").isEqualTo(200);
+
+        READER.restore();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (gauge(admin, "dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+        }
+        long onWriter = meter(admin, "dev.fortress.db.reads-on-writer");
+        assertThat(get(userId).statusCode()).isEqualTo(200);
+        assertThat(meter(admin, "dev.fortress.db.reads-on-writer")).as("back on the reader").isEqualTo(onWriter);
+    }
+
+    @Test
+    void everyWriteCarriesAConsistencyTokenAndAMalformedOneIsIgnored() {
+        HttpResponse<String> created = post();
+        String token = created.headers().firstValue("X-Consistency-Token").orElseThrow();
+        assertThat(ConsistencyToken.fromHeader(token)).isPresent();
+        long userId = userIdFrom(created);
+
+        for (String header : new String[] {token, "not-a-token"}) {
+            HttpResponse<String> read = api().send(java.net.http.HttpRequest.newBuilder(
+                    api().uri("/users/" + userId)).header("X-Consistency-Token", header));
+            assertThat(read.statusCode()).as(header).isEqualTo(200);
+        }
+    }
+
+    private static long meter(Http admin, String name) {
+        java.util.Map<?, ?> meters = (java.util.Map<?, ?>) Http.json(admin.get("/metrics")).get("meters");
+        return ((Number) ((java.util.Map<?, ?>) meters.get(name)).get("count")).longValue();
+    }
+
+    private static int gauge(Http admin, String name) {
+        java.util.Map<?, ?> gauges = (java.util.Map<?, ?>) Http.json(admin.get("/metrics")).get("gauges");
+        return ((Number) ((java.util.Map<?, ?>) gauges.get(name)).get("value")).intValue();
     }
 
     private void assertUnavailable(HttpResponse<String> response) {

@@ -2,7 +2,12 @@ package dev.fortress.users;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.DatabaseExceptionMapper;
+import dev.fortress.db.Reads;
+import dev.fortress.db.ReplicaConfiguration;
+import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.ops.BodySizeLimitFeature;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -26,8 +31,9 @@ class UsersResourceTest {
 
     private static final java.util.List<Long> CHANGED_ORGS = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
-            .addResource(new UsersResource(JDBI.onDemand(UserReadDao.class), JDBI.onDemand(UserWriteDao.class),
-                    CHANGED_ORGS::add))
+            .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
+                    JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, new ReplicaConfiguration(),
+                    new MetricRegistry()), new Meter()), JDBI.onDemand(UserWriteDao.class), CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())
             .build();

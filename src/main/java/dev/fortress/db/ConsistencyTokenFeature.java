@@ -1,0 +1,50 @@
+package dev.fortress.db;
+
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.container.DynamicFeature;
+import jakarta.ws.rs.container.ResourceInfo;
+import jakarta.ws.rs.core.FeatureContext;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Adds {@code X-Consistency-Token: <writer WAL position>} to every successful answer of a route
+ * marked {@link IssuesConsistencyToken}. The position is read after the route returned, so after
+ * its commit: a reader that has replayed past it has seen the write.
+ */
+public final class ConsistencyTokenFeature implements DynamicFeature {
+
+    public static final String HEADER = "X-Consistency-Token";
+    private static final Logger LOG = LoggerFactory.getLogger(ConsistencyTokenFeature.class);
+
+    private final Jdbi writer;
+
+    public ConsistencyTokenFeature(Jdbi writer) {
+        this.writer = writer;
+    }
+
+    @Override
+    public void configure(ResourceInfo resourceInfo, FeatureContext context) {
+        if (resourceInfo.getResourceMethod().isAnnotationPresent(IssuesConsistencyToken.class)) {
+            context.register((ContainerResponseFilter) this::addToken);
+        }
+    }
+
+    private void addToken(ContainerRequestContext request, ContainerResponseContext response) {
+        if (response.getStatus() < 200 || response.getStatus() >= 300) {
+            return;
+        }
+        try {
+            String lsn = writer.withHandle(h -> h.select("select cast(pg_current_wal_lsn() as text)")
+                    .mapTo(String.class).one());
+            response.getHeaders().putSingle(HEADER, lsn);
+        } catch (RuntimeException e) {
+            // The write is committed; without a token the client's next read may simply be stale.
+            LOG.warn("no consistency token for {} {}: {}", request.getMethod(), request.getUriInfo().getPath(),
+                    SqlStates.rootMessage(e));
+        }
+    }
+}

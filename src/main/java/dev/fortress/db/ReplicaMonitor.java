@@ -1,0 +1,129 @@
+package dev.fortress.db;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import io.dropwizard.lifecycle.Managed;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Measures, on a schedule, how far the reader is behind the writer (WAL bytes not yet replayed,
+ * and seconds since the last replayed transaction while there is something to replay) and
+ * decides whether reads may use it. Unreachable or lagging past the bounds: reads go to the
+ * writer until it has caught up. Each change of mind is logged once. A reader that is not a
+ * standby (a laptop's single server) counts as never behind.
+ */
+public final class ReplicaMonitor implements Managed {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaMonitor.class);
+
+    private final Jdbi writer;
+    private final Jdbi reader;
+    private final ReplicaConfiguration config;
+    private final ScheduledExecutorService schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "replica-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean usable = true;
+    private volatile boolean standby;
+    private volatile long lagBytes;
+    private volatile double lagSeconds;
+    /** The reader's replay position as a number (see {@link ConsistencyToken}); Long.MAX_VALUE for a primary. */
+    private volatile long replayed = -1;
+    private volatile String reason = "not measured yet";
+
+    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics) {
+        this.writer = writer;
+        this.reader = reader;
+        this.config = config;
+        String prefix = "dev.fortress.db.replica";
+        metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
+        metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
+        metrics.register(MetricRegistry.name(prefix, "in-use"), (Gauge<Integer>) () -> usable ? 1 : 0);
+    }
+
+    @Override
+    public void start() {
+        check();
+        long every = config.getCheckInterval().toMilliseconds();
+        schedule.scheduleWithFixedDelay(this::check, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void stop() {
+        schedule.shutdownNow();
+    }
+
+    /** May reads without a consistency token use the reader now? */
+    public boolean usable() {
+        return usable;
+    }
+
+    /** Has the reader replayed the writer's WAL at least up to {@code token}? */
+    public boolean replayedPast(ConsistencyToken token) {
+        return usable && replayed >= token.position();
+    }
+
+    /** Why reads are on the writer, or null when they are not. */
+    public String degradedReason() {
+        return usable ? null : reason;
+    }
+
+    /** Measures now; the schedule calls it, and tests may. */
+    public void check() {
+        boolean ok;
+        String why;
+        try {
+            Map<String, Object> replica = reader.withHandle(h -> h.createQuery("""
+                    select pg_is_in_recovery() as standby,
+                           cast(pg_last_wal_replay_lsn() as text) as replayed,
+                           pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() as idle,
+                           coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0) as seconds
+                    """).setQueryTimeout(2).mapToMap().one());
+            standby = (Boolean) replica.get("standby");
+            if (!standby) {
+                lagBytes = 0;
+                lagSeconds = 0;
+                replayed = Long.MAX_VALUE;
+                ok = true;
+                why = null;
+            } else {
+                String replayedLsn = (String) replica.get("replayed");
+                long bytes;
+                try {
+                    bytes = writer.withHandle(h -> h.createQuery(
+                                    "select cast(pg_wal_lsn_diff(pg_current_wal_lsn(), cast(:lsn as pg_lsn)) as bigint)")
+                            .bind("lsn", replayedLsn).setQueryTimeout(2).mapTo(Long.class).one());
+                } catch (RuntimeException writerDown) {
+                    // No writer, no new writes: the replica cannot fall further behind, and it is all there is.
+                    bytes = lagBytes;
+                }
+                boolean idle = Boolean.TRUE.equals(replica.get("idle"));
+                lagBytes = Math.max(0, bytes);
+                lagSeconds = idle && bytes <= 0 ? 0 : ((Number) replica.get("seconds")).doubleValue();
+                replayed = ConsistencyToken.parse(replayedLsn).position();
+                ok = lagBytes <= config.getMaxLag().toBytes() && lagSeconds <= config.getMaxLagTime().toSeconds();
+                why = ok ? null : String.format("replica %d bytes and %.1f s behind (bounds %s, %s)",
+                        lagBytes, lagSeconds, config.getMaxLag(), config.getMaxLagTime());
+            }
+        } catch (RuntimeException e) {
+            ok = false;
+            why = "replica unreachable: " + SqlStates.rootMessage(e);
+        }
+        if (ok != usable) {
+            if (ok) {
+                LOG.info("reads return to the replica: it has caught up");
+            } else {
+                LOG.warn("reads go to the writer: {}", why);
+            }
+        }
+        reason = why;
+        usable = ok;
+    }
+}
