@@ -38,7 +38,7 @@ class OrgStatsAppTest {
             // blur the single-flight count. RedisOutageTest keeps the production timeout.
             ConfigOverride.config("redis.timeout", "2s"));
     /** Org ids of this run, so that nothing another run left in Redis can be mistaken for ours. */
-    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000) * 100;
+    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     @BeforeAll
     static void emptyTheTestRedisDatabase() {

@@ -33,7 +33,7 @@ class RedisOutageTest {
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             ConfigOverride.config("redis.url", "redis://127.0.0.1:" + REDIS.port() + "/14"),
             ConfigOverride.config("redis.breakerOpenFor", "1s"));
-    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(1_000_000, 1_000_000_000) * 100;
+    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     private Http api() {
         return new Http("127.0.0.1", APP.getLocalPort());

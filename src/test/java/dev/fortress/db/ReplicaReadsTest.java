@@ -1,0 +1,128 @@
+package dev.fortress.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestReplica;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Reads against a real streaming replica whose replay the test pauses: without a token a read
+ * sees the replica's (old) state, with the write's token it sees the write, and once the replica
+ * lags past the bound reads move to the writer until it has caught up.
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class ReplicaReadsTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final TestReplica REPLICA = TestReplica.of(DB);
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
+            REPLICA.url(),
+            ConfigOverride.config("replica.maxLag", "1MiB"),
+            ConfigOverride.config("replica.maxLagTime", "3s"));
+
+    @AfterEach
+    void resumeReplay() {
+        REPLICA.execute("select pg_wal_replay_resume()");
+    }
+
+    private Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private HttpResponse<String> create(String email) {
+        return api().postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":3,\"age\":33}");
+    }
+
+    private HttpResponse<String> read(long id, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri("/users/" + id)).GET();
+        if (token != null) {
+            request.header(ConsistencyTokenFeature.HEADER, token);
+        }
+        return api().send(request);
+    }
+
+    @Test
+    void aReadWithTheWritesTokenSeesItWhileTheReplicaHasNotReplayedIt() {
+        awaitReplicaInUse();
+        REPLICA.execute("select pg_wal_replay_pause()");
+
+        HttpResponse<String> created = create("paused@x.io");
+        long id = ((Number) Http.json(created).get("id")).longValue();
+        String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+
+        assertThat(read(id, null).statusCode()).as("the replica has not replayed the insert").isEqualTo(404);
+        assertThat(read(id, token).statusCode()).as("the token sends the read to the writer").isEqualTo(200);
+
+        REPLICA.execute("select pg_wal_replay_resume()");
+        await(() -> read(id, null).statusCode() == 200, "the replica replays the insert");
+        await(() -> read(id, token).statusCode() == 200 && onWriterDelta(() -> read(id, token)) == 0,
+                "with the token replayed, the replica serves the read");
+    }
+
+    @Test
+    void readsMoveToTheWriterWhileTheReplicaLagsPastTheBoundAndReturnAfter() {
+        awaitReplicaInUse();
+        REPLICA.execute("select pg_wal_replay_pause()");
+        long id = ((Number) Http.json(create("lagging@x.io")).get("id")).longValue();
+        // Writes keep coming while replay is paused: the replica falls behind in bytes and seconds.
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int n = 0;
+        while (gauge("dev.fortress.db.replica.in-use") == 1 && System.nanoTime() < deadline) {
+            create("lag" + n++ + "@x.io");
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+        assertThat(gauge("dev.fortress.db.replica.in-use")).as("fell back to the writer").isZero();
+        assertThat(read(id, null).statusCode()).as("served by the writer, which has it").isEqualTo(200);
+        assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
+                .contains("degraded: reads are served by the writer because the reader is behind");
+
+        REPLICA.execute("select pg_wal_replay_resume()");
+        awaitReplicaInUse();
+        assertThat(onWriterDelta(() -> read(id, null))).as("back on the replica").isZero();
+    }
+
+    private long onWriterDelta(Runnable read) {
+        long before = meter("dev.fortress.db.reads-on-writer");
+        read.run();
+        return meter("dev.fortress.db.reads-on-writer") - before;
+    }
+
+    private void awaitReplicaInUse() {
+        await(() -> gauge("dev.fortress.db.replica.in-use") == 1, "reads are on the replica");
+    }
+
+    private static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+        }
+    }
+
+    private Map<?, ?> metrics(String kind) {
+        return (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/metrics")).get(kind);
+    }
+
+    private int gauge(String name) {
+        return ((Number) ((Map<?, ?>) metrics("gauges").get(name)).get("value")).intValue();
+    }
+
+    private long meter(String name) {
+        return ((Number) ((Map<?, ?>) metrics("meters").get(name)).get("count")).longValue();
+    }
+}
