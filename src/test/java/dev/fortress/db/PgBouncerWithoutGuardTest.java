@@ -1,0 +1,37 @@
+package dev.fortress.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.MixedLoad;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The expected failure: the reader goes through PgBouncer in transaction mode but is NOT declared
+ * as pooled, and keeps the driver's default prepareThreshold (5). After five executions on a
+ * connection the driver names its statements, and PgBouncer hands those names to other clients'
+ * server connections: reads fail. (The writer stays direct so that the app itself starts.)
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class PgBouncerWithoutGuardTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+            DB.url(), PgBouncerTest.PGBOUNCER + DB.name(),
+            ConfigOverride.config("readerDatabase.transactionPooler", "false"),
+            ConfigOverride.config("readerDatabase.properties.prepareThreshold", "5"));
+
+    @Test
+    void withoutTheGuardNamedPreparedStatementsBreakThroughTransactionPooling() throws Exception {
+        Map<Integer, Integer> statuses = MixedLoad.run(APP.getLocalPort(), 4_000);
+
+        assertThat(statuses.getOrDefault(500, 0)).as(statuses.toString()).isPositive();
+    }
+}
