@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A bounded mix of reads and writes against a running Fortress from 8 clients: GET /users/{id},
- * POST /users, POST /transactions and GET /transactions/summary. Returns how many answers had
- * each status (200, 201, ..., and -1 for a client-side failure).
+ * POST /users, POST /transactions and GET /transactions/summary, and every 250th request a small
+ * CSV import (its upload and its job run explicit transactions with COPY and savepoints). Returns
+ * how many answers had each status (200, 201, 202, ..., and -1 for a client-side failure).
  */
 public final class MixedLoad {
 
@@ -35,7 +36,12 @@ public final class MixedLoad {
                 while ((n = sent.incrementAndGet()) <= requests) {
                     int status;
                     try {
-                        HttpResponse<String> answer = switch ((int) (n % 4)) {
+                        HttpResponse<String> answer = n % 250 == 0 ? api.send(java.net.http.HttpRequest
+                                .newBuilder(api.uri("/imports")).header("Content-Type", "text/csv")
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("email,role,org_id,age\n"
+                                        + "imp-" + run + "-" + n + "@x.io,viewer,7,44\nimp-" + run + "-" + n
+                                        + "@x.io,viewer,7,44\n")))
+                                : switch ((int) (n % 4)) {
                             case 0 -> api.postJson("/users", user(run, n));
                             case 1 -> api.postJson("/transactions", "{\"userId\":" + lastUser.get()
                                     + ",\"amount\":\"1.25\",\"createdAt\":\"" + java.time.Instant.now() + "\"}");
