@@ -1,8 +1,7 @@
 package dev.fortress.db;
 
-import io.dropwizard.jersey.errors.ErrorMessage;
+import dev.fortress.ops.ApiErrors;
 import jakarta.ws.rs.core.HttpHeaders;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
 import java.util.concurrent.ThreadLocalRandom;
@@ -24,20 +23,14 @@ public final class DatabaseExceptionMapper implements ExceptionMapper<JdbiExcept
     public Response toResponse(JdbiException error) {
         if (SqlStates.isUnavailable(error)) {
             LOG.warn("database unavailable: {}", SqlStates.rootMessage(error));
-            return json(Response.Status.SERVICE_UNAVAILABLE, "database unavailable, retry later")
+            return ApiErrors.response(Response.Status.SERVICE_UNAVAILABLE, "database unavailable, retry later")
                     .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
                     .build();
         }
         String id = Long.toHexString(ThreadLocalRandom.current().nextLong());
         LOG.error("database error {}", id, error);
-        return json(Response.Status.INTERNAL_SERVER_ERROR,
+        return ApiErrors.response(Response.Status.INTERNAL_SERVER_ERROR,
                 "There was an error processing your request. It has been logged (ID " + id + ").")
                 .build();
-    }
-
-    private static Response.ResponseBuilder json(Response.Status status, String message) {
-        return Response.status(status)
-                .type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(status.getStatusCode(), message));
     }
 }

@@ -13,7 +13,6 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
@@ -55,21 +54,21 @@ public class ImportsResource {
     public Response upload(InputStream body, @HeaderParam("Idempotency-Key") String idempotencyKey,
                            @Context HttpHeaders headers) {
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_KEY_LENGTH)) {
-            throw error(Response.Status.BAD_REQUEST, "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters");
+            throw ApiErrors.error(Response.Status.BAD_REQUEST, "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters");
         }
         if (headers.getLength() > maxUploadBytes) {
-            throw error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
+            throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
         }
         ImportUploads.Outcome outcome;
         try {
             outcome = uploads.store(body, idempotencyKey);
         } catch (ImportUploads.EmptyBodyException e) {
-            throw error(Response.Status.BAD_REQUEST, e.getMessage());
+            throw ApiErrors.error(Response.Status.BAD_REQUEST, e.getMessage());
         } catch (ImportUploads.TooLargeException e) {
-            throw error(Response.Status.REQUEST_ENTITY_TOO_LARGE, e.getMessage());
+            throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, e.getMessage());
         }
         if (outcome instanceof ImportUploads.KeyConflict) {
-            throw error(Response.Status.CONFLICT, "Idempotency-Key " + idempotencyKey
+            throw ApiErrors.error(Response.Status.CONFLICT, "Idempotency-Key " + idempotencyKey
                     + " was already used for a different body");
         }
         UUID id;
@@ -114,9 +113,5 @@ public class ImportsResource {
         }
         int unit = (63 - Long.numberOfLeadingZeros(bytes)) / 10;
         return String.format("%.1f %siB", bytes / (double) (1L << (unit * 10)), " KMGTPE".charAt(unit));
-    }
-
-    private static WebApplicationException error(Response.Status status, String message) {
-        return ApiErrors.error(status, message);
     }
 }

@@ -13,10 +13,15 @@ public final class ApiErrors {
     private ApiErrors() {
     }
 
-    /** {@code {"code": status, "message": message}}. */
+    /** {@code {"code": status, "message": message}}, for resources to throw. */
     public static WebApplicationException error(Response.Status status, String message) {
-        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(status.getStatusCode(), message)).build());
+        return new WebApplicationException(response(status, message).build());
+    }
+
+    /** The same answer, for exception mappers to complete (headers) and build. */
+    public static Response.ResponseBuilder response(Response.Status status, String message) {
+        return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status.getStatusCode(), message));
     }
 
     /** 422 {@code {"errors": [message]}}, as Bean Validation answers. */

@@ -17,7 +17,6 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.math.BigDecimal;
@@ -77,7 +76,7 @@ public class TransactionsResource {
         Instant[] window = window(from, to);
         int rows = limit == null ? DEFAULT_LIMIT : limit;
         if (rows < 1 || rows > MAX_LIMIT) {
-            throw badRequest("limit must be between 1 and " + MAX_LIMIT);
+            throw ApiErrors.error(Response.Status.BAD_REQUEST, "limit must be between 1 and " + MAX_LIMIT);
         }
         TransactionDao reads = reader.forToken(token);
         return userId == null
@@ -107,7 +106,7 @@ public class TransactionsResource {
         Instant start = from == null ? Partitions.start(now.minusYears(100)) : instant("from", from);
         Instant end = to == null ? Partitions.start(now.plusYears(100)) : instant("to", to);
         if (!start.isBefore(end)) {
-            throw badRequest("from must be before to");
+            throw ApiErrors.error(Response.Status.BAD_REQUEST, "from must be before to");
         }
         return new Instant[] {start, end};
     }
@@ -116,11 +115,8 @@ public class TransactionsResource {
         try {
             return Instant.parse(value);
         } catch (DateTimeParseException e) {
-            throw badRequest(name + " must be an ISO-8601 instant such as 2024-05-01T00:00:00Z");
+            throw ApiErrors.error(Response.Status.BAD_REQUEST,
+                    name + " must be an ISO-8601 instant such as 2024-05-01T00:00:00Z");
         }
-    }
-
-    private static WebApplicationException badRequest(String message) {
-        return ApiErrors.error(Response.Status.BAD_REQUEST, message);
     }
 }

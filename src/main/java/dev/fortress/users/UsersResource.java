@@ -5,6 +5,7 @@ import com.codahale.metrics.annotation.Timed;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
+import dev.fortress.ops.ApiErrors;
 import dev.fortress.ops.BodySizeLimit;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -16,7 +17,6 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
@@ -66,7 +66,7 @@ public class UsersResource {
                     .entity(created)
                     .build();
         } catch (DuplicateEmailException e) {
-            throw new WebApplicationException(e.getMessage(), Response.Status.CONFLICT);
+            throw ApiErrors.error(Response.Status.CONFLICT, e.getMessage());
         }
     }
 }
