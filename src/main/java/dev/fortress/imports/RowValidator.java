@@ -20,7 +20,6 @@ import java.util.TreeSet;
 final class RowValidator {
 
     static final List<String> HEADER = List.of("email", "role", "org_id", "age");
-    private static final java.util.Set<String> ROLES = java.util.Set.of("admin", "member", "viewer");
 
     sealed interface Outcome permits Valid, Invalid {
     }
@@ -99,10 +98,11 @@ final class RowValidator {
         }
         Integer years = parseInt(age);
         if (years == null) {
-            problems.add("age must be between 0 and 150");
+            problems.add("age must be between " + NewUser.MIN_AGE + " and " + NewUser.MAX_AGE);
         }
-        NewUser user = new NewUser(email, role, org == null ? 1L : org, years == null ? 0 : years);
-        if (org != null && years != null && ROLES.contains(role) && surelyValidEmail(email)) {
+        NewUser user = new NewUser(email, role, org == null ? 1L : org, years == null ? NewUser.MIN_AGE : years);
+        if (org != null && years != null && years <= NewUser.MAX_AGE && years >= NewUser.MIN_AGE
+                && NewUser.ROLES.contains(role) && surelyValidEmail(email)) {
             return new Valid(user); // what Bean Validation would say, at a fraction of its cost per row
         }
         for (ConstraintViolation<NewUser> violation : validator.validate(user)) {
@@ -181,10 +181,10 @@ final class RowValidator {
         }
     }
 
+    /** The integer, or null; its range is {@link NewUser}'s to judge. */
     private static Integer parseInt(String text) {
         try {
-            int value = Integer.parseInt(text.strip());
-            return value >= 0 && value <= 150 ? value : null;
+            return Integer.parseInt(text.strip());
         } catch (NumberFormatException e) {
             return null;
         }

@@ -6,12 +6,21 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.Size;
+import java.util.Set;
 import org.hibernate.validator.constraints.Range;
 
-/** The body of {@code POST /users}; every field is checked before anything touches the database. */
+/**
+ * The body of {@code POST /users}, and a CSV import row; every field is checked before anything
+ * touches the database. The rules live here once (the import's fast path reads the constants).
+ */
 public record NewUser(
         @NotBlank @Size(max = 254) @Email String email,
-        @NotNull @Pattern(regexp = "admin|member|viewer", message = "must be one of admin, member, viewer") String role,
+        @NotNull @Pattern(regexp = ROLE_PATTERN, message = "must be one of admin, member, viewer") String role,
         @NotNull @Positive Long orgId,
-        @NotNull @Range(min = 0, max = 150) Integer age) {
+        @NotNull @Range(min = MIN_AGE, max = MAX_AGE) Integer age) {
+
+    public static final String ROLE_PATTERN = "admin|member|viewer";
+    public static final Set<String> ROLES = Set.of(ROLE_PATTERN.split("\\|"));
+    public static final int MIN_AGE = 0;
+    public static final int MAX_AGE = 150;
 }
