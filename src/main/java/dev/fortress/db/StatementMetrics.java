@@ -2,10 +2,13 @@ package dev.fortress.db;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
 import java.lang.reflect.Method;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.extension.ExtensionMethod;
 import org.jdbi.v3.core.statement.SqlLogger;
@@ -27,6 +30,7 @@ public final class StatementMetrics implements SqlLogger {
     private final String prefix;
     private final long slowNanos;
     private final Counter slow;
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
         this.registry = registry;
@@ -49,7 +53,9 @@ public final class StatementMetrics implements SqlLogger {
     private void record(StatementContext context) {
         String statement = statementName(context);
         long elapsed = context.getElapsedTime(ChronoUnit.NANOS);
-        registry.timer(MetricRegistry.name(prefix, statement)).update(elapsed, TimeUnit.NANOSECONDS);
+        // Every statement passes here: look the timer up by name once, not on each execution.
+        timers.computeIfAbsent(statement, s -> registry.timer(MetricRegistry.name(prefix, s)))
+                .update(elapsed, TimeUnit.NANOSECONDS);
         if (elapsed >= slowNanos) {
             slow.inc();
             LOG.warn("slow statement {} on {} took {} ms", statement, datasource,
@@ -60,10 +66,9 @@ public final class StatementMetrics implements SqlLogger {
     /** {@code Dao.method} for SQL objects; {@code sql.raw} for ad-hoc SQL (health checks, tasks). */
     static String statementName(StatementContext context) {
         ExtensionMethod extension = context.getExtensionMethod();
-        if (extension == null) {
-            return "sql.raw";
-        }
-        Method method = extension.getMethod();
-        return extension.getType().getSimpleName() + "." + method.getName();
+        return extension == null ? "sql.raw" : NAMES.computeIfAbsent(extension.getMethod(),
+                method -> extension.getType().getSimpleName() + "." + method.getName());
     }
+
+    private static final Map<Method, String> NAMES = new ConcurrentHashMap<>();
 }

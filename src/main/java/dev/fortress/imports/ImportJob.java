@@ -50,8 +50,8 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
     private static final Logger LOG = LoggerFactory.getLogger(ImportJob.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final int MAX_ERRORS = 100;
-    /** JobRunr's default retries; the last attempt marks the import failed instead of leaving it processing. */
-    private static final int MAX_RETRIES = 10;
+    /** JobRunr's retries (its default); the last attempt marks the import failed instead of leaving it processing. */
+    private static final int MAX_RETRIES = org.jobrunr.jobs.filters.RetryFilter.DEFAULT_NBR_OF_RETRIES;
 
     /** The fast path: straight into users at COPY speed, when no row of the batch conflicts. */
     private static final String COPY_USERS = "copy users (email, role, org_id, age) from stdin (format csv)";
