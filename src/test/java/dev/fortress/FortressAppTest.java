@@ -2,6 +2,7 @@ package dev.fortress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
@@ -21,6 +22,10 @@ class FortressAppTest {
 
     private Http api() {
         return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private AdminMetrics metrics() {
+        return new AdminMetrics(APP.getAdminPort());
     }
 
     private Map<String, Object> admin(String path) {
@@ -77,20 +82,15 @@ class FortressAppTest {
 
     @Test
     void statementTimersMoveOnTheDatasourceThatRanThem() {
-        long reads = timerCount("dev.fortress.db.reader.UserReadDao.findById");
-        long writes = timerCount("dev.fortress.db.writer.UserWriteDao.insert");
+        long reads = metrics().timerCount("dev.fortress.db.reader.UserReadDao.findById");
+        long writes = metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert");
 
         api().get("/users/1");
         post("{\"email\":\"timed@x.io\",\"role\":\"viewer\",\"orgId\":2,\"age\":44}");
 
-        assertThat(timerCount("dev.fortress.db.reader.UserReadDao.findById")).isEqualTo(reads + 1);
-        assertThat(timerCount("dev.fortress.db.writer.UserWriteDao.insert")).isEqualTo(writes + 1);
-        assertThat(timerCount("dev.fortress.db.writer.UserReadDao.findById")).isZero();
+        assertThat(metrics().timerCount("dev.fortress.db.reader.UserReadDao.findById")).isEqualTo(reads + 1);
+        assertThat(metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert")).isEqualTo(writes + 1);
+        assertThat(metrics().timerCount("dev.fortress.db.writer.UserReadDao.findById")).isZero();
     }
 
-    private long timerCount(String name) {
-        Map<?, ?> timers = (Map<?, ?>) admin("/metrics").get("timers");
-        Map<?, ?> timer = (Map<?, ?>) timers.get(name);
-        return timer == null ? 0 : ((Number) timer.get("count")).longValue();
-    }
 }

@@ -3,6 +3,7 @@ package dev.fortress.db;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
@@ -42,7 +43,7 @@ class DatabaseOutageTest {
         // The next test starts with reads back on the reader (the replica check runs every second).
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (gauge(admin, "dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
+        while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }
     }
@@ -86,7 +87,7 @@ class DatabaseOutageTest {
     void readsFallBackToTheWriterWhileTheReaderIsAwayAndReturnAfter() {
         long userId = userIdFrom(post());
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
-        long onWriterBefore = meter(admin, "dev.fortress.db.reads-on-writer");
+        long onWriterBefore = new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer");
 
         READER.cut();
         // Within the detection time (the replica check runs every second) reads move to the writer.
@@ -94,19 +95,19 @@ class DatabaseOutageTest {
         for (int i = 0; i < 20; i++) {
             assertThat(get(userId).statusCode()).isEqualTo(200);
         }
-        assertThat(meter(admin, "dev.fortress.db.reads-on-writer")).isGreaterThanOrEqualTo(onWriterBefore + 20);
+        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer")).isGreaterThanOrEqualTo(onWriterBefore + 20);
         assertThat(admin.get("/healthcheck").body()).contains("degraded: reads are served by the writer")
                 .contains("reader database unreachable");
         assertThat(api().get("/health-check").statusCode()).as("readiness holds without the reader").isEqualTo(200);
 
         READER.restore();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (gauge(admin, "dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
+        while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.db.replica.in-use") != 1 && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
         }
-        long onWriter = meter(admin, "dev.fortress.db.reads-on-writer");
+        long onWriter = new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer");
         assertThat(get(userId).statusCode()).isEqualTo(200);
-        assertThat(meter(admin, "dev.fortress.db.reads-on-writer")).as("back on the reader").isEqualTo(onWriter);
+        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer")).as("back on the reader").isEqualTo(onWriter);
     }
 
     @Test
@@ -121,16 +122,6 @@ class DatabaseOutageTest {
                     api().uri("/users/" + userId)).header("X-Consistency-Token", header));
             assertThat(read.statusCode()).as(header).isEqualTo(200);
         }
-    }
-
-    private static long meter(Http admin, String name) {
-        java.util.Map<?, ?> meters = (java.util.Map<?, ?>) Http.json(admin.get("/metrics")).get("meters");
-        return ((Number) ((java.util.Map<?, ?>) meters.get(name)).get("count")).longValue();
-    }
-
-    private static int gauge(Http admin, String name) {
-        java.util.Map<?, ?> gauges = (java.util.Map<?, ?>) Http.json(admin.get("/metrics")).get("gauges");
-        return ((Number) ((java.util.Map<?, ?>) gauges.get(name)).get("value")).intValue();
     }
 
     private void assertUnavailable(HttpResponse<String> response) {

@@ -3,6 +3,7 @@ package dev.fortress.db;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
@@ -13,7 +14,6 @@ import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -38,6 +38,10 @@ class ReplicaReadsTest {
     @AfterEach
     void resumeReplay() {
         REPLICA.execute("select pg_wal_replay_resume()");
+    }
+
+    private AdminMetrics metrics() {
+        return new AdminMetrics(APP.getAdminPort());
     }
 
     private Http api() {
@@ -82,11 +86,11 @@ class ReplicaReadsTest {
         // Writes keep coming while replay is paused: the replica falls behind in bytes and seconds.
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int n = 0;
-        while (gauge("dev.fortress.db.replica.in-use") == 1 && System.nanoTime() < deadline) {
+        while (metrics().intGauge("dev.fortress.db.replica.in-use") == 1 && System.nanoTime() < deadline) {
             create("lag" + n++ + "@x.io");
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
         }
-        assertThat(gauge("dev.fortress.db.replica.in-use")).as("fell back to the writer").isZero();
+        assertThat(metrics().intGauge("dev.fortress.db.replica.in-use")).as("fell back to the writer").isZero();
         assertThat(read(id, null).statusCode()).as("served by the writer, which has it").isEqualTo(200);
         assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
                 .contains("degraded: reads are served by the writer because the reader is behind");
@@ -97,13 +101,13 @@ class ReplicaReadsTest {
     }
 
     private long onWriterDelta(Runnable read) {
-        long before = meter("dev.fortress.db.reads-on-writer");
+        long before = metrics().meter("dev.fortress.db.reads-on-writer");
         read.run();
-        return meter("dev.fortress.db.reads-on-writer") - before;
+        return metrics().meter("dev.fortress.db.reads-on-writer") - before;
     }
 
     private void awaitReplicaInUse() {
-        await(() -> gauge("dev.fortress.db.replica.in-use") == 1, "reads are on the replica");
+        await(() -> metrics().intGauge("dev.fortress.db.replica.in-use") == 1, "reads are on the replica");
     }
 
     private static void await(BooleanSupplier condition, String what) {
@@ -114,15 +118,4 @@ class ReplicaReadsTest {
         }
     }
 
-    private Map<?, ?> metrics(String kind) {
-        return (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/metrics")).get(kind);
-    }
-
-    private int gauge(String name) {
-        return ((Number) ((Map<?, ?>) metrics("gauges").get(name)).get("value")).intValue();
-    }
-
-    private long meter(String name) {
-        return ((Number) ((Map<?, ?>) metrics("meters").get(name)).get("count")).longValue();
-    }
 }

@@ -3,6 +3,7 @@ package dev.fortress.orgs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
@@ -48,6 +49,10 @@ class OrgStatsAppTest {
         }
     }
 
+    private AdminMetrics metrics() {
+        return new AdminMetrics(APP.getAdminPort());
+    }
+
     private Http api() {
         return new Http("127.0.0.1", APP.getLocalPort());
     }
@@ -60,32 +65,13 @@ class OrgStatsAppTest {
         OrgsClient.addUser(api(), orgId, age);
     }
 
-    private long meter(String name) {
-        Map<?, ?> meters = (Map<?, ?>) admin("/metrics").get("meters");
-        return ((Number) ((Map<?, ?>) meters.get(name)).get("count")).longValue();
-    }
-
-    private long timerCount(String name) {
-        Map<?, ?> timers = (Map<?, ?>) admin("/metrics").get("timers");
-        return ((Number) ((Map<?, ?>) timers.get(name)).get("count")).longValue();
-    }
-
-    private Object gauge(String name) {
-        Map<?, ?> gauges = (Map<?, ?>) admin("/metrics").get("gauges");
-        return ((Map<?, ?>) gauges.get(name)).get("value");
-    }
-
-    private Map<String, Object> admin(String path) {
-        return Http.json(new Http("127.0.0.1", APP.getAdminPort()).get(path));
-    }
-
     @Test
     void missThenHitThenAWriteToTheOrgInvalidatesIt() {
         long org = ORG_BASE + 1;
         addUser(org, 30);
         addUser(org, 41);
-        long hitsBefore = meter("dev.fortress.orgs.stats.cache.hits");
-        long missesBefore = meter("dev.fortress.orgs.stats.cache.misses");
+        long hitsBefore = metrics().meter("dev.fortress.orgs.stats.cache.hits");
+        long missesBefore = metrics().meter("dev.fortress.orgs.stats.cache.misses");
 
         HttpResponse<String> first = stats(org);
         HttpResponse<String> second = stats(org);
@@ -95,9 +81,12 @@ class OrgStatsAppTest {
         assertThat(Http.json(first)).isEqualTo(Map.of("orgId", org, "users", 2, "avgAge", 35.5));
         assertThat(second.headers().firstValue("X-Cache")).contains("hit");
         assertThat(second.body()).isEqualTo(first.body());
-        assertThat(meter("dev.fortress.orgs.stats.cache.hits")).isEqualTo(hitsBefore + 1);
-        assertThat(meter("dev.fortress.orgs.stats.cache.misses")).isEqualTo(missesBefore + 1);
-        assertThat((Double) gauge("dev.fortress.orgs.stats.cache.hit-ratio")).isBetween(0.0, 1.0);
+        assertThat(metrics().meter("dev.fortress.orgs.stats.cache.hits")).isEqualTo(hitsBefore + 1);
+        assertThat(metrics().meter("dev.fortress.orgs.stats.cache.misses")).isEqualTo(missesBefore + 1);
+        long hits = metrics().meter("dev.fortress.orgs.stats.cache.hits");
+        long misses = metrics().meter("dev.fortress.orgs.stats.cache.misses");
+        assertThat((Double) metrics().gauge("dev.fortress.orgs.stats.cache.hit-ratio"))
+                .isEqualTo((double) hits / (hits + misses));
 
         addUser(org, 20);
         HttpResponse<String> afterWrite = stats(org);
@@ -120,17 +109,17 @@ class OrgStatsAppTest {
         long org = ORG_BASE + 3;
         addUser(org, 50);
         concurrently(ORG_BASE + 30); // warm the Redis pool: what is measured is the single flight
-        long before = timerCount("dev.fortress.orgs.stats.aggregation");
+        long before = metrics().timerCount("dev.fortress.orgs.stats.aggregation");
 
         for (HttpResponse<String> answer : concurrently(org)) {
             assertThat(answer.statusCode()).isEqualTo(200);
             assertThat(Http.json(answer)).containsEntry("users", 1);
         }
 
-        assertThat(timerCount("dev.fortress.orgs.stats.aggregation"))
-                .as(() -> "redis errors " + meter("dev.fortress.cache.redis.errors") + ", exhausted "
-                        + meter("dev.fortress.cache.redis.pool-exhausted") + ", skipped "
-                        + meter("dev.fortress.cache.redis.skipped-breaker-open"))
+        assertThat(metrics().timerCount("dev.fortress.orgs.stats.aggregation"))
+                .as(() -> "redis errors " + metrics().meter("dev.fortress.cache.redis.errors") + ", exhausted "
+                        + metrics().meter("dev.fortress.cache.redis.pool-exhausted") + ", skipped "
+                        + metrics().meter("dev.fortress.cache.redis.skipped-breaker-open"))
                 .isEqualTo(before + 1);
     }
 
@@ -168,14 +157,14 @@ class OrgStatsAppTest {
             jedis.select(REDIS_DB);
             jedis.set(OrgStatsCache.entryKey(org), "{not json");
         }
-        long errors = meter("dev.fortress.orgs.stats.cache.errors");
+        long errors = metrics().meter("dev.fortress.orgs.stats.cache.errors");
 
         HttpResponse<String> answer = stats(org);
 
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.headers().firstValue("X-Cache")).contains("miss");
         assertThat(Http.json(answer)).containsEntry("users", 1);
-        assertThat(meter("dev.fortress.orgs.stats.cache.errors")).isEqualTo(errors + 1);
+        assertThat(metrics().meter("dev.fortress.orgs.stats.cache.errors")).isEqualTo(errors + 1);
         assertThat(stats(org).headers().firstValue("X-Cache")).contains("hit");
     }
 

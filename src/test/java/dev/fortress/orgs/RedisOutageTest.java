@@ -3,6 +3,7 @@ package dev.fortress.orgs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -47,11 +47,6 @@ class RedisOutageTest {
         OrgsClient.addUser(api(), orgId, age);
     }
 
-    private Object gauge(String name) {
-        Map<?, ?> gauges = (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/metrics")).get("gauges");
-        return ((Map<?, ?>) gauges.get(name)).get("value");
-    }
-
     @Test
     void redisGoingAwayUnderLoadCostsNoErrorsAndHitsComeBack() throws Exception {
         long org = ORG_BASE + 5;
@@ -68,7 +63,7 @@ class RedisOutageTest {
         addUser(org, 35);
 
         assertThat(statuses).isNotEmpty().allMatch(status -> status == 200);
-        assertThat(gauge("dev.fortress.cache.redis.breaker-state")).isEqualTo(2); // open
+        assertThat(new AdminMetrics(APP.getAdminPort()).gauge("dev.fortress.cache.redis.breaker-state")).isEqualTo(2); // open
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).contains("degraded: redis at 127.0.0.1:" + REDIS.port() + " does not answer");
         assertThat(api().get("/health-check").statusCode()).as("readiness holds: redis is not critical")
