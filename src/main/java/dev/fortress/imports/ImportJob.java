@@ -1,8 +1,6 @@
 package dev.fortress.imports;
 
 import com.codahale.metrics.Timer;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fortress.db.SqlStates;
 import dev.fortress.users.NewUser;
 import dev.fortress.users.UserWriteDao;
@@ -48,7 +46,6 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(ImportJob.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     static final int MAX_ERRORS = 100;
     /** JobRunr's retries (its default); the last attempt marks the import failed instead of leaving it processing. */
     private static final int MAX_RETRIES = org.jobrunr.jobs.filters.RetryFilter.DEFAULT_NBR_OF_RETRIES;
@@ -309,7 +306,7 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
                         .bind("id", id).bind("expected", watermark).bind("watermark", batch.lastLine)
                         .bind("total", batch.total).bind("imported", added)
                         .bind("rejected", batch.total - added)
-                        .bind("errors", json(kept))
+                        .bind("errors", ImportStatusMapper.errorsJson(kept))
                         .bindArray("orgs", Long.class, orgs)
                         .execute();
                 if (advanced != 1) {
@@ -364,14 +361,6 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
             throw new UnableToExecuteStatementException(e, null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String json(List<ImportStatus.RowError> errors) {
-        try {
-            return JSON.writeValueAsString(errors);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -10,11 +10,22 @@ import java.util.UUID;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 
-/** Maps an imports row, whose errors are a jsonb array, to what {@code GET /imports/{id}} shows. */
+/**
+ * Maps an imports row, whose errors are a jsonb array, to what {@code GET /imports/{id}} shows;
+ * and writes that array (the import job appends to it), so the format lives in one class.
+ */
 public final class ImportStatusMapper implements RowMapper<ImportStatus> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<List<ImportStatus.RowError>> ERRORS = new TypeReference<>() { };
+
+    static String errorsJson(List<ImportStatus.RowError> errors) {
+        try {
+            return JSON.writeValueAsString(errors);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Override
     public ImportStatus map(ResultSet rs, StatementContext ctx) throws SQLException {
