@@ -14,12 +14,11 @@ public interface ImportDao {
 
     /** What the job and the idempotency check need of an import. */
     record Stored(UUID id, String status, String idempotencyKey, byte[] bodySha256, long bodyBytes,
-                  int chunks, long watermarkLine, long rowsTotal, long rowsImported, long rowsRejected,
-                  int errorCount) {
+                  int chunks, long watermarkLine, int errorCount) {
     }
 
     String COLUMNS = "id, status, idempotency_key, body_sha256, body_bytes, chunks, watermark_line, "
-            + "rows_total, rows_imported, rows_rejected, jsonb_array_length(errors) as error_count";
+            + "jsonb_array_length(errors) as error_count";
 
     @SqlUpdate("insert into imports (id, status, idempotency_key) values (:id, 'uploading', :key)")
     void create(@Bind("id") UUID id, @Bind("key") String idempotencyKey);
@@ -45,7 +44,8 @@ public interface ImportDao {
             + "where id = :id and status in ('queued', 'processing')")
     int processing(@Bind("id") UUID id);
 
-    @SqlQuery("select id, status, rows_total, rows_imported, rows_rejected, errors::text as errors, reason "
+    @SqlQuery("select id, status, rows_imported + rows_rejected as rows_total, rows_imported, rows_rejected, "
+            + "errors::text as errors, reason "
             + "from imports where id = :id and status <> 'uploading'")
     @RegisterRowMapper(ImportStatusMapper.class)
     Optional<ImportStatus> status(@Bind("id") UUID id);

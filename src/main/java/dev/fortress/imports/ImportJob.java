@@ -87,7 +87,6 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
     private static final String ADVANCE = """
             update imports
                set watermark_line = :watermark,
-                   rows_total = rows_total + :total,
                    rows_imported = rows_imported + :imported,
                    rows_rejected = rows_rejected + :rejected,
                    errors = errors || cast(:errors as jsonb),
@@ -304,7 +303,7 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
                         batch.errors.subList(0, Math.min(batch.errors.size(), MAX_ERRORS - errorsKept));
                 int advanced = h.createUpdate(ADVANCE)
                         .bind("id", id).bind("expected", watermark).bind("watermark", batch.lastLine)
-                        .bind("total", batch.total).bind("imported", added)
+                        .bind("imported", added)
                         .bind("rejected", batch.total - added)
                         .bind("errors", ImportStatusMapper.errorsJson(kept))
                         .bindArray("orgs", Long.class, orgs)
