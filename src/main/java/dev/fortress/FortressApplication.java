@@ -9,6 +9,7 @@ import dev.fortress.orgs.OrgStatsCache;
 import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.BodySizeLimitFeature;
+import dev.fortress.ops.Prometheus;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
@@ -57,8 +58,8 @@ public class FortressApplication extends Application<FortressConfiguration> {
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
         databases = Databases.build(configuration, environment);
-        Jobs jobs = new Jobs(configuration.getJobs(), databases.writerDataSource(), configuration.getWriterDatabase());
-        environment.lifecycle().manage(jobs);
+        Jobs jobs = Jobs.register(configuration.getJobs(), environment, databases.writerDataSource(),
+                configuration.getWriterDatabase());
         Redis redis = Caches.redis(configuration.getRedis(), environment);
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
         environment.jersey().register(new BodySizeLimitFeature());
@@ -66,6 +67,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
         Imports.register(configuration.getImports(), environment, databases, jobs,
                 orgs -> orgs.forEach(orgStats::invalidate));
         Transactions.register(configuration.getTransactions(), environment, databases, jobs);
+        Prometheus.register(environment, configuration.getHealthFactory().orElse(null));
     }
 
     /** The running instance's datasources; for admin tasks and tests. */

@@ -43,10 +43,10 @@ public final class Redis implements Managed {
         metrics.register(MetricRegistry.name(PREFIX, "pool", "idle"), (Gauge<Integer>) () -> pool.getNumIdle());
         metrics.register(MetricRegistry.name(PREFIX, "pool", "waiters"), (Gauge<Integer>) () -> pool.getNumWaiters());
         metrics.register(MetricRegistry.name(PREFIX, "pool", "max"), (Gauge<Integer>) config::getMaxTotal);
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-mean-ms"),
-                (Gauge<Long>) () -> pool.getMeanBorrowWaitTimeMillis());
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-max-ms"),
-                (Gauge<Long>) () -> pool.getMaxBorrowWaitTimeMillis());
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-mean-seconds"),
+                (Gauge<Double>) () -> pool.getMeanBorrowWaitTimeMillis() / 1000.0);
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-max-seconds"),
+                (Gauge<Double>) () -> pool.getMaxBorrowWaitTimeMillis() / 1000.0);
         // 0 closed, 1 half-open, 2 open: one number an alert can compare.
         metrics.register(MetricRegistry.name(PREFIX, "breaker-state"), (Gauge<Integer>) () -> breaker.state().ordinal());
     }

@@ -1,6 +1,8 @@
 package dev.fortress.db;
 
+import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
 import dev.fortress.FortressConfiguration;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
@@ -29,8 +31,10 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, R
     public static Databases build(FortressConfiguration config, Environment environment) {
         ManagedDataSource writerPool = pool(config.getWriterDatabase(), environment, WRITER);
         ManagedDataSource readerPool = pool(config.getReaderDatabase(), environment, READER);
-        Jdbi writer = managed(environment, writerPool, WRITER, config.getSlowQueryThreshold());
-        Jdbi reader = managed(environment, readerPool, READER, config.getSlowQueryThreshold());
+        DataSource writerTimed = timed(environment, writerPool, config.getWriterDatabase(), WRITER);
+        Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, config.getSlowQueryThreshold());
+        Jdbi reader = managed(environment, readerPool, timed(environment, readerPool, config.getReaderDatabase(), READER),
+                READER, config.getSlowQueryThreshold());
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 config.getWriterDatabase(), timeout(config.getWriterDatabase()), () -> null));
         ReplicaMonitor replica = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics());
@@ -39,7 +43,7 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, R
                 config.getReaderDatabase(), timeout(config.getReaderDatabase()), replica::degradedReason));
         environment.jersey().register(new DatabaseExceptionMapper());
         environment.jersey().register(new ConsistencyTokenFeature(writer));
-        return new Databases(writer, reader, writerPool, replica,
+        return new Databases(writer, reader, writerTimed, replica,
                 environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
@@ -65,10 +69,22 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, R
         return factory.build(environment.metrics(), name);
     }
 
-    private static Jdbi managed(Environment environment, ManagedDataSource dataSource, String name,
+    /**
+     * The pool as the application uses it, timing each borrow ({@code dev.fortress.db.pool.<name>.wait}),
+     * with its configured size beside the pool's own gauges ({@code dev.fortress.db.pool.<name>.max}):
+     * saturation is active / max.
+     */
+    private static DataSource timed(Environment environment, ManagedDataSource pool, DataSourceFactory factory,
+                                    String name) {
+        String prefix = MetricRegistry.name("dev.fortress.db.pool", name);
+        environment.metrics().register(MetricRegistry.name(prefix, "max"), (Gauge<Integer>) factory::getMaxSize);
+        return new TimedDataSource(pool, environment.metrics().timer(MetricRegistry.name(prefix, "wait")));
+    }
+
+    private static Jdbi managed(Environment environment, ManagedDataSource pool, DataSource timed, String name,
                                 Duration slowQueryThreshold) {
-        environment.lifecycle().manage(dataSource);
-        return configure(Jdbi.create(dataSource),
+        environment.lifecycle().manage(pool);
+        return configure(Jdbi.create(timed),
                 new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration()));
     }
 

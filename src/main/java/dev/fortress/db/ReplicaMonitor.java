@@ -46,6 +46,10 @@ public final class ReplicaMonitor implements Managed {
         metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
         metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
         metrics.register(MetricRegistry.name(prefix, "in-use"), (Gauge<Integer>) () -> usable ? 1 : 0);
+        // The bounds beside the lag, so an alert compares the two without repeating the configuration.
+        metrics.register(MetricRegistry.name(prefix, "max-lag-bytes"), (Gauge<Long>) () -> config.getMaxLag().toBytes());
+        metrics.register(MetricRegistry.name(prefix, "max-lag-seconds"),
+                (Gauge<Double>) () -> config.getMaxLagTime().toMilliseconds() / 1000.0);
     }
 
     @Override

@@ -95,6 +95,7 @@ public class ImportsResource {
     @GET
     @Path("/{id}")
     @Timed(name = "status")
+    @ResponseMetered(name = "status")
     public ImportStatus status(@PathParam("id") UUID id) {
         return dao.status(id).orElseThrow(() -> new NotFoundException("import " + id + " not found"));
     }

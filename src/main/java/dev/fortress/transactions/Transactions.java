@@ -34,7 +34,7 @@ public final class Transactions {
         environment.admin().addTask(new PartitionsTask(partitions));
         environment.healthChecks().register("partitions", new PartitionsHealthCheck(databases.writer(), partitions));
         String prefix = "dev.fortress.transactions.partitions";
-        environment.metrics().register(MetricRegistry.name(prefix, "count"), (Gauge<Integer>) () ->
+        environment.metrics().register(MetricRegistry.name(prefix, "attached"), (Gauge<Integer>) () ->
                 partitions.last() == null ? 0 : partitions.last().count());
         environment.metrics().register(MetricRegistry.name(prefix, "months-ahead"), (Gauge<Long>) () ->
                 partitions.last() == null || partitions.last().last() == null ? 0

@@ -127,7 +127,7 @@ class TransactionsAppTest {
         Map<?, ?> gauges = (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/metrics")).get("gauges");
         assertThat(((Map<?, ?>) gauges.get("dev.fortress.transactions.partitions.months-ahead")).get("value"))
                 .isEqualTo(3);
-        assertThat(((Number) ((Map<?, ?>) gauges.get("dev.fortress.transactions.partitions.count")).get("value"))
+        assertThat(((Number) ((Map<?, ?>) gauges.get("dev.fortress.transactions.partitions.attached")).get("value"))
                 .intValue()).isGreaterThanOrEqualTo(28);
     }
 }
