@@ -1,6 +1,6 @@
 package dev.fortress.db;
 
-import com.codahale.metrics.Counter;
+import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import java.lang.reflect.Method;
@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One timer per named statement and datasource,
  * {@code dev.fortress.db.<datasource>.<Dao>.<method>}, plus a counter and a log line for
- * statements slower than the threshold. The log names the statement, never its values.
+ * statements slower than the threshold (a meter: a count and its rates). The log names the statement, never its values.
  */
 public final class StatementMetrics implements SqlLogger {
 
@@ -29,7 +29,7 @@ public final class StatementMetrics implements SqlLogger {
     private final String datasource;
     private final String prefix;
     private final long slowNanos;
-    private final Counter slow;
+    private final Meter slow;
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
@@ -37,7 +37,7 @@ public final class StatementMetrics implements SqlLogger {
         this.datasource = datasource;
         this.prefix = MetricRegistry.name("dev.fortress.db", datasource);
         this.slowNanos = slowThreshold.toNanos();
-        this.slow = registry.counter(MetricRegistry.name(prefix, "slow-statements"));
+        this.slow = registry.meter(MetricRegistry.name(prefix, "slow-statements"));
     }
 
     @Override
@@ -57,7 +57,7 @@ public final class StatementMetrics implements SqlLogger {
         timers.computeIfAbsent(statement, s -> registry.timer(MetricRegistry.name(prefix, s)))
                 .update(elapsed, TimeUnit.NANOSECONDS);
         if (elapsed >= slowNanos) {
-            slow.inc();
+            slow.mark();
             LOG.warn("slow statement {} on {} took {} ms", statement, datasource,
                     TimeUnit.NANOSECONDS.toMillis(elapsed));
         }

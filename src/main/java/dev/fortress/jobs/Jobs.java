@@ -1,5 +1,6 @@
 package dev.fortress.jobs;
 
+import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import io.dropwizard.db.DataSourceFactory;
 import java.sql.Connection;
@@ -46,9 +47,9 @@ public final class Jobs implements Managed {
     private final DataSourceFactory writerFactory;
     private final JsonMapper json = new JacksonJsonMapper();
     private final Map<Class<?>, Object> handlers = new ConcurrentHashMap<>();
-    private StorageProvider storage;
+    private volatile StorageProvider storage;
     private JobRequestScheduler scheduler;
-    private BackgroundJobServer server;
+    private volatile BackgroundJobServer server;
     private JobRunrDashboardWebServer dashboard;
 
     /**
@@ -60,6 +61,21 @@ public final class Jobs implements Managed {
         this.config = config;
         this.writer = writer;
         this.writerFactory = writerFactory;
+    }
+
+    /**
+     * JobRunr on the writer pool, tied to the lifecycle, with its statistics as metrics and its
+     * {@code jobrunr} health check (background server running, storage readable).
+     */
+    public static Jobs register(JobsConfiguration config, Environment environment, DataSource writer,
+                                DataSourceFactory writerFactory) {
+        Jobs jobs = new Jobs(config, writer, writerFactory);
+        environment.lifecycle().manage(jobs);
+        JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
+                () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs());
+        monitor.register(environment.metrics());
+        environment.healthChecks().register("jobrunr", monitor);
+        return jobs;
     }
 
     /** Makes {@code handler} the instance that runs jobs of its class. Call before start. */

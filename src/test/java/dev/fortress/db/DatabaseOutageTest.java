@@ -8,6 +8,9 @@ import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
+import io.dropwizard.health.DefaultHealthFactory;
+import io.dropwizard.health.HealthCheckConfiguration;
+import io.dropwizard.health.Schedule;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
@@ -68,6 +71,37 @@ class DatabaseOutageTest {
 
         assertThat(eventually(() -> get(userId).statusCode())).isEqualTo(200);
         assertThat(eventually(() -> post().statusCode())).isEqualTo(201);
+    }
+
+    @Test
+    void writerOutageTurnsHealthUnhealthyAtOnceAndReadinessWithinItsScheduleThenBack() {
+        HealthCheckConfiguration writer = ((DefaultHealthFactory) APP.getConfiguration().getHealthFactory().orElseThrow())
+                .getHealthCheckConfigurations().stream().filter(c -> c.getName().equals("writer")).findFirst()
+                .orElseThrow();
+        Schedule schedule = writer.getSchedule();
+        Http admin = new Http("127.0.0.1", APP.getAdminPort());
+        assertThat(eventually(() -> api().get("/health-check").statusCode())).isEqualTo(200);
+
+        WRITER.cut();
+        long cut = System.nanoTime();
+        // /healthcheck runs the checks when asked: unhealthy on the first call, within the check's timeout.
+        HttpResponse<String> health = admin.get("/healthcheck");
+        assertThat(health.statusCode()).isEqualTo(500);
+        assertThat(health.body()).contains("writer database unreachable");
+        assertThat(Duration.ofNanos(System.nanoTime() - cut)).isLessThan(schedule.getCheckInterval().toJavaDuration());
+
+        // Readiness (what a load balancer polls) follows the schedule: failureAttempts checks apart.
+        Duration readinessBound = schedule.getCheckInterval().toJavaDuration()
+                .multipliedBy(schedule.getFailureAttempts()).plus(BOUND).plusSeconds(1);
+        while (api().get("/health-check").statusCode() != 503) {
+            assertThat(Duration.ofNanos(System.nanoTime() - cut)).as("readiness still 200").isLessThan(readinessBound);
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+        }
+        assertThat(admin.get("/prometheus").body()).contains("fortress_health_healthy{check=\"writer\",} 0.0");
+
+        WRITER.restore();
+        assertThat(eventually(() -> api().get("/health-check").statusCode())).as("back in rotation").isEqualTo(200);
+        assertThat(admin.get("/prometheus").body()).contains("fortress_health_healthy{check=\"writer\",} 1.0");
     }
 
     @Test

@@ -29,7 +29,9 @@ public final class FortressApp {
                 ConfigOverride.config("readerDatabase.password", db.password()),
                 ConfigOverride.config("server.applicationConnectors[0].port", "0"),
                 ConfigOverride.config("server.adminConnectors[0].port", "0"),
-                ConfigOverride.config("logging.level", "WARN")));
+                ConfigOverride.config("logging.level", "WARN"),
+                // No load balancer drains a test app: stop at once (the shutdown test sets its own).
+                ConfigOverride.config("health.shutdownWaitPeriod", "0s")));
         overrides.addAll(List.of(extra));
         return new DropwizardAppExtension<>(FortressApplication.class, configPath(),
                 overrides.toArray(new ConfigOverride[0]));
