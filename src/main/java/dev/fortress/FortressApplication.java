@@ -9,6 +9,7 @@ import dev.fortress.orgs.OrgStatsCache;
 import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.BodySizeLimitFeature;
+import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
@@ -53,6 +54,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
             }
         });
         bootstrap.addCommand(new SeedCommand());
+        bootstrap.setMetricRegistry(new FortressMetricRegistry());
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.fortress.users;
 
 import java.util.Optional;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
 /**
@@ -9,7 +9,7 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
  * per-connection statement cache keeps one server-side prepared statement for it and every
  * later call on that connection only binds and executes (see prepareThreshold in config.yml).
  */
-@RegisterConstructorMapper(User.class)
+@RegisterRowMapper(UserMapper.class)
 public interface UserReadDao {
 
     @SqlQuery("select id, email, role, org_id, age from users where id = :id")

@@ -2,13 +2,13 @@ package dev.fortress.users;
 
 import dev.fortress.db.SqlStates;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
-import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
 import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** Writes to users, bound to the writer datasource. */
-@RegisterConstructorMapper(User.class)
+@RegisterRowMapper(UserMapper.class)
 public interface UserWriteDao {
 
     /** The unique index that makes emails unique whatever their case (see migrations/). */

@@ -48,7 +48,7 @@ public class UsersResource {
     @Timed(name = "get")
     @ResponseMetered(name = "get")
     public User get(@PathParam("id") long id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
-        return reader.forToken(token).findById(id)
+        return reader.read(token, users -> users.findById(id))
                 .orElseThrow(() -> new NotFoundException("user " + id + " not found"));
     }
 
