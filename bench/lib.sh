@@ -50,7 +50,8 @@ bench_cleanup() {
 fortress_start() {
     local admin=$1 log=$2
     shift 2
-    java "$@" -jar target/fortress.jar server config.yml >"$log" 2>&1 &
+    # No load balancer to drain in a benchmark: stop at once.
+    SHUTDOWN_DRAIN_PERIOD=0s java "$@" -jar target/fortress.jar server config.yml >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 120); do
         curl -sf "http://127.0.0.1:$admin/ping" >/dev/null && return 0
@@ -66,4 +67,34 @@ fortress_stop() {
         wait "$SERVER_PID" 2>/dev/null || true  # the server's exit status must not stop the clean-up
         SERVER_PID=
     fi
+}
+
+# cpu_sample <fortress pid>: cumulative CPU jiffies, one line: "total idle fortress postgres redis
+# pgbouncer". Per process from /proc/<pid>/stat (user + system of all its threads, plus its
+# exited children's: a PostgreSQL backend that ended is counted in the postmaster), grouped by
+# command name; total and idle from /proc/stat (all cores).
+cpu_sample() {
+    local fpid=$1
+    {
+        awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "total", t; print "idle", $5 + $6 }' /proc/stat
+        awk -v f="$fpid" '
+            { pid = $1; comm = $2; n = split($0, a, ") "); split(a[n], r, " "); j = r[12] + r[13] + r[14] + r[15] }
+            pid == f { print "fortress", j; next }
+            comm == "(postgres)" { print "postgres", j }
+            comm == "(redis-server)" { print "redis", j }
+            comm == "(pgbouncer)" { print "pgbouncer", j }' /proc/[0-9]*/stat 2>/dev/null || true  # some exit meanwhile
+    } | awk '{ s[$1] += $2 } END { printf "%d %d %d %d %d %d\n", s["total"], s["idle"], s["fortress"], s["postgres"], s["redis"], s["pgbouncer"] }'
+}
+
+# cpu_split <before> <after> <load generator cpu seconds>: shares of the machine in the window,
+# "fortress postgres redis pgbouncer loadgen other idle" in percent (they add up to 100).
+cpu_split() {
+    awk -v b="$1" -v a="$2" -v g="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        split(b, x, " "); split(a, y, " ")
+        total = y[1] - x[1]; if (total <= 0) total = 1
+        idle = y[2] - x[2]; f = y[3] - x[3]; p = y[4] - x[4]; r = y[5] - x[5]; pb = y[6] - x[6]
+        gen = g * hz
+        other = total - idle - f - p - r - pb - gen; if (other < 0) other = 0
+        printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", 100*f/total, 100*p/total, 100*r/total, 100*pb/total, 100*gen/total, 100*other/total, 100*idle/total
+    }'
 }
