@@ -18,6 +18,7 @@ public final class DatabaseHealthCheck extends HealthCheck {
     private final ManagedDataSource dataSource;
     private final String where;
     private final int maxSize;
+    private final Duration maxWait;
     private final int timeoutSeconds;
 
     private final java.util.function.Supplier<String> degraded;
@@ -32,6 +33,7 @@ public final class DatabaseHealthCheck extends HealthCheck {
         this.dataSource = dataSource;
         this.where = JdbcUrls.redact(factory.getUrl());
         this.maxSize = factory.getMaxSize();
+        this.maxWait = factory.getMaxWaitForConnection();
         this.timeoutSeconds = (int) Math.max(1, timeout.toSeconds());
     }
 
@@ -48,6 +50,15 @@ public final class DatabaseHealthCheck extends HealthCheck {
                     .map((rs, ctx) -> new Probe(rs.getString("version"), rs.getBoolean("in_recovery")))
                     .one());
         } catch (RuntimeException e) {
+            if (SqlStates.isPoolExhausted(e)) {
+                // The database may well answer: every connection is busy (slow statements, locks).
+                // Degraded, not down: a lock that saturates every instance's pool at once must not
+                // take them all out of the load balancer together; requests fail fast with 503
+                // meanwhile and the saturation alerts fire (fortress_db_pool_waiting).
+                return Result.healthy("degraded: %s pool saturated: no free connection within %s; requests that need it "
+                        + "answer 503. Look for slow statements (dev.fortress.db.%s.slow-statements) and locks "
+                        + "(pg_stat_activity) at %s. %s", name, maxWait, name, where, pool());
+            }
             return Result.unhealthy("%s%s database unreachable at %s: %s. Check that PostgreSQL runs there "
                     + "(bin/services status) and the URL/credentials in the environment. %s",
                     degraded.get() != null ? "degraded: reads are served by the writer; " : "", name, where,

@@ -79,6 +79,22 @@ public final class ReplicaMonitor implements Managed {
         return usable ? null : reason;
     }
 
+    /**
+     * A read just failed on the reader because it is unreachable: stop sending reads there now
+     * rather than at the next check, which brings them back once it answers again.
+     */
+    public void readerFailed(Throwable error) {
+        String why = "replica unreachable: " + SqlStates.rootMessage(error);
+        synchronized (this) {
+            if (!usable) {
+                return;
+            }
+            reason = why;
+            usable = false;
+        }
+        LOG.warn("reads go to the writer: {}", why);
+    }
+
     /** Measures now; the schedule calls it, and tests may. */
     public void check() {
         boolean ok;

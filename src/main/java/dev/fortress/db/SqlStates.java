@@ -34,6 +34,21 @@ public final class SqlStates {
         return false;
     }
 
+    /** True when the database itself could not be reached or refused work; false for a saturated pool. */
+    public static boolean isUnreachable(Throwable error) {
+        return isUnavailable(error) && !isPoolExhausted(error);
+    }
+
+    /** True when the pool had no free connection within maxWaitForConnection: saturated, not unreachable. */
+    public static boolean isPoolExhausted(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && isPoolTimeout(sql)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True for a unique violation (23505) of the named constraint or unique index. */
     public static boolean isUniqueViolation(Throwable error, String constraint) {
         for (Throwable t = error; t != null; t = t.getCause()) {

@@ -10,6 +10,9 @@ import java.sql.Statement;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.jobrunr.dashboard.JobRunrDashboardWebServer;
 import org.jobrunr.dashboard.JobRunrDashboardWebServerConfiguration;
@@ -35,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * once have raced on that, so the set-up runs under a transaction-scoped advisory lock (which
  * also holds behind PgBouncer in transaction mode): the second instance waits, then finds the
  * tables current.
+ *
+ * <p>JobRunr (open source) shuts its background server down for good when one heartbeat cannot
+ * reach the database (a restart, a PgBouncer restart, a saturated pool): imports would then stay
+ * queued until the process restarts. A watchdog starts a new server once the database answers
+ * again (the fault suite's writer outage found this).
  */
 public final class Jobs implements Managed {
 
@@ -50,6 +58,12 @@ public final class Jobs implements Managed {
     private volatile StorageProvider storage;
     private JobRequestScheduler scheduler;
     private volatile BackgroundJobServer server;
+    private volatile boolean stopping;
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "jobrunr-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
     private JobRunrDashboardWebServer dashboard;
 
     /**
@@ -110,13 +124,12 @@ public final class Jobs implements Managed {
         storage.setJobMapper(new JobMapper(json));
         scheduler = new JobRequestScheduler(storage);
         if (config.getMode().runsJobs()) {
-            server = new BackgroundJobServer(storage, json, activator(),
-                    BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
-                            .andWorkerCount(config.getWorkers())
-                            .andPollInterval(config.getPollInterval().toJavaDuration()));
+            server = backgroundServer();
             server.start();
             LOG.info("JobRunr background server started: {} workers, polling every {}",
                     config.getWorkers(), config.getPollInterval());
+            long every = config.getPollInterval().toMilliseconds();
+            watchdog.scheduleWithFixedDelay(this::restartIfStopped, every, every, TimeUnit.MILLISECONDS);
         } else {
             LOG.info("JobRunr in API-only mode: jobs are enqueued here and run by worker instances");
         }
@@ -135,8 +148,40 @@ public final class Jobs implements Managed {
         }
     }
 
+    private BackgroundJobServer backgroundServer() {
+        return new BackgroundJobServer(storage, json, activator(),
+                BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                        .andWorkerCount(config.getWorkers())
+                        .andPollInterval(config.getPollInterval().toJavaDuration()));
+    }
+
+    /** A server JobRunr stopped by itself is replaced by a new one once its storage answers again. */
+    private void restartIfStopped() {
+        BackgroundJobServer current = server;
+        if (stopping || current == null || current.isRunning()) {
+            return;
+        }
+        try {
+            storage.getBackgroundJobServers();
+        } catch (RuntimeException stillDown) {
+            return; // next round
+        }
+        try {
+            current.stop(); // no-op when JobRunr finished stopping it; else releases what it holds
+        } catch (RuntimeException e) {
+            LOG.debug("stopping the stopped JobRunr background server: {}", e.toString());
+        }
+        BackgroundJobServer fresh = backgroundServer();
+        fresh.start();
+        server = fresh;
+        LOG.warn("JobRunr background server {} had stopped (its storage was unreachable); started {} in its place",
+                current.getId(), fresh.getId());
+    }
+
     @Override
     public void stop() {
+        stopping = true;
+        watchdog.shutdownNow();
         if (dashboard != null) {
             dashboard.stop();
         }

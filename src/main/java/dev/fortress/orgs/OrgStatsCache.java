@@ -186,7 +186,7 @@ public final class OrgStatsCache {
 
     private OrgStats aggregate(long orgId) {
         try (Timer.Context ignored = aggregation.time()) {
-            return dao.forToken(null).aggregate(orgId); // the replica unless it lags
+            return dao.read(null, reads -> reads.aggregate(orgId)); // the replica unless it lags or is away
         }
     }
 
