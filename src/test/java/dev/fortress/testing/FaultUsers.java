@@ -1,0 +1,75 @@
+package dev.fortress.testing;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * POST /users as a fault scenario's write, each with an email of its own, and the accounting
+ * afterwards against the database: which answered writes are missing (lost), which emails are
+ * there twice (duplicated), and which writes that answered an error are there anyway.
+ */
+public final class FaultUsers {
+
+    /** What the database holds for the writes a load sent. */
+    public record Rows(long lost, long duplicated, List<FaultLoad.Call> committedDespiteError,
+                       long absentAfterError) {
+    }
+
+    public static final String ROUTE = "POST /users";
+
+    private final String prefix = "fault-" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
+    private final Http api;
+    private final long orgId;
+
+    /** @param orgId the org every user joins (a test's own, so no other test's cache is touched) */
+    public FaultUsers(Http api, long orgId) {
+        this.api = api;
+        this.orgId = orgId;
+    }
+
+    public FaultLoad.Request create(long n) {
+        String email = prefix + n + "@x.io";
+        String json = "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":"
+                + (18 + n % 60) + "}";
+        return new FaultLoad.Request(ROUTE, email, () -> api.postJson("/users", json));
+    }
+
+    /** Compares the POST /users calls with the rows in {@code users}. */
+    public Rows verify(Jdbi db, List<FaultLoad.Call> calls) {
+        Map<String, Integer> stored = new HashMap<>();
+        db.useHandle(h -> h.createQuery("select email, count(*) from users where email like :prefix group by email")
+                .bind("prefix", prefix + "%")
+                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
+                .forEach(e -> stored.put(e.getKey(), e.getValue())));
+        long lost = 0;
+        long absentAfterError = 0;
+        List<FaultLoad.Call> committedDespiteError = new java.util.ArrayList<>();
+        Set<String> sent = new HashSet<>();
+        for (FaultLoad.Call call : calls) {
+            if (!ROUTE.equals(call.route())) {
+                continue;
+            }
+            sent.add(call.key());
+            boolean present = stored.containsKey(call.key());
+            if (call.status() == 201 && !present) {
+                lost++;
+            } else if (call.status() != 201 && present) {
+                committedDespiteError.add(call);
+            } else if (call.status() != 201) {
+                absentAfterError++;
+            }
+        }
+        long duplicated = stored.values().stream().mapToLong(count -> count - 1).sum();
+        Set<String> unsent = new HashSet<>(stored.keySet());
+        unsent.removeAll(sent);
+        if (!unsent.isEmpty()) {
+            throw new AssertionError("rows for emails no request sent: " + unsent);
+        }
+        return new Rows(lost, duplicated, committedDespiteError, absentAfterError);
+    }
+}
