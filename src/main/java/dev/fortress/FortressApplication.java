@@ -11,6 +11,7 @@ import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.BodySizeLimitFeature;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
+import dev.fortress.ops.RequestHygiene;
 import dev.fortress.ops.SeedCommand;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
@@ -65,6 +66,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
         Redis redis = Caches.redis(configuration.getRedis(), environment);
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
         environment.jersey().register(new BodySizeLimitFeature());
+        RequestHygiene.register(environment);
         environment.jersey().register(Users.resource(databases, orgStats::invalidate));
         Imports.register(configuration.getImports(), environment, databases, jobs,
                 orgs -> orgs.forEach(orgStats::invalidate));

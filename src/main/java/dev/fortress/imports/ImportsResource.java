@@ -56,6 +56,10 @@ public class ImportsResource {
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_KEY_LENGTH)) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters");
         }
+        if (headers.getMediaType() == null) {
+            // Jersey matches a request without Content-Type to any @Consumes; a CSV upload says so.
+            throw ApiErrors.error(Response.Status.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be text/csv");
+        }
         if (headers.getLength() > maxUploadBytes) {
             throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
         }

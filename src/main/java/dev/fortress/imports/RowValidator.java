@@ -20,6 +20,7 @@ import java.util.TreeSet;
 final class RowValidator {
 
     static final List<String> HEADER = List.of("email", "role", "org_id", "age");
+    static final int MAX_QUOTED_HEADER = 200;
 
     sealed interface Outcome permits Valid, Invalid {
     }
@@ -54,10 +55,18 @@ final class RowValidator {
             if (header.problem() == CsvRecordReader.Problem.NONE && names.equals(HEADER)) {
                 return null;
             }
-            return "header must be exactly email,role,org_id,age (found: " + String.join(",", names) + ")";
+            return "header must be exactly email,role,org_id,age (found: " + printable(String.join(",", names)) + ")";
         } catch (CharacterCodingException e) {
             return "header must be exactly email,role,org_id,age (found invalid UTF-8)";
         }
+    }
+
+    /** The header as the reason quotes it: PostgreSQL text cannot hold NUL, and a reason is no place for 64 KiB. */
+    private static String printable(String header) {
+        StringBuilder out = new StringBuilder();
+        header.codePoints().limit(MAX_QUOTED_HEADER)
+                .forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '\uFFFD' : c));
+        return header.codePointCount(0, header.length()) > MAX_QUOTED_HEADER ? out + "..." : out.toString();
     }
 
     Outcome validate(CsvRecordReader.Record record) {

@@ -17,6 +17,7 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.math.BigDecimal;
@@ -33,6 +34,8 @@ public class TransactionsResource {
 
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;
+    static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
+    static final Instant AFTER_LATEST = Instant.parse("+10000-01-01T00:00:00Z");
 
     private final Reads<TransactionDao> reader;
     private final TransactionDao writer;
@@ -51,14 +54,16 @@ public class TransactionsResource {
     @Timed(name = "create")
     @ResponseMetered(name = "create")
     public Response create(@NotNull @Valid NewTransaction body) {
+        if (!supported(body.createdAt())) {
+            throw outsidePartitions(body);
+        }
         try {
             Transaction created = writer.insert(body.userId(), new BigDecimal(body.amount()),
                     TransactionDao.at(body.createdAt()));
             return Response.status(Response.Status.CREATED).entity(created).build();
         } catch (UnableToExecuteStatementException e) {
             if (SqlStates.hasState(e, "23514") && String.valueOf(SqlStates.rootMessage(e)).contains("no partition")) {
-                throw ApiErrors.invalid("createdAt must fall in a month that has a partition, normally "
-                        + partitions.window() + " (UTC); it is " + body.createdAt());
+                throw outsidePartitions(body);
             }
             if (SqlStates.hasState(e, "23503")) {
                 throw ApiErrors.invalid("userId " + body.userId() + " does not exist");
@@ -78,10 +83,9 @@ public class TransactionsResource {
         if (rows < 1 || rows > MAX_LIMIT) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, "limit must be between 1 and " + MAX_LIMIT);
         }
-        TransactionDao reads = reader.forToken(token);
-        return userId == null
+        return reader.read(token, reads -> userId == null
                 ? reads.list(TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
-                : reads.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows);
+                : reads.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows));
     }
 
     @GET
@@ -91,7 +95,8 @@ public class TransactionsResource {
     public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to,
                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
-        TransactionDao.Summary summary = reader.forToken(token).summary(TransactionDao.at(window[0]), TransactionDao.at(window[1]));
+        TransactionDao.Summary summary = reader.read(token,
+                reads -> reads.summary(TransactionDao.at(window[0]), TransactionDao.at(window[1])));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());
     }
@@ -111,12 +116,31 @@ public class TransactionsResource {
         return new Instant[] {start, end};
     }
 
+    private WebApplicationException outsidePartitions(NewTransaction body) {
+        return ApiErrors.invalid("createdAt must fall in a month that has a partition, normally "
+                + partitions.window() + " (UTC); it is " + body.createdAt());
+    }
+
+    /**
+     * Years 1 to 9999: a java.sql.Timestamp overflows near Instant's own limits and PostgreSQL
+     * refuses timestamps past 294276 AD, both of which would otherwise surface as a 500.
+     */
+    static boolean supported(Instant instant) {
+        return !instant.isBefore(EARLIEST) && instant.isBefore(AFTER_LATEST);
+    }
+
     private static Instant instant(String name, String value) {
+        Instant instant;
         try {
-            return Instant.parse(value);
+            instant = Instant.parse(value);
         } catch (DateTimeParseException e) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST,
                     name + " must be an ISO-8601 instant such as 2024-05-01T00:00:00Z");
         }
+        if (!supported(instant)) {
+            throw ApiErrors.error(Response.Status.BAD_REQUEST,
+                    name + " must be an instant from " + EARLIEST + " to before " + AFTER_LATEST);
+        }
+        return instant;
     }
 }

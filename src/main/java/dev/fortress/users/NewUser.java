@@ -14,7 +14,8 @@ import org.hibernate.validator.constraints.Range;
  * touches the database. The rules live here once (the import's fast path reads the constants).
  */
 public record NewUser(
-        @NotBlank @Size(max = 254) @Email String email,
+        @NotBlank @Size(max = 254) @Email
+        @Pattern(regexp = "\\P{Cs}*", message = "must be valid Unicode (no unpaired surrogate)") String email,
         @NotNull @Pattern(regexp = ROLE_PATTERN, message = "must be one of admin, member, viewer") String role,
         @NotNull @Positive Long orgId,
         @NotNull @Range(min = MIN_AGE, max = MAX_AGE) Integer age) {
