@@ -22,6 +22,7 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private int port;
     private ServerSocket listener;
+    private volatile boolean cut;
 
     public TcpProxy(String targetHost, int targetPort) {
         this.targetHost = targetHost;
@@ -38,22 +39,25 @@ public final class TcpProxy implements AutoCloseable {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
 
+    /**
+     * Drops every open connection and closes each new one at once, as a dead link would. The
+     * listener stays bound: releasing the port would let an outgoing connection take it as its
+     * ephemeral port, and restore() could then not listen again.
+     */
     public synchronized void cut() {
-        closeQuietly(listener);
-        listener = null;
+        cut = true;
         open.forEach(TcpProxy::closeQuietly);
         open.clear();
     }
 
     public synchronized void restore() {
-        if (listener == null) {
-            listen(port);
-        }
+        cut = false;
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         cut();
+        closeQuietly(listener);
     }
 
     private synchronized void listen(int wantedPort) {
@@ -73,6 +77,10 @@ public final class TcpProxy implements AutoCloseable {
         while (!socket.isClosed()) {
             try {
                 Socket client = socket.accept();
+                if (cut) {
+                    closeQuietly(client);
+                    continue;
+                }
                 Socket upstream = new Socket(targetHost, targetPort);
                 client.setTcpNoDelay(true);
                 upstream.setTcpNoDelay(true);
