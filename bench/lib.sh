@@ -69,32 +69,37 @@ fortress_stop() {
     fi
 }
 
-# cpu_sample <fortress pid>: cumulative CPU jiffies, one line: "total idle fortress postgres redis
-# pgbouncer". Per process from /proc/<pid>/stat (user + system of all its threads, plus its
-# exited children's: a PostgreSQL backend that ended is counted in the postmaster), grouped by
-# command name; total and idle from /proc/stat (all cores).
+# cpu_sample <fortress pid>: cumulative CPU jiffies, one "key value" per line: "total" and "idle"
+# from /proc/stat (all cores), then "<group> <pid> <jiffies>" per process of interest (user +
+# system of all its threads, plus its reaped children's: a PostgreSQL backend that ended is
+# counted in the postmaster), groups fortress, postgres, redis, pgbouncer.
 cpu_sample() {
     local fpid=$1
-    {
-        awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "total", t; print "idle", $5 + $6 }' /proc/stat
-        awk -v f="$fpid" '
-            { pid = $1; comm = $2; n = split($0, a, ") "); split(a[n], r, " "); j = r[12] + r[13] + r[14] + r[15] }
-            pid == f { print "fortress", j; next }
-            comm == "(postgres)" { print "postgres", j }
-            comm == "(redis-server)" { print "redis", j }
-            comm == "(pgbouncer)" { print "pgbouncer", j }' /proc/[0-9]*/stat 2>/dev/null || true  # some exit meanwhile
-    } | awk '{ s[$1] += $2 } END { printf "%d %d %d %d %d %d\n", s["total"], s["idle"], s["fortress"], s["postgres"], s["redis"], s["pgbouncer"] }'
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "total", t; print "idle", $5 + $6 }' /proc/stat
+    awk -v f="$fpid" '
+        { pid = $1; comm = $2; n = split($0, a, ") "); split(a[n], r, " "); j = r[12] + r[13] + r[14] + r[15] }
+        pid == f { print "fortress", pid, j; next }
+        comm == "(postgres)" { print "postgres", pid, j }
+        comm == "(redis-server)" { print "redis", pid, j }
+        comm == "(pgbouncer)" { print "pgbouncer", pid, j }' /proc/[0-9]*/stat 2>/dev/null || true  # some exit meanwhile
 }
 
 # cpu_split <before> <after> <load generator cpu seconds>: shares of the machine in the window,
-# "fortress postgres redis pgbouncer loadgen other idle" in percent (they add up to 100).
+# "fortress postgres redis pgbouncer loadgen other idle" in percent (they add up to 100). A
+# process counts for what it used in the window: processes that ended in it are left out (a
+# restarted server's counters start again), ones that started in it count whole.
 cpu_split() {
-    awk -v b="$1" -v a="$2" -v g="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-        split(b, x, " "); split(a, y, " ")
-        total = y[1] - x[1]; if (total <= 0) total = 1
-        idle = y[2] - x[2]; f = y[3] - x[3]; p = y[4] - x[4]; r = y[5] - x[5]; pb = y[6] - x[6]
-        gen = g * hz
-        other = total - idle - f - p - r - pb - gen; if (other < 0) other = 0
-        printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", 100*f/total, 100*p/total, 100*r/total, 100*pb/total, 100*gen/total, 100*other/total, 100*idle/total
-    }'
+    awk -v g="$3" -v hz="$(getconf CLK_TCK)" '
+        FNR == 1 { file++ }
+        file == 1 { if (NF == 2) b[$1] = $2; else bp[$1 " " $2] = $3; next }
+        NF == 2 { a[$1] = $2; next }
+        { used[$1] += $3 - ((($1 " " $2) in bp) ? bp[$1 " " $2] : 0) }
+        END {
+            total = a["total"] - b["total"]; if (total <= 0) total = 1
+            idle = a["idle"] - b["idle"]; gen = g * hz
+            other = total - idle - used["fortress"] - used["postgres"] - used["redis"] - used["pgbouncer"] - gen
+            if (other < 0) other = 0
+            printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", 100 * used["fortress"] / total, 100 * used["postgres"] / total,
+                100 * used["redis"] / total, 100 * used["pgbouncer"] / total, 100 * gen / total, 100 * other / total, 100 * idle / total
+        }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
 }

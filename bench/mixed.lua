@@ -1,8 +1,20 @@
 -- The mixed profile: 80% GET /users/{id} (random among USERS), 10% GET /orgs/{id}/stats (random
 -- among 1,000), 5% POST /users (an email unique to this run, thread and request), 5% POST
 -- /transactions (a random user, now). Every answer but 2xx counts as an error in wrk's Non-2xx.
+-- Users are random existing ones from the file IDS when set (see users-random.lua), else 1..USERS.
+local ids = {}
+local f = os.getenv("IDS") and io.open(os.getenv("IDS"))
+if f then
+  for line in f:lines() do ids[#ids + 1] = tonumber(line) end
+  f:close()
+end
 local users = tonumber(os.getenv("USERS") or "1000000")
-local run = os.getenv("RUN_ID") or tostring(os.time())
+local function user_id()
+  if #ids > 0 then return ids[math.random(1, #ids)] end
+  return math.random(1, users)
+end
+-- Unique per wrk invocation (several run in one bench), per thread (tid) and per request (n).
+local run = (os.getenv("RUN_ID") or "") .. os.time()
 local threads = 0
 
 setup = function(thread)
@@ -19,7 +31,7 @@ request = function()
   n = n + 1
   local r = math.random(1, 100)
   if r <= 80 then
-    return wrk.format("GET", "/users/" .. math.random(1, users))
+    return wrk.format("GET", "/users/" .. user_id())
   elseif r <= 90 then
     return wrk.format("GET", "/orgs/" .. math.random(1, 1000) .. "/stats")
   elseif r <= 95 then
@@ -28,7 +40,7 @@ request = function()
     return wrk.format("POST", "/users", {["Content-Type"] = "application/json"}, body)
   else
     local body = string.format('{"userId":%d,"amount":"%d.%02d","createdAt":"%s"}',
-      math.random(1, users), math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
+      user_id(), math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
     return wrk.format("POST", "/transactions", {["Content-Type"] = "application/json"}, body)
   end
 end
