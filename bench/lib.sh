@@ -71,8 +71,8 @@ fortress_stop() {
 
 # cpu_sample <fortress pid>: cumulative CPU jiffies, one "key value" per line: "total" and "idle"
 # from /proc/stat (all cores), then "<group> <pid> <jiffies>" per process of interest (user +
-# system of all its threads, plus its reaped children's: a PostgreSQL backend that ended is
-# counted in the postmaster), groups fortress, postgres, redis, pgbouncer.
+# system of all its threads, plus its reaped children's: the pgbench backends that end within
+# a window are counted in the postmaster), groups fortress, postgres, redis, pgbouncer.
 cpu_sample() {
     local fpid=$1
     awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "total", t; print "idle", $5 + $6 }' /proc/stat
@@ -86,8 +86,9 @@ cpu_sample() {
 
 # cpu_split <before> <after> <load generator cpu seconds>: shares of the machine in the window,
 # "fortress postgres redis pgbouncer loadgen other idle" in percent (they add up to 100). A
-# process counts for what it used in the window: processes that ended in it are left out (a
-# restarted server's counters start again), ones that started in it count whole.
+# process counts for what it used in the window: ones that started in it count whole; ones that
+# ended in it are left out, except through their parent's reaped-children time (a PostgreSQL
+# backend that lived before the window and ended in it is then counted whole: a rare overcount).
 cpu_split() {
     awk -v g="$3" -v hz="$(getconf CLK_TCK)" '
         FNR == 1 { file++ }
