@@ -65,10 +65,7 @@ class DependencyStopFaultTest {
 
     @BeforeEach
     void usersAndReplicaInUse() {
-        FaultUsers seeded = new FaultUsers(api(), ORG);
-        for (int i = 0; i < 10; i++) {
-            existing.add(((Number) Http.json(seeded.create(i).send().get()).get("id")).longValue());
-        }
+        existing.addAll(new FaultUsers(api(), ORG).existing(10));
         users = new FaultUsers(api(), ORG);
         await(() -> metrics().intGauge("dev.fortress.db.replica.in-use") == 1, Duration.ofSeconds(20),
                 "reads are on the replica");
@@ -79,8 +76,7 @@ class DependencyStopFaultTest {
         Http api = api();
         return n -> switch ((int) (n % 4)) {
             case 0 -> users.create(n);
-            case 1 -> new FaultLoad.Request("GET /users/{id}", null,
-                    () -> api.get("/users/" + existing.get((int) (n % existing.size()))));
+            case 1 -> FaultUsers.readOne(api, existing, n);
             default -> new FaultLoad.Request("GET /orgs/{id}/stats", null,
                     () -> api.get("/orgs/" + (ORG + n % 3) + "/stats"));
         };

@@ -16,9 +16,7 @@ import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -50,18 +48,13 @@ class PgBouncerRestartFaultTest {
         // validationInterval after its last check); a request may still wait maxWait for one.
         Duration settle = writer.getValidationInterval().toJavaDuration().plus(maxWait);
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        long org = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
-        FaultUsers seeded = new FaultUsers(api, org);
-        List<Long> existing = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            existing.add(((Number) Http.json(seeded.create(i).send().get()).get("id")).longValue());
-        }
+        long org = FaultUsers.freshOrg();
+        List<Long> existing = new FaultUsers(api, org).existing(10);
         FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("3. pgbouncer restarted");
         FaultLoad load = FaultLoad.start(summary, 8, n -> n % 2 == 0 ? users.create(n)
-                : new FaultLoad.Request("GET /users/{id}", null,
-                        () -> api.get("/users/" + existing.get((int) (n % existing.size())))));
+                : FaultUsers.readOne(api, existing, n));
         FaultLoad.hold(Duration.ofSeconds(2));
         long stopping = System.nanoTime();
         BOUNCER.stop();

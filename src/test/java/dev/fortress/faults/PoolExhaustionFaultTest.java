@@ -20,7 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
@@ -57,19 +56,14 @@ class PoolExhaustionFaultTest {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
         Http api = new Http("127.0.0.1", APP.getLocalPort());
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
-        long org = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
-        FaultUsers seeded = new FaultUsers(api, org);
-        List<Long> existing = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            existing.add(((Number) Http.json(seeded.create(i).send().get()).get("id")).longValue());
-        }
+        long org = FaultUsers.freshOrg();
+        List<Long> existing = new FaultUsers(api, org).existing(10);
         FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("2. writer pool exhausted by slow statements");
         // Three writers per pool connection, and readers beside them.
         FaultLoad load = FaultLoad.start(summary, 4 * POOL, n -> n % 4 == 0
-                ? new FaultLoad.Request("GET /users/{id}", null,
-                        () -> api.get("/users/" + existing.get((int) (n % existing.size()))))
+                ? FaultUsers.readOne(api, existing, n)
                 : users.create(n));
         FaultLoad.hold(Duration.ofSeconds(2));
 

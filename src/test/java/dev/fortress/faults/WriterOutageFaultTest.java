@@ -17,10 +17,8 @@ import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -48,18 +46,13 @@ class WriterOutageFaultTest {
     void writerUnreachableFor10sAnswers503WithinTheWaitBoundLosesNoWriteAndRecoversByItself() throws Exception {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        long org = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
-        FaultUsers seeded = new FaultUsers(api, org);
-        List<Long> existing = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            existing.add(((Number) Http.json(seeded.create(i).send().get()).get("id")).longValue());
-        }
+        long org = FaultUsers.freshOrg();
+        List<Long> existing = new FaultUsers(api, org).existing(10);
         FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("1. writer unreachable 10 s");
         FaultLoad load = FaultLoad.start(summary, 8, n -> n % 2 == 0 ? users.create(n)
-                : new FaultLoad.Request("GET /users/{id}", null,
-                        () -> api.get("/users/" + existing.get((int) (n % existing.size())))));
+                : FaultUsers.readOne(api, existing, n));
         FaultLoad.hold(Duration.ofSeconds(2));
         long cutStarted = System.nanoTime();
         WRITER.cut();

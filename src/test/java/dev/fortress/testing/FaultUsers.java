@@ -32,6 +32,25 @@ public final class FaultUsers {
         this.orgId = orgId;
     }
 
+    /** An org id of the test's own, far from any other test's. */
+    public static long freshOrg() {
+        return ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
+    }
+
+    /** Creates {@code count} users before the load (outside its accounting), for it to read by id. */
+    public List<Long> existing(int count) {
+        List<Long> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ids.add(((Number) Http.json(create(i).send().get()).get("id")).longValue());
+        }
+        return ids;
+    }
+
+    /** Request {@code n} of a load as a read of one of {@code ids}. */
+    public static FaultLoad.Request readOne(Http api, List<Long> ids, long n) {
+        return new FaultLoad.Request("GET /users/{id}", null, () -> api.get("/users/" + ids.get((int) (n % ids.size()))));
+    }
+
     public FaultLoad.Request create(long n) {
         String email = prefix + n + "@x.io";
         String json = "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":"
