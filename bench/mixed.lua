@@ -1,18 +1,8 @@
 -- The mixed profile: 80% GET /users/{id} (random among USERS), 10% GET /orgs/{id}/stats (random
 -- among 1,000), 5% POST /users (an email unique to this run, thread and request), 5% POST
 -- /transactions (a random user, now). Every answer but 2xx counts as an error in wrk's Non-2xx.
--- Users are random existing ones from the file IDS when set (see users-random.lua), else 1..USERS.
-local ids = {}
-local f = os.getenv("IDS") and io.open(os.getenv("IDS"))
-if f then
-  for line in f:lines() do ids[#ids + 1] = tonumber(line) end
-  f:close()
-end
-local users = tonumber(os.getenv("USERS") or "1000000")
-local function user_id()
-  if #ids > 0 then return ids[math.random(1, #ids)] end
-  return math.random(1, users)
-end
+-- Users are random existing ones (see ids.lua).
+local user_id = dofile("bench/ids.lua")
 -- Unique per wrk invocation (several run in one bench), per thread (tid) and per request (n).
 local run = (os.getenv("RUN_ID") or "") .. os.time()
 local threads = 0
