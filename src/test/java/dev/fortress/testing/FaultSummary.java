@@ -35,16 +35,6 @@ public final class FaultSummary {
         outcomes.computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
     }
 
-    public long sent() {
-        return sent.get();
-    }
-
-    /** Answers of one class ("2xx", "4xx", "5xx", "io"). */
-    public long count(String outcome) {
-        AtomicLong n = outcomes.get(outcome);
-        return n == null ? 0 : n.get();
-    }
-
     /** Prints and records the line; returns it. {@code recovery} null when the scenario has none. */
     public String report(long rowsLost, long rowsDuplicated, Duration recovery, String note) {
         Map<String, Long> byClass = new TreeMap<>();
