@@ -45,19 +45,23 @@ bench_cleanup() {
     rm -rf "$BENCH_WORK"
 }
 
-# fortress_start <admin port> <log file> [JVM flags...]: the server in the background (its
-# settings come from the caller's environment), returning once the admin /ping answers.
+# fortress_start <ready url> <log file> [JVM flags...]: the server in the background (its settings
+# come from the caller's environment; FORTRESS_JAR and FORTRESS_CONFIG choose another build),
+# returning once <ready url> answers 2xx; fails, showing the log, if the server exits first.
 fortress_start() {
-    local admin=$1 log=$2
+    local ready=$1 log=$2
     shift 2
     # No load balancer to drain in a benchmark: stop at once.
-    SHUTDOWN_DRAIN_PERIOD=0s java "$@" -jar target/fortress.jar server config.yml >"$log" 2>&1 &
+    SHUTDOWN_DRAIN_PERIOD=0s java "$@" -jar "${FORTRESS_JAR:-target/fortress.jar}" server \
+        "${FORTRESS_CONFIG:-config.yml}" >"$log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 1 120); do
-        curl -sf "http://127.0.0.1:$admin/ping" >/dev/null && return 0
-        sleep 0.5
+    for _ in $(seq 1 1200); do
+        curl -sf -o /dev/null "$ready" && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
     done
     echo "Fortress did not start; see $log" >&2
+    tail -n 20 "$log" >&2
     return 1
 }
 
