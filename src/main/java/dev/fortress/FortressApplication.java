@@ -13,6 +13,7 @@ import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.ops.RequestHygiene;
 import dev.fortress.ops.SeedCommand;
+import dev.fortress.ops.Warmup;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
@@ -21,6 +22,7 @@ import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.migrations.MigrationsBundle;
+import java.util.List;
 
 public class FortressApplication extends Application<FortressConfiguration> {
 
@@ -71,6 +73,8 @@ public class FortressApplication extends Application<FortressConfiguration> {
         Imports.register(configuration.getImports(), environment, databases, jobs,
                 orgs -> orgs.forEach(orgStats::invalidate));
         Transactions.register(configuration.getTransactions(), environment, databases, jobs);
+        Warmup.register(configuration.getWarmup(), environment,
+                List.of(Users.warmup(databases), Orgs.warmup(databases), Transactions.warmup()));
         Prometheus.register(environment, configuration.getHealthFactory().orElse(null));
     }
 

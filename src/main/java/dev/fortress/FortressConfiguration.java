@@ -1,5 +1,6 @@
 package dev.fortress;
 
+import dev.fortress.ops.WarmupConfiguration;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.imports.ImportsConfiguration;
@@ -57,6 +58,16 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private ReplicaConfiguration replica = new ReplicaConfiguration();
+
+    /** The warm-up phase readiness waits for after start-up. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private WarmupConfiguration warmup = new WarmupConfiguration();
+
+    public WarmupConfiguration getWarmup() {
+        return warmup;
+    }
 
     public ReplicaConfiguration getReplica() {
         return replica;

@@ -4,10 +4,13 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
 import dev.fortress.jobs.Jobs;
+import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.function.Supplier;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 
 /** Builds the transactions feature: routes, partition upkeep (start-up, daily job, admin task), its health and metrics. */
@@ -42,5 +45,17 @@ public final class Transactions {
         environment.jersey().register(new TransactionsResource(databases.reads(TransactionDao.class),
                 databases.writer().onDemand(TransactionDao.class), partitions));
         return partitions;
+    }
+
+    /** The last hour's summary and list, and a range refused as malformed, for the warm-up. */
+    public static Supplier<List<WarmupRequest>> warmup() {
+        Supplier<String> lastHour = () -> {
+            Instant to = Instant.now().truncatedTo(ChronoUnit.HOURS);
+            return "from=" + to.minus(1, ChronoUnit.HOURS) + "&to=" + to;
+        };
+        return () -> List.of(
+                WarmupRequest.get("/transactions/summary", () -> "/transactions/summary?" + lastHour.get(), 200),
+                WarmupRequest.get("/transactions", () -> "/transactions?limit=10&" + lastHour.get(), 200),
+                WarmupRequest.get("/transactions/summary", () -> "/transactions/summary?from=yesterday", 400));
     }
 }

@@ -1,5 +1,6 @@
 package dev.fortress.users;
 
+import java.util.List;
 import java.util.Optional;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -14,4 +15,8 @@ public interface UserReadDao {
 
     @SqlQuery("select id, email, role, org_id, age from users where id = :id")
     Optional<User> findById(long id);
+
+    /** Up to {@code limit} ids that exist, whichever the scan meets first: the warm-up's sample. */
+    @SqlQuery("select id from users limit :limit")
+    List<Long> sampleIds(int limit);
 }

@@ -1,7 +1,12 @@
 package dev.fortress.users;
 
 import dev.fortress.db.Databases;
+import dev.fortress.db.Reads;
+import dev.fortress.ops.WarmupRequest;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 
 /** Builds the users feature: reads on the replica (lag-aware), writes on the writer. */
 public final class Users {
@@ -15,5 +20,25 @@ public final class Users {
                 databases.reads(UserReadDao.class),
                 databases.writer().onDemand(UserWriteDao.class),
                 orgChanged);
+    }
+
+    /**
+     * What a client sends this feature, for the warm-up: reads of users that exist (sampled from
+     * the reader), of ids that do not and of ids that are not numbers, and creations refused by
+     * validation or as malformed JSON (nothing is written).
+     */
+    public static Supplier<List<WarmupRequest>> warmup(Databases databases) {
+        Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
+        return () -> {
+            List<Long> ids = reads.read(null, users -> users.sampleIds(1_000));
+            Supplier<String> existing = ids.isEmpty() ? () -> "/users/1"
+                    : () -> "/users/" + ids.get(ThreadLocalRandom.current().nextInt(ids.size()));
+            WarmupRequest found = WarmupRequest.get("/users/{id}", existing, ids.isEmpty() ? 404 : 200);
+            return List.of(found, found, found, found,
+                    WarmupRequest.get("/users/{id}", () -> "/users/0", 404),
+                    WarmupRequest.get("/users/{id}", () -> "/users/not-a-number", 404),
+                    WarmupRequest.post("/users", "/users", "{\"email\":\"warm-up\",\"role\":\"nobody\",\"orgId\":1,\"age\":-1}", 422),
+                    WarmupRequest.post("/users", "/users", "{\"email\":", 400));
+        };
     }
 }

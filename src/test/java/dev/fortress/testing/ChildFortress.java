@@ -61,6 +61,7 @@ public final class ChildFortress implements AutoCloseable {
         env.put("PORT", String.valueOf(freePort()));
         env.put("ADMIN_PORT", String.valueOf(freePort()));
         env.put("JOBRUNR_DASHBOARD_PORT", String.valueOf(freePort()));
+        env.put("WARMUP", "false"); // as in FortressApp: only WarmupTest waits for a warm-up
         return env;
     }
 

@@ -20,6 +20,17 @@ public final class FortressApp {
 
     public static DropwizardAppExtension<FortressConfiguration> on(TestDatabase db, String writerUrl,
                                                                     String readerUrl, ConfigOverride... extra) {
+        return build(db, writerUrl, readerUrl, false, extra);
+    }
+
+    /** As {@link #on(TestDatabase, ConfigOverride...)}, with config.yml's warm-up phase before readiness. */
+    public static DropwizardAppExtension<FortressConfiguration> warmingUp(TestDatabase db, ConfigOverride... extra) {
+        return build(db, db.url(), db.url(), true, extra);
+    }
+
+    private static DropwizardAppExtension<FortressConfiguration> build(TestDatabase db, String writerUrl,
+                                                                        String readerUrl, boolean warmup,
+                                                                        ConfigOverride... extra) {
         List<ConfigOverride> overrides = new ArrayList<>(List.of(
                 ConfigOverride.config("writerDatabase.url", writerUrl),
                 ConfigOverride.config("writerDatabase.user", db.user()),
@@ -31,7 +42,10 @@ public final class FortressApp {
                 ConfigOverride.config("server.adminConnectors[0].port", "0"),
                 ConfigOverride.config("logging.level", "WARN"),
                 // No load balancer drains a test app: stop at once (the shutdown test sets its own).
-                ConfigOverride.config("health.shutdownWaitPeriod", "0s")));
+                ConfigOverride.config("health.shutdownWaitPeriod", "0s"),
+                // Tests start dozens of apps: no warm-up phase unless asked for (WarmupTest). Overrides
+                // are a set, not a list, so a key must not come twice.
+                ConfigOverride.config("warmup.enabled", String.valueOf(warmup))));
         overrides.addAll(List.of(extra));
         return new DropwizardAppExtension<>(FortressApplication.class, configPath(),
                 overrides.toArray(new ConfigOverride[0]));

@@ -1,0 +1,24 @@
+package dev.fortress.ops;
+
+import java.util.function.Supplier;
+
+/**
+ * One request the warm-up sends to its own application port, and the status it must answer.
+ * {@code path} is drawn anew for every request (say, a random existing user), so the warm-up
+ * exercises the same code and data a client's requests will; {@code body} is null for a GET.
+ */
+public record WarmupRequest(String route, String method, Supplier<String> path, String body, int status) {
+
+    public static WarmupRequest get(String route, Supplier<String> path, int status) {
+        return new WarmupRequest(route, "GET", path, null, status);
+    }
+
+    public static WarmupRequest post(String route, String path, String jsonBody, int status) {
+        return new WarmupRequest(route, "POST", () -> path, jsonBody, status);
+    }
+
+    /** "GET /users/{id} 200", as the log line and the health message name it. */
+    public String label() {
+        return method + " " + route + " " + status;
+    }
+}
