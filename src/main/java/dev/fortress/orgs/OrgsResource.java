@@ -1,5 +1,8 @@
 package dev.fortress.orgs;
 
+import dev.fortress.ops.ApiErrors;
+import dev.fortress.ops.PathIds;
+import java.util.OptionalLong;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
 import jakarta.ws.rs.GET;
@@ -19,13 +22,20 @@ public class OrgsResource {
         this.stats = stats;
     }
 
-    /** Aggregated on the reader, cached in Redis; {@code X-Cache} says which. Any org id answers. */
+    /**
+     * Aggregated on the reader, cached in Redis; {@code X-Cache} says which. Any org id answers; a
+     * segment that is not one answers 404 without an exception (see {@link PathIds}).
+     */
     @GET
     @Path("/{orgId}/stats")
     @Timed(name = "stats")
     @ResponseMetered(name = "stats")
-    public Response stats(@PathParam("orgId") long orgId) {
-        OrgStatsCache.Lookup lookup = stats.get(orgId);
+    public Response stats(@PathParam("orgId") String orgId) {
+        OptionalLong id = PathIds.parse(orgId);
+        if (id.isEmpty()) {
+            return ApiErrors.notFound("HTTP 404 Not Found");
+        }
+        OrgStatsCache.Lookup lookup = stats.get(id.getAsLong());
         return Response.ok(lookup.stats()).header("X-Cache", lookup.hit() ? "hit" : "miss").build();
     }
 }
