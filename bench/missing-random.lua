@@ -1,0 +1,6 @@
+-- GET /users/{id} for a random id that no user has (beyond USERS, the largest existing id): a 404.
+math.randomseed(os.time())
+local users = tonumber(os.getenv("USERS") or "1000000")
+request = function()
+  return wrk.format("GET", "/users/" .. (users + math.random(1, 1000000000)))
+end
