@@ -63,6 +63,11 @@ class ReplicaReadsTest {
     @Test
     void aReadWithTheWritesTokenSeesItWhileTheReplicaHasNotReplayedIt() {
         awaitReplicaInUse();
+        // The replica's lag in seconds counts from its last replayed commit, which may be older than
+        // maxLagTime (3 s) on a quiet cluster: the reads below would then race the next replica check
+        // (every second) to the writer. With a commit just replayed, they have the whole 3 s.
+        long fresh = ((Number) Http.json(create("fresh-" + System.nanoTime() + "@x.io")).get("id")).longValue();
+        await(() -> onReplica(fresh), "the replica replays a fresh commit");
         REPLICA.execute("select pg_wal_replay_pause()");
 
         HttpResponse<String> created = create("paused@x.io");
@@ -98,6 +103,16 @@ class ReplicaReadsTest {
         REPLICA.execute("select pg_wal_replay_resume()");
         awaitReplicaInUse();
         assertThat(onWriterDelta(() -> read(id, null))).as("back on the replica").isZero();
+    }
+
+    private static boolean onReplica(long userId) {
+        try (java.sql.Connection c = REPLICA.connect();
+             java.sql.PreparedStatement st = c.prepareStatement("select 1 from users where id = ?")) {
+            st.setLong(1, userId);
+            return st.executeQuery().next();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private long onWriterDelta(Runnable read) {

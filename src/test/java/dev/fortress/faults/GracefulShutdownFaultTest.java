@@ -169,9 +169,13 @@ class GracefulShutdownFaultTest {
                 refusedEarly.isEmpty(), servedAfterFlip, exitCode, exitAfter.toMillis() / 1000.0);
         summary.report(missing.size(), duplicated, null, note);
 
+        // The drain is an order of events, each kept apart by the DRAIN-long sleep of the child's
+        // shutdown: ready, SIGTERM, readiness 503 while requests are still served, only then
+        // refusals, then the exit. Durations are only floors (a sleep cannot end early).
         assertThat(lastHealthy.get()).as("ready before the signal").isLessThan(healthFlip.get()).isGreaterThan(0);
-        assertThat(healthFlip.get()).as("readiness answers 503 soon after SIGTERM").isGreaterThan(sigterm);
-        assertThat(Duration.ofNanos(healthFlip.get() - sigterm)).isLessThan(Duration.ofSeconds(1));
+        assertThat(healthFlip.get()).as("readiness answers 503 after SIGTERM").isGreaterThan(sigterm);
+        assertThat(refused.stream().mapToLong(Outcome::end).min().orElse(Long.MAX_VALUE))
+                .as("readiness answers 503 before the server refuses anything").isGreaterThan(healthFlip.get());
         assertThat(servedAfterFlip).as("requests are still served while the load balancer drains")
                 .isGreaterThan(20);
         assertThat(fiveXx).as("no answer is a 5xx (ms from SIGTERM):\n%s", describe(fiveXx, sigterm)).isEmpty();
@@ -184,7 +188,8 @@ class GracefulShutdownFaultTest {
                 .as("the stopping server's 503 is in the API's error shape")
                 .allSatisfy(answer -> assertThat(answer).contains("{\"code\":503,\"message\":\"Service Unavailable\"}"));
         assertThat(duplicated).isZero();
-        assertThat(exitAfter).as("stops soon after the drain").isLessThan(DRAIN.plusSeconds(15));
+        // That it stops at all is awaitExit's to say: DRAIN plus Jetty's 30 s shutdownGracePeriod.
+        assertThat(exitAfter).as("exits only after the drain period").isGreaterThanOrEqualTo(DRAIN);
         assertThat(log).as("shutdown logged no errors").doesNotContain("ERROR");
     }
 

@@ -15,6 +15,10 @@ public final class AdminMetrics {
         return ((Number) metric("meters", name).get("count")).longValue();
     }
 
+    public long counter(String name) {
+        return ((Number) metric("counters", name).get("count")).longValue();
+    }
+
     /** A timer's count, 0 while it has never run (absent). */
     public long timerCount(String name) {
         Map<?, ?> timers = (Map<?, ?>) Http.json(admin.get("/metrics")).get("timers");
