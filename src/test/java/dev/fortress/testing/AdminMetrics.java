@@ -26,10 +26,6 @@ public final class AdminMetrics {
         return timer == null ? 0 : ((Number) timer.get("count")).longValue();
     }
 
-    public long counter(String name) {
-        return ((Number) metric("counters", name).get("count")).longValue();
-    }
-
     public Object gauge(String name) {
         return metric("gauges", name).get("value");
     }
