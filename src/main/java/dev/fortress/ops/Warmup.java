@@ -1,7 +1,7 @@
 package dev.fortress.ops;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.core.setup.Environment;
@@ -49,8 +49,8 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
 
     private final WarmupConfiguration config;
     private final List<Supplier<List<WarmupRequest>>> sources;
-    private final Counter requests;
-    private final Counter unexpected;
+    private final Meter requests;
+    private final Meter unexpected;
     private final Map<String, LongAdder> byRoute = new ConcurrentHashMap<>();
     private final AtomicLong startedNanos = new AtomicLong();
     private volatile boolean stopping;
@@ -61,8 +61,8 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     private Warmup(WarmupConfiguration config, List<Supplier<List<WarmupRequest>>> sources, MetricRegistry metrics) {
         this.config = config;
         this.sources = sources;
-        this.requests = metrics.counter("dev.fortress.warmup.requests");
-        this.unexpected = metrics.counter("dev.fortress.warmup.unexpected-responses");
+        this.requests = metrics.meter("dev.fortress.warmup.requests");
+        this.unexpected = metrics.meter("dev.fortress.warmup.unexpected-responses");
         metrics.register("dev.fortress.warmup.done", (Gauge<Integer>) () -> done ? 1 : 0);
         metrics.register("dev.fortress.warmup.duration", (Gauge<Double>) () -> seconds);
     }
@@ -173,16 +173,16 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
             }
             try {
                 int status = client.send(http.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-                requests.inc();
+                requests.mark();
                 byRoute.computeIfAbsent(request.label(), k -> new LongAdder()).increment();
                 if (status != request.status()) {
-                    unexpected.inc();
+                    unexpected.mark();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } catch (Exception e) {
-                unexpected.inc();
+                unexpected.mark();
             }
         }
     }

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The warm-up phase: readiness answers 503 while the instance warms itself on its own routes and
  * real data, 200 once it has ended, and the metrics and the health message say what it did.
- * Nothing here is timed: the warm-up must answer minRequests requests before it may end, which
- * takes seconds, while the first readiness call comes right after start-up.
+ * Nothing here is timed: the warm-up must answer minRequests requests before the JIT may end it,
+ * which takes seconds, while the first readiness call comes right after start-up; its time bound
+ * (maxDuration) is many seconds more. Either may end it: the test accepts both and checks each.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class WarmupTest {
@@ -35,8 +36,8 @@ class WarmupTest {
 
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.warmingUp(DB,
             ConfigOverride.config("warmup.minRequests", String.valueOf(MIN_REQUESTS)),
-            // A bound the test never meets: the warm-up ends by its request count and the JIT.
-            ConfigOverride.config("warmup.maxDuration", "10m"));
+            // A test JVM compiles much besides the routes: do not wait for its JIT to settle for long.
+            ConfigOverride.config("warmup.maxDuration", "15s"));
 
     @Test
     void readinessIsDownWhileWarmingAndUpAfterwardsWithWarmupMetricsSet() throws Exception {
@@ -59,8 +60,15 @@ class WarmupTest {
         assertThat(readiness.subList(readiness.indexOf(200), readiness.size())).containsOnly(200);
 
         assertThat(metrics.intGauge("dev.fortress.warmup.done")).isEqualTo(1);
-        assertThat(metrics.counter("dev.fortress.warmup.requests")).isGreaterThanOrEqualTo(MIN_REQUESTS);
-        assertThat(metrics.counter("dev.fortress.warmup.unexpected-responses"))
+        Map<?, ?> warm = (Map<?, ?>) Http.json(admin.get("/healthcheck")).get("warmup");
+        String message = (String) warm.get("message");
+        assertThat(message).matches("warm-up ended after [0-9.]+ s because (the JIT settled|its time bound).*");
+        if (message.contains("the JIT settled")) {
+            assertThat(metrics.meter("dev.fortress.warmup.requests")).isGreaterThanOrEqualTo(MIN_REQUESTS);
+        } else {
+            assertThat(metrics.meter("dev.fortress.warmup.requests")).isPositive();
+        }
+        assertThat(metrics.meter("dev.fortress.warmup.unexpected-responses"))
                 .as("every warm-up request answered as its route should").isZero();
         assertThat(((Number) metrics.gauge("dev.fortress.warmup.duration")).doubleValue()).isPositive();
         // The warm-up went through the real routes: their own metrics moved, 200s and 404s alike.
@@ -68,10 +76,8 @@ class WarmupTest {
         assertThat(metrics.meter("dev.fortress.users.UsersResource.get.4xx-responses")).isPositive();
         assertThat(metrics.meter("dev.fortress.orgs.OrgsResource.stats.2xx-responses")).isPositive();
 
-        Map<?, ?> warm = (Map<?, ?>) Http.json(admin.get("/healthcheck")).get("warmup");
         assertThat(warm.get("healthy")).isEqualTo(true);
-        assertThat((String) warm.get("message")).startsWith("warm-up ended after")
-                .contains("GET /users/{id} 200: ", "GET /users/{id} 404: ", "POST /users 422: ",
+        assertThat(message).contains("GET /users/{id} 200: ", "GET /users/{id} 404: ", "POST /users 422: ",
                         "GET /orgs/{id}/stats 200: ", "0 answered other than expected");
     }
 }
