@@ -69,7 +69,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
         environment.jersey().register(new BodySizeLimitFeature());
         RequestHygiene.register(environment);
-        environment.jersey().register(Users.resource(databases, orgStats::invalidate));
+        Users.register(environment, databases, orgStats::invalidate);
         Imports.register(configuration.getImports(), environment, databases, jobs,
                 orgs -> orgs.forEach(orgStats::invalidate));
         Transactions.register(configuration.getTransactions(), environment, databases, jobs);

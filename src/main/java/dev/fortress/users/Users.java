@@ -3,6 +3,9 @@ package dev.fortress.users;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
 import dev.fortress.ops.WarmupRequest;
+import io.dropwizard.core.setup.Environment;
+import jakarta.servlet.DispatcherType;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
@@ -14,12 +17,21 @@ public final class Users {
     private Users() {
     }
 
-    /** @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it) */
-    public static UsersResource resource(Databases databases, LongConsumer orgChanged) {
-        return new UsersResource(
+    /**
+     * Registers the route (its resource with Jersey, and {@link UserReadFilter} in front of it for
+     * GET /users/{id}).
+     *
+     * @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it)
+     */
+    public static void register(Environment environment, Databases databases, LongConsumer orgChanged) {
+        UsersResource resource = new UsersResource(
                 databases.reads(UserReadDao.class),
                 databases.writer().onDemand(UserWriteDao.class),
                 orgChanged);
+        environment.jersey().register(resource);
+        environment.servlets().addFilter("users-read", new UserReadFilter(resource, environment.getObjectMapper(),
+                        environment.metrics()))
+                .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/users/*");
     }
 
     /**

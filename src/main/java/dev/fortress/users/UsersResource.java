@@ -54,12 +54,18 @@ public class UsersResource {
     @ResponseMetered(name = "get")
     public Response get(@PathParam("id") String id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
-        if (userId.isEmpty()) {
-            return ApiErrors.notFound(NOT_A_USER_ID);
-        }
-        long key = userId.getAsLong();
-        Optional<User> user = reader.read(token, users -> users.findById(key));
-        return user.isPresent() ? Response.ok(user.get()).build() : ApiErrors.notFound("user " + key + " not found");
+        return userId.isPresent() ? find(userId.getAsLong(), token) : notAUserId();
+    }
+
+    /** The answer to GET /users/{id}: here and in {@link UserReadFilter}, which serves the route. */
+    Response find(long id, String token) {
+        Optional<User> user = reader.read(token, users -> users.findById(id));
+        return user.isPresent() ? Response.ok(user.get()).build() : ApiErrors.notFound("user " + id + " not found");
+    }
+
+    /** The answer for an id that is not a long, which no user has. */
+    Response notAUserId() {
+        return ApiErrors.notFound(NOT_A_USER_ID);
     }
 
     @POST
