@@ -3,6 +3,7 @@ package dev.fortress.orgs;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
+import dev.fortress.ops.DirectGetFilter;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
@@ -26,7 +27,10 @@ public final class Orgs {
                 cache.stop();
             }
         });
-        environment.jersey().register(new OrgsResource(cache));
+        OrgsResource resource = new OrgsResource(cache);
+        environment.jersey().register(resource);
+        DirectGetFilter.register(environment, "/orgs/", "/stats", OrgsResource.class, "stats",
+                (segment, request) -> resource.stats(segment));
         return cache;
     }
 

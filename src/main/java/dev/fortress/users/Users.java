@@ -1,11 +1,11 @@
 package dev.fortress.users;
 
+import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.Databases;
+import dev.fortress.ops.DirectGetFilter;
 import dev.fortress.db.Reads;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
-import jakarta.servlet.DispatcherType;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
@@ -18,8 +18,8 @@ public final class Users {
     }
 
     /**
-     * Registers the route (its resource with Jersey, and {@link UserReadFilter} in front of it for
-     * GET /users/{id}).
+     * Registers the route (its resource with Jersey, and a {@link DirectGetFilter} in front of it
+     * that serves GET /users/{id} with the same method).
      *
      * @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it)
      */
@@ -29,9 +29,8 @@ public final class Users {
                 databases.writer().onDemand(UserWriteDao.class),
                 orgChanged);
         environment.jersey().register(resource);
-        environment.servlets().addFilter("users-read", new UserReadFilter(resource, environment.getObjectMapper(),
-                        environment.metrics()))
-                .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, "/users/*");
+        DirectGetFilter.register(environment, "/users/", "", UsersResource.class, "get",
+                (segment, request) -> resource.get(segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
     }
 
     /**

@@ -46,7 +46,8 @@ public class UsersResource {
     /**
      * Served by the replica unless it lags, or has not replayed the write a consistency token
      * names. A missing user, and an id that is not a non-negative long (which no user has), answer
-     * 404 without an exception: a scan of random ids costs what hits do.
+     * 404 without an exception: a scan of random ids costs what hits do. Served through Jersey
+     * only for what {@link dev.fortress.ops.DirectGetFilter} passes on (see {@link Users#register}).
      */
     @GET
     @Path("/{id}")
@@ -54,18 +55,12 @@ public class UsersResource {
     @ResponseMetered(name = "get")
     public Response get(@PathParam("id") String id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
-        return userId.isPresent() ? find(userId.getAsLong(), token) : notAUserId();
-    }
-
-    /** The answer to GET /users/{id}: here and in {@link UserReadFilter}, which serves the route. */
-    Response find(long id, String token) {
-        Optional<User> user = reader.read(token, users -> users.findById(id));
-        return user.isPresent() ? Response.ok(user.get()).build() : ApiErrors.notFound("user " + id + " not found");
-    }
-
-    /** The answer for an id that is not a long, which no user has. */
-    Response notAUserId() {
-        return ApiErrors.notFound(NOT_A_USER_ID);
+        if (userId.isEmpty()) {
+            return ApiErrors.notFound(NOT_A_USER_ID);
+        }
+        long key = userId.getAsLong();
+        Optional<User> user = reader.read(token, users -> users.findById(key));
+        return user.isPresent() ? Response.ok(user.get()).build() : ApiErrors.notFound("user " + key + " not found");
     }
 
     @POST

@@ -1,4 +1,4 @@
-package dev.fortress.users;
+package dev.fortress.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,11 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * GET /users/{id} answered by UserReadFilter in front of Jersey: the same answers, headers and
- * route metrics as the Jersey resource gives, and the requests it is not sure of go on to Jersey.
+ * GET /users/{id} and GET /orgs/{id}/stats answered by DirectGetFilter in front of Jersey: the same
+ * answers, headers and route metrics as the Jersey resources give, and the requests it is not sure
+ * of go on to Jersey.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
-class UserReadFilterTest {
+class DirectGetFilterTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
@@ -69,6 +70,26 @@ class UserReadFilterTest {
         assertThat(metrics.timerCount("dev.fortress.db.reader.UserReadDao.findById")
                 + metrics.timerCount("dev.fortress.db.writer.UserReadDao.findById"))
                 .as("the read ran through the SQL object and its statement timer").isPositive();
+    }
+
+    @Test
+    void servesOrgStatsWithTheCacheHeaderAndTheRoutesMetrics() {
+        String stats = "dev.fortress.orgs.OrgsResource.stats";
+        long ok = metrics.meter(stats + ".2xx-responses");
+        long missing = metrics.meter(stats + ".4xx-responses");
+        long timed = metrics.timerCount(stats);
+        created(); // org 3 gains a user: its entry is invalidated
+        HttpResponse<String> first = api.get("/orgs/3/stats");
+        HttpResponse<String> second = api.get("/orgs/3/stats");
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("X-Cache")).hasValue("miss");
+        assertThat(second.headers().firstValue("X-Cache")).hasValue("hit");
+        assertThat(second.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(Http.json(second)).isEqualTo(Http.json(first)).containsEntry("orgId", 3);
+        assertThat(api.get("/orgs/three/stats").statusCode()).isEqualTo(404);
+        assertThat(metrics.meter(stats + ".2xx-responses")).isEqualTo(ok + 2);
+        assertThat(metrics.meter(stats + ".4xx-responses")).isEqualTo(missing + 1);
+        assertThat(metrics.timerCount(stats)).isEqualTo(timed + 3);
     }
 
     @Test
