@@ -9,7 +9,9 @@ import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
 import io.dropwizard.util.Duration;
 import javax.sql.DataSource;
+import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.SqlStatements;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * served by the replica go through {@link #reads(Class)}, the one place that decides, per request,
  * between the reader and the writer (replica lag, consistency tokens).
  */
-public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, ReplicaMonitor replica,
-                        Meter readsOnWriter) {
+public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, DataSource readerDataSource,
+                        ReplicaMonitor replica, Meter readsOnWriter) {
 
     public static final String WRITER = "writer";
     public static final String READER = "reader";
@@ -33,8 +35,8 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, R
         ManagedDataSource readerPool = pool(config.getReaderDatabase(), environment, READER);
         DataSource writerTimed = timed(environment, writerPool, config.getWriterDatabase(), WRITER);
         Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, config.getSlowQueryThreshold());
-        Jdbi reader = managed(environment, readerPool, timed(environment, readerPool, config.getReaderDatabase(), READER),
-                READER, config.getSlowQueryThreshold());
+        DataSource readerTimed = timed(environment, readerPool, config.getReaderDatabase(), READER);
+        Jdbi reader = managed(environment, readerPool, readerTimed, READER, config.getSlowQueryThreshold());
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 config.getWriterDatabase(), timeout(config.getWriterDatabase()), () -> null));
         ReplicaMonitor replica = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics());
@@ -43,13 +45,27 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, R
                 config.getReaderDatabase(), timeout(config.getReaderDatabase()), replica::degradedReason));
         environment.jersey().register(new DatabaseExceptionMapper());
         environment.jersey().register(new ConsistencyTokenFeature(writer));
-        return new Databases(writer, reader, writerTimed, replica,
+        return new Databases(writer, reader, writerTimed, readerTimed, replica,
                 environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
     /** A read-only SQL object on both datasources, chosen per request. */
     public <T> Reads<T> reads(Class<T> dao) {
         return new Reads<>(reader.onDemand(dao), writer.onDemand(dao), replica, readsOnWriter);
+    }
+
+    /** One datasource as a read DAO built on it sees it: its timed pool, its Jdbi, its statement metrics. */
+    public record Source(DataSource pool, Jdbi jdbi, StatementMetrics metrics) {
+    }
+
+    /** A read DAO built by {@code dao} on each datasource, chosen per request as {@link #reads(Class)} does. */
+    public <T> Reads<T> reads(Function<Source, T> dao) {
+        return new Reads<>(dao.apply(source(readerDataSource, reader)), dao.apply(source(writerDataSource, writer)),
+                replica, readsOnWriter);
+    }
+
+    private static Source source(DataSource pool, Jdbi jdbi) {
+        return new Source(pool, jdbi, (StatementMetrics) jdbi.getConfig(SqlStatements.class).getSqlLogger());
     }
 
     private static Duration timeout(DataSourceFactory factory) {

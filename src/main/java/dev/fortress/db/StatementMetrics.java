@@ -51,8 +51,14 @@ public final class StatementMetrics implements SqlLogger {
     }
 
     private void record(StatementContext context) {
-        String statement = statementName(context);
-        long elapsed = context.getElapsedTime(ChronoUnit.NANOS);
+        record(statementName(context), context.getElapsedTime(ChronoUnit.NANOS));
+    }
+
+    /**
+     * Times one execution of {@code statement} ({@code Dao.method}) and logs it when slow: what
+     * JDBI's calls do, for a statement run on plain JDBC (see users/JdbcUserReadDao).
+     */
+    public void record(String statement, long elapsed) {
         // Every statement passes here: look the timer up by name once, not on each execution.
         timers.computeIfAbsent(statement, s -> registry.timer(MetricRegistry.name(prefix, s)))
                 .update(elapsed, TimeUnit.NANOSECONDS);

@@ -13,7 +13,10 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 @RegisterRowMapper(UserMapper.class)
 public interface UserReadDao {
 
-    @SqlQuery("select id, email, role, org_id, age from users where id = :id")
+    /** The hot statement's one text, for this SQL object and for {@link JdbcUserReadDao}. */
+    String FIND_BY_ID = "select id, email, role, org_id, age from users where id = :id";
+
+    @SqlQuery(FIND_BY_ID)
     Optional<User> findById(long id);
 
     /** Up to {@code limit} ids that exist, whichever the scan meets first: the warm-up's sample. */

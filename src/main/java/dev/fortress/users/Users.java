@@ -25,7 +25,7 @@ public final class Users {
      */
     public static void register(Environment environment, Databases databases, LongConsumer orgChanged) {
         UsersResource resource = new UsersResource(
-                databases.reads(UserReadDao.class),
+                databases.reads(JdbcUserReadDao::new),
                 databases.writer().onDemand(UserWriteDao.class),
                 orgChanged);
         environment.jersey().register(resource);
@@ -39,7 +39,7 @@ public final class Users {
      * validation or as malformed JSON (nothing is written).
      */
     public static Supplier<List<WarmupRequest>> warmup(Databases databases) {
-        Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
+        Reads<UserReadDao> reads = databases.reads(JdbcUserReadDao::new);
         return () -> {
             List<Long> ids = reads.read(null, users -> users.sampleIds(1_000));
             Supplier<String> existing = ids.isEmpty() ? () -> "/users/1"

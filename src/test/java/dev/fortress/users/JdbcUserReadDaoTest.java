@@ -1,0 +1,88 @@
+package dev.fortress.users;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.fortress.db.Databases;
+import dev.fortress.db.SqlStates;
+import dev.fortress.db.StatementMetrics;
+import dev.fortress.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Optional;
+import org.apache.tomcat.jdbc.pool.DataSource;
+import org.apache.tomcat.jdbc.pool.PoolProperties;
+import org.jdbi.v3.core.ConnectionException;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+
+/** The hot read on plain JDBC does what the SQL object did: answers, prepared statements, timers, errors. */
+class JdbcUserReadDaoTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+
+    private final MetricRegistry metrics = new MetricRegistry();
+
+    private static DataSource pool(String url, String prepareThreshold) {
+        PoolProperties p = new PoolProperties();
+        p.setUrl(url + (url.contains("?") ? "&" : "?") + "prepareThreshold=" + prepareThreshold);
+        p.setUsername(DB.user());
+        p.setPassword(DB.password());
+        p.setDriverClassName("org.postgresql.Driver");
+        p.setMaxActive(1);
+        p.setInitialSize(0);
+        p.setMaxWait(1_000);
+        return new DataSource(p);
+    }
+
+    private JdbcUserReadDao dao(DataSource pool) {
+        StatementMetrics statements = new StatementMetrics(metrics, "reader", Duration.ofSeconds(1));
+        Jdbi jdbi = Databases.configure(Jdbi.create(pool), statements);
+        return new JdbcUserReadDao(new Databases.Source(pool, jdbi, statements));
+    }
+
+    @Test
+    void findsWhatTheSqlObjectFindsAndTimesItUnderTheSameName() {
+        DataSource pool = pool(DB.url(), "1");
+        Jdbi jdbi = Databases.configure(Jdbi.create(pool), new StatementMetrics(new MetricRegistry(), "w",
+                Duration.ofSeconds(1)));
+        User created = jdbi.onDemand(UserWriteDao.class).create(new NewUser("jdbc-one@x.io", "viewer", 4L, 52));
+        JdbcUserReadDao dao = dao(pool);
+
+        assertThat(dao.findById(created.id())).isEqualTo(jdbi.onDemand(UserReadDao.class).findById(created.id()))
+                .contains(new User(created.id(), "jdbc-one@x.io", "viewer", 4, 52));
+        assertThat(dao.findById(Long.MAX_VALUE)).isEqualTo(Optional.empty());
+        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount()).isEqualTo(2);
+        assertThat(dao.sampleIds(10)).contains(created.id());
+        pool.close();
+    }
+
+    @Test
+    void theReadIsOneServerPreparedStatementReusedOnItsConnection() throws Exception {
+        DataSource pool = pool(DB.url(), "1");
+        JdbcUserReadDao dao = dao(pool);
+        for (int i = 0; i < 3; i++) {
+            dao.findById(i + 1);
+        }
+        try (Connection c = pool.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select generic_plans + custom_plans from pg_prepared_statements "
+                     + "where statement = 'select id, email, role, org_id, age from users where id = $1'")) {
+            assertThat(rs.next()).as("one named statement for the read").isTrue();
+            assertThat(rs.getLong(1)).isEqualTo(3);
+            assertThat(rs.next()).isFalse();
+        }
+        pool.close();
+    }
+
+    @Test
+    void anUnreachableDatabaseIsJdbisConnectionExceptionThatReadsTreatsAsUnreachable() {
+        DataSource pool = pool("jdbc:postgresql://127.0.0.1:1/nowhere?connectTimeout=1", "1");
+        assertThatThrownBy(() -> dao(pool).findById(1))
+                .isInstanceOf(ConnectionException.class)
+                .satisfies(e -> assertThat(SqlStates.isUnreachable(e)).isTrue());
+        pool.close();
+    }
+}
