@@ -15,8 +15,9 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 /**
  * {@link UserReadDao} with its hot statement, {@code findById} (GET /users/{id}), on plain JDBC.
  * Measured reason: JDBI's on-demand SQL object attaches a new proxy, handler map and configuration
- * copy on every call, about 29% of the route's server CPU (bench/results/2026-12-01-cost.md and
- * its flame graphs). Everything the SQL object gave the statement is kept: the same SQL text
+ * copy, then a new handle, query and result stream, on every call: 43% of the route's CPU samples
+ * were in that call and only 24% in the driver; on plain JDBC the route's server CPU per request
+ * fell from 0.100 to 0.047 ms (bench/results/2026-12-01-cost.md). Everything the SQL object gave the statement is kept: the same SQL text
  * ({@link UserReadDao#FIND_BY_ID}), the same timed pool, a server-side prepared statement
  * (pgjdbc's per-connection statement cache, see prepareThreshold), the same row mapper, its
  * timer and slow-statement log ({@link StatementMetrics}, {@code UserReadDao.findById}), and
