@@ -2,8 +2,8 @@ package dev.fortress.users;
 
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.Databases;
-import dev.fortress.ops.DirectGetFilter;
 import dev.fortress.db.Reads;
+import dev.fortress.ops.DirectGetFilter;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import java.util.List;
