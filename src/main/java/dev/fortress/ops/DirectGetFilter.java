@@ -28,9 +28,9 @@ import org.jdbi.v3.core.JdbiException;
  * not need it. What the route does stays where it was: the resource method the filter calls
  * (replica routing, consistency tokens, caches, SQL objects and their statement metrics), the
  * same JSON from the application's ObjectMapper, the API's error shapes (the resource's own and
- * {@link DatabaseExceptionMapper}), and the route's Jersey metrics
- * ({@code <Resource>.<method>}, {@code .total}, {@code .request.filtering},
- * {@code .response.filtering}, {@code .<N>xx-responses}), updated as Jersey would.
+ * {@link DatabaseExceptionMapper}), and the route's Jersey metrics ({@code <Resource>.<method>},
+ * {@code .total}, {@code .<N>xx-responses}), updated as Jersey would. No Jersey filter runs here,
+ * so {@code .request.filtering} and {@code .response.filtering} count only what Jersey served.
  * <p>
  * Anything the filter is not sure of goes on to Jersey unchanged: another method or path, an
  * encoded or parameterised segment, an {@code Accept} that does not take JSON, or an error that
@@ -53,8 +53,6 @@ public final class DirectGetFilter implements Filter {
     private final DatabaseExceptionMapper databaseErrors = new DatabaseExceptionMapper();
     private final Timer method;
     private final Timer total;
-    private final Timer requestFiltering;
-    private final Timer responseFiltering;
     private final Meter[] responses = new Meter[5];
 
     private DirectGetFilter(String prefix, String suffix, String metricName, Route route, ObjectMapper json,
@@ -65,8 +63,6 @@ public final class DirectGetFilter implements Filter {
         this.json = json;
         this.method = metrics.timer(metricName);
         this.total = metrics.timer(MetricRegistry.name(metricName, "total"));
-        this.requestFiltering = metrics.timer(MetricRegistry.name(metricName, "request", "filtering"));
-        this.responseFiltering = metrics.timer(MetricRegistry.name(metricName, "response", "filtering"));
         for (int i = 0; i < responses.length; i++) {
             responses[i] = metrics.meter(MetricRegistry.name(metricName, (i + 1) + "xx-responses"));
         }
@@ -103,14 +99,9 @@ public final class DirectGetFilter implements Filter {
             chain.doFilter(req, res); // not the database's: Jersey answers it, in its shape, logged under an id
             return;
         }
-        long answered = System.nanoTime();
+        method.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         write(answer, (HttpServletResponse) res);
-        long done = System.nanoTime();
-        // No filters run before the method here: request filtering is the nothing it took.
-        requestFiltering.update(0, TimeUnit.NANOSECONDS);
-        method.update(answered - started, TimeUnit.NANOSECONDS);
-        responseFiltering.update(done - answered, TimeUnit.NANOSECONDS);
-        total.update(done - started, TimeUnit.NANOSECONDS);
+        total.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         int status = answer.getStatus() / 100;
         if (status >= 1 && status <= 5) {
             responses[status - 1].mark();
