@@ -23,6 +23,11 @@ public final class ApiErrors {
         return response(Response.Status.NOT_FOUND, message).build();
     }
 
+    /** The 404 for a path segment that is no id at all, worded as Jersey words its own 404. */
+    public static Response notFound() {
+        return notFound("HTTP 404 Not Found");
+    }
+
     /** The same answer, for exception mappers to complete (headers) and build. */
     public static Response.ResponseBuilder response(Response.Status status, String message) {
         return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)

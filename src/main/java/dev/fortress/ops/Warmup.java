@@ -83,10 +83,6 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         return warmup;
     }
 
-    public boolean isDone() {
-        return done;
-    }
-
     @Override
     protected Result check() {
         return done ? Result.healthy(summary) : Result.unhealthy("warming up: " + progress());

@@ -33,7 +33,7 @@ public class OrgsResource {
     public Response stats(@PathParam("orgId") String orgId) {
         OptionalLong id = PathIds.parse(orgId);
         if (id.isEmpty()) {
-            return ApiErrors.notFound("HTTP 404 Not Found");
+            return ApiErrors.notFound();
         }
         OrgStatsCache.Lookup lookup = stats.get(id.getAsLong());
         return Response.ok(lookup.stats()).header("X-Cache", lookup.hit() ? "hit" : "miss").build();

@@ -39,7 +39,7 @@ public final class Users {
      * validation or as malformed JSON (nothing is written).
      */
     public static Supplier<List<WarmupRequest>> warmup(Databases databases) {
-        Reads<UserReadDao> reads = databases.reads(JdbcUserReadDao::new);
+        Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
         return () -> {
             List<Long> ids = reads.read(null, users -> users.sampleIds(1_000));
             Supplier<String> existing = ids.isEmpty() ? () -> "/users/1"

@@ -30,8 +30,6 @@ public class UsersResource {
 
     /** A user is ~100 bytes of JSON; anything near this limit is not a user. */
     static final long MAX_BODY_BYTES = 16 * 1024;
-    /** What Jersey answered for an id that is not a number, before this route parsed its own. */
-    static final String NOT_A_USER_ID = "HTTP 404 Not Found";
 
     private final Reads<UserReadDao> reader;
     private final UserWriteDao writer;
@@ -56,7 +54,7 @@ public class UsersResource {
     public Response get(@PathParam("id") String id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
         if (userId.isEmpty()) {
-            return ApiErrors.notFound(NOT_A_USER_ID);
+            return ApiErrors.notFound();
         }
         long key = userId.getAsLong();
         Optional<User> user = reader.read(token, users -> users.findById(key));
