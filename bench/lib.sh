@@ -108,3 +108,16 @@ cpu_split() {
                 100 * used["redis"] / total, 100 * used["pgbouncer"] / total, 100 * gen / total, 100 * other / total, 100 * idle / total
         }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
 }
+
+# curve_window <url> <out file>: one 5 s window of the warm-up curve, GET /users/{id} on random
+# existing ids at 64 connections against the server $SERVER_PID; prints
+# "requests/s p99_ms errors fortress_cpu_% idle_%" (bench/run and bench/curve).
+curve_window() {
+    local before after rps p99 non2xx errs f idle
+    before=$(cpu_sample "$SERVER_PID")
+    wrk -t2 -c64 -d5s --latency -s bench/users-random.lua "$1" >"$2"
+    after=$(cpu_sample "$SERVER_PID")
+    read -r rps _ p99 non2xx errs < <(wrk_summary "$2")
+    read -r f _ _ _ _ _ idle < <(cpu_split "$before" "$after" 0)
+    echo "$rps $p99 $((non2xx + errs)) $f $idle"
+}
