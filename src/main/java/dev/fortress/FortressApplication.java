@@ -3,6 +3,8 @@ package dev.fortress;
 import dev.fortress.cache.Caches;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
+import dev.fortress.idempotency.Idempotency;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.orgs.OrgStatsCache;
@@ -69,10 +71,12 @@ public class FortressApplication extends Application<FortressConfiguration> {
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
         environment.jersey().register(new BodySizeLimitFeature());
         RequestHygiene.register(environment);
-        Users.register(environment, databases, orgStats::invalidate);
-        Imports.register(configuration.getImports(), environment, databases, jobs,
+        IdempotentWrites idempotent = Idempotency.register(configuration.getIdempotency(), environment,
+                databases.writer(), jobs);
+        Users.register(environment, databases, idempotent, orgStats::invalidate);
+        Imports.register(configuration.getImports(), environment, databases, jobs, idempotent,
                 orgs -> orgs.forEach(orgStats::invalidate));
-        Transactions.register(configuration.getTransactions(), environment, databases, jobs);
+        Transactions.register(configuration.getTransactions(), environment, databases, jobs, idempotent);
         Warmup.register(configuration.getWarmup(), environment,
                 List.of(Users.warmup(databases), Orgs.warmup(databases), Transactions.warmup()));
         Prometheus.register(environment, configuration.getHealthFactory().orElse(null));

@@ -1,5 +1,7 @@
 package dev.fortress;
 
+import dev.fortress.idempotency.IdempotencyConfiguration;
+
 import dev.fortress.ops.WarmupConfiguration;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.cache.RedisConfiguration;
@@ -58,6 +60,16 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private ReplicaConfiguration replica = new ReplicaConfiguration();
+
+    /** Idempotency-Key retention and purge. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private IdempotencyConfiguration idempotency = new IdempotencyConfiguration();
+
+    public IdempotencyConfiguration getIdempotency() {
+        return idempotency;
+    }
 
     /** The warm-up phase readiness waits for after start-up. */
     @Valid

@@ -12,16 +12,16 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(ImportDao.Stored.class)
 public interface ImportDao {
 
-    /** What the job and the idempotency check need of an import. */
-    record Stored(UUID id, String status, String idempotencyKey, byte[] bodySha256, long bodyBytes,
+    /** What the job needs of an import. */
+    record Stored(UUID id, String status, byte[] bodySha256, long bodyBytes,
                   int chunks, long watermarkLine, int errorCount) {
     }
 
-    String COLUMNS = "id, status, idempotency_key, body_sha256, body_bytes, chunks, watermark_line, "
+    String COLUMNS = "id, status, body_sha256, body_bytes, chunks, watermark_line, "
             + "jsonb_array_length(errors) as error_count";
 
-    @SqlUpdate("insert into imports (id, status, idempotency_key) values (:id, 'uploading', :key)")
-    void create(@Bind("id") UUID id, @Bind("key") String idempotencyKey);
+    @SqlUpdate("insert into imports (id, status) values (:id, 'uploading')")
+    void create(@Bind("id") UUID id);
 
     @SqlUpdate("insert into import_chunks (import_id, seq, data) values (:id, :seq, :data)")
     void addChunk(@Bind("id") UUID id, @Bind("seq") int seq, @Bind("data") byte[] data);
@@ -33,9 +33,6 @@ public interface ImportDao {
 
     @SqlQuery("select " + COLUMNS + " from imports where id = :id")
     Optional<Stored> find(@Bind("id") UUID id);
-
-    @SqlQuery("select " + COLUMNS + " from imports where idempotency_key = :key")
-    Optional<Stored> findByKey(@Bind("key") String idempotencyKey);
 
     @SqlQuery("select data from import_chunks where import_id = :id and seq = :seq")
     Optional<byte[]> chunk(@Bind("id") UUID id, @Bind("seq") int seq);

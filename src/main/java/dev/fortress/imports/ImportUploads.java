@@ -1,16 +1,16 @@
 package dev.fortress.imports;
 
-import dev.fortress.db.SqlStates;
+import dev.fortress.idempotency.IdempotentWrites;
+import jakarta.ws.rs.core.UriBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.net.URI;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * Streams an upload into {@code import_chunks} (1 MiB at a time, never the whole body in memory)
@@ -20,19 +20,15 @@ final class ImportUploads {
 
     static final int CHUNK_BYTES = 1 << 20;
 
-    sealed interface Outcome permits Created, Existing, KeyConflict {
+    sealed interface Outcome permits Created, Repeat {
     }
 
-    /** A new import, stored and ready to enqueue. */
+    /** A new import, stored (with its Idempotency-Key, if any) and ready to enqueue. */
     record Created(UUID id, long bytes) implements Outcome {
     }
 
-    /** The Idempotency-Key was used before with the same body: that import. */
-    record Existing(ImportDao.Stored stored) implements Outcome {
-    }
-
-    /** The Idempotency-Key was used before with another body. */
-    record KeyConflict(String key) implements Outcome {
+    /** The Idempotency-Key was used before; {@code fingerprint} is this request's body's SHA-256. */
+    record Repeat(IdempotentWrites.Stored earlier, byte[] fingerprint) implements Outcome {
     }
 
     static final class EmptyBodyException extends RuntimeException {
@@ -51,42 +47,70 @@ final class ImportUploads {
         }
     }
 
+    /** The scope of this route's Idempotency-Keys. */
+    static final String SCOPE = "POST /imports";
+
     private final Jdbi writer;
     private final long maxBytes;
     private final ImportMetrics metrics;
+    private final IdempotentWrites idempotent;
 
-    ImportUploads(Jdbi writer, long maxBytes, ImportMetrics metrics) {
+    ImportUploads(Jdbi writer, long maxBytes, ImportMetrics metrics, IdempotentWrites idempotent) {
         this.writer = writer;
         this.maxBytes = maxBytes;
         this.metrics = metrics;
+        this.idempotent = idempotent;
     }
 
+    /**
+     * Stores the upload as a new import, in one transaction with its Idempotency-Key and the
+     * answer (see {@link #accepted}); the key is held from the start, so a second upload with it
+     * while this one streams is a 409. A key used before leaves the body to be compared with the
+     * first one's (read outside the transaction: the stored answer no longer changes).
+     */
     Outcome store(InputStream body, String idempotencyKey) {
-        if (idempotencyKey != null) {
-            Optional<ImportDao.Stored> earlier = writer.onDemand(ImportDao.class).findByKey(idempotencyKey);
-            if (earlier.isPresent()) {
-                return compare(earlier.get(), body);
-            }
-        }
         UUID id = UUID.randomUUID();
-        try {
-            long bytes = writer.inTransaction(h -> {
-                ImportDao dao = h.attach(ImportDao.class);
-                dao.create(id, idempotencyKey);
-                return copyIntoChunks(dao, id, body);
-            });
-            return new Created(id, bytes);
-        } catch (UnableToExecuteStatementException e) {
-            if (idempotencyKey != null && SqlStates.isUniqueViolation(e, "imports_idempotency_key_key")) {
-                // A concurrent request with the same key won; answer as if we had come second.
-                return compare(writer.onDemand(ImportDao.class).findByKey(idempotencyKey).orElseThrow(), body);
+        Object outcome = writer.inTransaction(h -> {
+            if (idempotencyKey != null) {
+                Optional<IdempotentWrites.Stored> earlier = idempotent.claim(h, SCOPE, idempotencyKey);
+                if (earlier.isPresent()) {
+                    return earlier.get();
+                }
             }
-            throw e;
+            ImportDao dao = h.attach(ImportDao.class);
+            dao.create(id);
+            Upload upload = copyIntoChunks(dao, id, body);
+            if (idempotencyKey != null) {
+                idempotent.store(h, SCOPE, idempotencyKey, upload.sha256(), 202, idempotent.toJson(accepted(id)),
+                        location(id));
+            }
+            return new Created(id, upload.bytes());
+        });
+        if (outcome instanceof IdempotentWrites.Stored earlier) {
+            MessageDigest sha = IdempotentWrites.sha256();
+            readBounded(body, new byte[64 * 1024], (buffer, n) -> sha.update(buffer, 0, n));
+            return new Repeat(earlier, sha.digest());
         }
+        return (Created) outcome;
     }
 
-    private long copyIntoChunks(ImportDao dao, UUID id, InputStream body) {
-        MessageDigest sha = sha256();
+    /** The answer to a new upload, {@code {"importId","status":"queued"}}, in that order. */
+    record Accepted(UUID importId, String status) {
+    }
+
+    static Accepted accepted(UUID id) {
+        return new Accepted(id, "queued");
+    }
+
+    static URI location(UUID id) {
+        return UriBuilder.fromResource(ImportsResource.class).path("{id}").build(id);
+    }
+
+    private record Upload(long bytes, byte[] sha256) {
+    }
+
+    private Upload copyIntoChunks(ImportDao dao, UUID id, InputStream body) {
+        MessageDigest sha = IdempotentWrites.sha256();
         int[] seq = {0};
         long total = readBounded(body, new byte[CHUNK_BYTES], (buffer, n) -> {
             sha.update(buffer, 0, n);
@@ -96,18 +120,11 @@ final class ImportUploads {
         if (total == 0) {
             throw new EmptyBodyException();
         }
-        if (dao.uploaded(id, sha.digest(), total, seq[0]) != 1) {
+        byte[] digest = sha.digest();
+        if (dao.uploaded(id, digest, total, seq[0]) != 1) {
             throw new IllegalStateException("import " + id + " changed while uploading");
         }
-        return total;
-    }
-
-    /** Reads the whole body to compare its hash with the earlier upload's (bounded by the limit). */
-    private Outcome compare(ImportDao.Stored earlier, InputStream body) {
-        MessageDigest sha = sha256();
-        readBounded(body, new byte[64 * 1024], (buffer, n) -> sha.update(buffer, 0, n));
-        boolean same = earlier.bodySha256() != null && MessageDigest.isEqual(sha.digest(), earlier.bodySha256());
-        return same ? new Existing(earlier) : new KeyConflict(earlier.idempotencyKey());
+        return new Upload(total, digest);
     }
 
     private interface Sink {
@@ -133,14 +150,6 @@ final class ImportUploads {
             return body.readNBytes(buffer, 0, buffer.length);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.fortress.imports;
 
 import dev.fortress.db.Databases;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
@@ -18,14 +19,14 @@ public final class Imports {
      *                    invalidates them)
      */
     public static void register(ImportsConfiguration config, Environment environment, Databases databases,
-                                Jobs jobs, Consumer<Set<Long>> orgsChanged) {
+                                Jobs jobs, IdempotentWrites idempotent, Consumer<Set<Long>> orgsChanged) {
         ImportMetrics metrics = new ImportMetrics(environment.metrics());
         ImportDao dao = databases.writer().onDemand(ImportDao.class);
         jobs.register(ImportJob.class, new ImportJob(databases.writer(), environment.getValidator(), config,
                 metrics, orgsChanged));
         ImportsResource resource = new ImportsResource(
-                new ImportUploads(databases.writer(), config.getMaxUploadSize().toBytes(), metrics),
-                dao, jobs, config.getMaxUploadSize().toBytes());
+                new ImportUploads(databases.writer(), config.getMaxUploadSize().toBytes(), metrics, idempotent),
+                dao, jobs, idempotent, config.getMaxUploadSize().toBytes());
         environment.jersey().register(resource);
         // After Jobs has started (managed objects start in order): heal imports stored by a process
         // that died before it could enqueue their job. Enqueueing by id makes this a no-op otherwise.

@@ -3,6 +3,7 @@ package dev.fortress.imports;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
 import dev.fortress.db.IssuesConsistencyToken;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.ApiErrors;
 import jakarta.ws.rs.Consumes;
@@ -17,9 +18,7 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriBuilder;
 import java.io.InputStream;
-import java.util.Map;
 import java.util.UUID;
 import org.jobrunr.scheduling.JobBuilder;
 
@@ -32,14 +31,14 @@ import org.jobrunr.scheduling.JobBuilder;
 @Produces(MediaType.APPLICATION_JSON)
 public class ImportsResource {
 
-    static final int MAX_KEY_LENGTH = 255;
-
     private final ImportUploads uploads;
     private final ImportDao dao;
     private final Jobs jobs;
+    private final IdempotentWrites idempotent;
     private final long maxUploadBytes;
 
-    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, long maxUploadBytes) {
+    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, IdempotentWrites idempotent, long maxUploadBytes) {
+        this.idempotent = idempotent;
         this.uploads = uploads;
         this.dao = dao;
         this.jobs = jobs;
@@ -51,11 +50,9 @@ public class ImportsResource {
     @IssuesConsistencyToken
     @Timed(name = "upload")
     @ResponseMetered(name = "upload")
-    public Response upload(InputStream body, @HeaderParam("Idempotency-Key") String idempotencyKey,
+    public Response upload(InputStream body, @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
                            @Context HttpHeaders headers) {
-        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_KEY_LENGTH)) {
-            throw ApiErrors.error(Response.Status.BAD_REQUEST, "Idempotency-Key must be 1 to " + MAX_KEY_LENGTH + " characters");
-        }
+        String key = IdempotentWrites.key(idempotencyKey);
         if (headers.getMediaType() == null) {
             // Jersey matches a request without Content-Type to any @Consumes; a CSV upload says so.
             throw ApiErrors.error(Response.Status.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be text/csv");
@@ -65,34 +62,27 @@ public class ImportsResource {
         }
         ImportUploads.Outcome outcome;
         try {
-            outcome = uploads.store(body, idempotencyKey);
+            outcome = uploads.store(body, key);
         } catch (ImportUploads.EmptyBodyException e) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, e.getMessage());
         } catch (ImportUploads.TooLargeException e) {
             throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, e.getMessage());
         }
-        if (outcome instanceof ImportUploads.KeyConflict) {
-            throw ApiErrors.error(Response.Status.CONFLICT, "Idempotency-Key " + idempotencyKey
-                    + " was already used for a different body");
+        if (outcome instanceof ImportUploads.Repeat repeat) {
+            Response replay = idempotent.replay(repeat.earlier(), repeat.fingerprint(), key);
+            // The first request may have stored the import and died before enqueueing it: by id,
+            // enqueueing again is a no-op if it did not.
+            String location = repeat.earlier().location();
+            UUID id = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
+            dao.find(id).filter(stored -> stored.status().equals("queued"))
+                    .ifPresent(stored -> enqueue(id, stored.bodyBytes()));
+            return replay;
         }
-        UUID id;
-        String status;
-        long bytes;
-        if (outcome instanceof ImportUploads.Created created) {
-            id = created.id();
-            status = "queued";
-            bytes = created.bytes();
-        } else {
-            ImportDao.Stored earlier = ((ImportUploads.Existing) outcome).stored();
-            id = earlier.id();
-            status = earlier.status();
-            bytes = earlier.bodyBytes();
-        }
-        if (status.equals("queued")) {
-            enqueue(id, bytes); // by id: a repeat (same Idempotency-Key) re-enqueues nothing
-        }
-        return Response.accepted(Map.of("importId", id, "status", status))
-                .location(UriBuilder.fromResource(ImportsResource.class).path("{id}").build(id))
+        ImportUploads.Created created = (ImportUploads.Created) outcome;
+        enqueue(created.id(), created.bytes());
+        return Response.accepted(idempotent.toJson(ImportUploads.accepted(created.id())))
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .location(ImportUploads.location(created.id()))
                 .build();
     }
 

@@ -18,6 +18,12 @@ public final class ApiErrors {
         return new WebApplicationException(response(status, message).build());
     }
 
+    /** The same for a status JAX-RS has no constant for (422). */
+    public static WebApplicationException error(int status, String message) {
+        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status, message)).build());
+    }
+
     /** A 404 in the API's shape, returned rather than thrown: a miss on a hot route costs what a hit does. */
     public static Response notFound(String message) {
         return response(Response.Status.NOT_FOUND, message).build();

@@ -3,6 +3,7 @@ package dev.fortress.transactions;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
@@ -20,7 +21,7 @@ public final class Transactions {
     }
 
     public static Partitions register(TransactionsConfiguration config, Environment environment, Databases databases,
-                                      Jobs jobs) {
+                                      Jobs jobs, IdempotentWrites idempotent) {
         Partitions partitions = new Partitions(databases.writer(), config, Instant::now);
         jobs.register(PartitionMaintenanceJob.class, new PartitionMaintenanceJob(partitions));
         environment.lifecycle().manage(new Managed() {
@@ -43,7 +44,7 @@ public final class Transactions {
                 partitions.last() == null || partitions.last().last() == null ? 0
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
         environment.jersey().register(new TransactionsResource(databases.reads(TransactionDao.class),
-                databases.writer().onDemand(TransactionDao.class), partitions));
+                idempotent, partitions));
         return partitions;
     }
 

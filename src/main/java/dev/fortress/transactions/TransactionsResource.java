@@ -6,6 +6,7 @@ import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
 import dev.fortress.db.SqlStates;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.ops.ApiErrors;
 import dev.fortress.ops.BodySizeLimit;
 import jakarta.validation.Valid;
@@ -38,12 +39,15 @@ public class TransactionsResource {
     static final Instant AFTER_LATEST = Instant.parse("+10000-01-01T00:00:00Z");
 
     private final Reads<TransactionDao> reader;
-    private final TransactionDao writer;
+    /** The scope of this route's Idempotency-Keys. */
+    static final String SCOPE = "POST /transactions";
+
+    private final IdempotentWrites writes;
     private final Partitions partitions;
 
-    TransactionsResource(Reads<TransactionDao> reader, TransactionDao writer, Partitions partitions) {
+    TransactionsResource(Reads<TransactionDao> reader, IdempotentWrites writes, Partitions partitions) {
         this.reader = reader;
-        this.writer = writer;
+        this.writes = writes;
         this.partitions = partitions;
     }
 
@@ -53,14 +57,16 @@ public class TransactionsResource {
     @IssuesConsistencyToken
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@NotNull @Valid NewTransaction body) {
+    public Response create(@NotNull @Valid NewTransaction body,
+                           @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
+        String key = IdempotentWrites.key(idempotencyKey);
         if (!supported(body.createdAt())) {
             throw outsidePartitions(body);
         }
         try {
-            Transaction created = writer.insert(body.userId(), new BigDecimal(body.amount()),
-                    TransactionDao.at(body.createdAt()));
-            return Response.status(Response.Status.CREATED).entity(created).build();
+            return writes.write(SCOPE, key, body, h -> new IdempotentWrites.Answer(201,
+                    h.attach(TransactionDao.class).insert(body.userId(), new BigDecimal(body.amount()),
+                            TransactionDao.at(body.createdAt())), null));
         } catch (UnableToExecuteStatementException e) {
             if (SqlStates.hasState(e, "23514") && String.valueOf(SqlStates.rootMessage(e)).contains("no partition")) {
                 throw outsidePartitions(body);

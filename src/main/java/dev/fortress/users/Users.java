@@ -3,6 +3,7 @@ package dev.fortress.users;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.ops.DirectGetFilter;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
@@ -21,12 +22,14 @@ public final class Users {
      * Registers the route (its resource with Jersey, and a {@link DirectGetFilter} in front of it
      * that serves GET /users/{id} with the same method).
      *
+     * @param idempotent the writes POST /users makes, with or without an Idempotency-Key
      * @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it)
      */
-    public static void register(Environment environment, Databases databases, LongConsumer orgChanged) {
+    public static void register(Environment environment, Databases databases, IdempotentWrites idempotent,
+                                LongConsumer orgChanged) {
         UsersResource resource = new UsersResource(
                 databases.reads(JdbcUserReadDao::new),
-                databases.writer().onDemand(UserWriteDao.class),
+                idempotent,
                 orgChanged);
         environment.jersey().register(resource);
         DirectGetFilter.register(environment, "/users/", "", UsersResource.class, "get",

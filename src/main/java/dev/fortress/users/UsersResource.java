@@ -5,6 +5,7 @@ import com.codahale.metrics.annotation.Timed;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.ops.ApiErrors;
 import dev.fortress.ops.BodySizeLimit;
 import dev.fortress.ops.PathIds;
@@ -31,13 +32,16 @@ public class UsersResource {
     /** A user is ~100 bytes of JSON; anything near this limit is not a user. */
     static final long MAX_BODY_BYTES = 16 * 1024;
 
+    /** The scope of this route's Idempotency-Keys. */
+    static final String SCOPE = "POST /users";
+
     private final Reads<UserReadDao> reader;
-    private final UserWriteDao writer;
+    private final IdempotentWrites writes;
     private final LongConsumer orgChanged;
 
-    public UsersResource(Reads<UserReadDao> reader, UserWriteDao writer, LongConsumer orgChanged) {
+    public UsersResource(Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged) {
         this.reader = reader;
-        this.writer = writer;
+        this.writes = writes;
         this.orgChanged = orgChanged;
     }
 
@@ -67,13 +71,17 @@ public class UsersResource {
     @IssuesConsistencyToken
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@NotNull @Valid NewUser user) {
+    public Response create(@NotNull @Valid NewUser user,
+                           @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
+        String key = IdempotentWrites.key(idempotencyKey);
         try {
-            User created = writer.create(user);
-            orgChanged.accept(created.orgId()); // after the commit, so no reader can cache the old count
-            return Response.created(UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()))
-                    .entity(created)
-                    .build();
+            Response response = writes.write(SCOPE, key, user, h -> {
+                User created = h.attach(UserWriteDao.class).create(user);
+                return new IdempotentWrites.Answer(201, created,
+                        UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()));
+            });
+            orgChanged.accept(user.orgId()); // after the commit, so no reader can cache the old count
+            return response;
         } catch (DuplicateEmailException e) {
             throw ApiErrors.error(Response.Status.CONFLICT, e.getMessage());
         }

@@ -7,6 +7,8 @@ import com.codahale.metrics.MetricRegistry;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.jersey.validation.Validators;
 import jakarta.validation.Validator;
+import dev.fortress.idempotency.IdempotentWrites;
+import io.dropwizard.jackson.Jackson;
 import java.io.ByteArrayInputStream;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +31,8 @@ class ImportJobTest {
     private final Set<Long> changedOrgs = new HashSet<>();
 
     private UUID upload(String csv) {
-        ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics)
+        ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics,
+                new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, registry))
                 .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null);
         return ((ImportUploads.Created) outcome).id();
     }

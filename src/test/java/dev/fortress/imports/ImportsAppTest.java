@@ -169,6 +169,7 @@ class ImportsAppTest {
     @Test
     void idempotencyKeyReturnsTheSameImportForTheSameBodyAndRefusesAnother() {
         byte[] body = "email,role,org_id,age\nidem@x.io,admin,2,30\n".getBytes(StandardCharsets.UTF_8);
+        long importsBefore = count("select count(*) from imports");
 
         HttpResponse<String> first = upload(body, "text/csv", "key-1");
         HttpResponse<String> again = upload(body, "text/csv", "key-1");
@@ -179,13 +180,56 @@ class ImportsAppTest {
         assertThat(again.statusCode()).isEqualTo(202);
         String id = (String) Http.json(first).get("importId");
         assertThat(Http.json(again).get("importId")).isEqualTo(id);
-        assertThat(other.statusCode()).isEqualTo(409);
+        assertThat(again.body()).isEqualTo(first.body());
+        assertThat(again.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(other.statusCode()).isEqualTo(422);
         assertThat(Http.json(other)).containsEntry("message",
-                "Idempotency-Key key-1 was already used for a different body");
-        assertThat(count("select count(*) from imports where idempotency_key = 'key-1'")).isEqualTo(1);
+                "Idempotency-Key key-1 was already used with a different request body");
+        assertThat(count("select count(*) from imports")).isEqualTo(importsBefore + 1);
+        assertThat(count("select count(*) from idempotency_keys where scope = 'POST /imports' and key = 'key-1'"))
+                .isEqualTo(1);
         assertThat(count("select count(*) from jobrunr_jobs where id = '" + id + "'")).isEqualTo(1);
         assertThat(finished(first)).containsEntry("status", "succeeded");
         assertThat(count("select count(*) from users where email = 'idem@x.io'")).isEqualTo(1);
+    }
+
+    @Test
+    void aSecondUploadWithTheKeyWhileTheFirstStillStreamsIs409() throws Exception {
+        byte[] csv = "email,role,org_id,age\nstreaming@x.io,admin,2,30\n".getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> second;
+        String firstAnswer;
+        try (java.net.Socket first = new java.net.Socket("127.0.0.1", APP.getLocalPort())) {
+            // The first upload: headers and one chunk of its body, the rest held back.
+            java.io.OutputStream out = first.getOutputStream();
+            out.write(("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nIdempotency-Key: streaming-key\r\n"
+                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + Integer.toHexString(csv.length)
+                    + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(csv);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // It holds its key once its transaction has started.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (count("select count(*) from pg_locks where locktype = 'advisory' and granted "
+                    + "and database = (select oid from pg_database where datname = current_database())") == 0) {
+                assertThat(System.nanoTime()).as("the first upload took its key").isLessThan(deadline);
+                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+            }
+
+            second = upload(csv, "text/csv", "streaming-key");
+
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            firstAnswer = new String(first.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+
+        assertThat(second.statusCode()).isEqualTo(409);
+        assertThat(firstAnswer).startsWith("HTTP/1.1 202");
+        HttpResponse<String> after = upload(csv, "text/csv", "streaming-key");
+        assertThat(after.statusCode()).isEqualTo(202);
+        assertThat(firstAnswer).endsWith(after.body());
+        assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(count("select count(*) from users where email = 'streaming@x.io'")).isLessThanOrEqualTo(1);
     }
 
     @Test

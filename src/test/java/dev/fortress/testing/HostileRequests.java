@@ -504,12 +504,12 @@ public final class HostileRequests {
             }
         }
         add(IMPORTS, "empty body", csvUpload(new byte[0], List.of()), Expect.REJECT, Set.of(400), null);
-        for (String key : new String[] {"", " ", "k".repeat(256), "k".repeat(10_000)}) {
+        for (String key : new String[] {"", " ", "k".repeat(256), "k".repeat(10_000), "\u00ff\u00fe"}) {
             add(IMPORTS, "Idempotency-Key of " + key.length(),
                     csvUpload("email,role,org_id,age\n".getBytes(StandardCharsets.UTF_8), List.of("Idempotency-Key: " + key)),
                     Expect.REJECT, Set.of(400, 431), null);
         }
-        for (String key : new String[] {"' OR 1=1 --", "'; drop table imports; --", "\u00ff\u00fe"}) {
+        for (String key : new String[] {"' OR 1=1 --", "'; drop table imports; --"}) {
             // Refused as a body without rows would be accepted: a header row only, key with SQL text; stored literally.
             add(IMPORTS, "Idempotency-Key " + key, csvUpload("email,role,org_id,age\n".getBytes(StandardCharsets.UTF_8),
                     List.of("Idempotency-Key: " + key)), Expect.ANY, Set.of(202), null);

@@ -8,7 +8,9 @@ import dev.fortress.db.DatabaseExceptionMapper;
 import dev.fortress.db.Reads;
 import dev.fortress.db.ReplicaConfiguration;
 import dev.fortress.db.ReplicaMonitor;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.ops.BodySizeLimitFeature;
+import io.dropwizard.jackson.Jackson;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
@@ -33,7 +35,8 @@ class UsersResourceTest {
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
             .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
                     JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, new ReplicaConfiguration(),
-                    new MetricRegistry()), new Meter()), JDBI.onDemand(UserWriteDao.class), CHANGED_ORGS::add))
+                    new MetricRegistry()), new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
+                    CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())
             .build();

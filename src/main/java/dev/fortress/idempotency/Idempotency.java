@@ -1,0 +1,34 @@
+package dev.fortress.idempotency;
+
+import dev.fortress.jobs.Jobs;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.lifecycle.Managed;
+import org.jdbi.v3.core.Jdbi;
+import org.jobrunr.scheduling.RecurringJobBuilder;
+
+/** Builds idempotent writes: the key store the write routes share, its purge job and admin task. */
+public final class Idempotency {
+
+    private Idempotency() {
+    }
+
+    public static IdempotentWrites register(IdempotencyConfiguration config, Environment environment, Jdbi writer,
+                                            Jobs jobs) {
+        long retention = config.getRetention().toSeconds();
+        IdempotencyPurge purge = new IdempotencyPurge(writer, retention,
+                environment.metrics().meter("dev.fortress.idempotency.purged"));
+        jobs.register(IdempotencyPurge.class, purge);
+        environment.lifecycle().manage(new Managed() {
+            @Override
+            public void start() {
+                jobs.scheduler().createRecurrently(RecurringJobBuilder.aRecurringJob()
+                        .withId("idempotency-purge")
+                        .withName("Purge expired Idempotency-Keys")
+                        .withCron(config.getPurgeCron())
+                        .withJobRequest(new IdempotencyPurge.Request()));
+            }
+        });
+        environment.admin().addTask(purge.task());
+        return new IdempotentWrites(writer, environment.getObjectMapper(), retention, environment.metrics());
+    }
+}

@@ -1,0 +1,269 @@
+package dev.fortress.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
+import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.HostileHttp;
+import dev.fortress.testing.Http;
+import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The Idempotency-Key rules (docs/api.md) on POST /users and POST /transactions, over HTTP, on the real database. */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class IdempotencyKeyTest {
+
+    private static final TestDatabase DB = TestDatabase.create();
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    private static long userId;
+
+    @BeforeAll
+    static void aUser() {
+        userId = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                + "values ('idem-owner@x.io', 'admin', 1, 40) returning id").mapTo(Long.class).one());
+    }
+
+    private static Http api() {
+        return new Http("127.0.0.1", APP.getLocalPort());
+    }
+
+    private static AdminMetrics metrics() {
+        return new AdminMetrics(APP.getAdminPort());
+    }
+
+    private static HttpResponse<String> post(String path, String key, String json) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri(path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        return api().send(request);
+    }
+
+    private static String user(String email, int age) {
+        return "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":77,\"age\":" + age + "}";
+    }
+
+    private static String transaction(String amount) {
+        Instant at = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(2, ChronoUnit.HOURS);
+        return "{\"userId\":" + userId + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + at + "\"}";
+    }
+
+    private static long count(String sql) {
+        return DB.jdbi().withHandle(h -> h.select(sql).mapTo(Long.class).one());
+    }
+
+    private static String key() {
+        return "key-" + UUID.randomUUID();
+    }
+
+    @Test
+    void aRepeatReplaysTheFirstAnswerAndWritesNothing() {
+        String key = key();
+        long replays = metrics().meter("dev.fortress.idempotency.replayed");
+
+        HttpResponse<String> first = post("/users", key, user("replay@x.io", 30));
+        HttpResponse<String> again = post("/users", key, "{ \"age\": 30, \"orgId\": 77, \"role\": \"member\", "
+                + "\"email\": \"replay@x.io\" }");
+
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(again.statusCode()).isEqualTo(201);
+        assertThat(again.body()).isEqualTo(first.body());
+        assertThat(again.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
+        assertThat(again.headers().firstValue("Location").orElseThrow())
+                .endsWith("/users/" + Http.json(first).get("id"));
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(again.headers().firstValue("X-Consistency-Token")).isPresent();
+        assertThat(count("select count(*) from users where email = 'replay@x.io'")).isEqualTo(1);
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "'")).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.idempotency.replayed")).isEqualTo(replays + 1);
+    }
+
+    @Test
+    void aRepeatedTransactionIsStoredOnce() {
+        String key = key();
+        long before = count("select count(*) from transactions");
+
+        HttpResponse<String> first = post("/transactions", key, transaction("10.25"));
+        HttpResponse<String> again = post("/transactions", key, transaction("10.25"));
+
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(again.statusCode()).isEqualTo(201);
+        assertThat(again.body()).isEqualTo(first.body());
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(count("select count(*) from transactions")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void withoutAKeyEveryRequestWritesAsBefore() {
+        long before = count("select count(*) from transactions");
+        long keys = count("select count(*) from idempotency_keys");
+
+        assertThat(post("/transactions", null, transaction("1.00")).statusCode()).isEqualTo(201);
+        assertThat(post("/transactions", null, transaction("1.00")).statusCode()).isEqualTo(201);
+
+        assertThat(count("select count(*) from transactions")).isEqualTo(before + 2);
+        assertThat(count("select count(*) from idempotency_keys")).isEqualTo(keys);
+    }
+
+    @Test
+    void theSameKeyWithAnotherBodyIs422AndWritesNothing() {
+        String key = key();
+        long mismatches = metrics().meter("dev.fortress.idempotency.mismatched");
+        assertThat(post("/users", key, user("mismatch@x.io", 30)).statusCode()).isEqualTo(201);
+
+        HttpResponse<String> other = post("/users", key, user("mismatch@x.io", 31));
+        HttpResponse<String> otherRoute = post("/transactions", key, transaction("2.00"));
+
+        assertThat(other.statusCode()).isEqualTo(422);
+        assertThat(Http.json(other)).containsEntry("code", 422).containsEntry("message",
+                "Idempotency-Key " + key + " was already used with a different request body");
+        assertThat(count("select count(*) from users where email = 'mismatch@x.io' and age = 30")).isEqualTo(1);
+        assertThat(count("select count(*) from users where email = 'mismatch@x.io'")).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.idempotency.mismatched")).isEqualTo(mismatches + 1);
+        // Keys are per route: the same key on another route is another key.
+        assertThat(otherRoute.statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void aRepeatWhileTheFirstStillRunsIs409AndTheFirstCompletes() throws Exception {
+        String key = key();
+        long inFlight = metrics().meter("dev.fortress.idempotency.in-flight");
+        CompletableFuture<HttpResponse<String>> first;
+        HttpResponse<String> second;
+        try (Handle blocker = DB.jdbi().open()) {
+            // The first request's insert waits behind this lock while it holds its key.
+            blocker.begin();
+            blocker.execute("lock table users in share mode");
+            first = CompletableFuture.supplyAsync(() -> post("/users", key, user("inflight@x.io", 30)));
+            awaitWaitingInsert();
+            second = post("/users", key, user("inflight@x.io", 30));
+            blocker.rollback();
+        }
+
+        assertThat(second.statusCode()).isEqualTo(409);
+        assertThat(Http.json(second).get("message").toString()).contains("still running");
+        assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+        assertThat(count("select count(*) from users where email = 'inflight@x.io'")).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.idempotency.in-flight")).isEqualTo(inFlight + 1);
+        // Once the first has answered, the repeat replays it.
+        HttpResponse<String> after = post("/users", key, user("inflight@x.io", 30));
+        assertThat(after.statusCode()).isEqualTo(201);
+        assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    }
+
+    @Test
+    void aWriteThatCommittedAfterItsClientGaveUpIsReplayedToTheRetry() throws Exception {
+        String key = key();
+        String body = user("unanswered@x.io", 30);
+        CompletableFuture<HttpResponse<String>> abandoned;
+        try (Handle blocker = DB.jdbi().open()) {
+            blocker.begin();
+            blocker.execute("lock table users in share mode");
+            // The client stops waiting (as it would on a timeout or a dropped link) while the write waits.
+            abandoned = CompletableFuture.supplyAsync(() -> api().send(HttpRequest.newBuilder(api().uri("/users"))
+                    .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                    .timeout(java.time.Duration.ofMillis(500)).POST(HttpRequest.BodyPublishers.ofString(body))));
+            awaitWaitingInsert();
+            assertThat(abandoned).failsWithin(java.time.Duration.ofSeconds(30));
+            blocker.rollback();
+        }
+        // The server goes on and commits what the client never heard about.
+        for (int i = 0; i < 300 && count("select count(*) from users where email = 'unanswered@x.io'") == 0; i++) {
+            Thread.sleep(100);
+        }
+        assertThat(count("select count(*) from users where email = 'unanswered@x.io'")).isEqualTo(1);
+
+        HttpResponse<String> retry = post("/users", key, body);
+
+        assertThat(retry.statusCode()).as("the retry gets the stored 201, not a 409 for its own email").isEqualTo(201);
+        assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(Http.json(retry)).containsEntry("email", "unanswered@x.io");
+        assertThat(count("select count(*) from users where email = 'unanswered@x.io'")).isEqualTo(1);
+        // Without a key the same retry is the 409 the fault suite saw.
+        assertThat(post("/users", null, body).statusCode()).isEqualTo(409);
+    }
+
+    private static void awaitWaitingInsert() throws InterruptedException {
+        for (int i = 0; i < 300; i++) {
+            if (count("select count(*) from pg_stat_activity where datname = current_database() "
+                    + "and wait_event_type = 'Lock' and query like 'insert into users%'") > 0) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the first request never reached its insert");
+    }
+
+    @Test
+    void aMalformedKeyIs400AndWritesNothing() {
+        long before = count("select count(*) from users");
+        HostileHttp raw = new HostileHttp("127.0.0.1", APP.getLocalPort());
+        String body = user("malformed@x.io", 30);
+        for (String key : List.of("", "k".repeat(256), "caf\u00e9", "tab\there", "\u0001")) {
+            byte[] request = ("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Idempotency-Key: " + key + "\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n"
+                    + body).getBytes(StandardCharsets.ISO_8859_1);
+            HostileHttp.Answer answer = raw.exchange(request);
+            assertThat(answer.status()).as("key %s", key).isEqualTo(400);
+            if (!key.equals("\u0001")) { // a control character Jetty refuses itself, as a bare 400
+                assertThat(answer.bodyText()).as("key %s", key).contains("Idempotency-Key must be 1 to 255 printable ASCII characters");
+            }
+        }
+        assertThat(post("/users", "k".repeat(255), body).statusCode()).as("255 characters is a key").isEqualTo(201);
+        assertThat(count("select count(*) from users")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void aFailedWriteStoresNoKeyAndItsRepeatIsTriedAfresh() {
+        String key = key();
+        HttpResponse<String> refused = post("/transactions", key,
+                "{\"userId\":999999999,\"amount\":\"1.00\",\"createdAt\":\"" + Instant.now() + "\"}");
+        assertThat(refused.statusCode()).isEqualTo(422);
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "'")).isZero();
+        // The same key may then carry the corrected request.
+        assertThat(post("/transactions", key, transaction("3.00")).statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void anExpiredKeyIsForgottenAndThePurgeDeletesIt() {
+        String key = key();
+        assertThat(post("/users", key, user("expired@x.io", 30)).statusCode()).isEqualTo(201);
+        String stale = key();
+        assertThat(post("/users", stale, user("stale@x.io", 30)).statusCode()).isEqualTo(201);
+        DB.jdbi().useHandle(h -> h.execute("update idempotency_keys set created_at = now() - interval '25 hours' "
+                + "where key in (?, ?)", key, stale));
+
+        // Past the retention the key is new again: another body is a new write, not a 422.
+        HttpResponse<String> reused = post("/users", key, user("expired-again@x.io", 30));
+        assertThat(reused.statusCode()).isEqualTo(201);
+        assertThat(reused.headers().firstValue("Idempotent-Replayed")).isEmpty();
+
+        long purged = metrics().meter("dev.fortress.idempotency.purged");
+        HttpResponse<String> task = new Http("127.0.0.1", APP.getAdminPort()).send(HttpRequest.newBuilder(
+                new Http("127.0.0.1", APP.getAdminPort()).uri("/tasks/idempotency-purge"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(task.statusCode()).isEqualTo(200);
+        assertThat(count("select count(*) from idempotency_keys where key = '" + stale + "'")).isZero();
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "'"))
+                .as("the reused key, stored afresh, is kept").isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.idempotency.purged")).isGreaterThanOrEqualTo(purged + 1);
+    }
+}
