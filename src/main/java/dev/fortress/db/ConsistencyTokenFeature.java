@@ -19,6 +19,8 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
 
     public static final String HEADER = "X-Consistency-Token";
     private static final Logger LOG = LoggerFactory.getLogger(ConsistencyTokenFeature.class);
+    /** A saturated or unreachable writer fails this for every write: once per cause per interval. */
+    private static final RateLimitedLog NO_TOKEN_LOG = RateLimitedLog.warn(LOG);
 
     private final Jdbi writer;
 
@@ -43,7 +45,8 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
             response.getHeaders().putSingle(HEADER, lsn);
         } catch (RuntimeException e) {
             // The write is committed; without a token the client's next read may simply be stale.
-            LOG.warn("no consistency token for {} {}: {}", request.getMethod(), request.getUriInfo().getPath(),
+            String cause = "no consistency token [" + SqlStates.cause(e) + "]";
+            NO_TOKEN_LOG.warn(cause, "{} for {} {}: {}", cause, request.getMethod(), request.getUriInfo().getPath(),
                     SqlStates.rootMessage(e));
         }
     }

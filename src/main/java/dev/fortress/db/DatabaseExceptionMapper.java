@@ -13,16 +13,23 @@ import org.slf4j.LoggerFactory;
  * A database that is down, restarting or saturated answers 503 with {@code Retry-After}, so
  * clients and load balancers back off; anything else from the database is a 500 whose details
  * (SQL, stack) stay in the log under an id the client can quote.
+ * <p>
+ * An outage gives thousands of 503s a second: they are logged once per cause per interval with a
+ * count of the rest ({@link RateLimitedLog}); the response meters count each. Every 500 is logged,
+ * with its stack trace: the id the client quotes must lead to its own line.
  */
 public final class DatabaseExceptionMapper implements ExceptionMapper<JdbiException> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseExceptionMapper.class);
+    /** Static, as LOG is: the Jersey mapper and DirectGetFilter's own share one count per cause. */
+    static final RateLimitedLog UNAVAILABLE_LOG = RateLimitedLog.warn(LOG);
     static final String RETRY_AFTER_SECONDS = "1";
 
     @Override
     public Response toResponse(JdbiException error) {
         if (SqlStates.isUnavailable(error)) {
-            LOG.warn("database unavailable: {}", SqlStates.rootMessage(error));
+            String cause = "database unavailable [" + SqlStates.cause(error) + "]";
+            UNAVAILABLE_LOG.warn(cause, "{}: {}", cause, SqlStates.rootMessage(error));
             return ApiErrors.response(Response.Status.SERVICE_UNAVAILABLE, "database unavailable, retry later")
                     .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
                     .build();

@@ -70,6 +70,22 @@ public final class SqlStates {
         return false;
     }
 
+    /**
+     * The kind of failure without its varying details, for {@link RateLimitedLog} keys: the first
+     * SQLSTATE in the chain, if any, and the innermost exception's class ("08001 ConnectException").
+     */
+    public static String cause(Throwable error) {
+        String state = null;
+        Throwable root = error;
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (state == null && t instanceof SQLException sql) {
+                state = sql.getSQLState();
+            }
+            root = t;
+        }
+        return state == null ? root.getClass().getSimpleName() : state + " " + root.getClass().getSimpleName();
+    }
+
     /** The innermost cause, as "Type: message", for logs and health messages. */
     public static String rootMessage(Throwable error) {
         Throwable root = error;

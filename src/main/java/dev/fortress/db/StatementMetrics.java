@@ -20,10 +20,13 @@ import org.slf4j.LoggerFactory;
  * One timer per named statement and datasource,
  * {@code dev.fortress.db.<datasource>.<Dao>.<method>}, plus a counter and a log line for
  * statements slower than the threshold (a meter: a count and its rates). The log names the statement, never its values.
+ * A stalled database makes every statement slow: the meter counts each, the log says it once per
+ * statement and datasource per interval, with a count of the rest ({@link RateLimitedLog}).
  */
 public final class StatementMetrics implements SqlLogger {
 
     private static final Logger LOG = LoggerFactory.getLogger(StatementMetrics.class);
+    private static final RateLimitedLog SLOW_LOG = RateLimitedLog.warn(LOG);
 
     private final MetricRegistry registry;
     private final String datasource;
@@ -64,8 +67,8 @@ public final class StatementMetrics implements SqlLogger {
                 .update(elapsed, TimeUnit.NANOSECONDS);
         if (elapsed >= slowNanos) {
             slow.mark();
-            LOG.warn("slow statement {} on {} took {} ms", statement, datasource,
-                    TimeUnit.NANOSECONDS.toMillis(elapsed));
+            SLOW_LOG.warn("slow statement " + statement + " on " + datasource, "slow statement {} on {} took {} ms",
+                    statement, datasource, TimeUnit.NANOSECONDS.toMillis(elapsed));
         }
     }
 
