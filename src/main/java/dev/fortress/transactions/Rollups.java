@@ -2,6 +2,8 @@ package dev.fortress.transactions;
 
 import com.codahale.metrics.Meter;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves the deltas that writes to {@code transactions} leave (one row per statement and hour, by
@@ -10,10 +12,13 @@ import org.jdbi.v3.core.Jdbi;
  * holds behind PgBouncer in transaction mode): it deletes the oldest deltas and adds them to their
  * buckets, so a reader's snapshot sees each write exactly once, as a delta or inside a rollup.
  * Only this job writes rollup rows, so writers never wait on one; retention takes the same lock to
- * delete a retired month's rows. Safe to run twice or from several instances at once: a second run
+ * delete a retired month's rows. After a run that moved deltas it vacuums both tables, which
+ * churn too fast to wait for autovacuum. Safe to run twice or from several instances at once: a second run
  * waits for the lock, then finds what the first left.
  */
 public final class Rollups {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Rollups.class);
 
     /** Arbitrary, fixed: the advisory lock key of the rollups ("rollup"). */
     static final long LOCK = 0x726f6c6c7570L;
@@ -63,8 +68,21 @@ public final class Rollups {
             buckets += moved.buckets();
             transactions++;
         } while (moved.deltas() == batch && transactions < MAX_BATCHES);
+        if (deltas > 0) {
+            vacuum();
+        }
         runs.mark();
         return new Report(deltas, buckets, transactions);
+    }
+
+    /** The rollup has committed: a failed clean-up only leaves work for the next run, it fails nothing. */
+    private void vacuum() {
+        try {
+            writer.useExtension(RollupDao.class, RollupDao::vacuum);
+        } catch (RuntimeException e) {
+            LOG.warn("vacuum of transaction_deltas and transaction_rollups failed (the next run tries again): {}",
+                    e.toString());
+        }
     }
 
     /** Seconds since the oldest write not rolled up yet; 0 when none waits. */

@@ -190,6 +190,22 @@ class RollupsTest {
     }
 
     @Test
+    void aRunThatMovedDeltasVacuumsBothTablesWithoutWaitingForAutovacuum() {
+        Jdbi jdbi = fresh();
+        String vacuumed = "select count(*) from pg_class where relname in ('transaction_deltas', 'transaction_rollups') "
+                + "and reltuples >= 0"; // -1 until a VACUUM or ANALYZE has counted the table
+        rollups(jdbi, Rollups.BATCH).run();
+        assertThat(scalar(jdbi, vacuumed)).as("nothing moved, nothing to reclaim").isZero();
+
+        insert(jdbi, "2026-10-01T10:00:00Z", "1.00");
+        rollups(jdbi, Rollups.BATCH).run();
+
+        assertThat(scalar(jdbi, vacuumed)).isEqualTo(2);
+        assertThat(scalar(jdbi, "select cast(reltuples as bigint) from pg_class where relname = 'transaction_deltas'"))
+                .as("the deleted deltas are not counted as live").isZero();
+    }
+
+    @Test
     void theLagIsTheAgeOfTheOldestPendingDeltaAndZeroWithout() {
         Jdbi jdbi = fresh();
         Rollups rollups = rollups(jdbi, Rollups.BATCH);
