@@ -3,17 +3,13 @@ package dev.fortress.jobs;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import dev.fortress.ops.BoundedRead;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jobrunr.storage.BackgroundJobServerStatus;
@@ -49,8 +45,8 @@ final class JobsMonitor extends HealthCheck {
     private final Supplier<StorageProvider> storage;
     private final Supplier<Boolean> serverRunning;
     private final boolean runsJobs;
-    private final StorageRead<JobStats> stats;
-    private final StorageRead<Integer> alive;
+    private final BoundedRead<JobStats> stats;
+    private final BoundedRead<Integer> alive;
 
     /**
      * @param storage       JobRunr's storage once started, else null
@@ -66,73 +62,12 @@ final class JobsMonitor extends HealthCheck {
             t.setDaemon(true);
             return t;
         });
-        this.stats = new StorageRead<>(() -> read(StorageProvider::getJobStats), reader);
-        this.alive = new StorageRead<>(() -> {
+        this.stats = new BoundedRead<>(() -> read(StorageProvider::getJobStats), reader);
+        this.alive = new BoundedRead<>(() -> {
             List<BackgroundJobServerStatus> servers = read(StorageProvider::getBackgroundJobServers);
             // Unreadable storage: no server can be shown alive, and none can take jobs from it.
             return servers == null ? 0 : (int) servers.stream().filter(JobsMonitor::alive).count();
         }, reader);
-    }
-
-    /**
-     * A value from JobRunr's storage, read at most once a second on {@code reader}. A caller waits
-     * for a fresh read at most {@link #WAIT} after that read began, then takes the last value
-     * (null when none): one scrape of many gauges waits that long at most, not a pool wait
-     * (maxWaitForConnection) per gauge, which under saturation made a scrape take over 10 s.
-     */
-    static final class StorageRead<T> implements Gauge<T> {
-
-        static final long FRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
-        /** Far above a normal read's time, yet a scrape stays well inside Prometheus's timeout. */
-        static final long WAIT = TimeUnit.SECONDS.toNanos(1);
-
-        private record Pending(CompletableFuture<Void> done, long waitUntil) {
-        }
-
-        private final Supplier<T> load;
-        private final Executor reader;
-        private final AtomicReference<Pending> pending = new AtomicReference<>();
-        private volatile T value;
-        private volatile long readAt = System.nanoTime() - FRESH_NANOS;
-
-        StorageRead(Supplier<T> load, Executor reader) {
-            this.load = load;
-            this.reader = reader;
-        }
-
-        @Override
-        public T getValue() {
-            Pending current = pending.get();
-            long now = System.nanoTime();
-            if (current == null && now - readAt >= FRESH_NANOS) {
-                Pending mine = new Pending(new CompletableFuture<>(), now + WAIT);
-                if (pending.compareAndSet(null, mine)) {
-                    reader.execute(() -> {
-                        try {
-                            value = load.get();
-                        } finally {
-                            readAt = System.nanoTime();
-                            pending.set(null);
-                            mine.done().complete(null);
-                        }
-                    });
-                }
-                current = pending.get();
-            }
-            if (current != null) {
-                long left = current.waitUntil() - System.nanoTime();
-                try {
-                    if (left > 0) {
-                        current.done().get(left, TimeUnit.NANOSECONDS);
-                    }
-                } catch (TimeoutException | ExecutionException e) {
-                    // the last value will do
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return value;
-        }
     }
 
     void register(MetricRegistry metrics) {

@@ -1,5 +1,6 @@
 package dev.fortress.transactions;
 
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -17,9 +18,10 @@ import org.slf4j.LoggerFactory;
  * months back to {@code premake} months ahead: creates missing ones, detaches (then drops, or
  * keeps) those past the horizon. Idempotent, and safe when several instances run it at once:
  * it works in one transaction under a transaction-scoped advisory lock, which also holds behind
- * PgBouncer in transaction mode. There is no default partition on purpose: a row outside the
- * window is refused (the API answers 422) instead of landing where it would later block creating
- * the partition it belongs to.
+ * PgBouncer in transaction mode. A retired month's rollups and deltas are deleted in the
+ * transaction that detaches it, so summaries never count rows that left the table. There is no
+ * default partition on purpose: a row outside the window is refused (the API answers 422) instead
+ * of landing where it would later block creating the partition it belongs to.
  */
 public final class Partitions {
 
@@ -98,10 +100,22 @@ public final class Partitions {
             List<String> detached = new ArrayList<>();
             List<String> dropped = new ArrayList<>();
             if (retire) {
+                RollupDao rollups = h.attach(RollupDao.class);
+                boolean rollupsLocked = false;
                 for (YearMonth month : present) {
                     if (month.isBefore(from)) {
+                        if (!rollupsLocked) {
+                            // Else a rollup job between our two deletes could re-add a bucket of the month.
+                            rollups.lock();
+                            rollupsLocked = true;
+                        }
                         h.execute("alter table transactions detach partition " + name(month));
                         detached.add(name(month));
+                        // Its rows leave the summaries with it, in the same commit.
+                        Timestamp start = Timestamp.from(start(month));
+                        Timestamp end = Timestamp.from(start(month.plusMonths(1)));
+                        rollups.deleteDeltas(start, end);
+                        rollups.deleteRollups(start, end);
                         if (config.isDropDetached()) {
                             h.execute("drop table " + name(month));
                             dropped.add(name(month));

@@ -10,6 +10,8 @@ import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.locator.UseClasspathSqlLocator;
 import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -42,10 +44,14 @@ public interface TransactionDao {
     List<Transaction> listForUser(@Bind("userId") long userId, @Bind("from") Timestamp from,
                                   @Bind("to") Timestamp to, @Bind("limit") int limit);
 
-    @SqlQuery("select count(*) as count, coalesce(sum(amount), 0) as sum from transactions "
-            + "where created_at >= :from and created_at < :to")
+    /**
+     * count and sum of the window {@code pieces} cut, from raw rows at its ends, rollups and
+     * pending deltas between: exact, at a cost that does not grow with the window (summary.sql).
+     */
+    @SqlQuery
+    @UseClasspathSqlLocator
     @RegisterRowMapper(SummaryMapper.class)
-    Summary summary(@Bind("from") Timestamp from, @Bind("to") Timestamp to);
+    Summary summary(@BindMethods("p") SummaryPieces pieces);
 
     final class Mapper implements RowMapper<Transaction> {
         @Override

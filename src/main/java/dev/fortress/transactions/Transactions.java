@@ -5,17 +5,27 @@ import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
+import dev.fortress.ops.BoundedRead;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.jobrunr.scheduling.RecurringJobBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Builds the transactions feature: routes, partition upkeep (start-up, daily job, admin task), its health and metrics. */
+/**
+ * Builds the transactions feature: routes, partition upkeep (start-up, daily job, admin task), summary
+ * rollups (recurring job, admin task), their health and metrics.
+ */
 public final class Transactions {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
 
     private Transactions() {
     }
@@ -43,9 +53,50 @@ public final class Transactions {
         environment.metrics().register(MetricRegistry.name(prefix, "months-ahead"), (Gauge<Long>) () ->
                 partitions.last() == null || partitions.last().last() == null ? 0
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
+        registerRollups(config, environment, databases, jobs);
         environment.jersey().register(new TransactionsResource(databases.reads(TransactionDao.class),
                 idempotent, partitions));
         return partitions;
+    }
+
+    /** The rollups that summaries read: recurring job, admin task, lag gauge and health check. */
+    private static void registerRollups(TransactionsConfiguration config, Environment environment,
+                                        Databases databases, Jobs jobs) {
+        String prefix = "dev.fortress.transactions.rollups";
+        Rollups rollups = new Rollups(databases.writer(), Rollups.BATCH,
+                environment.metrics().meter(MetricRegistry.name(prefix, "runs")),
+                environment.metrics().meter(MetricRegistry.name(prefix, "deltas")));
+        jobs.register(RollupJob.class, new RollupJob(rollups));
+        environment.lifecycle().manage(new Managed() {
+            @Override
+            public void start() {
+                jobs.scheduler().createRecurrently(RecurringJobBuilder.aRecurringJob()
+                        .withId("transaction-rollups")
+                        .withName("Rollups: transaction summaries")
+                        .withInterval(config.getRollupInterval().toJavaDuration())
+                        // The next run, an interval later, is the retry.
+                        .withAmountOfRetries(0)
+                        .withJobRequest(new RollupJob.Request()));
+            }
+        });
+        environment.admin().addTask(new RollupsTask(rollups));
+        ExecutorService lagReader = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "rollups-lag");
+            t.setDaemon(true);
+            return t;
+        });
+        BoundedRead<Double> lag = new BoundedRead<>(() -> {
+            try {
+                return rollups.lagSeconds();
+            } catch (RuntimeException e) {
+                LOG.debug("rollup lag unreadable", e);
+                return null; // no sample rather than a made-up one
+            }
+        }, lagReader);
+        environment.metrics().register(MetricRegistry.name(prefix, "lag-seconds"), lag);
+        environment.healthChecks().register("rollups", new RollupsHealthCheck(lag::getValue, config.getRollupMaxLag()));
+        environment.metrics().register(MetricRegistry.name(prefix, "max-lag-seconds"), (Gauge<Double>) () ->
+                config.getRollupMaxLag().toMilliseconds() / 1000.0);
     }
 
     /** The last hour's summary and list, and a range refused as malformed, for the warm-up. */

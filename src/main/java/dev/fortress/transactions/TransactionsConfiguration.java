@@ -1,11 +1,15 @@
 package dev.fortress.transactions;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
 
-/** The window of monthly partitions kept for {@code transactions}, and their upkeep. */
+/** The window of monthly partitions kept for {@code transactions}, their upkeep, and the summary rollups. */
 public class TransactionsConfiguration {
 
     /** Months kept before the current one; older partitions are detached (and dropped). */
@@ -28,6 +32,20 @@ public class TransactionsConfiguration {
     @NotBlank
     @JsonProperty
     private String maintenanceCron = "17 3 * * *";
+
+    /**
+     * How often the rollup job runs (JobRunr). No default here: config.yml has it. JobRunr looks for
+     * due jobs once per poll interval (at least 5 s on SQL storage), so less would not run sooner.
+     */
+    @NotNull
+    @MinDuration(value = 5, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    private Duration rollupInterval;
+
+    /** The {@code rollups} health check turns unhealthy when the oldest write not rolled up is older. */
+    @NotNull
+    @JsonProperty
+    private Duration rollupMaxLag;
 
     public TransactionsConfiguration() {
     }
@@ -52,5 +70,13 @@ public class TransactionsConfiguration {
 
     public String getMaintenanceCron() {
         return maintenanceCron;
+    }
+
+    public Duration getRollupInterval() {
+        return rollupInterval;
+    }
+
+    public Duration getRollupMaxLag() {
+        return rollupMaxLag;
     }
 }

@@ -101,8 +101,8 @@ public class TransactionsResource {
     public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to,
                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
-        TransactionDao.Summary summary = reader.read(token,
-                reads -> reads.summary(TransactionDao.at(window[0]), TransactionDao.at(window[1])));
+        SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);
+        TransactionDao.Summary summary = reader.read(token, reads -> reads.summary(pieces));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());
     }

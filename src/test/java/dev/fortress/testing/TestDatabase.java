@@ -32,6 +32,22 @@ public final class TestDatabase {
 
     /** A new, migrated database of its own. */
     public static TestDatabase create() {
+        TestDatabase db = empty();
+        db.migrate();
+        return db;
+    }
+
+    /**
+     * A new database with only the first {@code changeSets} changesets of the changelog applied,
+     * for tests of a migration on existing data; {@link #migrate()} applies the rest.
+     */
+    public static TestDatabase createWithFirst(int changeSets) {
+        TestDatabase db = empty();
+        db.update(changeSets);
+        return db;
+    }
+
+    private static TestDatabase empty() {
         TestPostgres.Server server = TestPostgres.server();
         String name = "fortress_test_" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try (Connection admin = server.connect(server.adminDatabase()); Statement st = admin.createStatement()) {
@@ -41,7 +57,6 @@ public final class TestDatabase {
         }
         TestDatabase db = new TestDatabase(server, name);
         Runtime.getRuntime().addShutdownHook(new Thread(db::drop, "drop-" + name));
-        db.migrate();
         return db;
     }
 
@@ -82,13 +97,23 @@ public final class TestDatabase {
         return jdbi(new Properties());
     }
 
+    /** Applies every changeset not applied yet. */
+    public void migrate() {
+        update(Integer.MAX_VALUE);
+    }
+
     @SuppressWarnings("deprecation") // the Liquibase facade is the shortest way to run a changelog
-    private void migrate() {
+    private void update(int changeSets) {
         try (Connection c = server.connect(name)) {
             Database database = DatabaseFactory.getInstance()
                     .findCorrectDatabaseImplementation(new JdbcConnection(c));
-            new Liquibase(FortressApplication.CHANGELOG, new ClassLoaderResourceAccessor(), database)
-                    .update(new Contexts(), new LabelExpression());
+            Liquibase liquibase = new Liquibase(FortressApplication.CHANGELOG, new ClassLoaderResourceAccessor(),
+                    database);
+            if (changeSets == Integer.MAX_VALUE) {
+                liquibase.update(new Contexts(), new LabelExpression());
+            } else {
+                liquibase.update(changeSets, new Contexts(), new LabelExpression());
+            }
         } catch (Exception e) {
             throw new IllegalStateException("migrating " + name + " failed: " + e.getMessage(), e);
         }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.Test;
 
 /** Partition upkeep and pruning on a real PostgreSQL built from the real changelog. */
@@ -21,7 +22,7 @@ class PartitionsTest {
     private static final Instant NOW = Instant.parse("2026-11-15T12:00:00Z");
 
     private static Jdbi fresh() {
-        Jdbi jdbi = TestDatabase.create().jdbi();
+        Jdbi jdbi = TestDatabase.create().jdbi().installPlugin(new SqlObjectPlugin());
         jdbi.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('p@x.io', 'admin', 1, 40)"));
         return jdbi;
     }

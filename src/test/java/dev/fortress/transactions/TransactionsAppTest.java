@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
@@ -12,12 +13,14 @@ import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -116,6 +119,24 @@ class TransactionsAppTest {
         assertThat(task.statusCode()).isEqualTo(200);
         assertThat(task.body()).contains("created [transactions_y2019m06, transactions_y2019m07]");
         assertThat(post(userId, "5.00", "2019-06-15T00:00:00Z").statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void theRecurringRollupJobRollsUpWritesByItself() {
+        assertThat(post(userId, "3.00", Instant.now().toString()).statusCode()).isEqualTo(201);
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (pendingDeltas() > 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(Duration.ofMillis(250).toNanos());
+        }
+        assertThat(pendingDeltas()).as("deltas left a minute after the write (rollupInterval 10s)").isZero();
+        assertThat(metrics.meter("dev.fortress.transactions.rollups.runs")).isPositive();
+        Map<String, Object> health = Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck"));
+        assertThat(((Map<?, ?>) health.get("rollups")).get("healthy")).isEqualTo(true);
+    }
+
+    private static long pendingDeltas() {
+        return DB.jdbi().withHandle(h -> h.select("select count(*) from transaction_deltas").mapTo(Long.class).one());
     }
 
     @Test

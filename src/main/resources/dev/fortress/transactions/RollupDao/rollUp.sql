@@ -1,0 +1,22 @@
+-- Moves the oldest :batch deltas into the hour, day and month rollups: deleted and added in one
+-- statement, so no snapshot sees a delta both pending and absorbed. Only the rollup job runs it,
+-- under its advisory lock, so rollup rows are never contended by writers.
+with moved as (
+    delete from transaction_deltas
+     where ctid = any (array(select ctid from transaction_deltas order by recorded_at limit :batch))
+    returning bucket, count, sum
+), hours as (
+    select bucket, sum(count) as count, sum(sum) as sum from moved group by bucket
+), buckets as (
+    select 'hour' as grain, bucket, count, sum from hours
+    union all
+    select 'day', date_trunc('day', bucket, 'UTC'), sum(count), sum(sum) from hours group by 2
+    union all
+    select 'month', date_trunc('month', bucket, 'UTC'), sum(count), sum(sum) from hours group by 2
+), upserted as (
+    insert into transaction_rollups as r (grain, bucket, count, sum)
+    select grain, bucket, count, sum from buckets
+    on conflict (grain, bucket) do update set count = r.count + excluded.count, sum = r.sum + excluded.sum
+    returning 1
+)
+select (select count(*) from moved) as deltas, (select count(*) from upserted) as buckets
