@@ -1,0 +1,33 @@
+-- Writes only: POST /users and POST /transactions in turn, every body unique to this run, thread and
+-- request. With IDEMPOTENCY_KEY=1 each request carries an Idempotency-Key of its own (a first
+-- request: the key is held, looked up and stored with the write), otherwise none.
+local user_id = dofile("bench/ids.lua")
+local run = (os.getenv("RUN_ID") or "") .. os.time()
+local keyed = os.getenv("IDEMPOTENCY_KEY") == "1"
+local threads = 0
+
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+local n = 0
+init = function()
+  math.randomseed(os.time() + tid * 7919)
+end
+
+request = function()
+  n = n + 1
+  local headers = {["Content-Type"] = "application/json"}
+  if keyed then
+    headers["Idempotency-Key"] = string.format("bench-%s-%d-%d", run, tid, n)
+  end
+  if n % 2 == 0 then
+    local body = string.format('{"email":"w-%s-%d-%d@bench.test","role":"member","orgId":%d,"age":%d}',
+      run, tid, n, math.random(1, 1000), math.random(18, 80))
+    return wrk.format("POST", "/users", headers, body)
+  end
+  local body = string.format('{"userId":%d,"amount":"%d.%02d","createdAt":"%s"}',
+    user_id(), math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
+  return wrk.format("POST", "/transactions", headers, body)
+end
