@@ -35,8 +35,8 @@ public final class IdempotentWrites {
     }
 
     private final Jdbi writer;
+    private final IdempotencyStatements statements;
     private final ObjectMapper json;
-    private final long retentionSeconds;
     private final Meter stored;
     private final Meter replayed;
     private final Meter mismatched;
@@ -44,8 +44,8 @@ public final class IdempotentWrites {
 
     public IdempotentWrites(Jdbi writer, ObjectMapper json, long retentionSeconds, MetricRegistry metrics) {
         this.writer = writer;
+        this.statements = new IdempotencyStatements(writer, retentionSeconds);
         this.json = json;
-        this.retentionSeconds = retentionSeconds;
         String prefix = "dev.fortress.idempotency";
         this.stored = metrics.meter(MetricRegistry.name(prefix, "stored"));
         this.replayed = metrics.meter(MetricRegistry.name(prefix, "replayed"));
@@ -81,42 +81,95 @@ public final class IdempotentWrites {
             return fresh(answer, answer.entity());
         }
         byte[] fingerprint = sha256(toJson(request).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        return writer.inTransaction(h -> {
-            Optional<Stored> earlier = claim(h, scope, key);
-            if (earlier.isPresent()) {
-                return replay(earlier.get(), fingerprint, key);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return writer.inTransaction(h -> {
+                    Claim claim = claim(h, scope, key);
+                    if (claim.earlier().isPresent()) {
+                        return replay(claim.earlier().get(), fingerprint, key);
+                    }
+                    Answer answer = write.withHandle(h);
+                    String body = toJson(answer.entity());
+                    claim.store(fingerprint, answer.status(), body, answer.location());
+                    return fresh(answer, body);
+                });
+            } catch (ClaimedMeanwhile e) {
+                if (attempt == 2) { // the first's answer is committed: the second claim reads it
+                    throw new IllegalStateException("Idempotency-Key " + key + " raced twice", e);
+                }
             }
-            Answer answer = write.withHandle(h);
-            String body = toJson(answer.entity());
-            store(h, scope, key, fingerprint, answer.status(), body, answer.location());
-            return fresh(answer, body);
-        });
+        }
     }
 
-    /** A key's stored answer, as {@link #claim} finds it. */
+    /** A key's stored answer. */
     public record Stored(byte[] fingerprint, int status, String body, String location) {
     }
 
     /**
-     * In the write's transaction: takes the key, a 409 if another request holds it, and returns
-     * its live stored answer if there is one (an expired one counts as none).
+     * The first request committed between this one's claim and its store; the transaction rolls
+     * back, and a new claim reads the first one's answer. Carries this request's fingerprint.
      */
-    public Optional<Stored> claim(Handle h, String scope, String key) {
-        IdempotencyDao dao = h.attach(IdempotencyDao.class);
-        if (!dao.tryLock(scope, key)) {
+    public static final class ClaimedMeanwhile extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient byte[] fingerprint;
+
+        ClaimedMeanwhile(byte[] fingerprint) {
+            super(null, null, false, false);
+            this.fingerprint = fingerprint;
+        }
+
+        public byte[] fingerprint() {
+            return fingerprint;
+        }
+    }
+
+    /** A key held by the current transaction, with what it found stored. */
+    public final class Claim {
+        private final Handle handle;
+        private final String scope;
+        private final String key;
+        private final Optional<Stored> earlier;
+
+        private Claim(Handle handle, String scope, String key, Optional<Stored> earlier) {
+            this.handle = handle;
+            this.scope = scope;
+            this.key = key;
+            this.earlier = earlier;
+        }
+
+        /** The key's live stored answer, if any (an expired one counts as none). */
+        public Optional<Stored> earlier() {
+            return earlier;
+        }
+
+        /**
+         * After the write, in its transaction: the key, fingerprint and answer, committed with it.
+         * Throws {@link ClaimedMeanwhile} (roll back, claim again) if a first request got there first.
+         */
+        public void store(byte[] fingerprint, int status, String body, URI location) {
+            if (statements.store(handle, scope, key, fingerprint, status, body,
+                    location == null ? null : location.toString()) == 0) {
+                throw new ClaimedMeanwhile(fingerprint);
+            }
+            stored.mark();
+        }
+    }
+
+    /**
+     * In the write's transaction: takes the key, a 409 if another request holds it, and returns
+     * what it found stored.
+     */
+    public Claim claim(Handle h, String scope, String key) {
+        IdempotencyStatements.Claim found = statements.claim(h, scope, key);
+        if (!found.locked()) {
             inFlight.mark();
             throw ApiErrors.error(Response.Status.CONFLICT, KEY_HEADER + " " + key
                     + " is in use by a request still running; retry once it has answered");
         }
-        return dao.find(scope, key, retentionSeconds).filter(IdempotencyDao.Stored::live)
-                .map(s -> new Stored(s.fingerprint(), s.status(), s.body(), s.location()));
-    }
-
-    /** In the write's transaction, after the write: the key, fingerprint and answer, committed with it. */
-    public void store(Handle h, String scope, String key, byte[] fingerprint, int status, String body, URI location) {
-        h.attach(IdempotencyDao.class).store(scope, key, fingerprint, status, body,
-                location == null ? null : location.toString());
-        stored.mark();
+        Optional<Stored> earlier = found.fingerprint() != null && Boolean.TRUE.equals(found.live())
+                ? Optional.of(new Stored(found.fingerprint(), found.status(), found.body(), found.location()))
+                : Optional.empty();
+        return new Claim(h, scope, key, earlier);
     }
 
     /** The stored answer again, marked as a replay; a 422 if the request differs from the first. */

@@ -70,22 +70,27 @@ final class ImportUploads {
      */
     Outcome store(InputStream body, String idempotencyKey) {
         UUID id = UUID.randomUUID();
-        Object outcome = writer.inTransaction(h -> {
-            if (idempotencyKey != null) {
-                Optional<IdempotentWrites.Stored> earlier = idempotent.claim(h, SCOPE, idempotencyKey);
-                if (earlier.isPresent()) {
-                    return earlier.get();
+        Object outcome;
+        try {
+            outcome = writer.inTransaction(h -> {
+                IdempotentWrites.Claim claim = idempotencyKey == null ? null : idempotent.claim(h, SCOPE, idempotencyKey);
+                if (claim != null && claim.earlier().isPresent()) {
+                    return claim.earlier().get();
                 }
-            }
-            ImportDao dao = h.attach(ImportDao.class);
-            dao.create(id);
-            Upload upload = copyIntoChunks(dao, id, body);
-            if (idempotencyKey != null) {
-                idempotent.store(h, SCOPE, idempotencyKey, upload.sha256(), 202, idempotent.toJson(accepted(id)),
-                        location(id));
-            }
-            return new Created(id, upload.bytes());
-        });
+                ImportDao dao = h.attach(ImportDao.class);
+                dao.create(id);
+                Upload upload = copyIntoChunks(dao, id, body);
+                if (claim != null) {
+                    claim.store(upload.sha256(), 202, idempotent.toJson(accepted(id)), location(id));
+                }
+                return new Created(id, upload.bytes());
+            });
+        } catch (IdempotentWrites.ClaimedMeanwhile e) {
+            // A first upload with the key committed while this one streamed (it is rolled back): its answer.
+            IdempotentWrites.Stored earlier = writer.inTransaction(h ->
+                    idempotent.claim(h, SCOPE, idempotencyKey).earlier().orElseThrow());
+            return new Repeat(earlier, e.fingerprint());
+        }
         if (outcome instanceof IdempotentWrites.Stored earlier) {
             MessageDigest sha = IdempotentWrites.sha256();
             readBounded(body, new byte[64 * 1024], (buffer, n) -> sha.update(buffer, 0, n));

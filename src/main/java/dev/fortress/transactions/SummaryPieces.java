@@ -28,6 +28,11 @@ public record SummaryPieces(Range head, Range tail, Range hoursHead, Range hours
         }
     }
 
+    /** True when the window starts and ends on whole hours: no raw rows to count at its ends. */
+    public boolean onWholeHours() {
+        return head.isEmpty() && tail.isEmpty();
+    }
+
     public static SummaryPieces of(Instant from, Instant to) {
         if (!from.isBefore(to)) {
             throw new IllegalArgumentException("from must be before to: " + from + ", " + to);

@@ -53,6 +53,12 @@ public interface TransactionDao {
     @RegisterRowMapper(SummaryMapper.class)
     Summary summary(@BindMethods("p") SummaryPieces pieces);
 
+    /** {@link #summary} for a window on whole hours (no partial hours at its ends): summaryAligned.sql. */
+    @SqlQuery
+    @UseClasspathSqlLocator
+    @RegisterRowMapper(SummaryMapper.class)
+    Summary summaryAligned(@BindMethods("p") SummaryPieces pieces);
+
     final class Mapper implements RowMapper<Transaction> {
         @Override
         public Transaction map(ResultSet rs, StatementContext ctx) throws SQLException {

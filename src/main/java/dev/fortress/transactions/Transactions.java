@@ -54,7 +54,7 @@ public final class Transactions {
                 partitions.last() == null || partitions.last().last() == null ? 0
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
         registerRollups(config, environment, databases, jobs);
-        environment.jersey().register(new TransactionsResource(databases.reads(TransactionDao.class),
+        environment.jersey().register(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new),
                 idempotent, partitions));
         return partitions;
     }

@@ -102,7 +102,8 @@ public class TransactionsResource {
                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
         SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);
-        TransactionDao.Summary summary = reader.read(token, reads -> reads.summary(pieces));
+        TransactionDao.Summary summary = reader.read(token, pieces.onWholeHours()
+                ? reads -> reads.summaryAligned(pieces) : reads -> reads.summary(pieces));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());
     }

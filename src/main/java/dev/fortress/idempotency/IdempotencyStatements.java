@@ -1,0 +1,120 @@
+package dev.fortress.idempotency;
+
+import dev.fortress.db.StatementMetrics;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.SqlStatements;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * The two statements every keyed write adds, named {@code IdempotencyDao.claim} and
+ * {@code IdempotencyDao.store} in the statement timers and the slow-statement log, on plain JDBC
+ * on the write's own connection and transaction. Measured
+ * reason: as SQL-object calls they made a keyed POST cost 1.8x the CPU of an unkeyed one, JDBI's
+ * per-call attach and binding weighing more than the statements (bench/results/2026-12-01-issue15.md).
+ */
+final class IdempotencyStatements {
+
+    /**
+     * What {@link #claim} found: whether this transaction now holds the key, and the key's stored
+     * answer if there is one ({@code live} false once it is older than the retention).
+     */
+    record Claim(boolean locked, byte[] fingerprint, Integer status, String body, String location, Boolean live) {
+    }
+
+    /**
+     * Takes the key (a transaction-scoped advisory lock, so it holds behind a transaction-mode
+     * PgBouncer and ends with the commit; false while another request holds it) and reads its
+     * stored answer, in one round trip. The read's snapshot is taken before the lock, so a first
+     * request that commits in between is missed here: {@link #STORE} then finds its row and stores
+     * nothing, and the caller rolls back and claims again.
+     */
+    private static final String CLAIM = "select pg_try_advisory_xact_lock(hashtextextended(? || ' ' || ?, 0)), "
+            + "k.fingerprint, k.status, k.body, k.location, k.created_at >= now() - make_interval(secs => ?) "
+            + "from (select 1) as one left join idempotency_keys k on k.scope = ? and k.key = ?";
+
+    /**
+     * Stores the answer, or replaces an expired one the purge has not reached yet; 0 rows when a
+     * live answer is there already (a first request committed after this one's claim read).
+     */
+    private static final String STORE = "insert into idempotency_keys (scope, key, fingerprint, status, body, location) "
+            + "values (?, ?, ?, ?, ?, ?) "
+            + "on conflict (scope, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, "
+            + "body = excluded.body, location = excluded.location, created_at = excluded.created_at "
+            + "where idempotency_keys.created_at < now() - make_interval(secs => ?)";
+
+    private final StatementMetrics metrics;
+    private final long retentionSeconds;
+
+    IdempotencyStatements(Jdbi writer, long retentionSeconds) {
+        this.metrics = writer.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m ? m : null;
+        this.retentionSeconds = retentionSeconds;
+    }
+
+    Claim claim(Handle h, String scope, String key) {
+        Connection connection = h.getConnection();
+        try (PreparedStatement st = connection.prepareStatement(CLAIM)) {
+            // CLAIM's placeholders: the lock's scope and key, the retention, the join's scope and key.
+            st.setString(1, scope);
+            st.setString(2, key);
+            st.setLong(3, retentionSeconds);
+            st.setString(4, scope);
+            st.setString(5, key);
+            try (ResultSet rs = timed("IdempotencyDao.claim", st)) {
+                rs.next();
+                int status = rs.getInt(3);
+                boolean noRow = rs.wasNull();
+                boolean live = rs.getBoolean(6);
+                return new Claim(rs.getBoolean(1), rs.getBytes(2), noRow ? null : status,
+                        rs.getString(4), rs.getString(5), noRow ? null : live);
+            }
+        } catch (SQLException e) {
+            throw new UnableToExecuteStatementException(e, null);
+        }
+    }
+
+    int store(Handle h, String scope, String key, byte[] fingerprint, int status, String body, String location) {
+        Connection connection = h.getConnection();
+        try (PreparedStatement st = connection.prepareStatement(STORE)) {
+            st.setString(1, scope);
+            st.setString(2, key);
+            st.setBytes(3, fingerprint);
+            st.setInt(4, status);
+            st.setString(5, body);
+            if (location == null) {
+                st.setNull(6, Types.VARCHAR);
+            } else {
+                st.setString(6, location);
+            }
+            st.setLong(7, retentionSeconds);
+            long started = System.nanoTime();
+            try {
+                return st.executeUpdate();
+            } finally {
+                record("IdempotencyDao.store", started);
+            }
+        } catch (SQLException e) {
+            throw new UnableToExecuteStatementException(e, null);
+        }
+    }
+
+    private ResultSet timed(String name, PreparedStatement st) throws SQLException {
+        long started = System.nanoTime();
+        try {
+            return st.executeQuery();
+        } finally {
+            record(name, started);
+        }
+    }
+
+    private void record(String name, long started) {
+        if (metrics != null) {
+            metrics.record(name, System.nanoTime() - started);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.fortress.transactions;
+
+import dev.fortress.db.Databases;
+import dev.fortress.db.StatementMetrics;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.ConnectionException;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * {@link TransactionDao} with its summaries ({@code summary}, {@code summaryAligned}: GET
+ * /transactions/summary) on plain JDBC; every other method is the SQL object's. Measured reason:
+ * as a SQL-object call (on-demand attach, sixteen nested-bean bindings) the summary spent 38% of
+ * the route's CPU samples in JDBI around 16% in the driver (bench/results/2026-12-01-issue15.md).
+ * Kept from the SQL object: the same SQL files (TransactionDao/summary*.sql), the same timed pool,
+ * server-side prepared statements (pgjdbc's per-connection cache), the statement names in the
+ * timers and the slow-statement log, and JDBI's exception types, so {@code DatabaseExceptionMapper}
+ * and the replica-to-writer fallback in {@code Reads} see what they saw.
+ */
+final class JdbcTransactionReadDao implements TransactionDao {
+
+    /** A summary statement: its SQL with {@code ?} for each {@code :p.<piece>.<edge>}, and what each binds. */
+    private record Statement(String name, String sql, List<Function<SummaryPieces, java.time.Instant>> parameters) {
+
+        static Statement load(String method) {
+            String text;
+            try (InputStream in = TransactionDao.class.getResourceAsStream("TransactionDao/" + method + ".sql")) {
+                if (in == null) {
+                    throw new IllegalStateException("TransactionDao/" + method + ".sql is not on the classpath");
+                }
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            // Comments may hold a colon; placeholders are only in the SQL itself.
+            String sql = text.lines().filter(l -> !l.stripLeading().startsWith("--"))
+                    .reduce((a, b) -> a + "\n" + b).orElse("");
+            List<Function<SummaryPieces, java.time.Instant>> parameters = new ArrayList<>();
+            Matcher m = Pattern.compile(":p\\.(\\w+)\\.(from|to)").matcher(sql);
+            StringBuilder jdbc = new StringBuilder();
+            while (m.find()) {
+                Function<SummaryPieces, SummaryPieces.Range> piece = piece(m.group(1));
+                boolean from = m.group(2).equals("from");
+                parameters.add(p -> from ? piece.apply(p).from() : piece.apply(p).to());
+                m.appendReplacement(jdbc, "?");
+            }
+            m.appendTail(jdbc);
+            return new Statement("TransactionDao." + method, jdbc.toString(), List.copyOf(parameters));
+        }
+
+        private static Function<SummaryPieces, SummaryPieces.Range> piece(String name) {
+            return switch (name) {
+                case "head" -> SummaryPieces::head;
+                case "tail" -> SummaryPieces::tail;
+                case "hoursHead" -> SummaryPieces::hoursHead;
+                case "hoursTail" -> SummaryPieces::hoursTail;
+                case "daysHead" -> SummaryPieces::daysHead;
+                case "daysTail" -> SummaryPieces::daysTail;
+                case "months" -> SummaryPieces::months;
+                case "deltas" -> SummaryPieces::deltas;
+                default -> throw new IllegalStateException("summary SQL names no piece " + name);
+            };
+        }
+    }
+
+    private static final Statement SUMMARY = Statement.load("summary");
+    private static final Statement SUMMARY_ALIGNED = Statement.load("summaryAligned");
+    private static final SummaryMapper MAPPER = new SummaryMapper();
+
+    private final DataSource pool;
+    private final StatementMetrics metrics;
+    private final TransactionDao sqlObject;
+
+    JdbcTransactionReadDao(Databases.Source source) {
+        this.pool = source.pool();
+        this.metrics = source.metrics();
+        this.sqlObject = source.jdbi().onDemand(TransactionDao.class);
+    }
+
+    @Override
+    public Summary summary(SummaryPieces pieces) {
+        return run(SUMMARY, pieces);
+    }
+
+    @Override
+    public Summary summaryAligned(SummaryPieces pieces) {
+        return run(SUMMARY_ALIGNED, pieces);
+    }
+
+    private Summary run(Statement statement, SummaryPieces pieces) {
+        Connection connection;
+        try {
+            connection = pool.getConnection();
+        } catch (SQLException e) {
+            throw new ConnectionException(e);
+        }
+        try (connection; PreparedStatement st = connection.prepareStatement(statement.sql())) {
+            for (int i = 0; i < statement.parameters().size(); i++) {
+                st.setTimestamp(i + 1, Timestamp.from(statement.parameters().get(i).apply(pieces)));
+            }
+            long started = System.nanoTime();
+            ResultSet result;
+            try {
+                result = st.executeQuery();
+            } finally { // as JDBI times it: the execution, failed or not
+                metrics.record(statement.name(), System.nanoTime() - started);
+            }
+            try (ResultSet rows = result) {
+                rows.next();
+                return MAPPER.map(rows, null);
+            }
+        } catch (SQLException e) {
+            throw new UnableToExecuteStatementException(e, null);
+        }
+    }
+
+    @Override
+    public Transaction insert(long userId, BigDecimal amount, Timestamp createdAt) {
+        return sqlObject.insert(userId, amount, createdAt);
+    }
+
+    @Override
+    public List<Transaction> list(Timestamp from, Timestamp to, int limit) {
+        return sqlObject.list(from, to, limit);
+    }
+
+    @Override
+    public List<Transaction> listForUser(long userId, Timestamp from, Timestamp to, int limit) {
+        return sqlObject.listForUser(userId, from, to, limit);
+    }
+}
