@@ -23,15 +23,18 @@ public final class DatabaseHealthCheck extends HealthCheck {
 
     private final java.util.function.Supplier<String> degraded;
 
-    /** @param degraded why reads avoid this datasource now, or null (see ReplicaMonitor) */
+    /**
+     * @param url      the datasource's own URL (one replica's, when readerDatabase names several)
+     * @param degraded why reads avoid this datasource now, or null (see ReplicaMonitor)
+     */
     public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
-                               DataSourceFactory factory, Duration timeout,
+                               DataSourceFactory factory, String url, Duration timeout,
                                java.util.function.Supplier<String> degraded) {
         this.degraded = degraded;
         this.name = name;
         this.jdbi = jdbi;
         this.dataSource = dataSource;
-        this.where = JdbcUrls.redact(factory.getUrl());
+        this.where = JdbcUrls.redact(url);
         this.maxSize = factory.getMaxSize();
         this.maxWait = factory.getMaxWaitForConnection();
         this.timeoutSeconds = (int) Math.max(1, timeout.toSeconds());
@@ -61,7 +64,7 @@ public final class DatabaseHealthCheck extends HealthCheck {
             }
             return Result.unhealthy("%s%s database unreachable at %s: %s. Check that PostgreSQL runs there "
                     + "(bin/services status) and the URL/credentials in the environment. %s",
-                    degraded.get() != null ? "degraded: reads are served by the writer; " : "", name, where,
+                    degraded.get() != null ? "degraded: reads avoid it; " : "", name, where,
                     SqlStates.rootMessage(e), pool());
         }
         if (Databases.WRITER.equals(name) && probe.inRecovery()) {
@@ -70,8 +73,8 @@ public final class DatabaseHealthCheck extends HealthCheck {
         }
         String why = degraded.get();
         if (why != null) {
-            return Result.unhealthy("degraded: reads are served by the writer because the %s is behind: %s. %s",
-                    name, why, pool());
+            return Result.unhealthy("degraded: reads avoid %s (other replicas, else the writer, serve them) because "
+                    + "it is behind: %s. %s", name, why, pool());
         }
         return Result.healthy("%s: PostgreSQL %s at %s%s. %s", name, probe.version(), where,
                 probe.inRecovery() ? " (standby)" : "", pool());

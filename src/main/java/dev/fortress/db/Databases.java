@@ -3,13 +3,19 @@ package dev.fortress.db;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.health.HealthCheck;
 import dev.fortress.FortressConfiguration;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
 import io.dropwizard.util.Duration;
-import javax.sql.DataSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
+import javax.sql.DataSource;
+import org.apache.tomcat.jdbc.pool.DataSourceProxy;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.SqlStatements;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
@@ -17,41 +23,79 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two datasources, by name (and the writer's pool itself, for JobRunr). Code that writes, or
- * must never read stale data (JobRunr, import status), uses {@link #writer()}. Reads that may be
- * served by the replica go through {@link #reads(Class)}, the one place that decides, per request,
- * between the reader and the writer (replica lag, consistency tokens).
+ * The writer and the replicas, by name (and the writer's pool itself, for JobRunr). Code that
+ * writes, or must never read stale data (JobRunr, import status), uses {@link #writer()}. Reads
+ * that may be served by a replica go through {@link #reads(Class)}: {@link ReplicaSet} decides,
+ * per request, between the replicas and the writer (lag, reachability, consistency tokens).
  */
-public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, DataSource readerDataSource,
-                        ReplicaMonitor replica, Meter readsOnWriter) {
+public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet replicas, Meter readsOnWriter) {
 
     public static final String WRITER = "writer";
     public static final String READER = "reader";
     private static final Logger LOG = LoggerFactory.getLogger(Databases.class);
 
-    /** Builds both pools, ties them to the lifecycle, and registers their health checks and mappers. */
+    /**
+     * Builds the writer's pool and one pool per replica that {@code readerDatabase.url} names
+     * (pgjdbc's multi-host form {@code jdbc:postgresql://h1:5433,h2:5434/db}), each of
+     * {@code readerDatabase}'s size: a replica is a server of its own, with its own cores and
+     * connection limit, so adding one adds read capacity instead of dividing it. Ties them to the
+     * lifecycle and registers their health checks, monitors and mappers.
+     */
     public static Databases build(FortressConfiguration config, Environment environment) {
         ManagedDataSource writerPool = pool(config.getWriterDatabase(), environment, WRITER);
-        ManagedDataSource readerPool = pool(config.getReaderDatabase(), environment, READER);
         DataSource writerTimed = timed(environment, writerPool, config.getWriterDatabase(), WRITER);
         Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, config.getSlowQueryThreshold());
-        DataSource readerTimed = timed(environment, readerPool, config.getReaderDatabase(), READER);
-        Jdbi reader = managed(environment, readerPool, readerTimed, READER, config.getSlowQueryThreshold());
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
-                config.getWriterDatabase(), timeout(config.getWriterDatabase()), () -> null));
-        ReplicaMonitor replica = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics());
-        environment.lifecycle().manage(replica);
-        environment.healthChecks().register(READER, new DatabaseHealthCheck(READER, reader, readerPool,
-                config.getReaderDatabase(), timeout(config.getReaderDatabase()), replica::degradedReason));
+                config.getWriterDatabase(), config.getWriterDatabase().getUrl(), timeout(config.getWriterDatabase()),
+                () -> null));
+        FortressDataSourceFactory readers = config.getReaderDatabase();
+        String url = readers.getUrl();
+        List<String> hosts = JdbcUrls.hosts(url);
+        List<ReplicaSet.Member> members = new ArrayList<>();
+        Map<String, HealthCheck> checks = new LinkedHashMap<>();
+        try {
+            for (int i = 0; i < hosts.size(); i++) {
+                String host = hosts.get(i);
+                String name = hosts.size() == 1 ? READER : READER + "-" + (i + 1);
+                readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
+                ManagedDataSource pool = pool(readers, environment, name);
+                DataSource timed = timed(environment, pool, readers, name);
+                Jdbi reader = managed(environment, pool, timed, name, config.getSlowQueryThreshold());
+                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics(),
+                        host);
+                environment.lifecycle().manage(monitor);
+                DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),
+                        timeout(readers), monitor::degradedReason);
+                environment.healthChecks().register(name, check);
+                checks.put(name, check);
+                members.add(new ReplicaSet.Member(host, name, reader, timed,
+                        pool instanceof DataSourceProxy proxy ? proxy : null, readers.getMaxSize(), monitor,
+                        environment.metrics().meter(MetricRegistry.name("dev.fortress.db.replica", host, "reads"))));
+            }
+        } finally {
+            readers.setUrl(url);
+        }
+        if (hosts.size() > 1) {
+            // config.yml's health section names "reader" (a check it names must exist); the
+            // replicas' own checks run beside it on :8081/healthcheck.
+            environment.healthChecks().register(READER, new ReplicasHealthCheck(checks));
+        }
+        ReplicaSet replicas = new ReplicaSet(members);
+        replicas.register(environment.metrics());
         environment.jersey().register(new DatabaseExceptionMapper());
         environment.jersey().register(new ConsistencyTokenFeature(writer));
-        return new Databases(writer, reader, writerTimed, readerTimed, replica,
-                environment.metrics().meter("dev.fortress.db.reads-on-writer"));
+        return new Databases(writer, writerTimed, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
-    /** A read-only SQL object on both datasources, chosen per request. */
+    /** The first replica's Jdbi (tests that look at one replica). */
+    public Jdbi reader() {
+        return replicas.member(0).jdbi();
+    }
+
+    /** A read-only SQL object on every replica and the writer, chosen per request. */
     public <T> Reads<T> reads(Class<T> dao) {
-        return new Reads<>(reader.onDemand(dao), writer.onDemand(dao), replica, readsOnWriter);
+        return new Reads<>(replicas.members().stream().map(m -> m.jdbi().onDemand(dao)).toList(),
+                writer.onDemand(dao), replicas, readsOnWriter);
     }
 
     /** One datasource as a read DAO built on it sees it: its timed pool, its Jdbi, its statement metrics. */
@@ -60,8 +104,8 @@ public record Databases(Jdbi writer, Jdbi reader, DataSource writerDataSource, D
 
     /** A read DAO built by {@code dao} on each datasource, chosen per request as {@link #reads(Class)} does. */
     public <T> Reads<T> reads(Function<Source, T> dao) {
-        return new Reads<>(dao.apply(source(readerDataSource, reader)), dao.apply(source(writerDataSource, writer)),
-                replica, readsOnWriter);
+        return new Reads<>(replicas.members().stream().map(m -> dao.apply(source(m.dataSource(), m.jdbi()))).toList(),
+                dao.apply(source(writerDataSource, writer)), replicas, readsOnWriter);
     }
 
     private static Source source(DataSource pool, Jdbi jdbi) {

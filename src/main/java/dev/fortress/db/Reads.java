@@ -1,61 +1,60 @@
 package dev.fortress.db;
 
 import com.codahale.metrics.Meter;
-import java.util.Optional;
+import java.util.List;
 import java.util.function.Function;
 
 /**
- * One SQL object twice, on the reader and on the writer, and the one rule that picks between
- * them for a read: the reader unless it lags or is down ({@link ReplicaMonitor}), or unless the
- * request carries a consistency token the reader has not replayed yet. A read the reader cannot
- * serve because it has just gone away runs again on the writer: the replica is optional, so
- * losing it must not fail the requests under way before the monitor notices.
+ * One SQL object on every replica and on the writer, and a read run where {@link ReplicaSet#choose}
+ * says. A read the chosen replica cannot serve because it has just gone away runs again on the
+ * writer: replicas are optional, so losing one must not fail the requests under way before its
+ * monitor notices (from then on reads avoid it).
  */
 public final class Reads<T> {
 
-    private final T onReader;
+    private final List<T> onReplicas;
     private final T onWriter;
-    private final ReplicaMonitor monitor;
+    private final ReplicaSet replicas;
     private final Meter onWriterMeter;
 
-    public Reads(T onReader, T onWriter, ReplicaMonitor monitor, Meter onWriterMeter) {
-        this.onReader = onReader;
+    public Reads(List<T> onReplicas, T onWriter, ReplicaSet replicas, Meter onWriterMeter) {
+        if (onReplicas.size() != replicas.size()) {
+            throw new IllegalArgumentException(onReplicas.size() + " DAOs for " + replicas.size() + " replicas");
+        }
+        this.onReplicas = List.copyOf(onReplicas);
         this.onWriter = onWriter;
-        this.monitor = monitor;
+        this.replicas = replicas;
         this.onWriterMeter = onWriterMeter;
     }
 
+    /** One replica and the writer (tests of a single DAO). */
+    public Reads(T onReader, T onWriter, ReplicaMonitor monitor, Meter onWriterMeter) {
+        this(List.of(onReader), onWriter, ReplicaSet.of("reader", null, monitor), onWriterMeter);
+    }
+
     /**
-     * Runs {@code query} on the datasource {@link #forToken} picks. When that is the reader and it
-     * is unreachable (stopped, restarting, refusing connections; not merely saturated, which the
-     * writer must not absorb), the query runs again on the writer, and reads stay there until the
-     * monitor's next check finds the reader back. Reads are safe to run twice.
+     * Runs {@code query} where {@link ReplicaSet#choose} sends a request with this (possibly
+     * absent or malformed) {@code X-Consistency-Token} header. When that is a replica and it is
+     * unreachable (stopped, restarting, refusing connections; not merely saturated, which the
+     * writer must not absorb), the query runs again on the writer. Reads are safe to run twice.
      */
     public <R> R read(String header, Function<T, R> query) {
-        T dao = forToken(header);
-        if (dao != onReader) {
-            return query.apply(dao);
+        int k = replicas.choose(header);
+        if (k < 0) {
+            onWriterMeter.mark();
+            return query.apply(onWriter);
         }
+        ReplicaSet.Member replica = replicas.member(k);
+        replica.reads().mark();
         try {
-            return query.apply(onReader);
+            return query.apply(onReplicas.get(k));
         } catch (RuntimeException e) {
             if (!SqlStates.isUnreachable(e)) {
                 throw e;
             }
-            monitor.readerFailed(e);
+            replica.monitor().readerFailed(e);
             onWriterMeter.mark();
             return query.apply(onWriter);
         }
-    }
-
-    /** For a request with this (possibly absent or malformed) {@code X-Consistency-Token} header. */
-    public T forToken(String header) {
-        Optional<ConsistencyToken> token = ConsistencyToken.fromHeader(header);
-        boolean replica = header == null ? monitor.usable() : token.isPresent() && monitor.replayedPast(token.get());
-        if (replica) {
-            return onReader;
-        }
-        onWriterMeter.mark();
-        return onWriter;
     }
 }

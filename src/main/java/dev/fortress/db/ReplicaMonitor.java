@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Measures, on a schedule, how far the reader is behind the writer (WAL bytes not yet replayed,
+ * Measures, on a schedule, how far one replica is behind the writer (WAL bytes not yet replayed,
  * and seconds since the last replayed transaction while there is something to replay) and
  * decides whether reads may use it. Unreachable or lagging past the bounds: reads go to the
  * writer until it has caught up. Each change of mind is logged once. A reader that is not a
@@ -25,11 +25,8 @@ public final class ReplicaMonitor implements Managed {
     private final Jdbi writer;
     private final Jdbi reader;
     private final ReplicaConfiguration config;
-    private final ScheduledExecutorService schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "replica-monitor");
-        t.setDaemon(true);
-        return t;
-    });
+    private final String name;
+    private final ScheduledExecutorService schedule;
     private volatile boolean usable = true;
     private volatile boolean standby;
     private volatile long lagBytes;
@@ -38,11 +35,21 @@ public final class ReplicaMonitor implements Managed {
     private volatile long replayed = -1;
     private volatile String reason = "not measured yet";
 
-    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics) {
+    /**
+     * @param name the replica as {@code host:port}: its metrics are
+     *             {@code dev.fortress.db.replica.<name>.*} (label {@code replica} in Prometheus)
+     */
+    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name) {
         this.writer = writer;
         this.reader = reader;
         this.config = config;
-        String prefix = "dev.fortress.db.replica";
+        this.name = name;
+        this.schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "replica-monitor-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+        String prefix = MetricRegistry.name("dev.fortress.db.replica", name);
         metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
         metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
         metrics.register(MetricRegistry.name(prefix, "in-use"), (Gauge<Integer>) () -> usable ? 1 : 0);
@@ -64,7 +71,11 @@ public final class ReplicaMonitor implements Managed {
         schedule.shutdownNow();
     }
 
-    /** May reads without a consistency token use the reader now? */
+    public String name() {
+        return name;
+    }
+
+    /** May reads without a consistency token use this replica now? */
     public boolean usable() {
         return usable;
     }
@@ -92,7 +103,7 @@ public final class ReplicaMonitor implements Managed {
             reason = why;
             usable = false;
         }
-        LOG.warn("reads go to the writer: {}", why);
+        LOG.warn("replica {}: reads avoid it: {}", name, why);
     }
 
     /** Measures now; the schedule calls it, and tests may. */
@@ -138,9 +149,9 @@ public final class ReplicaMonitor implements Managed {
         }
         if (ok != usable) {
             if (ok) {
-                LOG.info("reads return to the replica: it has caught up");
+                LOG.info("replica {}: reads return to it: it has caught up", name);
             } else {
-                LOG.warn("reads go to the writer: {}", why);
+                LOG.warn("replica {}: reads avoid it: {}", name, why);
             }
         }
         reason = why;

@@ -91,14 +91,14 @@ class ReplicaReadsTest {
         // Writes keep coming while replay is paused: the replica falls behind in bytes and seconds.
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int n = 0;
-        while (metrics().intGauge("dev.fortress.db.replica.in-use") == 1 && System.nanoTime() < deadline) {
+        while (metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1 && System.nanoTime() < deadline) {
             create("lag" + n++ + "@x.io");
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
         }
-        assertThat(metrics().intGauge("dev.fortress.db.replica.in-use")).as("fell back to the writer").isZero();
+        assertThat(metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use")).as("fell back to the writer").isZero();
         assertThat(read(id, null).statusCode()).as("served by the writer, which has it").isEqualTo(200);
         assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
-                .contains("degraded: reads are served by the writer because the reader is behind");
+                .contains("degraded: reads avoid reader (other replicas, else the writer, serve them) because it is behind");
 
         REPLICA.execute("select pg_wal_replay_resume()");
         awaitReplicaInUse();
@@ -122,7 +122,7 @@ class ReplicaReadsTest {
     }
 
     private void awaitReplicaInUse() {
-        await(() -> metrics().intGauge("dev.fortress.db.replica.in-use") == 1, "reads are on the replica");
+        await(() -> metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1, "reads are on the replica");
     }
 
     private static void await(BooleanSupplier condition, String what) {

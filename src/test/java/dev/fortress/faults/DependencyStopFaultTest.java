@@ -13,6 +13,7 @@ import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.OwnedReplica;
 import dev.fortress.testing.TestDatabase;
+import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.time.Duration;
@@ -29,19 +30,22 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Scenario 4 of the fault suite: the dependencies Fortress can do without, stopped under load by
- * real process control, with the suite's own processes (a streaming replica cloned for the test,
- * a Redis started for it), so the shared ones other tests use are never touched. Neither costs a
- * single non-2xx: reads fall back to the writer, the cache fails open to the database; and each
- * comes back into use by itself when restarted.
+ * real process control, with the suite's own processes (two streaming replicas cloned for the
+ * test, a Redis started for it), so the shared ones other tests use are never touched. None costs
+ * a single non-2xx: reads move to the other replica, or to the writer when both are away; a
+ * lagging replica is left out until it catches up; the cache fails open to the database; and each
+ * comes back into use by itself.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class DependencyStopFaultTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedReplica REPLICA = OwnedReplica.of(DB);
+    private static final OwnedReplica REPLICA2 = OwnedReplica.of(DB);
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> APP =
-            FortressApp.on(DB, DB.url(), REPLICA.url(), REDIS.override());
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
+            "jdbc:postgresql://" + REPLICA.name() + "," + REPLICA2.name() + "/" + DB.name(), REDIS.override(),
+            ConfigOverride.config("replica.maxLag", "1MiB"), ConfigOverride.config("replica.maxLagTime", "2s"));
 
     private static final Duration DOWN = Duration.ofSeconds(3);
     private static final long ORG = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
@@ -49,10 +53,11 @@ class DependencyStopFaultTest {
     private final List<Long> existing = new ArrayList<>();
     private FaultUsers users;
 
-    /** The replica's copy of the cluster goes now; the app, idle by then, stops right after. */
+    /** The replicas' copies of the cluster go now; the app, idle by then, stops right after. */
     @AfterAll
-    static void dropReplica() {
+    static void dropReplicas() {
         REPLICA.close();
+        REPLICA2.close();
     }
 
     private Http api() {
@@ -67,8 +72,16 @@ class DependencyStopFaultTest {
     void usersAndReplicaInUse() {
         existing.addAll(new FaultUsers(api(), ORG).existing(10));
         users = new FaultUsers(api(), ORG);
-        await(() -> metrics().intGauge("dev.fortress.db.replica.in-use") == 1, Duration.ofSeconds(20),
-                "reads are on the replica");
+        await(() -> inUse(REPLICA) == 1 && inUse(REPLICA2) == 1, Duration.ofSeconds(20),
+                "reads are on both replicas");
+    }
+
+    private int inUse(OwnedReplica replica) {
+        return metrics().intGauge("dev.fortress.db.replica." + replica.name() + ".in-use");
+    }
+
+    private long reads(OwnedReplica replica) {
+        return metrics().meter("dev.fortress.db.replica." + replica.name() + ".reads");
     }
 
     /** Writes, reads by id and org stats (aggregated on the reader, cached in Redis), from 8 clients. */
@@ -83,8 +96,58 @@ class DependencyStopFaultTest {
     }
 
     @Test
-    void replicaStoppedMidLoadCostsNoErrorReadsFallBackToTheWriterAndReturnAfterItsRestart() throws Exception {
-        FaultSummary summary = new FaultSummary("4a. replica stopped");
+    void oneOfTwoReplicasStoppedMidLoadCostsNoErrorTheOtherServesAndItReturnsAfterItsRestart() throws Exception {
+        FaultSummary summary = new FaultSummary("4a. one of two replicas stopped");
+        FaultLoad load = FaultLoad.start(summary, 8, mix());
+        FaultLoad.hold(Duration.ofSeconds(2));
+        long otherBefore = reads(REPLICA2);
+        long onWriterBefore = metrics().meter("dev.fortress.db.reads-on-writer");
+        long stopping = System.nanoTime();
+        long restarted;
+        long stoppedReadsDuring;
+        long otherDuring;
+        long onWriterDuring;
+        try {
+            REPLICA.stop();
+            await(() -> inUse(REPLICA) == 0, Duration.ofSeconds(10), "the stopped replica is out");
+            long stoppedReads = reads(REPLICA);
+            FaultLoad.hold(DOWN);
+            stoppedReadsDuring = reads(REPLICA) - stoppedReads;
+            otherDuring = reads(REPLICA2) - otherBefore;
+            onWriterDuring = metrics().meter("dev.fortress.db.reads-on-writer") - onWriterBefore;
+        } finally {
+            REPLICA.start();
+            restarted = System.nanoTime();
+        }
+        REPLICA.awaitStreaming(Duration.ofSeconds(30));
+        await(() -> inUse(REPLICA) == 1, Duration.ofSeconds(20), "reads return to the restarted replica");
+        Duration recovery = Duration.ofNanos(System.nanoTime() - restarted);
+        long backBefore = reads(REPLICA);
+        FaultLoad.hold(Duration.ofMillis(1500));
+        long backAfter = reads(REPLICA);
+        List<Call> calls = load.stop();
+
+        FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
+        List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
+        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
+                "pg_ctl stop -m fast of one for %d s: %d non-2xx; meanwhile %d reads on the other replica, %d on the "
+                        + "writer (reads under way at the stop, rerun), %d on the stopped one; recovery = restart until "
+                        + "reads are back on it",
+                Duration.ofNanos(restarted - stopping).toSeconds(), errors.size(), otherDuring, onWriterDuring,
+                stoppedReadsDuring));
+
+        assertThat(errors).as("no request failed while one replica was away").isEmpty();
+        assertThat(stoppedReadsDuring).as("none sent to the stopped replica once out").isZero();
+        assertThat(otherDuring).as("the other replica served the reads").isPositive();
+        assertThat(backAfter - backBefore).as("and the restarted one gets reads again").isPositive();
+        assertThat(rows.lost()).isZero();
+        assertThat(rows.duplicated()).isZero();
+        assertThat(rows.committedDespiteError()).isEmpty();
+    }
+
+    @Test
+    void bothReplicasStoppedMidLoadCostsNoErrorReadsGoToTheWriterAndReturnAfterTheirRestart() throws Exception {
+        FaultSummary summary = new FaultSummary("4c. both replicas stopped");
         FaultLoad load = FaultLoad.start(summary, 8, mix());
         FaultLoad.hold(Duration.ofSeconds(2));
         long onWriterBefore = metrics().meter("dev.fortress.db.reads-on-writer");
@@ -93,15 +156,18 @@ class DependencyStopFaultTest {
         long onWriterDuring;
         try {
             REPLICA.stop();
+            REPLICA2.stop();
             FaultLoad.hold(DOWN);
-            onWriterDuring = metrics().meter("dev.fortress.db.reads-on-writer");
+            onWriterDuring = metrics().meter("dev.fortress.db.reads-on-writer") - onWriterBefore;
+            assertThat(metrics().intGauge("dev.fortress.db.replicas.usable")).isZero();
         } finally {
             REPLICA.start();
+            REPLICA2.start();
             restarted = System.nanoTime();
         }
         REPLICA.awaitStreaming(Duration.ofSeconds(30));
-        await(() -> metrics().intGauge("dev.fortress.db.replica.in-use") == 1, Duration.ofSeconds(20),
-                "reads return to the replica");
+        REPLICA2.awaitStreaming(Duration.ofSeconds(30));
+        await(() -> inUse(REPLICA) == 1 && inUse(REPLICA2) == 1, Duration.ofSeconds(20), "reads return to both");
         Duration recovery = Duration.ofNanos(System.nanoTime() - restarted);
         long onWriterBack = metrics().meter("dev.fortress.db.reads-on-writer");
         FaultLoad.hold(Duration.ofMillis(1500));
@@ -111,17 +177,56 @@ class DependencyStopFaultTest {
         FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
         summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "pg_ctl stop -m fast for %d s: %d non-2xx; %d reads on the writer meanwhile, %d once back on the "
-                        + "replica; recovery = restart until reads are back on it",
-                Duration.ofNanos(restarted - stopping).toSeconds(), errors.size(), onWriterDuring - onWriterBefore,
+                "pg_ctl stop -m fast of both for %d s: %d non-2xx; %d reads on the writer meanwhile, %d once back on "
+                        + "the replicas; recovery = restart until reads are back on both",
+                Duration.ofNanos(restarted - stopping).toSeconds(), errors.size(), onWriterDuring,
                 onWriterAfter - onWriterBack));
 
-        assertThat(errors).as("no request failed while the replica was away").isEmpty();
-        assertThat(onWriterDuring - onWriterBefore).as("reads moved to the writer").isPositive();
-        assertThat(onWriterAfter - onWriterBack).as("and back to the replica once it streams again").isZero();
+        assertThat(errors).as("no request failed while both replicas were away").isEmpty();
+        assertThat(onWriterDuring).as("reads moved to the writer").isPositive();
+        assertThat(onWriterAfter - onWriterBack).as("and back to the replicas once they stream again").isZero();
         assertThat(rows.lost()).isZero();
         assertThat(rows.duplicated()).isZero();
         assertThat(rows.committedDespiteError()).isEmpty();
+    }
+
+    @Test
+    void oneOfTwoReplicasLaggingIsLeftOutUntilItCatchesUpAtNoError() throws Exception {
+        FaultSummary summary = new FaultSummary("4d. one of two replicas lagging");
+        FaultLoad load = FaultLoad.start(summary, 8, mix());
+        FaultLoad.hold(Duration.ofSeconds(2));
+        long paused = System.nanoTime();
+        long resumed;
+        long laggingReads;
+        try {
+            REPLICA2.execute("select pg_wal_replay_pause()");
+            await(() -> inUse(REPLICA2) == 0, Duration.ofSeconds(30), "the lagging replica is out past the bound");
+            long before = reads(REPLICA2);
+            FaultLoad.hold(DOWN);
+            laggingReads = reads(REPLICA2) - before;
+        } finally {
+            REPLICA2.execute("select pg_wal_replay_resume()");
+            resumed = System.nanoTime();
+        }
+        await(() -> inUse(REPLICA2) == 1, Duration.ofSeconds(30), "back in use once caught up");
+        Duration recovery = Duration.ofNanos(System.nanoTime() - resumed);
+        long backBefore = reads(REPLICA2);
+        FaultLoad.hold(Duration.ofMillis(1500));
+        long backAfter = reads(REPLICA2);
+        List<Call> calls = load.stop();
+
+        FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
+        List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
+        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
+                "replay paused for %d s while writes went on: %d non-2xx; %d reads on it once past the bound; "
+                        + "recovery = resume until reads are back on it",
+                Duration.ofNanos(resumed - paused).toSeconds(), errors.size(), laggingReads));
+
+        assertThat(errors).as("no request failed while one replica lagged").isEmpty();
+        assertThat(laggingReads).as("no read on the lagging replica").isZero();
+        assertThat(backAfter - backBefore).as("it gets reads again after catching up").isPositive();
+        assertThat(rows.lost()).isZero();
+        assertThat(rows.duplicated()).isZero();
     }
 
     @Test

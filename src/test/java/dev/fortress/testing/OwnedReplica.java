@@ -65,6 +65,20 @@ public final class OwnedReplica implements AutoCloseable {
         return port;
     }
 
+    /** {@code host:port}, as the replica's metrics name it. */
+    public String name() {
+        return "127.0.0.1:" + port;
+    }
+
+    /** Runs a statement on the standby, e.g. {@code select pg_wal_replay_pause()}. */
+    public void execute(String sql) {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql + " on the owned replica failed: " + e.getMessage(), e);
+        }
+    }
+
     /** The test database on this standby. */
     public String url() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + db.name();

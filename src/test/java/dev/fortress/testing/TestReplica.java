@@ -10,8 +10,8 @@ import java.util.Properties;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The streaming replica of the test server ({@code TEST_REPLICA_URL} host:port, else
- * 127.0.0.1:5433, as {@code bin/services up} makes it). Test databases created on the primary
+ * A streaming replica of the test server: the first ({@code TEST_REPLICA_URL} host:port, else
+ * 127.0.0.1:5433) or the second (127.0.0.1:5434), as {@code bin/services up} makes them. Test databases created on the primary
  * appear on it by replication.
  */
 public final class TestReplica {
@@ -26,14 +26,27 @@ public final class TestReplica {
         this.db = db;
     }
 
-    /** The replica's copy of {@code db}, once replication has brought its schema. */
+    /** The first replica's copy of {@code db}, once replication has brought its schema. */
     public static TestReplica of(TestDatabase db) {
-        String explicit = System.getenv("TEST_REPLICA_URL");
-        java.net.URI uri = java.net.URI.create((explicit == null || explicit.isBlank()
-                ? "jdbc:postgresql://127.0.0.1:5433/" : explicit).replaceFirst("^jdbc:", ""));
+        return at(System.getenv("TEST_REPLICA_URL"), "jdbc:postgresql://127.0.0.1:5433/", db);
+    }
+
+    /** The same on the second replica ({@code TEST_REPLICA2_URL}, else 127.0.0.1:5434, bin/services' replica2). */
+    public static TestReplica second(TestDatabase db) {
+        return at(System.getenv("TEST_REPLICA2_URL"), "jdbc:postgresql://127.0.0.1:5434/", db);
+    }
+
+    private static TestReplica at(String explicit, String fallback, TestDatabase db) {
+        java.net.URI uri = java.net.URI.create((explicit == null || explicit.isBlank() ? fallback : explicit)
+                .replaceFirst("^jdbc:", ""));
         TestReplica replica = new TestReplica(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db);
         replica.awaitSchema();
         return replica;
+    }
+
+    /** {@code host:port}, as the replica's metrics name it. */
+    public String name() {
+        return host + ":" + port;
     }
 
     public String url() {

@@ -35,7 +35,7 @@ class UsersResourceTest {
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
             .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
                     JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, new ReplicaConfiguration(),
-                    new MetricRegistry()), new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
+                    new MetricRegistry(), "test"), new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
                     CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())

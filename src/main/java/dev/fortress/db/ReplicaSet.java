@@ -1,0 +1,107 @@
+package dev.fortress.db;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.apache.tomcat.jdbc.pool.DataSourceProxy;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The streaming replicas reads may use, each with its own pool and {@link ReplicaMonitor}, and
+ * the one rule that picks a replica for a read: among those that are usable (reachable, within
+ * the lag bounds; with a consistency token, replayed past it), the next in round robin whose
+ * pool has a free connection, else the next usable one (a saturated replica makes a read wait or
+ * fail fast, it does not push it onto the writer); none usable: the writer. A replica that failed
+ * is retried by its monitor, never by requests.
+ */
+public final class ReplicaSet {
+
+    /**
+     * One replica.
+     *
+     * @param name    {@code host:port}, the {@code replica} label of its metrics
+     * @param pool    its pool's name ({@code reader}, or {@code reader-<n>} when there are several)
+     * @param pooled  its pool, to see whether a connection is free (null: never saturated)
+     * @param maxSize its pool's size
+     */
+    public record Member(String name, String pool, Jdbi jdbi, DataSource dataSource, DataSourceProxy pooled,
+                         int maxSize, ReplicaMonitor monitor, Meter reads) {
+
+        boolean saturated() {
+            return pooled != null && pooled.getPool() != null && pooled.getActive() >= maxSize;
+        }
+    }
+
+    private final List<Member> members;
+    private final AtomicInteger next = new AtomicInteger();
+
+    public ReplicaSet(List<Member> members) {
+        if (members.isEmpty()) {
+            throw new IllegalArgumentException("no replica: readerDatabase.url names none");
+        }
+        this.members = List.copyOf(members);
+    }
+
+    /** One replica that is never saturated, for tests of a single DAO. */
+    public static ReplicaSet of(String name, Jdbi jdbi, ReplicaMonitor monitor) {
+        return new ReplicaSet(List.of(new Member(name, Databases.READER, jdbi, null, null, 0, monitor, new Meter())));
+    }
+
+    /** {@code dev.fortress.db.replicas.usable}: how many replicas reads without a token may use now. */
+    void register(MetricRegistry metrics) {
+        metrics.register("dev.fortress.db.replicas.usable", (Gauge<Long>) this::usable);
+    }
+
+    public List<Member> members() {
+        return members;
+    }
+
+    public Member member(int index) {
+        return members.get(index);
+    }
+
+    public int size() {
+        return members.size();
+    }
+
+    public long usable() {
+        return members.stream().filter(m -> m.monitor().usable()).count();
+    }
+
+    /**
+     * The replica a read with this {@code X-Consistency-Token} header (possibly absent or malformed)
+     * goes to, as an index into {@link #members()}, or -1 for the writer. A malformed token goes to
+     * the writer: it cannot be honoured anywhere else.
+     */
+    public int choose(String header) {
+        Optional<ConsistencyToken> token = Optional.empty();
+        if (header != null) {
+            token = ConsistencyToken.fromHeader(header);
+            if (token.isEmpty()) {
+                return -1;
+            }
+        }
+        int n = members.size();
+        int start = n == 1 ? 0 : Math.floorMod(next.getAndIncrement(), n);
+        int busy = -1;
+        for (int i = 0; i < n; i++) {
+            int k = start + i < n ? start + i : start + i - n;
+            Member member = members.get(k);
+            boolean fits = token.isPresent() ? member.monitor().replayedPast(token.get()) : member.monitor().usable();
+            if (!fits) {
+                continue;
+            }
+            if (n == 1 || !member.saturated()) {
+                return k;
+            }
+            if (busy < 0) {
+                busy = k;
+            }
+        }
+        return busy;
+    }
+}
