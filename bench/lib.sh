@@ -109,6 +109,34 @@ cpu_split() {
         }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
 }
 
+# pg_sample: cumulative CPU jiffies per PostgreSQL instance bin/services runs, "total <jiffies>" from
+# /proc/stat then "<instance> <pid> <jiffies>" per postgres process (its own and its reaped
+# children's), the instance told by the process title (cluster_name: fortress_replica,
+# fortress_replica2) or the postmaster's config file path; everything else counts as the primary.
+pg_sample() {
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print "total", t }' /proc/stat
+    ps -o pid=,args= -C postgres 2>/dev/null | awk '
+        { c = "primary" }
+        /fortress_replica2[: ]|\/replica2\// { c = "replica2" }
+        c == "primary" && /fortress_replica[: ]|\/replica\// { c = "replica" }
+        { print $1, c }' | while read -r pid c; do
+        awk -v c="$c" -v p="$pid" '{ n = split($0, a, ") "); split(a[n], r, " "); print c, p, r[12] + r[13] + r[14] + r[15] }' \
+            "/proc/$pid/stat" 2>/dev/null || true
+    done
+}
+
+# pg_split <before> <after>: "primary replica replica2" shares of the machine in the window, percent.
+pg_split() {
+    awk '
+        FNR == 1 { file++ }
+        file == 1 { if (NF == 2) b = $2; else bp[$1 " " $2] = $3; next }
+        NF == 2 { a = $2; next }
+        { used[$1] += $3 - ((($1 " " $2) in bp) ? bp[$1 " " $2] : 0) }
+        END { t = a - b; if (t <= 0) t = 1
+              printf "%.0f %.0f %.0f\n", 100 * used["primary"] / t, 100 * used["replica"] / t, 100 * used["replica2"] / t }' \
+        <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+
 # curve_window <url> <out file>: one 5 s window of the warm-up curve, GET /users/{id} on random
 # existing ids at 64 connections against the server $SERVER_PID; prints
 # "requests/s p99_ms errors fortress_cpu_% idle_%" (bench/run and bench/curve).
