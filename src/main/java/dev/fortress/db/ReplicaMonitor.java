@@ -71,10 +71,6 @@ public final class ReplicaMonitor implements Managed {
         schedule.shutdownNow();
     }
 
-    public String name() {
-        return name;
-    }
-
     /** May reads without a consistency token use this replica now? */
     public boolean usable() {
         return usable;
