@@ -1,15 +1,11 @@
 package dev.fortress.idempotency;
 
 import dev.fortress.db.StatementMetrics;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
+import dev.fortress.db.TimedJdbc;
 import java.sql.Types;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.SqlStatements;
-import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * The two statements every keyed write adds, named {@code IdempotencyDao.claim} and
@@ -57,30 +53,25 @@ final class IdempotencyStatements {
     }
 
     Claim claim(Handle h, String scope, String key) {
-        Connection connection = h.getConnection();
-        try (PreparedStatement st = connection.prepareStatement(CLAIM)) {
+        return TimedJdbc.query(h.getConnection(), metrics, "IdempotencyDao.claim", CLAIM, st -> {
             // CLAIM's placeholders: the lock's scope and key, the retention, the join's scope and key.
             st.setString(1, scope);
             st.setString(2, key);
             st.setLong(3, retentionSeconds);
             st.setString(4, scope);
             st.setString(5, key);
-            try (ResultSet rs = timed("IdempotencyDao.claim", st)) {
-                rs.next();
-                int status = rs.getInt(3);
-                boolean noRow = rs.wasNull();
-                boolean live = rs.getBoolean(6);
-                return new Claim(rs.getBoolean(1), rs.getBytes(2), noRow ? null : status,
-                        rs.getString(4), rs.getString(5), noRow ? null : live);
-            }
-        } catch (SQLException e) {
-            throw new UnableToExecuteStatementException(e, null);
-        }
+        }, rows -> {
+            rows.next();
+            int status = rows.getInt(3);
+            boolean noRow = rows.wasNull();
+            boolean live = rows.getBoolean(6);
+            return new Claim(rows.getBoolean(1), rows.getBytes(2), noRow ? null : status, rows.getString(4),
+                    rows.getString(5), noRow ? null : live);
+        });
     }
 
     int store(Handle h, String scope, String key, byte[] fingerprint, int status, String body, String location) {
-        Connection connection = h.getConnection();
-        try (PreparedStatement st = connection.prepareStatement(STORE)) {
+        return TimedJdbc.update(h.getConnection(), metrics, "IdempotencyDao.store", STORE, st -> {
             st.setString(1, scope);
             st.setString(2, key);
             st.setBytes(3, fingerprint);
@@ -92,29 +83,6 @@ final class IdempotencyStatements {
                 st.setString(6, location);
             }
             st.setLong(7, retentionSeconds);
-            long started = System.nanoTime();
-            try {
-                return st.executeUpdate();
-            } finally {
-                record("IdempotencyDao.store", started);
-            }
-        } catch (SQLException e) {
-            throw new UnableToExecuteStatementException(e, null);
-        }
-    }
-
-    private ResultSet timed(String name, PreparedStatement st) throws SQLException {
-        long started = System.nanoTime();
-        try {
-            return st.executeQuery();
-        } finally {
-            record(name, started);
-        }
-    }
-
-    private void record(String name, long started) {
-        if (metrics != null) {
-            metrics.record(name, System.nanoTime() - started);
-        }
+        });
     }
 }

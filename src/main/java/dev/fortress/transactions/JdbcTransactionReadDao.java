@@ -2,15 +2,12 @@ package dev.fortress.transactions;
 
 import dev.fortress.db.Databases;
 import dev.fortress.db.StatementMetrics;
+import dev.fortress.db.TimedJdbc;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,18 +15,14 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.jdbi.v3.core.ConnectionException;
-import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * {@link TransactionDao} with its summaries ({@code summary}, {@code summaryAligned}: GET
  * /transactions/summary) on plain JDBC; every other method is the SQL object's. Measured reason:
  * as a SQL-object call (on-demand attach, sixteen nested-bean bindings) the summary spent 38% of
  * the route's CPU samples in JDBI around 16% in the driver (bench/results/2026-12-01-issue15.md).
- * Kept from the SQL object: the same SQL files (TransactionDao/summary*.sql), the same timed pool,
- * server-side prepared statements (pgjdbc's per-connection cache), the statement names in the
- * timers and the slow-statement log, and JDBI's exception types, so {@code DatabaseExceptionMapper}
- * and the replica-to-writer fallback in {@code Reads} see what they saw.
+ * Kept from the SQL object: the same SQL files (TransactionDao/summary*.sql), pool and row mapper,
+ * run by {@link TimedJdbc} (timers named TransactionDao.summary and .summaryAligned).
  */
 final class JdbcTransactionReadDao implements TransactionDao {
 
@@ -102,30 +95,14 @@ final class JdbcTransactionReadDao implements TransactionDao {
     }
 
     private Summary run(Statement statement, SummaryPieces pieces) {
-        Connection connection;
-        try {
-            connection = pool.getConnection();
-        } catch (SQLException e) {
-            throw new ConnectionException(e);
-        }
-        try (connection; PreparedStatement st = connection.prepareStatement(statement.sql())) {
+        return TimedJdbc.query(pool, metrics, statement.name(), statement.sql(), st -> {
             for (int i = 0; i < statement.parameters().size(); i++) {
                 st.setTimestamp(i + 1, Timestamp.from(statement.parameters().get(i).apply(pieces)));
             }
-            long started = System.nanoTime();
-            ResultSet result;
-            try {
-                result = st.executeQuery();
-            } finally { // as JDBI times it: the execution, failed or not
-                metrics.record(statement.name(), System.nanoTime() - started);
-            }
-            try (ResultSet rows = result) {
-                rows.next();
-                return MAPPER.map(rows, null);
-            }
-        } catch (SQLException e) {
-            throw new UnableToExecuteStatementException(e, null);
-        }
+        }, rows -> {
+            rows.next();
+            return MAPPER.map(rows, null);
+        });
     }
 
     @Override
