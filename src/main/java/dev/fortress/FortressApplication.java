@@ -10,11 +10,11 @@ import dev.fortress.jobs.Jobs;
 import dev.fortress.orgs.OrgStatsCache;
 import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
-import dev.fortress.ops.BodySizeLimitFeature;
+import dev.fortress.http.BodySizeLimitFeature;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
-import dev.fortress.ops.RequestHygiene;
-import dev.fortress.ops.SeedCommand;
+import dev.fortress.http.RequestHygiene;
+import dev.fortress.SeedCommand;
 import dev.fortress.ops.Warmup;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
@@ -64,12 +64,12 @@ public class FortressApplication extends Application<FortressConfiguration> {
 
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
-        databases = Databases.build(configuration, environment);
+        databases = Databases.build(configuration.getWriterDatabase(), configuration.getReaderDatabase(),
+                configuration.getReplica(), configuration.getSlowQueryThreshold(), environment);
         Jobs jobs = Jobs.register(configuration.getJobs(), environment, databases.writerDataSource(),
                 configuration.getWriterDatabase());
         Redis redis = Caches.redis(configuration.getRedis(), environment);
         OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
-        environment.jersey().register(new BodySizeLimitFeature());
         RequestHygiene.register(environment);
         IdempotentWrites idempotent = Idempotency.register(configuration.getIdempotency(), environment,
                 databases.writer(), jobs);

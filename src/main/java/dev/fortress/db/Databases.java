@@ -4,7 +4,6 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
-import dev.fortress.FortressConfiguration;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
@@ -39,16 +38,17 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
      * (pgjdbc's multi-host form {@code jdbc:postgresql://h1:5433,h2:5434/db}), each of
      * {@code readerDatabase}'s size: a replica is a server of its own, with its own cores and
      * connection limit, so adding one adds read capacity instead of dividing it. Ties them to the
-     * lifecycle and registers their health checks, monitors and mappers.
+     * lifecycle and registers their health checks, monitors and the consistency-token filter.
      */
-    public static Databases build(FortressConfiguration config, Environment environment) {
-        ManagedDataSource writerPool = pool(config.getWriterDatabase(), environment, WRITER);
-        DataSource writerTimed = timed(environment, writerPool, config.getWriterDatabase(), WRITER);
-        Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, config.getSlowQueryThreshold());
+    public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
+                                  ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment) {
+        ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
+        DataSource writerTimed = timed(environment, writerPool, writerDatabase, WRITER);
+        Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, slowQueryThreshold);
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
-                config.getWriterDatabase(), config.getWriterDatabase().getUrl(), timeout(config.getWriterDatabase()),
+                writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
                 () -> null));
-        FortressDataSourceFactory readers = config.getReaderDatabase();
+        FortressDataSourceFactory readers = readerDatabase;
         String url = readers.getUrl();
         List<String> hosts = JdbcUrls.hosts(url);
         List<ReplicaSet.Member> members = new ArrayList<>();
@@ -60,8 +60,8 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
                 ManagedDataSource pool = pool(readers, environment, name);
                 DataSource timed = timed(environment, pool, readers, name);
-                Jdbi reader = managed(environment, pool, timed, name, config.getSlowQueryThreshold());
-                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, config.getReplica(), environment.metrics(),
+                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold);
+                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(),
                         host);
                 environment.lifecycle().manage(monitor);
                 DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),
@@ -82,7 +82,6 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         }
         ReplicaSet replicas = new ReplicaSet(members);
         replicas.register(environment.metrics());
-        environment.jersey().register(new DatabaseExceptionMapper());
         environment.jersey().register(new ConsistencyTokenFeature(writer));
         return new Databases(writer, writerTimed, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }

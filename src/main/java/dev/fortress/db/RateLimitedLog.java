@@ -82,7 +82,7 @@ public final class RateLimitedLog {
     }
 
     /** Repeats counted and not yet reported in any line, over all keys. */
-    long unreported() {
+    public long unreported() {
         return windows.values().stream().mapToLong(w -> w.suppressed.get()).sum();
     }
 

@@ -5,7 +5,7 @@ import com.codahale.metrics.annotation.Timed;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
-import dev.fortress.ops.ApiErrors;
+import dev.fortress.http.ApiErrors;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;

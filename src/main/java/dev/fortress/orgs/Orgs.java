@@ -3,7 +3,7 @@ package dev.fortress.orgs;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
-import dev.fortress.ops.DirectGetFilter;
+import dev.fortress.http.DirectGetFilter;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;

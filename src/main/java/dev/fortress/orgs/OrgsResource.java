@@ -1,7 +1,7 @@
 package dev.fortress.orgs;
 
-import dev.fortress.ops.ApiErrors;
-import dev.fortress.ops.PathIds;
+import dev.fortress.http.ApiErrors;
+import dev.fortress.http.PathIds;
 import java.util.OptionalLong;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;

@@ -4,7 +4,7 @@ import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
 import dev.fortress.idempotency.IdempotentWrites;
-import dev.fortress.ops.DirectGetFilter;
+import dev.fortress.http.DirectGetFilter;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import java.util.List;

@@ -6,9 +6,9 @@ import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
 import dev.fortress.idempotency.IdempotentWrites;
-import dev.fortress.ops.ApiErrors;
-import dev.fortress.ops.BodySizeLimit;
-import dev.fortress.ops.PathIds;
+import dev.fortress.http.ApiErrors;
+import dev.fortress.http.BodySizeLimit;
+import dev.fortress.http.PathIds;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -49,7 +49,7 @@ public class UsersResource {
      * Served by the replica unless it lags, or has not replayed the write a consistency token
      * names. A missing user, and an id that is not a non-negative long (which no user has), answer
      * 404 without an exception: a scan of random ids costs what hits do. Served through Jersey
-     * only for what {@link dev.fortress.ops.DirectGetFilter} passes on (see {@link Users#register}).
+     * only for what {@link dev.fortress.http.DirectGetFilter} passes on (see {@link Users#register}).
      */
     @GET
     @Path("/{id}")

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import dev.fortress.db.DatabaseExceptionMapper;
+import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.db.Reads;
 import dev.fortress.db.ReplicaConfiguration;
 import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.idempotency.IdempotentWrites;
-import dev.fortress.ops.BodySizeLimitFeature;
+import dev.fortress.http.BodySizeLimitFeature;
 import io.dropwizard.jackson.Jackson;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;

@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -13,7 +13,10 @@ import io.dropwizard.core.setup.Environment;
  *   <li>a fraction where an integer belongs ({@code "orgId": 1.9}) is refused (400), where Jackson
  *       would silently store 1;</li>
  *   <li>JSON bodies must be well-formed UTF-8 ({@link StrictUtf8Json});</li>
- *   <li>what Jetty refuses before any resource runs answers JSON too ({@link JsonErrorHandler}).</li>
+ *   <li>what Jetty refuses before any resource runs answers JSON too ({@link JsonErrorHandler});</li>
+ *   <li>a body over its route's {@link BodySizeLimit} is refused (413) as it streams;</li>
+ *   <li>a database that is down answers 503, any other database error a 500 with a log id and
+ *       nothing of the SQL ({@link DatabaseExceptionMapper}).</li>
  * </ul>
  */
 public final class RequestHygiene {
@@ -25,6 +28,8 @@ public final class RequestHygiene {
         environment.getObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         environment.jersey().register(new StrictUtf8Json());
+        environment.jersey().register(new BodySizeLimitFeature());
+        environment.jersey().register(new DatabaseExceptionMapper());
         JsonErrorHandler.register(environment);
     }
 }

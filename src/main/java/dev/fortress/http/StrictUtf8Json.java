@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;

@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

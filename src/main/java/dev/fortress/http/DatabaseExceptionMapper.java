@@ -1,6 +1,7 @@
-package dev.fortress.db;
+package dev.fortress.http;
 
-import dev.fortress.ops.ApiErrors;
+import dev.fortress.db.RateLimitedLog;
+import dev.fortress.db.SqlStates;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;

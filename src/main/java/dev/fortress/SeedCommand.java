@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.FortressConfiguration;

@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;

@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.container.ContainerRequestContext;

@@ -1,10 +1,9 @@
-package dev.fortress.ops;
+package dev.fortress.http;
 
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fortress.db.DatabaseExceptionMapper;
 import io.dropwizard.core.setup.Environment;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
