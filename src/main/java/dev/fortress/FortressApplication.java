@@ -7,13 +7,13 @@ import dev.fortress.idempotency.Idempotency;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
-import dev.fortress.orgs.OrgStatsCache;
 import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
 import dev.fortress.http.BodySizeLimitFeature;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.RequestHygiene;
+import dev.fortress.http.Routes;
 import dev.fortress.SeedCommand;
 import dev.fortress.ops.Warmup;
 import dev.fortress.users.Users;
@@ -66,19 +66,24 @@ public class FortressApplication extends Application<FortressConfiguration> {
     public void run(FortressConfiguration configuration, Environment environment) {
         databases = Databases.build(configuration.getWriterDatabase(), configuration.getReaderDatabase(),
                 configuration.getReplica(), configuration.getSlowQueryThreshold(), environment);
-        Jobs jobs = Jobs.register(configuration.getJobs(), environment, databases.writerDataSource(),
+        Jobs jobs = Jobs.build(configuration.getJobs(), environment, databases.writerDataSource(),
                 configuration.getWriterDatabase());
-        Redis redis = Caches.redis(configuration.getRedis(), environment);
-        OrgStatsCache orgStats = Orgs.register(configuration.getOrgs(), environment, databases, redis);
+        Redis redis = Caches.build(configuration.getRedis(), environment);
         RequestHygiene.register(environment);
-        IdempotentWrites idempotent = Idempotency.register(configuration.getIdempotency(), environment,
-                databases.writer(), jobs);
-        Users.register(environment, databases, idempotent, orgStats::invalidate);
-        Imports.register(configuration.getImports(), environment, databases, jobs, idempotent,
-                orgs -> orgs.forEach(orgStats::invalidate));
-        Transactions.register(configuration.getTransactions(), environment, databases, jobs, idempotent);
-        Warmup.register(configuration.getWarmup(), environment,
-                List.of(Users.warmup(databases), Orgs.warmup(databases), Transactions.warmup()));
+        Routes routes = Routes.of(environment, configuration.getJobs().getMode().servesApi());
+
+        Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
+        IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,
+                databases.writer(), jobs).writes();
+        Users users = Users.build(environment, routes, databases, idempotent, orgs::invalidate);
+        Imports.build(configuration.getImports(), environment, routes, databases, jobs, idempotent,
+                orgs::invalidate);
+        Transactions transactions = Transactions.build(configuration.getTransactions(), environment, routes,
+                databases, jobs, idempotent);
+
+        // An instance that serves no API has nothing to warm: its readiness turns 200 at once.
+        Warmup.register(configuration.getWarmup(), environment, routes.serving()
+                ? List.of(users.warmup(), orgs.warmup(), transactions.warmup()) : List.of());
         Prometheus.register(environment, configuration.getHealthFactory().orElse(null));
     }
 

@@ -8,7 +8,7 @@ public final class Caches {
     private Caches() {
     }
 
-    public static Redis redis(RedisConfiguration config, Environment environment) {
+    public static Redis build(RedisConfiguration config, Environment environment) {
         Redis redis = new Redis(config, environment.metrics());
         environment.lifecycle().manage(redis);
         environment.healthChecks().register("redis", new RedisHealthCheck(redis));

@@ -6,18 +6,21 @@ import io.dropwizard.lifecycle.Managed;
 import org.jdbi.v3.core.Jdbi;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 
-/** Builds idempotent writes: the key store the write routes share, its purge job and admin task. */
+/** Idempotent writes: the key store the write routes share, its purge job and admin task. */
 public final class Idempotency {
 
-    private Idempotency() {
+    private final IdempotentWrites writes;
+
+    private Idempotency(IdempotentWrites writes) {
+        this.writes = writes;
     }
 
-    public static IdempotentWrites register(IdempotencyConfiguration config, Environment environment, Jdbi writer,
-                                            Jobs jobs) {
+    public static Idempotency build(IdempotencyConfiguration config, Environment environment, Jdbi writer,
+                                    Jobs jobs) {
         long retention = config.getRetention().toSeconds();
         IdempotencyPurge purge = new IdempotencyPurge(writer, retention,
                 environment.metrics().meter("dev.fortress.idempotency.purged"));
-        jobs.register(IdempotencyPurge.class, purge);
+        jobs.addHandler(IdempotencyPurge.class, purge);
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
@@ -29,6 +32,12 @@ public final class Idempotency {
             }
         });
         environment.admin().addTask(purge.task());
-        return new IdempotentWrites(writer, environment.getObjectMapper(), retention, environment.metrics());
+        return new Idempotency(new IdempotentWrites(writer, environment.getObjectMapper(), retention,
+                environment.metrics()));
+    }
+
+    /** What the write routes run their writes through, keyed or not. */
+    public IdempotentWrites writes() {
+        return writes;
     }
 }

@@ -81,8 +81,8 @@ public final class Jobs implements Managed {
      * JobRunr on the writer pool, tied to the lifecycle, with its statistics as metrics and its
      * {@code jobrunr} health check (background server running, storage readable).
      */
-    public static Jobs register(JobsConfiguration config, Environment environment, DataSource writer,
-                                DataSourceFactory writerFactory) {
+    public static Jobs build(JobsConfiguration config, Environment environment, DataSource writer,
+                             DataSourceFactory writerFactory) {
         Jobs jobs = new Jobs(config, writer, writerFactory);
         environment.lifecycle().manage(jobs);
         JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
@@ -93,7 +93,7 @@ public final class Jobs implements Managed {
     }
 
     /** Makes {@code handler} the instance that runs jobs of its class. Call before start. */
-    public <T> void register(Class<T> type, T handler) {
+    public <T> void addHandler(Class<T> type, T handler) {
         handlers.put(type, handler);
     }
 

@@ -11,11 +11,18 @@ import java.util.concurrent.TimeUnit;
 /** JobRunr: which role this instance plays, how many workers, and the dashboard. */
 public class JobsConfiguration {
 
-    /** {@code all}: accept and run jobs; {@code api}: only enqueue; {@code worker}: also run them. */
+    /**
+     * {@code all}: serve the API and run jobs; {@code api}: serve the API and only enqueue jobs;
+     * {@code worker}: run jobs and serve no API (readiness, health, metrics and tasks only).
+     */
     public enum Mode { ALL, API, WORKER;
 
         public boolean runsJobs() {
             return this != API;
+        }
+
+        public boolean servesApi() {
+            return this != WORKER;
         }
     }
 

@@ -3,22 +3,28 @@ package dev.fortress.orgs;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
-import dev.fortress.http.DirectGetFilter;
+import dev.fortress.http.Routes;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
-/** Builds the orgs feature: the stats route and its cache; returns the cache for invalidation. */
+/** The orgs feature: the stats route and its cache, which other features' writes invalidate. */
 public final class Orgs {
 
-    private Orgs() {
+    private final OrgStatsCache cache;
+    private final Databases databases;
+
+    private Orgs(OrgStatsCache cache, Databases databases) {
+        this.cache = cache;
+        this.databases = databases;
     }
 
-    public static OrgStatsCache register(OrgsConfiguration config, Environment environment, Databases databases,
-                                         Redis redis) {
+    public static Orgs build(OrgsConfiguration config, Environment environment, Routes routes, Databases databases,
+                             Redis redis) {
         OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config,
                 environment.metrics());
         environment.lifecycle().manage(new Managed() {
@@ -28,14 +34,23 @@ public final class Orgs {
             }
         });
         OrgsResource resource = new OrgsResource(cache);
-        environment.jersey().register(resource);
-        DirectGetFilter.register(environment, "/orgs/", "/stats", OrgsResource.class, "stats",
+        routes.resource(resource);
+        routes.directGet("/orgs/", "/stats", OrgsResource.class, "stats",
                 (segment, request) -> resource.stats(segment));
-        return cache;
+        return new Orgs(cache, databases);
+    }
+
+    /** A write changed {@code orgId}'s users: its cached stats are stale. */
+    public void invalidate(long orgId) {
+        cache.invalidate(orgId);
+    }
+
+    public void invalidate(Set<Long> orgIds) {
+        orgIds.forEach(cache::invalidate);
     }
 
     /** Stats of orgs that have users (sampled from the reader), for the warm-up: misses, then hits. */
-    public static Supplier<List<WarmupRequest>> warmup(Databases databases) {
+    public Supplier<List<WarmupRequest>> warmup() {
         Reads<OrgStatsDao> reads = databases.reads(OrgStatsDao.class);
         return () -> {
             List<Long> orgs = reads.read(null, dao -> dao.sampleOrgIds(10_000));

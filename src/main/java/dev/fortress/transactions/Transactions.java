@@ -4,6 +4,7 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
 import dev.fortress.idempotency.IdempotentWrites;
+import dev.fortress.http.Routes;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.BoundedRead;
 import dev.fortress.ops.WarmupRequest;
@@ -20,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the transactions feature: routes, partition upkeep (start-up, daily job, admin task), summary
+ * The transactions feature: routes, partition upkeep (start-up, daily job, admin task), summary
  * rollups (recurring job, admin task), their health and metrics.
  */
 public final class Transactions {
@@ -30,10 +31,10 @@ public final class Transactions {
     private Transactions() {
     }
 
-    public static Partitions register(TransactionsConfiguration config, Environment environment, Databases databases,
-                                      Jobs jobs, IdempotentWrites idempotent) {
+    public static Transactions build(TransactionsConfiguration config, Environment environment, Routes routes,
+                                     Databases databases, Jobs jobs, IdempotentWrites idempotent) {
         Partitions partitions = new Partitions(databases.writer(), config, Instant::now);
-        jobs.register(PartitionMaintenanceJob.class, new PartitionMaintenanceJob(partitions));
+        jobs.addHandler(PartitionMaintenanceJob.class, new PartitionMaintenanceJob(partitions));
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
@@ -54,9 +55,9 @@ public final class Transactions {
                 partitions.last() == null || partitions.last().last() == null ? 0
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
         registerRollups(config, environment, databases, jobs);
-        environment.jersey().register(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new),
-                idempotent, partitions));
-        return partitions;
+        routes.resource(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new), idempotent,
+                partitions));
+        return new Transactions();
     }
 
     /** The rollups that summaries read: recurring job, admin task, lag gauge and health check. */
@@ -66,7 +67,7 @@ public final class Transactions {
         Rollups rollups = new Rollups(databases.writer(), Rollups.BATCH,
                 environment.metrics().meter(MetricRegistry.name(prefix, "runs")),
                 environment.metrics().meter(MetricRegistry.name(prefix, "deltas")));
-        jobs.register(RollupJob.class, new RollupJob(rollups));
+        jobs.addHandler(RollupJob.class, new RollupJob(rollups));
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
@@ -100,7 +101,7 @@ public final class Transactions {
     }
 
     /** The last hour's summary and list, and a range refused as malformed, for the warm-up. */
-    public static Supplier<List<WarmupRequest>> warmup() {
+    public Supplier<List<WarmupRequest>> warmup() {
         Supplier<String> lastHour = () -> {
             Instant to = Instant.now().truncatedTo(ChronoUnit.HOURS);
             return "from=" + to.minus(1, ChronoUnit.HOURS) + "&to=" + to;

@@ -5,6 +5,7 @@ import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.DirectGetFilter;
+import dev.fortress.http.Routes;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import java.util.List;
@@ -12,28 +13,32 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
-/** Builds the users feature: reads on the replica (lag-aware), writes on the writer. */
+/** The users feature: reads on the replica (lag-aware), writes on the writer. */
 public final class Users {
 
-    private Users() {
+    private final Databases databases;
+
+    private Users(Databases databases) {
+        this.databases = databases;
     }
 
     /**
-     * Registers the route (its resource with Jersey, and a {@link DirectGetFilter} in front of it
-     * that serves GET /users/{id} with the same method).
+     * Builds the feature and registers its routes (its resource with Jersey, and a
+     * {@link DirectGetFilter} in front of it that serves GET /users/{id} with the same method).
      *
      * @param idempotent the writes POST /users makes, with or without an Idempotency-Key
      * @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it)
      */
-    public static void register(Environment environment, Databases databases, IdempotentWrites idempotent,
-                                LongConsumer orgChanged) {
+    public static Users build(Environment environment, Routes routes, Databases databases,
+                              IdempotentWrites idempotent, LongConsumer orgChanged) {
         UsersResource resource = new UsersResource(
                 databases.reads(JdbcUserReadDao::new),
                 idempotent,
                 orgChanged);
-        environment.jersey().register(resource);
-        DirectGetFilter.register(environment, "/users/", "", UsersResource.class, "get",
+        routes.resource(resource);
+        routes.directGet("/users/", "", UsersResource.class, "get",
                 (segment, request) -> resource.get(segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
+        return new Users(databases);
     }
 
     /**
@@ -41,7 +46,7 @@ public final class Users {
      * the reader), of ids that do not and of ids that are not numbers, and creations refused by
      * validation or as malformed JSON (nothing is written).
      */
-    public static Supplier<List<WarmupRequest>> warmup(Databases databases) {
+    public Supplier<List<WarmupRequest>> warmup() {
         Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
         return () -> {
             List<Long> ids = reads.read(null, users -> users.sampleIds(1_000));

@@ -1,0 +1,42 @@
+package dev.fortress.http;
+
+import io.dropwizard.core.setup.Environment;
+
+/**
+ * Where a feature puts its routes: its Jersey resources and the {@link DirectGetFilter}s in front
+ * of them. An instance that serves no API ({@code jobs.mode: worker}) takes none, so it answers
+ * only readiness on the application port, and health, metrics and tasks on the admin port, while
+ * its features still run their jobs.
+ */
+public final class Routes {
+
+    private final Environment environment;
+    private final boolean serving;
+
+    private Routes(Environment environment, boolean serving) {
+        this.environment = environment;
+        this.serving = serving;
+    }
+
+    public static Routes of(Environment environment, boolean servesApi) {
+        return new Routes(environment, servesApi);
+    }
+
+    /** Whether this instance serves the API. */
+    public boolean serving() {
+        return serving;
+    }
+
+    public void resource(Object resource) {
+        if (serving) {
+            environment.jersey().register(resource);
+        }
+    }
+
+    /** {@code GET <prefix><segment><suffix>} served by {@code route} in front of Jersey (see {@link DirectGetFilter}). */
+    public void directGet(String prefix, String suffix, Class<?> resource, String method, DirectGetFilter.Route route) {
+        if (serving) {
+            DirectGetFilter.register(environment, prefix, suffix, resource, method, route);
+        }
+    }
+}
