@@ -59,13 +59,30 @@ class FortressAppTest {
         assertThat(api().get("/users/abc").statusCode()).isEqualTo(404);
     }
 
+    /**
+     * A database error that is no outage reaches DatabaseExceptionMapper's 500: the insert breaks a
+     * check constraint this test adds for the one request. The body carries a log id and nothing of
+     * the statement, the constraint or a stack; the other refusals carry none of them either.
+     */
     @Test
     void errorsNeverLeakSqlOrStackTraces() {
-        String bodies = post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":-1}").body()
+        DB.jdbi().useHandle(h -> h.execute("alter table users add constraint leak_probe_no_age_99 check (age <> 99)"));
+        HttpResponse<String> failed;
+        try {
+            failed = post("{\"email\":\"leak@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":99}");
+        } finally {
+            DB.jdbi().useHandle(h -> h.execute("alter table users drop constraint leak_probe_no_age_99"));
+        }
+        assertThat(failed.statusCode()).isEqualTo(500);
+        assertThat((String) Http.json(failed).get("message"))
+                .matches("There was an error processing your request\\. It has been logged \\(ID [0-9a-f]+\\)\\.");
+
+        String bodies = failed.body()
+                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":-1}").body()
                 + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":\"x\"}").body()
                 + api().get("/users/abc").body();
-
         assertThat(bodies).doesNotContainIgnoringCase("select").doesNotContainIgnoringCase("insert")
+                .doesNotContain("leak_probe").doesNotContainIgnoringCase("constraint")
                 .doesNotContain("Exception").doesNotContain("at dev.").doesNotContain("at com.");
     }
 

@@ -10,7 +10,6 @@ import java.sql.Statement;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -59,22 +58,21 @@ public final class Jobs implements Managed {
     private JobRequestScheduler scheduler;
     private volatile BackgroundJobServer server;
     private volatile boolean stopping;
-    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "jobrunr-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService watchdog;
     private JobRunrDashboardWebServer dashboard;
 
     /**
      * @param writer        the writer pool, which JobRunr uses for everything
      * @param writerFactory the writer's settings, for the one connection outside the pool that
      *                      holds the set-up lock while JobRunr migrates through the pool
+     * @param watchdog      runs the check that restarts a stopped background server
      */
-    public Jobs(JobsConfiguration config, DataSource writer, DataSourceFactory writerFactory) {
+    public Jobs(JobsConfiguration config, DataSource writer, DataSourceFactory writerFactory,
+                ScheduledExecutorService watchdog) {
         this.config = config;
         this.writer = writer;
         this.writerFactory = writerFactory;
+        this.watchdog = watchdog;
     }
 
     /**
@@ -83,7 +81,8 @@ public final class Jobs implements Managed {
      */
     public static Jobs build(JobsConfiguration config, Environment environment, DataSource writer,
                              DataSourceFactory writerFactory) {
-        Jobs jobs = new Jobs(config, writer, writerFactory);
+        Jobs jobs = new Jobs(config, writer, writerFactory,
+                environment.lifecycle().scheduledExecutorService("jobrunr-watchdog-%d", true).threads(1).build());
         environment.lifecycle().manage(jobs);
         JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
                 () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs());

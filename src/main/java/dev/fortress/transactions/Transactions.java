@@ -14,7 +14,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 import org.slf4j.Logger;
@@ -81,11 +80,8 @@ public final class Transactions {
             }
         });
         environment.admin().addTask(new RollupsTask(rollups));
-        ExecutorService lagReader = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "rollups-lag");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService lagReader = environment.lifecycle().executorService("rollups-lag-%d")
+                .minThreads(1).maxThreads(1).build();
         BoundedRead<Double> lag = new BoundedRead<>(() -> {
             try {
                 return rollups.lagSeconds();

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 
 /** JobRunr's own schema set-up, as several instances would run it against one fresh database. */
@@ -33,7 +34,7 @@ class JobsTest {
         TestDatabase db = TestDatabase.create();
         DataSourceFactory factory = new DataSourceFactory();
         ManagedDataSource pool = pool(db, factory, "jobs-waiting");
-        Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory);
+        Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory, Executors.newSingleThreadScheduledExecutor());
         try (org.jdbi.v3.core.Handle other = db.jdbi().open()) {
             other.begin();
             other.execute("select pg_advisory_xact_lock(" + Jobs.SCHEMA_LOCK + ")");
@@ -65,7 +66,7 @@ class JobsTest {
             DataSourceFactory factory = new DataSourceFactory();
             ManagedDataSource pool = pool(db, factory, "jobs-" + i);
             pools.add(pool);
-            Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory);
+            Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory, Executors.newSingleThreadScheduledExecutor());
             starts.add(CompletableFuture.supplyAsync(() -> {
                 try {
                     together.await();
