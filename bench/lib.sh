@@ -47,21 +47,41 @@ bench_cleanup() {
 
 # fortress_start <ready url> <log file> [JVM flags...]: the server in the background (its settings
 # come from the caller's environment; FORTRESS_JAR and FORTRESS_CONFIG choose another build),
-# returning once <ready url> answers 2xx; fails, showing the log, if the server exits first.
+# returning once <ready url> answers 2xx (fortress_wait); fails, showing the log, if the server
+# exits first or after 60 s.
 fortress_start() {
     local ready=$1 log=$2
     shift 2
     # No load balancer to drain in a benchmark: stop at once.
     SHUTDOWN_DRAIN_PERIOD=0s java "$@" -jar "${FORTRESS_JAR:-target/fortress.jar}" server \
         "${FORTRESS_CONFIG:-config.yml}" >"$log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 1200); do
-        curl -sf -o /dev/null "$ready" && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || break
+    SERVER_PID=$! SERVER_LOG=$log
+    fortress_wait "$ready"
+}
+
+# fortress_wait <url> [seconds]: returns once GET <url> answers 2xx; fortress_start's wait, and the
+# wait for readiness after it (GET /health-check turns 200 once the server's own warm-up has ended).
+# Fails, saying why and showing the end of $SERVER_LOG, after <seconds> (whole; default 60) or as
+# soon as the server $SERVER_PID has exited (both set by fortress_start; unset, neither is used).
+fortress_wait() {
+    local url=$1 secs=${2:-60} code deadline why
+    deadline=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))  # microseconds
+    while :; do
+        # -m 5: a request that hangs counts as not ready, so the deadline holds. 000: no answer.
+        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url") || true
+        [[ $code == 2[0-9][0-9] ]] && return 0
+        if [[ -n "${SERVER_PID:-}" ]] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            why="the server (pid $SERVER_PID) exited"
+            break
+        fi
+        if ((${EPOCHREALTIME//[!0-9]/} >= deadline)); then
+            why="no 2xx within $secs s (last status: ${code/#000/none})"
+            break
+        fi
         sleep 0.05
     done
-    echo "Fortress did not start; see $log" >&2
-    tail -n 20 "$log" >&2
+    echo "Fortress is not ready: GET $url: $why${SERVER_LOG:+; see $SERVER_LOG}" >&2
+    [[ -z "${SERVER_LOG:-}" ]] || tail -n 20 "$SERVER_LOG" >&2
     return 1
 }
 
