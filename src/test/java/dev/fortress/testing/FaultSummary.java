@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The one line each fault scenario prints: load sent, errors by class, rows lost, rows duplicated
  * and recovery time. It goes to stdout and, as a Markdown table row, to
- * {@code target/fault-summary.md}, from which README's "Failure behaviour" table is built.
+ * {@code target/fault-summary.md}, a table of what each fault scenario saw (docs/testing.md says what each asserts).
  */
 public final class FaultSummary {
 
