@@ -1,17 +1,16 @@
 package dev.fortress;
 
-import dev.fortress.idempotency.IdempotencyConfiguration;
-
-import dev.fortress.ops.WarmupConfiguration;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.cache.RedisConfiguration;
+import dev.fortress.db.FortressDataSourceFactory;
+import dev.fortress.db.ReplicaConfiguration;
+import dev.fortress.idempotency.IdempotencyConfiguration;
 import dev.fortress.imports.ImportsConfiguration;
 import dev.fortress.jobs.JobsConfiguration;
+import dev.fortress.ops.WarmupConfiguration;
 import dev.fortress.orgs.OrgsConfiguration;
 import dev.fortress.transactions.TransactionsConfiguration;
 import io.dropwizard.core.Configuration;
-import dev.fortress.db.FortressDataSourceFactory;
-import dev.fortress.db.ReplicaConfiguration;
 import io.dropwizard.util.Duration;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -22,50 +21,50 @@ public class FortressConfiguration extends Configuration {
     @Valid
     @NotNull
     @JsonProperty
-    private FortressDataSourceFactory writerDatabase = new FortressDataSourceFactory();
+    private FortressDataSourceFactory writerDatabase;
 
     /** A streaming replica (or the primary when there is none): the hot read path. */
     @Valid
     @NotNull
     @JsonProperty
-    private FortressDataSourceFactory readerDatabase = new FortressDataSourceFactory();
+    private FortressDataSourceFactory readerDatabase;
 
     /** Statements slower than this are counted and logged by name (never with their values). */
     @NotNull
     @JsonProperty
-    private Duration slowQueryThreshold = Duration.milliseconds(100);
+    private Duration slowQueryThreshold;
 
     @Valid
     @NotNull
     @JsonProperty
-    private JobsConfiguration jobs = new JobsConfiguration();
+    private JobsConfiguration jobs;
 
     @Valid
     @NotNull
     @JsonProperty
-    private ImportsConfiguration imports = new ImportsConfiguration();
+    private ImportsConfiguration imports;
 
     @Valid
     @NotNull
     @JsonProperty
-    private RedisConfiguration redis = new RedisConfiguration();
+    private RedisConfiguration redis;
 
     @Valid
     @NotNull
     @JsonProperty
-    private OrgsConfiguration orgs = new OrgsConfiguration();
+    private OrgsConfiguration orgs;
 
     /** How far behind the reader may be before reads go to the writer. */
     @Valid
     @NotNull
     @JsonProperty
-    private ReplicaConfiguration replica = new ReplicaConfiguration();
+    private ReplicaConfiguration replica;
 
     /** Idempotency-Key retention and purge. */
     @Valid
     @NotNull
     @JsonProperty
-    private IdempotencyConfiguration idempotency = new IdempotencyConfiguration();
+    private IdempotencyConfiguration idempotency;
 
     public IdempotencyConfiguration getIdempotency() {
         return idempotency;
@@ -75,7 +74,7 @@ public class FortressConfiguration extends Configuration {
     @Valid
     @NotNull
     @JsonProperty
-    private WarmupConfiguration warmup = new WarmupConfiguration();
+    private WarmupConfiguration warmup;
 
     public WarmupConfiguration getWarmup() {
         return warmup;
@@ -88,7 +87,7 @@ public class FortressConfiguration extends Configuration {
     @Valid
     @NotNull
     @JsonProperty
-    private TransactionsConfiguration transactions = new TransactionsConfiguration();
+    private TransactionsConfiguration transactions;
 
     public TransactionsConfiguration getTransactions() {
         return transactions;

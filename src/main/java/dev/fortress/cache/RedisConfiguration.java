@@ -11,39 +11,42 @@ public class RedisConfiguration {
 
     @NotNull
     @JsonProperty
-    private URI url = URI.create("redis://127.0.0.1:6379");
+    private URI url;
 
+    @NotNull
     @Min(1)
     @JsonProperty
-    private int maxTotal = 64;
+    private Integer maxTotal;
 
+    @NotNull
     @Min(0)
     @JsonProperty
-    private int minIdle = 4;
+    private Integer minIdle;
 
     @NotNull
     @JsonProperty
-    private Duration connectTimeout = Duration.milliseconds(250);
+    private Duration connectTimeout;
 
     /** Longest wait for a Redis answer; a request pays at most this before falling back to the database. */
     @NotNull
     @JsonProperty
-    private Duration timeout = Duration.milliseconds(100);
+    private Duration timeout;
 
     /** Longest wait for a free pooled connection. */
     @NotNull
     @JsonProperty
-    private Duration borrowTimeout = Duration.milliseconds(50);
+    private Duration borrowTimeout;
 
     /** Consecutive failures that open the breaker (requests then skip Redis entirely). */
+    @NotNull
     @Min(1)
     @JsonProperty
-    private int breakerFailures = 5;
+    private Integer breakerFailures;
 
     /** How long the breaker stays open before one request tries Redis again. */
     @NotNull
     @JsonProperty
-    private Duration breakerOpenFor = Duration.seconds(5);
+    private Duration breakerOpenFor;
 
     public URI getUrl() {
         return url;

@@ -2,6 +2,7 @@ package dev.fortress.db;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.db.DataSourceFactory;
+import jakarta.validation.constraints.NotNull;
 
 /**
  * A Dropwizard datasource that also says whether a transaction-mode pooler (PgBouncer) sits in
@@ -11,8 +12,9 @@ import io.dropwizard.db.DataSourceFactory;
  */
 public class FortressDataSourceFactory extends DataSourceFactory {
 
+    @NotNull
     @JsonProperty
-    private boolean transactionPooler;
+    private Boolean transactionPooler;
 
     public boolean isTransactionPooler() {
         return transactionPooler;

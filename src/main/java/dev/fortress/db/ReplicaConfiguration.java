@@ -10,15 +10,15 @@ public class ReplicaConfiguration {
 
     @NotNull
     @JsonProperty
-    private DataSize maxLag = DataSize.mebibytes(16);
+    private DataSize maxLag;
 
     @NotNull
     @JsonProperty
-    private Duration maxLagTime = Duration.seconds(5);
+    private Duration maxLagTime;
 
     @NotNull
     @JsonProperty
-    private Duration checkInterval = Duration.seconds(1);
+    private Duration checkInterval;
 
     public DataSize getMaxLag() {
         return maxLag;

@@ -14,20 +14,21 @@ public class ImportsConfiguration {
     @NotNull
     @MinDataSize(1)
     @JsonProperty
-    private DataSize maxUploadSize = DataSize.gibibytes(1);
+    private DataSize maxUploadSize;
 
     /** Rows per COPY-and-merge transaction: each commit is a resumable step and a progress update. */
+    @NotNull
     @Min(100)
     @Max(1_000_000)
     @JsonProperty
-    private int batchRows = 50_000;
+    private Integer batchRows;
 
     /** A CSV record longer than this is rejected as a row error without being held in memory. */
     @NotNull
     @MinDataSize(64)
     @MaxDataSize(value = 16, unit = io.dropwizard.util.DataSizeUnit.MEBIBYTES)
     @JsonProperty
-    private DataSize maxLineSize = DataSize.kibibytes(64);
+    private DataSize maxLineSize;
 
     public DataSize getMaxUploadSize() {
         return maxUploadSize;

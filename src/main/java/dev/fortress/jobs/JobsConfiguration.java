@@ -28,24 +28,26 @@ public class JobsConfiguration {
 
     @NotNull
     @JsonProperty
-    private Mode mode = Mode.ALL;
+    private Mode mode;
 
     /** Concurrent jobs per instance (the design's import concurrency is 5). */
+    @NotNull
     @Min(1)
     @Max(100)
     @JsonProperty
-    private int workers = 5;
+    private Integer workers;
 
     /** How often idle workers look for new jobs; JobRunr refuses less than 5 s on SQL storage. */
     @NotNull
     @MinDuration(value = 5, unit = TimeUnit.SECONDS)
     @JsonProperty
-    private Duration pollInterval = Duration.seconds(5);
+    private Duration pollInterval;
 
+    @NotNull
     @Min(0)
     @Max(65535)
     @JsonProperty
-    private int dashboardPort = 8000;
+    private Integer dashboardPort;
 
     /** Dashboard credentials; with either missing the dashboard does not start. */
     @JsonProperty

@@ -9,8 +9,9 @@ import jakarta.validation.constraints.NotNull;
 /** The warm-up phase before readiness turns 200 (see {@link Warmup}); values in config.yml. */
 public class WarmupConfiguration {
 
+    @NotNull
     @JsonProperty
-    private boolean enabled;
+    private Boolean enabled;
 
     /** Readiness waits at most this long for warm-up, whatever the JIT is still doing. */
     @NotNull
@@ -18,15 +19,17 @@ public class WarmupConfiguration {
     private Duration maxDuration;
 
     /** Warm-up never ends before this many requests, so each hot path is compiled, not just loaded. */
+    @NotNull
     @Min(0)
     @JsonProperty
-    private int minRequests;
+    private Integer minRequests;
 
     /** Client threads: few, so the JIT's compiler threads keep the cores the requests leave. */
+    @NotNull
     @Min(1)
     @Max(64)
     @JsonProperty
-    private int concurrency;
+    private Integer concurrency;
 
     public boolean isEnabled() {
         return enabled;

@@ -10,15 +10,16 @@ public class OrgsConfiguration {
     /** How long an org's stats stay cached (writes to the org invalidate earlier). */
     @NotNull
     @JsonProperty
-    private Duration statsTtl = Duration.seconds(300);
+    private Duration statsTtl;
 
     /**
      * Probabilistic early refresh ("XFetch"): 0 turns it off; 1 is the usual; larger refreshes
      * earlier. A hot key is recomputed by one request shortly before it expires, never by all.
      */
+    @NotNull
     @DecimalMin("0")
     @JsonProperty
-    private double earlyRefreshBeta = 1.0;
+    private Double earlyRefreshBeta;
 
     public Duration getStatsTtl() {
         return statsTtl;

@@ -13,25 +13,29 @@ import java.util.concurrent.TimeUnit;
 public class TransactionsConfiguration {
 
     /** Months kept before the current one; older partitions are detached (and dropped). */
+    @NotNull
     @Min(0)
     @Max(1200)
     @JsonProperty
-    private int retentionMonths = 24;
+    private Integer retentionMonths;
 
     /** Months created ahead of the current one, so inserts never wait for upkeep. */
+    @NotNull
     @Min(1)
     @Max(120)
     @JsonProperty
-    private int premakeMonths = 3;
+    private Integer premakeMonths;
 
     /** Drop partitions once detached (true), or keep them as plain tables for archiving (false). */
+    @NotNull
     @JsonProperty
-    private boolean dropDetached = true;
+    private Boolean dropDetached;
 
     /** When the upkeep runs (JobRunr cron, UTC); it also runs at start-up. */
+    @NotNull
     @NotBlank
     @JsonProperty
-    private String maintenanceCron = "17 3 * * *";
+    private String maintenanceCron;
 
     /**
      * How often the rollup job runs (JobRunr). No default here: config.yml has it. JobRunr looks for

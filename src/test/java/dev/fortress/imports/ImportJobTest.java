@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.codahale.metrics.MetricRegistry;
+import dev.fortress.testing.Configs;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.jersey.validation.Validators;
 import jakarta.validation.Validator;
@@ -38,7 +39,7 @@ class ImportJobTest {
     }
 
     private ImportJob job(Validator validator, int batchRows) {
-        ImportsConfiguration config = new ImportsConfiguration();
+        ImportsConfiguration config = Configs.load().getImports();
         config.setBatchRows(batchRows);
         return new ImportJob(JDBI, validator, config, metrics, changedOrgs::addAll);
     }

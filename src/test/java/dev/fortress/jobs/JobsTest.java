@@ -3,6 +3,7 @@ package dev.fortress.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
+import dev.fortress.testing.Configs;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
@@ -34,7 +35,7 @@ class JobsTest {
         TestDatabase db = TestDatabase.create();
         DataSourceFactory factory = new DataSourceFactory();
         ManagedDataSource pool = pool(db, factory, "jobs-waiting");
-        Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory, Executors.newSingleThreadScheduledExecutor());
+        Jobs jobs = new Jobs(Configs.load().getJobs(), pool, factory, Executors.newSingleThreadScheduledExecutor());
         try (org.jdbi.v3.core.Handle other = db.jdbi().open()) {
             other.begin();
             other.execute("select pg_advisory_xact_lock(" + Jobs.SCHEMA_LOCK + ")");
@@ -66,7 +67,7 @@ class JobsTest {
             DataSourceFactory factory = new DataSourceFactory();
             ManagedDataSource pool = pool(db, factory, "jobs-" + i);
             pools.add(pool);
-            Jobs jobs = new Jobs(new JobsConfiguration(), pool, factory, Executors.newSingleThreadScheduledExecutor());
+            Jobs jobs = new Jobs(Configs.load().getJobs(), pool, factory, Executors.newSingleThreadScheduledExecutor());
             starts.add(CompletableFuture.supplyAsync(() -> {
                 try {
                     together.await();

@@ -6,11 +6,11 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.db.Reads;
-import dev.fortress.db.ReplicaConfiguration;
 import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.BodySizeLimitFeature;
 import io.dropwizard.jackson.Jackson;
+import dev.fortress.testing.Configs;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
@@ -34,7 +34,7 @@ class UsersResourceTest {
     private static final java.util.List<Long> CHANGED_ORGS = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
             .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
-                    JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, new ReplicaConfiguration(),
+                    JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, Configs.load().getReplica(),
                     new MetricRegistry(), "test"), new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
                     CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
