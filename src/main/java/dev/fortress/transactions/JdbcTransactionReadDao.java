@@ -17,31 +17,27 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
- * {@link TransactionDao} with its summaries ({@code summary}, {@code summaryAligned}: GET
+ * {@link TransactionReads}: the summaries ({@code summary}, {@code summaryAligned}: GET
  * /transactions/summary) on plain JDBC; every other method is the SQL object's. Measured reason:
  * as a SQL-object call (on-demand attach, sixteen nested-bean bindings) the summary spent 38% of
  * the route's CPU samples in JDBI around 16% in the driver (bench/results/2026-12-01-issue15.md).
- * Kept from the SQL object: the same SQL files (TransactionDao/summary*.sql), pool and row mapper,
- * run by {@link TimedJdbc} (timers named TransactionDao.summary and .summaryAligned).
+ * The two statements are built from the same pieces, TransactionReads/rows.sql and rollups.sql
+ * (summary: both; summaryAligned: rollups.sql alone), run by {@link TimedJdbc} under the names
+ * TransactionDao.summary and TransactionDao.summaryAligned, which the timers have always had.
  */
-final class JdbcTransactionReadDao implements TransactionDao {
+final class JdbcTransactionReadDao implements TransactionReads {
 
     /** A summary statement: its SQL with {@code ?} for each {@code :p.<piece>.<edge>}, and what each binds. */
     private record Statement(String name, String sql, List<Function<SummaryPieces, java.time.Instant>> parameters) {
 
-        static Statement load(String method) {
-            String text;
-            try (InputStream in = TransactionDao.class.getResourceAsStream("TransactionDao/" + method + ".sql")) {
-                if (in == null) {
-                    throw new IllegalStateException("TransactionDao/" + method + ".sql is not on the classpath");
-                }
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        /** {@code select <count and sum> from (<pieces, union all>) pieces}, the pieces from TransactionReads/. */
+        static Statement of(String name, String... pieces) {
+            List<String> parts = new ArrayList<>();
+            for (String piece : pieces) {
+                parts.add(text(piece));
             }
-            // Comments may hold a colon; placeholders are only in the SQL itself.
-            String sql = text.lines().filter(l -> !l.stripLeading().startsWith("--"))
-                    .reduce((a, b) -> a + "\n" + b).orElse("");
+            String sql = "select cast(coalesce(sum(count), 0) as bigint) as count, coalesce(sum(sum), 0) as sum from (\n"
+                    + String.join("union all\n", parts) + ") pieces";
             List<Function<SummaryPieces, java.time.Instant>> parameters = new ArrayList<>();
             Matcher m = Pattern.compile(":p\\.(\\w+)\\.(from|to)").matcher(sql);
             StringBuilder jdbc = new StringBuilder();
@@ -52,7 +48,22 @@ final class JdbcTransactionReadDao implements TransactionDao {
                 m.appendReplacement(jdbc, "?");
             }
             m.appendTail(jdbc);
-            return new Statement("TransactionDao." + method, jdbc.toString(), List.copyOf(parameters));
+            return new Statement("TransactionDao." + name, jdbc.toString(), List.copyOf(parameters));
+        }
+
+        /** A piece's SQL without its comments (they may hold a colon; placeholders are only in the SQL). */
+        private static String text(String piece) {
+            String file = "TransactionReads/" + piece + ".sql";
+            try (InputStream in = TransactionReads.class.getResourceAsStream(file)) {
+                if (in == null) {
+                    throw new IllegalStateException(file + " is not on the classpath");
+                }
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+                        .filter(l -> !l.stripLeading().startsWith("--")).map(l -> l + "\n")
+                        .reduce("", String::concat);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         private static Function<SummaryPieces, SummaryPieces.Range> piece(String name) {
@@ -70,8 +81,8 @@ final class JdbcTransactionReadDao implements TransactionDao {
         }
     }
 
-    private static final Statement SUMMARY = Statement.load("summary");
-    private static final Statement SUMMARY_ALIGNED = Statement.load("summaryAligned");
+    private static final Statement SUMMARY = Statement.of("summary", "rows", "rollups");
+    private static final Statement SUMMARY_ALIGNED = Statement.of("summaryAligned", "rollups");
     private static final SummaryMapper MAPPER = new SummaryMapper();
 
     private final DataSource pool;

@@ -6,7 +6,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 
 /**
- * A summary window [from, to) cut into the pieces that {@code TransactionDao.summary} adds up in
+ * A summary window [from, to) cut into the pieces that {@code TransactionReads.summary} adds up in
  * one statement, so that its cost does not grow with the window: the partial hours at each end
  * ({@code head}, {@code tail}) counted from {@code transactions}; the whole hours between them as
  * rollups of the largest UTC grain that fits (hours up to the first whole day, days up to the first

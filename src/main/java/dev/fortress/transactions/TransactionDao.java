@@ -10,8 +10,6 @@ import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
-import org.jdbi.v3.sqlobject.customizer.BindMethods;
-import org.jdbi.v3.sqlobject.locator.UseClasspathSqlLocator;
 import org.jdbi.v3.sqlobject.statement.GetGeneratedKeys;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -43,21 +41,6 @@ public interface TransactionDao {
             + "order by created_at desc, id desc limit :limit")
     List<Transaction> listForUser(@Bind("userId") long userId, @Bind("from") Timestamp from,
                                   @Bind("to") Timestamp to, @Bind("limit") int limit);
-
-    /**
-     * count and sum of the window {@code pieces} cut, from raw rows at its ends, rollups and
-     * pending deltas between: exact, at a cost that does not grow with the window (summary.sql).
-     */
-    @SqlQuery
-    @UseClasspathSqlLocator
-    @RegisterRowMapper(SummaryMapper.class)
-    Summary summary(@BindMethods("p") SummaryPieces pieces);
-
-    /** {@link #summary} for a window on whole hours (no partial hours at its ends): summaryAligned.sql. */
-    @SqlQuery
-    @UseClasspathSqlLocator
-    @RegisterRowMapper(SummaryMapper.class)
-    Summary summaryAligned(@BindMethods("p") SummaryPieces pieces);
 
     final class Mapper implements RowMapper<Transaction> {
         @Override

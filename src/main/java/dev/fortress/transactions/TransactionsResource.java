@@ -38,14 +38,14 @@ public class TransactionsResource {
     static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
     static final Instant AFTER_LATEST = Instant.parse("+10000-01-01T00:00:00Z");
 
-    private final Reads<TransactionDao> reader;
+    private final Reads<TransactionReads> reader;
     /** The scope of this route's Idempotency-Keys. */
     static final String SCOPE = "POST /transactions";
 
     private final IdempotentWrites writes;
     private final Partitions partitions;
 
-    TransactionsResource(Reads<TransactionDao> reader, IdempotentWrites writes, Partitions partitions) {
+    TransactionsResource(Reads<TransactionReads> reader, IdempotentWrites writes, Partitions partitions) {
         this.reader = reader;
         this.writes = writes;
         this.partitions = partitions;

@@ -97,6 +97,15 @@ public final class TestDatabase {
         return jdbi(new Properties());
     }
 
+    /** An unpooled DataSource on this database, for code that runs plain JDBC. */
+    public javax.sql.DataSource dataSource() {
+        org.postgresql.ds.PGSimpleDataSource source = new org.postgresql.ds.PGSimpleDataSource();
+        source.setUrl(url());
+        source.setUser(user());
+        source.setPassword(password());
+        return source;
+    }
+
     /** Applies every changeset not applied yet. */
     public void migrate() {
         update(Integer.MAX_VALUE);

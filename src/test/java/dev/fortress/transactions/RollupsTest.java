@@ -1,20 +1,23 @@
 package dev.fortress.transactions;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.codahale.metrics.Meter;
+import dev.fortress.db.Databases;
 import dev.fortress.testing.TestDatabase;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The deltas the triggers leave, the rollup job, retention and the summary statement, on a real
@@ -31,8 +34,12 @@ class RollupsTest {
         return withUserAndPartitions(TestDatabase.create());
     }
 
+    /** Each test database's DataSource, for the summaries, which run on plain JDBC. */
+    private static final Map<Jdbi, DataSource> SOURCES = new IdentityHashMap<>();
+
     private static Jdbi withUserAndPartitions(TestDatabase db) {
         Jdbi jdbi = db.jdbi().installPlugin(new SqlObjectPlugin());
+        SOURCES.put(jdbi, db.dataSource());
         jdbi.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('r@x.io', 'admin', 1, 40)"));
         new Partitions(jdbi, new TransactionsConfiguration(24, 3, true), () -> NOW).maintain();
         return jdbi;
@@ -252,7 +259,13 @@ class RollupsTest {
     }
 
     private static TransactionDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
-        return jdbi.withExtension(TransactionDao.class, dao -> dao.summary(SummaryPieces.of(from, to)));
+        SummaryPieces pieces = SummaryPieces.of(from, to);
+        JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
+        TransactionDao.Summary summary = reads.summary(pieces);
+        if (pieces.onWholeHours()) {
+            assertThat(reads.summaryAligned(pieces)).as("the statement for whole hours agrees").isEqualTo(summary);
+        }
+        return summary;
     }
 
     private static void assertExact(Jdbi jdbi, Instant from, Instant to) {

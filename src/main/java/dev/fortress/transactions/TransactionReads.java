@@ -1,0 +1,17 @@
+package dev.fortress.transactions;
+
+/**
+ * What the transaction routes read, on a replica or the writer: the SQL object's statements and the
+ * two summaries, which {@link JdbcTransactionReadDao} runs on plain JDBC.
+ */
+interface TransactionReads extends TransactionDao {
+
+    /**
+     * count and sum of the window {@code pieces} cut, from raw rows at its ends, rollups and pending
+     * deltas between: exact, at a cost that does not grow with the window (TransactionReads/*.sql).
+     */
+    Summary summary(SummaryPieces pieces);
+
+    /** {@link #summary} for a window on whole hours: no partial hours at its ends, so no raw rows. */
+    Summary summaryAligned(SummaryPieces pieces);
+}
