@@ -140,9 +140,7 @@ class DependencyStopFaultTest {
         assertThat(stoppedReadsDuring).as("none sent to the stopped replica once out").isZero();
         assertThat(otherDuring).as("the other replica served the reads").isPositive();
         assertThat(backAfter - backBefore).as("and the restarted one gets reads again").isPositive();
-        assertThat(rows.lost()).isZero();
-        assertThat(rows.duplicated()).isZero();
-        assertThat(rows.committedDespiteError()).isEmpty();
+        rows.assertIntact();
     }
 
     @Test
@@ -185,9 +183,7 @@ class DependencyStopFaultTest {
         assertThat(errors).as("no request failed while both replicas were away").isEmpty();
         assertThat(onWriterDuring).as("reads moved to the writer").isPositive();
         assertThat(onWriterAfter - onWriterBack).as("and back to the replicas once they stream again").isZero();
-        assertThat(rows.lost()).isZero();
-        assertThat(rows.duplicated()).isZero();
-        assertThat(rows.committedDespiteError()).isEmpty();
+        rows.assertIntact();
     }
 
     @Test
@@ -274,9 +270,7 @@ class DependencyStopFaultTest {
         assertThat(metrics().meter("dev.fortress.cache.redis.errors")).as("the failures were counted")
                 .isGreaterThan(redisErrorsBefore);
         assertThat(firstHit).as("the cache serves hits again after Redis's restart").isNotNull();
-        assertThat(rows.lost()).isZero();
-        assertThat(rows.duplicated()).isZero();
-        assertThat(rows.committedDespiteError()).isEmpty();
+        rows.assertIntact();
     }
 
     private static void await(BooleanSupplier condition, Duration timeout, String what) {

@@ -48,13 +48,10 @@ class PgBouncerRestartFaultTest {
         // validationInterval after its last check); a request may still wait maxWait for one.
         Duration settle = writer.getValidationInterval().toJavaDuration().plus(maxWait);
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        long org = FaultUsers.freshOrg();
-        List<Long> existing = new FaultUsers(api, org).existing(10);
-        FaultUsers users = new FaultUsers(api, org);
+        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
 
         FaultSummary summary = new FaultSummary("3. pgbouncer restarted");
-        FaultLoad load = FaultLoad.start(summary, 8, n -> n % 2 == 0 ? users.create(n)
-                : FaultUsers.readOne(api, existing, n));
+        FaultLoad load = FaultLoad.start(summary, 8, users.createsAndReads(2));
         FaultLoad.hold(Duration.ofSeconds(2));
         long stopping = System.nanoTime();
         BOUNCER.stop();

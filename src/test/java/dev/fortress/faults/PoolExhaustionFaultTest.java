@@ -57,15 +57,11 @@ class PoolExhaustionFaultTest {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
         Http api = new Http("127.0.0.1", APP.getLocalPort());
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
-        long org = FaultUsers.freshOrg();
-        List<Long> existing = new FaultUsers(api, org).existing(10);
-        FaultUsers users = new FaultUsers(api, org);
+        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
 
         FaultSummary summary = new FaultSummary("2. writer pool exhausted by slow statements");
         // Three writers per pool connection, and readers beside them.
-        FaultLoad load = FaultLoad.start(summary, 4 * POOL, n -> n % 4 == 0
-                ? FaultUsers.readOne(api, existing, n)
-                : users.create(n));
+        FaultLoad load = FaultLoad.start(summary, 4 * POOL, users.createsAndReads(4));
         FaultLoad.hold(Duration.ofSeconds(2));
 
         long held;

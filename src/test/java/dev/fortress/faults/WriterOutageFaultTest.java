@@ -46,13 +46,10 @@ class WriterOutageFaultTest {
     void writerUnreachableFor10sAnswers503WithinTheWaitBoundLosesNoWriteAndRecoversByItself() throws Exception {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        long org = FaultUsers.freshOrg();
-        List<Long> existing = new FaultUsers(api, org).existing(10);
-        FaultUsers users = new FaultUsers(api, org);
+        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
 
         FaultSummary summary = new FaultSummary("1. writer unreachable 10 s");
-        FaultLoad load = FaultLoad.start(summary, 8, n -> n % 2 == 0 ? users.create(n)
-                : FaultUsers.readOne(api, existing, n));
+        FaultLoad load = FaultLoad.start(summary, 8, users.createsAndReads(2));
         FaultLoad.hold(Duration.ofSeconds(2));
         long cutStarted = System.nanoTime();
         WRITER.cut();

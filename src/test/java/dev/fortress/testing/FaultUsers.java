@@ -18,6 +18,13 @@ public final class FaultUsers {
     /** What the database holds for the writes a load sent. */
     public record Rows(long lost, long duplicated, List<FaultLoad.Call> committedDespiteError,
                        long absentAfterError) {
+
+        /** No write lost, none twice, none committed behind an error its client saw. */
+        public void assertIntact() {
+            org.assertj.core.api.Assertions.assertThat(lost).as("rows lost").isZero();
+            org.assertj.core.api.Assertions.assertThat(duplicated).as("rows duplicated").isZero();
+            org.assertj.core.api.Assertions.assertThat(committedDespiteError).as("committed despite an error").isEmpty();
+        }
     }
 
     public static final String ROUTE = "POST /users";
@@ -47,6 +54,15 @@ public final class FaultUsers {
     }
 
     /** Request {@code n} of a load as a read of one of {@code ids}. */
+    /**
+     * The load most fault scenarios run: every {@code everyNthReads}-th request reads one of ten
+     * users that exist in this org, the others create one.
+     */
+    public java.util.function.LongFunction<FaultLoad.Request> createsAndReads(int everyNthReads) {
+        List<Long> existing = existing(10);
+        return n -> n % everyNthReads == 0 ? readOne(api, existing, n) : create(n);
+    }
+
     public static FaultLoad.Request readOne(Http api, List<Long> ids, long n) {
         return new FaultLoad.Request("GET /users/{id}", null, () -> api.get("/users/" + ids.get((int) (n % ids.size()))));
     }
