@@ -2,7 +2,6 @@ package dev.fortress.idempotency;
 
 import dev.fortress.jobs.Jobs;
 import io.dropwizard.core.setup.Environment;
-import io.dropwizard.lifecycle.Managed;
 import org.jdbi.v3.core.Jdbi;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 
@@ -21,16 +20,11 @@ public final class Idempotency {
         IdempotencyPurge purge = new IdempotencyPurge(writer, retention,
                 environment.metrics().meter("dev.fortress.idempotency.purged"));
         jobs.addHandler(IdempotencyPurge.class, purge);
-        environment.lifecycle().manage(new Managed() {
-            @Override
-            public void start() {
-                jobs.scheduler().createRecurrently(RecurringJobBuilder.aRecurringJob()
-                        .withId("idempotency-purge")
-                        .withName("Purge expired Idempotency-Keys")
-                        .withCron(config.getPurgeCron())
-                        .withJobRequest(new IdempotencyPurge.Request()));
-            }
-        });
+        jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
+                .withId("idempotency-purge")
+                .withName("Purge expired Idempotency-Keys")
+                .withCron(config.getPurgeCron())
+                .withJobRequest(new IdempotencyPurge.Request()));
         environment.admin().addTask(purge.task());
         return new Idempotency(new IdempotentWrites(writer, environment.getObjectMapper(), retention,
                 environment.metrics()));

@@ -1,12 +1,14 @@
 package dev.fortress.jobs;
 
 import io.dropwizard.core.setup.Environment;
-import io.dropwizard.lifecycle.Managed;
 import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.lifecycle.Managed;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,6 +19,7 @@ import org.jobrunr.dashboard.JobRunrDashboardWebServer;
 import org.jobrunr.dashboard.JobRunrDashboardWebServerConfiguration;
 import org.jobrunr.jobs.mappers.JobMapper;
 import org.jobrunr.scheduling.JobRequestScheduler;
+import org.jobrunr.scheduling.RecurringJobBuilder;
 import org.jobrunr.server.BackgroundJobServer;
 import org.jobrunr.server.BackgroundJobServerConfiguration;
 import org.jobrunr.server.JobActivator;
@@ -54,6 +57,7 @@ public final class Jobs implements Managed {
     private final DataSourceFactory writerFactory;
     private final JsonMapper json = new JacksonJsonMapper();
     private final Map<Class<?>, Object> handlers = new ConcurrentHashMap<>();
+    private final List<RecurringJobBuilder> recurring = new ArrayList<>();
     private volatile StorageProvider storage;
     private JobRequestScheduler scheduler;
     private volatile BackgroundJobServer server;
@@ -96,6 +100,14 @@ public final class Jobs implements Managed {
         handlers.put(type, handler);
     }
 
+    /**
+     * Creates (or updates, by its id) a recurring job in JobRunr's storage once it has started, on
+     * every instance: the first to run it at its time runs it. Call before start.
+     */
+    public void addRecurring(RecurringJobBuilder job) {
+        recurring.add(job);
+    }
+
     /** Enqueues and schedules jobs; available once started. */
     public JobRequestScheduler scheduler() {
         if (scheduler == null) {
@@ -122,6 +134,7 @@ public final class Jobs implements Managed {
         storage = createStorageSerialised();
         storage.setJobMapper(new JobMapper(json));
         scheduler = new JobRequestScheduler(storage);
+        recurring.forEach(scheduler::createRecurrently);
         if (config.getMode().runsJobs()) {
             server = backgroundServer();
             server.start();

@@ -34,15 +34,15 @@ public final class Transactions {
                                      Databases databases, Jobs jobs, IdempotentWrites idempotent) {
         Partitions partitions = new Partitions(databases.writer(), config, Instant::now);
         jobs.addHandler(PartitionMaintenanceJob.class, new PartitionMaintenanceJob(partitions));
+        jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
+                .withId("partition-maintenance")
+                .withName("Partition maintenance: transactions")
+                .withCron(config.getMaintenanceCron())
+                .withJobRequest(new PartitionMaintenanceJob.Request()));
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
                 partitions.maintain(); // before the first request: the window exists when we serve
-                jobs.scheduler().createRecurrently(RecurringJobBuilder.aRecurringJob()
-                        .withId("partition-maintenance")
-                        .withName("Partition maintenance: transactions")
-                        .withCron(config.getMaintenanceCron())
-                        .withJobRequest(new PartitionMaintenanceJob.Request()));
             }
         });
         environment.admin().addTask(new PartitionsTask(partitions));
@@ -67,18 +67,13 @@ public final class Transactions {
                 environment.metrics().meter(MetricRegistry.name(prefix, "runs")),
                 environment.metrics().meter(MetricRegistry.name(prefix, "deltas")));
         jobs.addHandler(RollupJob.class, new RollupJob(rollups));
-        environment.lifecycle().manage(new Managed() {
-            @Override
-            public void start() {
-                jobs.scheduler().createRecurrently(RecurringJobBuilder.aRecurringJob()
-                        .withId("transaction-rollups")
-                        .withName("Rollups: transaction summaries")
-                        .withInterval(config.getRollupInterval().toJavaDuration())
-                        // The next run, an interval later, is the retry.
-                        .withAmountOfRetries(0)
-                        .withJobRequest(new RollupJob.Request()));
-            }
-        });
+        jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
+                .withId("transaction-rollups")
+                .withName("Rollups: transaction summaries")
+                .withInterval(config.getRollupInterval().toJavaDuration())
+                // The next run, an interval later, is the retry.
+                .withAmountOfRetries(0)
+                .withJobRequest(new RollupJob.Request()));
         environment.admin().addTask(new RollupsTask(rollups));
         ExecutorService lagReader = environment.lifecycle().executorService("rollups-lag-%d")
                 .minThreads(1).maxThreads(1).build();
