@@ -86,7 +86,7 @@ public final class Jobs implements Managed {
     public static Jobs build(JobsConfiguration config, Environment environment, DataSource writer,
                              DataSourceFactory writerFactory) {
         Jobs jobs = new Jobs(config, writer, writerFactory,
-                environment.lifecycle().scheduledExecutorService("jobrunr-watchdog-%d", true).threads(1).build());
+                environment.lifecycle().scheduledExecutorService("jobrunr-watchdog", true).threads(1).build());
         environment.lifecycle().manage(jobs);
         JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
                 () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs());
