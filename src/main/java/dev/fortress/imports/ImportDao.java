@@ -2,6 +2,7 @@ package dev.fortress.imports;
 
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterColumnMapper;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
@@ -10,10 +11,11 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** The imports table and the uploaded bytes, on the writer. */
 @RegisterConstructorMapper(ImportDao.Stored.class)
+@RegisterColumnMapper(ImportState.Column.class)
 public interface ImportDao {
 
     /** What the job needs of an import. */
-    record Stored(UUID id, String status, byte[] bodySha256, long bodyBytes,
+    record Stored(UUID id, ImportState status, byte[] bodySha256, long bodyBytes,
                   int chunks, long watermarkLine, int errorCount) {
     }
 

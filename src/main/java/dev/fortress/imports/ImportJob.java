@@ -119,13 +119,13 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
         UUID id = request.importId();
         ImportDao dao = writer.onDemand(ImportDao.class);
         ImportDao.Stored stored = dao.find(id).orElse(null);
-        if (stored == null || !(stored.status().equals("queued") || stored.status().equals("processing"))) {
-            LOG.info("import {} is {}: nothing to do", id, stored == null ? "gone" : stored.status());
+        if (stored == null || !stored.status().unfinished()) {
+            LOG.info("import {} is {}: nothing to do", id, stored == null ? "gone" : stored.status().value());
             return;
         }
         JobContext context = jobContext();
         try (Timer.Context ignored = metrics.duration.time()) {
-            if (stored.status().equals("queued")) {
+            if (stored.status() == ImportState.QUEUED) {
                 metrics.started.mark();
             }
             dao.processing(id);
