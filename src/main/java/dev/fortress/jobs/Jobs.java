@@ -89,7 +89,8 @@ public final class Jobs implements Managed {
                 environment.lifecycle().scheduledExecutorService("jobrunr-watchdog", true).threads(1).build());
         environment.lifecycle().manage(jobs);
         JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
-                () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs());
+                () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs(),
+                environment.lifecycle().executorService("jobrunr-statistics-%d").minThreads(1).maxThreads(1).build());
         monitor.register(environment.metrics());
         environment.healthChecks().register("jobrunr", monitor);
         return jobs;

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jobrunr.storage.BackgroundJobServerStatus;
@@ -52,16 +51,14 @@ final class JobsMonitor extends HealthCheck {
      * @param storage       JobRunr's storage once started, else null
      * @param serverRunning whether this instance's background server runs
      * @param runsJobs      whether this instance is meant to run one (jobs.mode)
+     * @param reader        runs the statistics' reads: one thread (the lifecycle's, so it stops
+     *                      with the application)
      */
-    JobsMonitor(Supplier<StorageProvider> storage, Supplier<Boolean> serverRunning, boolean runsJobs) {
+    JobsMonitor(Supplier<StorageProvider> storage, Supplier<Boolean> serverRunning, boolean runsJobs,
+                Executor reader) {
         this.storage = storage;
         this.serverRunning = serverRunning;
         this.runsJobs = runsJobs;
-        Executor reader = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "jobrunr-statistics");
-            t.setDaemon(true);
-            return t;
-        });
         this.stats = new BoundedRead<>(() -> read(StorageProvider::getJobStats), reader);
         this.alive = new BoundedRead<>(() -> {
             List<BackgroundJobServerStatus> servers = read(StorageProvider::getBackgroundJobServers);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.codahale.metrics.MetricRegistry;
+import dev.fortress.db.Databases;
+import dev.fortress.db.StatementMetrics;
 import dev.fortress.testing.Configs;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.jersey.validation.Validators;
@@ -13,6 +15,7 @@ import io.dropwizard.jackson.Jackson;
 import java.io.ByteArrayInputStream;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.UUID;
@@ -163,5 +166,30 @@ class ImportJobTest {
         assertThat(status.errors().get(0).line()).isEqualTo(2);
         assertThat(status.errors().get(99).line()).isEqualTo(200);
         assertThat(registry.meter("dev.fortress.imports.rows-rejected").getCount()).isEqualTo(125);
+    }
+
+    @Test
+    void everyStatementOfAnImportIsTimedUnderItsNameNoneAsRaw() {
+        MetricRegistry timed = new MetricRegistry();
+        Jdbi writer = Databases.configure(DB.jdbi(), new StatementMetrics(timed, "writer", Duration.ofHours(1)));
+        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('named1@x.io', 'admin', 1, 30)"));
+        // The first batch meets a taken email (the slow path), the second does not (the fast path).
+        UUID id = upload("email,role,org_id,age\nnamed0@x.io,member,7,30\nnamed1@x.io,member,7,30\n"
+                + rows("named-", 150, 7));
+        ImportsConfiguration config = Configs.load().getImports();
+        config.setBatchRows(100);
+
+        new ImportJob(writer, Validators.newValidator(), config, metrics, changedOrgs::addAll)
+                .run(new ImportJob.Request(id));
+
+        assertThat(status(id).rowsImported()).isEqualTo(151);
+        String prefix = "dev.fortress.db.writer.";
+        assertThat(timed.getTimers().keySet()).noneMatch(name -> name.endsWith("sql.raw")).containsExactlyInAnyOrder(
+                prefix + "ImportDao.find", prefix + "ImportDao.processing", prefix + "ImportDao.chunk",
+                prefix + "ImportDao.advance", prefix + "ImportDao.finish", prefix + "ImportDao.deleteChunks",
+                prefix + "ImportBatchDao.savepoint", prefix + "ImportBatchDao.copyUsers",
+                prefix + "ImportBatchDao.releaseSavepoint", prefix + "ImportBatchDao.rollbackToSavepoint",
+                prefix + "ImportBatchDao.createStage", prefix + "ImportBatchDao.copyStage",
+                prefix + "ImportBatchDao.insertStaged", prefix + "ImportBatchDao.refused");
     }
 }
