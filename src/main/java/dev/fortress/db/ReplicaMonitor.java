@@ -4,8 +4,8 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import io.dropwizard.lifecycle.Managed;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -27,6 +27,7 @@ public final class ReplicaMonitor implements Managed {
     private final ReplicaConfiguration config;
     private final String name;
     private final ScheduledExecutorService schedule;
+    private ScheduledFuture<?> checks;
     private volatile boolean usable = true;
     private volatile boolean standby;
     private volatile long lagBytes;
@@ -36,19 +37,18 @@ public final class ReplicaMonitor implements Managed {
     private volatile String reason = "not measured yet";
 
     /**
-     * @param name the replica as {@code host:port}: its metrics are
-     *             {@code dev.fortress.db.replica.<name>.*} (label {@code replica} in Prometheus)
+     * @param name     the replica as {@code host:port}: its metrics are
+     *                 {@code dev.fortress.db.replica.<name>.*} (label {@code replica} in Prometheus)
+     * @param schedule runs the checks between {@link #start()} and {@link #stop()}; its owner
+     *                 shuts it down (the application's lifecycle, see {@link Databases})
      */
-    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name) {
+    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
+                          ScheduledExecutorService schedule) {
         this.writer = writer;
         this.reader = reader;
         this.config = config;
         this.name = name;
-        this.schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "replica-monitor-" + name);
-            t.setDaemon(true);
-            return t;
-        });
+        this.schedule = schedule;
         String prefix = MetricRegistry.name("dev.fortress.db.replica", name);
         metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
         metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
@@ -63,12 +63,14 @@ public final class ReplicaMonitor implements Managed {
     public void start() {
         check();
         long every = config.getCheckInterval().toMilliseconds();
-        schedule.scheduleWithFixedDelay(this::check, every, every, TimeUnit.MILLISECONDS);
+        checks = schedule.scheduleWithFixedDelay(this::check, every, every, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void stop() {
-        schedule.shutdownNow();
+        if (checks != null) {
+            checks.cancel(true);
+        }
     }
 
     /** May reads without a consistency token use this replica now? */
