@@ -40,8 +40,7 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
             return;
         }
         try {
-            String lsn = writer.withHandle(h -> h.select("select cast(pg_current_wal_lsn() as text)")
-                    .mapTo(String.class).one());
+            String lsn = writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
             response.getHeaders().putSingle(HEADER, lsn);
         } catch (RuntimeException e) {
             // The write is committed; without a token the client's next read may simply be stale.

@@ -40,18 +40,11 @@ public final class DatabaseHealthCheck extends HealthCheck {
         this.timeoutSeconds = (int) Math.max(1, timeout.toSeconds());
     }
 
-    private record Probe(String version, boolean inRecovery) {
-    }
-
     @Override
     protected Result check() {
-        Probe probe;
+        DatabaseHealthDao.Probe probe;
         try {
-            probe = jdbi.withHandle(h -> h.createQuery(
-                            "select current_setting('server_version') as version, pg_is_in_recovery() as in_recovery")
-                    .setQueryTimeout(timeoutSeconds)
-                    .map((rs, ctx) -> new Probe(rs.getString("version"), rs.getBoolean("in_recovery")))
-                    .one());
+            probe = jdbi.withExtension(DatabaseHealthDao.class, dao -> dao.probe(timeoutSeconds));
         } catch (RuntimeException e) {
             if (SqlStates.isPoolExhausted(e)) {
                 // The database may well answer: every connection is busy (slow statements, locks).

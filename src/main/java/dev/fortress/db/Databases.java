@@ -61,8 +61,11 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 ManagedDataSource pool = pool(readers, environment, name);
                 DataSource timed = timed(environment, pool, readers, name);
                 Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold);
-                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(),
-                        host);
+                // One thread, so no %d: the lifecycle also names the executor's thread metrics after
+                // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
+                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
+                        environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
+                                .threads(1).build());
                 environment.lifecycle().manage(monitor);
                 DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),
                         timeout(readers), monitor::degradedReason);

@@ -99,7 +99,11 @@ public final class RateLimitedLog {
         }
     }
 
-    /** One daemon thread for the JVM, as logback's own: the limited logs are static, as loggers are. */
+    /**
+     * Ours, not the lifecycle's executor: the limited logs are static, as loggers are, so this is
+     * made at class-init time before any Environment exists, and a daemon thread that only writes
+     * summary lines needs no stopping with the application.
+     */
     private static final class Summaries {
         static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "fortress-log-summaries");

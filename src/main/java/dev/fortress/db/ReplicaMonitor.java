@@ -3,9 +3,8 @@ package dev.fortress.db;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import io.dropwizard.lifecycle.Managed;
-import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -27,6 +26,7 @@ public final class ReplicaMonitor implements Managed {
     private final ReplicaConfiguration config;
     private final String name;
     private final ScheduledExecutorService schedule;
+    private ScheduledFuture<?> checks;
     private volatile boolean usable = true;
     private volatile boolean standby;
     private volatile long lagBytes;
@@ -36,19 +36,18 @@ public final class ReplicaMonitor implements Managed {
     private volatile String reason = "not measured yet";
 
     /**
-     * @param name the replica as {@code host:port}: its metrics are
-     *             {@code dev.fortress.db.replica.<name>.*} (label {@code replica} in Prometheus)
+     * @param name     the replica as {@code host:port}: its metrics are
+     *                 {@code dev.fortress.db.replica.<name>.*} (label {@code replica} in Prometheus)
+     * @param schedule runs the checks between {@link #start()} and {@link #stop()}; its owner
+     *                 shuts it down (the application's lifecycle, see {@link Databases})
      */
-    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name) {
+    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
+                          ScheduledExecutorService schedule) {
         this.writer = writer;
         this.reader = reader;
         this.config = config;
         this.name = name;
-        this.schedule = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "replica-monitor-" + name);
-            t.setDaemon(true);
-            return t;
-        });
+        this.schedule = schedule;
         String prefix = MetricRegistry.name("dev.fortress.db.replica", name);
         metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
         metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
@@ -63,12 +62,14 @@ public final class ReplicaMonitor implements Managed {
     public void start() {
         check();
         long every = config.getCheckInterval().toMilliseconds();
-        schedule.scheduleWithFixedDelay(this::check, every, every, TimeUnit.MILLISECONDS);
+        checks = schedule.scheduleWithFixedDelay(this::check, every, every, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void stop() {
-        schedule.shutdownNow();
+        if (checks != null) {
+            checks.cancel(true);
+        }
     }
 
     /** May reads without a consistency token use this replica now? */
@@ -107,13 +108,8 @@ public final class ReplicaMonitor implements Managed {
         boolean ok;
         String why;
         try {
-            Map<String, Object> replica = reader.withHandle(h -> h.createQuery("""
-                    select pg_is_in_recovery() as standby,
-                           cast(pg_last_wal_replay_lsn() as text) as replayed,
-                           pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() as idle,
-                           coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0) as seconds
-                    """).setQueryTimeout(2).mapToMap().one());
-            standby = (Boolean) replica.get("standby");
+            ReplicaLagDao.Replay replica = reader.withExtension(ReplicaLagDao.class, ReplicaLagDao::replay);
+            standby = replica.standby();
             if (!standby) {
                 lagBytes = 0;
                 lagSeconds = 0;
@@ -121,19 +117,17 @@ public final class ReplicaMonitor implements Managed {
                 ok = true;
                 why = null;
             } else {
-                String replayedLsn = (String) replica.get("replayed");
+                String replayedLsn = replica.replayed();
                 long bytes;
                 try {
-                    bytes = writer.withHandle(h -> h.createQuery(
-                                    "select cast(pg_wal_lsn_diff(pg_current_wal_lsn(), cast(:lsn as pg_lsn)) as bigint)")
-                            .bind("lsn", replayedLsn).setQueryTimeout(2).mapTo(Long.class).one());
+                    bytes = writer.withExtension(ReplicaLagDao.class, dao -> dao.bytesBehind(replayedLsn));
                 } catch (RuntimeException writerDown) {
                     // No writer, no new writes: the replica cannot fall further behind, and it is all there is.
                     bytes = lagBytes;
                 }
-                boolean idle = Boolean.TRUE.equals(replica.get("idle"));
+                boolean idle = Boolean.TRUE.equals(replica.idle());
                 lagBytes = Math.max(0, bytes);
-                lagSeconds = idle && bytes <= 0 ? 0 : ((Number) replica.get("seconds")).doubleValue();
+                lagSeconds = idle && bytes <= 0 ? 0 : replica.seconds();
                 replayed = ConsistencyToken.parse(replayedLsn).position();
                 ok = lagBytes <= config.getMaxLag().toBytes() && lagSeconds <= config.getMaxLagTime().toSeconds();
                 why = ok ? null : String.format("replica %d bytes and %.1f s behind (bounds %s, %s)",

@@ -8,7 +8,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
-import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,13 +86,13 @@ public final class Partitions {
 
     private Report run(YearMonth from, YearMonth to, boolean retire) {
         Report report = writer.inTransaction(h -> {
-            h.execute("select pg_advisory_xact_lock(" + LOCK + ")");
-            List<YearMonth> present = present(h);
+            PartitionsDao partitions = h.attach(PartitionsDao.class);
+            partitions.lock(LOCK);
+            List<YearMonth> present = partitions.present();
             List<String> created = new ArrayList<>();
             for (YearMonth month = from; !month.isAfter(to); month = month.plusMonths(1)) {
                 if (!present.contains(month)) {
-                    h.execute("create table " + name(month) + " partition of transactions for values from ('"
-                            + start(month) + "') to ('" + start(month.plusMonths(1)) + "')");
+                    partitions.create(month);
                     created.add(name(month));
                 }
             }
@@ -109,7 +108,7 @@ public final class Partitions {
                             rollups.lock();
                             rollupsLocked = true;
                         }
-                        h.execute("alter table transactions detach partition " + name(month));
+                        partitions.detach(month);
                         detached.add(name(month));
                         // Its rows leave the summaries with it, in the same commit.
                         Timestamp start = Timestamp.from(start(month));
@@ -117,13 +116,13 @@ public final class Partitions {
                         rollups.deleteDeltas(start, end);
                         rollups.deleteRollups(start, end);
                         if (config.isDropDetached()) {
-                            h.execute("drop table " + name(month));
+                            partitions.drop(month);
                             dropped.add(name(month));
                         }
                     }
                 }
             }
-            List<YearMonth> now = present(h);
+            List<YearMonth> now = partitions.present();
             return new Report(created, detached, dropped, now.size(),
                     now.isEmpty() ? null : now.get(0), now.isEmpty() ? null : now.get(now.size() - 1));
         });
@@ -132,17 +131,5 @@ public final class Partitions {
         }
         last = report;
         return report;
-    }
-
-    /** Months with a partition, from the catalog (named and bounded by this class), oldest first. */
-    static List<YearMonth> present(Handle h) {
-        return h.createQuery("""
-                        select c.relname from pg_inherits i
-                        join pg_class c on c.oid = i.inhrelid
-                        where i.inhparent = 'transactions'::regclass and c.relname ~ '^transactions_y[0-9]{4}m[0-9]{2}$'
-                        order by c.relname""")
-                .mapTo(String.class)
-                .map(n -> YearMonth.of(Integer.parseInt(n.substring(14, 18)), Integer.parseInt(n.substring(19, 21))))
-                .list();
     }
 }

@@ -19,7 +19,7 @@ public final class PartitionsHealthCheck extends HealthCheck {
     @Override
     protected Result check() {
         try {
-            List<YearMonth> present = jdbi.withHandle(Partitions::present);
+            List<YearMonth> present = jdbi.withExtension(PartitionsDao.class, PartitionsDao::present);
             YearMonth now = partitions.currentMonth();
             long ahead = present.stream().filter(m -> m.isAfter(now)).count();
             if (ahead < 1) {

@@ -12,14 +12,6 @@ import org.jdbi.v3.core.Jdbi;
 public final class TransactionSeeder {
 
     private static final int CHUNK = 1_000_000;
-    private static final String INSERT = """
-            with u as (select array_agg(id) as ids from (select id from users order by id limit 100000) s)
-            insert into transactions (user_id, amount, created_at)
-            select u.ids[1 + (g % array_length(u.ids, 1))],
-                   round(cast(random() * 500 as numeric), 2),
-                   cast(:now as timestamptz) - random() * interval '365 days'
-            from u, generate_series(:first, :last) as g
-            """;
 
     private final Jdbi writer;
     private final Partitions partitions;
@@ -35,7 +27,7 @@ public final class TransactionSeeder {
         }
         partitions.maintain();
         partitions.create(partitions.currentMonth().minusMonths(12), partitions.currentMonth());
-        boolean anyUser = writer.withHandle(h -> h.select("select exists (select 1 from users)").mapTo(Boolean.class).one());
+        boolean anyUser = writer.withExtension(TransactionSeedDao.class, TransactionSeedDao::anyUser);
         if (!anyUser) {
             throw new IllegalStateException("transactions need users: seed --users first");
         }
@@ -45,11 +37,12 @@ public final class TransactionSeeder {
             long last = Math.min(count, first + CHUNK - 1);
             long from = first;
             added += writer.inTransaction(h -> {
-                h.execute("set local synchronous_commit = off");
-                return h.createUpdate(INSERT).bind("now", now).bind("first", from).bind("last", last).execute();
+                TransactionSeedDao dao = h.attach(TransactionSeedDao.class);
+                dao.synchronousCommitOff();
+                return dao.insert(now, from, last);
             });
         }
-        writer.useHandle(h -> h.execute("analyze transactions"));
+        writer.useExtension(TransactionSeedDao.class, TransactionSeedDao::analyze);
         return added;
     }
 }

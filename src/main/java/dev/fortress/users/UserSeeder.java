@@ -11,15 +11,6 @@ import org.jdbi.v3.core.Jdbi;
 public final class UserSeeder {
 
     private static final int CHUNK = 200_000;
-    private static final String INSERT = """
-            insert into users (email, role, org_id, age)
-            select 'seed-' || :token || '-' || g || '@seed.fortress.test',
-                   case when g % 50 = 0 then 'admin' when g % 5 = 0 then 'viewer' else 'member' end,
-                   1 + g % :orgs,
-                   18 + (g * 7919) % 63
-            from generate_series(:first, :last) as g
-            on conflict do nothing
-            """;
 
     private final Jdbi jdbi;
     private final SecureRandom random = new SecureRandom();
@@ -38,18 +29,16 @@ public final class UserSeeder {
                 added += insertChunk(token, orgs, first, Math.min(wanted, first + CHUNK - 1));
             }
         }
-        jdbi.useHandle(h -> h.execute("analyze users"));
+        jdbi.useExtension(UserSeedDao.class, UserSeedDao::analyze);
         return added;
     }
 
     private int insertChunk(String token, long orgs, long first, long last) {
         return jdbi.inTransaction(h -> {
+            UserSeedDao dao = h.attach(UserSeedDao.class);
             // Bulk demo data: losing the last chunk in a crash is fine, waiting on fsync is not.
-            h.execute("set local synchronous_commit = off");
-            return h.createUpdate(INSERT)
-                    .bind("token", token).bind("orgs", orgs)
-                    .bind("first", first).bind("last", last)
-                    .execute();
+            dao.synchronousCommitOff();
+            return dao.insert(token, orgs, first, last);
         });
     }
 }

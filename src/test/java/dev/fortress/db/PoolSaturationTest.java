@@ -11,8 +11,10 @@ import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
-import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -30,15 +32,17 @@ class PoolSaturationTest {
                     .toArray(ConfigOverride[]::new));
 
     @Test
-    void saturatedReaderAnswers503AfterMaxWaitWithoutQueueingAndServesAgainOnceFreed() {
+    void saturatedReaderAnswers503AfterMaxWaitWithoutQueueingAndServesAgainOnceFreed() throws SQLException {
         Http api = new Http("127.0.0.1", APP.getLocalPort());
         Databases databases = APP.<FortressApplication>getApplication().databases();
         Duration maxWait = APP.getConfiguration().getReaderDatabase().getMaxWaitForConnection().toJavaDuration();
 
         HttpResponse<String> refused;
         Duration waited;
-        try (Handle held = databases.reader().open()) {
-            held.select("select 1").mapTo(Integer.class).one(); // the pool's only connection, in use
+        // The pool's only connection, in use (plain JDBC: not one of the application's statements).
+        try (Connection held = databases.replicas().member(0).dataSource().getConnection();
+             Statement st = held.createStatement()) {
+            st.execute("select 1");
             long started = System.nanoTime();
             // Answered while the connection is still held: a request that queued for it would get
             // no answer until Http's 10 s deadline, since the connection is freed only after this.

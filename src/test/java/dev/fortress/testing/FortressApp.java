@@ -1,15 +1,28 @@
 package dev.fortress.testing;
 
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
 import dev.fortress.FortressApplication;
 import dev.fortress.FortressConfiguration;
+import io.dropwizard.core.setup.Environment;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-/** The whole service on the real {@code config.yml}, pointed at a test database, on free ports. */
+/**
+ * The whole service on the real {@code config.yml}, pointed at a test database, on free ports.
+ * When a test class is done with it, it fails the class if the application ran a statement
+ * outside a JDBI SQL object (timed as {@code dev.fortress.db.<datasource>.sql.raw}, see
+ * db/StatementMetrics): every statement is named, so its timer and slow-statement log say which
+ * it was. A test's own SQL goes through its own {@link TestDatabase#jdbi()}, not the application's.
+ */
 public final class FortressApp {
+
+    /** How StatementMetrics names a statement that no SQL-object method ran. */
+    static final String UNNAMED = ".sql.raw";
 
     private FortressApp() {
     }
@@ -47,8 +60,44 @@ public final class FortressApp {
                 // are a set, not a list, so a key must not come twice.
                 ConfigOverride.config("warmup.enabled", String.valueOf(warmup))));
         overrides.addAll(List.of(extra));
-        return new DropwizardAppExtension<>(FortressApplication.class, configPath(),
-                overrides.toArray(new ConfigOverride[0]));
+        return new NamedStatementsOnly(configPath(), overrides.toArray(new ConfigOverride[0]));
+    }
+
+    /** Stops the application as usual, then fails if it timed any statement as {@code sql.raw}. */
+    private static final class NamedStatementsOnly extends DropwizardAppExtension<FortressConfiguration> {
+
+        NamedStatementsOnly(String configPath, ConfigOverride... overrides) {
+            super(FortressApplication.class, configPath, overrides);
+        }
+
+        @Override
+        public void after() {
+            Environment environment = getEnvironment(); // null when the application never started
+            super.after();
+            if (environment != null) {
+                List<String> unnamed = unnamedStatements(environment.metrics());
+                if (!unnamed.isEmpty()) {
+                    throw new AssertionError("the application ran statements outside a JDBI SQL object, timed as "
+                            + "sql.raw (make each an @SqlQuery/@SqlUpdate method; StatementMetrics logged the SQL "
+                            + "of each at WARN, \"statement outside an SQL object\"): " + String.join("; ", unnamed));
+                }
+            }
+        }
+    }
+
+    /** Each {@code sql.raw} timer in {@code metrics}, as "datasource writer: 3 statements". */
+    public static List<String> unnamedStatements(MetricRegistry metrics) {
+        List<String> unnamed = new ArrayList<>();
+        for (Map.Entry<String, Timer> timer : metrics.getTimers().entrySet()) {
+            String name = timer.getKey();
+            if (name.endsWith(UNNAMED)) {
+                String datasource = name.substring(0, name.length() - UNNAMED.length())
+                        .replaceFirst("^dev\\.fortress\\.db\\.", "");
+                unnamed.add("datasource " + datasource + ": " + timer.getValue().getCount() + " statement(s) ("
+                        + name + ")");
+            }
+        }
+        return unnamed;
     }
 
     /** Overrides that give the named pool ("writerDatabase", "readerDatabase") exactly one connection. */

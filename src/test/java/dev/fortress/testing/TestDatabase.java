@@ -15,6 +15,7 @@ import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 
 /**
  * A throwaway database, migrated with the real Liquibase changelog, dropped when the JVM ends.
@@ -84,13 +85,16 @@ public final class TestDatabase {
         return server.password();
     }
 
-    /** A plain JDBI on this database with extra driver properties (e.g. prepareThreshold). */
+    /**
+     * A JDBI of the test's own on this database, with extra driver properties (e.g. prepareThreshold)
+     * and SQL objects, as the application's: its statements never reach the application's timers.
+     */
     public Jdbi jdbi(Properties driverProperties) {
         Properties props = new Properties();
         props.putAll(driverProperties);
         props.setProperty("user", user());
         props.setProperty("password", password());
-        return Jdbi.create(url(), props);
+        return Jdbi.create(url(), props).installPlugin(new SqlObjectPlugin());
     }
 
     public Jdbi jdbi() {

@@ -28,7 +28,7 @@ class PartitionsTest {
     }
 
     private static List<YearMonth> present(Jdbi jdbi) {
-        return jdbi.withHandle(Partitions::present);
+        return jdbi.withExtension(PartitionsDao.class, PartitionsDao::present);
     }
 
     @Test

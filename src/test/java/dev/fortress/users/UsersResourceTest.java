@@ -35,7 +35,8 @@ class UsersResourceTest {
     private static final ResourceExtension RESOURCES = ResourceExtension.builder()
             .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
                     JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, Configs.load().getReplica(),
-                    new MetricRegistry(), "test"), new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
+                    new MetricRegistry(), "test", java.util.concurrent.Executors.newSingleThreadScheduledExecutor()),
+                    new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
                     CHANGED_ORGS::add))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())
