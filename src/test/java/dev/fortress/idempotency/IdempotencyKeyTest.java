@@ -34,8 +34,7 @@ class IdempotencyKeyTest {
 
     @BeforeAll
     static void aUser() {
-        userId = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
-                + "values ('idem-owner@x.io', 'admin', 1, 40) returning id").mapTo(Long.class).one());
+        userId = DB.aUser("idem-owner@x.io");
     }
 
     private static Http api() {

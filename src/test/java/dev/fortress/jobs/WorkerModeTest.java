@@ -68,11 +68,9 @@ class WorkerModeTest {
     @Test
     void runsTheJobs() {
         // The rollup job is recurring: a worker that runs jobs moves the deltas the writes left.
-        DB.jdbi().useHandle(h -> {
-            long user = h.select("insert into users (email, role, org_id, age) values ('job@x.io', 'member', 1, 30) "
-                    + "returning id").mapTo(Long.class).one();
-            h.execute("insert into transactions (user_id, amount, created_at) values (?, 5.00, now())", user);
-        });
+        long user = DB.aUser("job@x.io");
+        DB.jdbi().useHandle(h -> h.execute("insert into transactions (user_id, amount, created_at) "
+                + "values (?, 5.00, now())", user));
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (metrics.meter("dev.fortress.transactions.rollups.deltas") == 0 && System.nanoTime() < deadline) {

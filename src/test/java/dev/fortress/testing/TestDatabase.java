@@ -101,6 +101,12 @@ public final class TestDatabase {
         return jdbi(new Properties());
     }
 
+    /** Inserts a user (org 1, as an admin of 40) and returns its id: a row that writes can refer to. */
+    public long aUser(String email) {
+        return jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                + "values (:email, 'admin', 1, 40) returning id").bind("email", email).mapTo(Long.class).one());
+    }
+
     /** An unpooled DataSource on this database, for code that runs plain JDBC. */
     public javax.sql.DataSource dataSource() {
         org.postgresql.ds.PGSimpleDataSource source = new org.postgresql.ds.PGSimpleDataSource();

@@ -51,8 +51,7 @@ class SummaryRollupsAppTest {
 
     @BeforeAll
     static void aUser() {
-        userId = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
-                + "values ('s@x.io', 'member', 1, 30) returning id").mapTo(Long.class).one());
+        userId = DB.aUser("s@x.io");
     }
 
     @Test

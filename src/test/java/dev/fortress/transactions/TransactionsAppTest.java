@@ -35,8 +35,7 @@ class TransactionsAppTest {
 
     @BeforeAll
     static void aUser() {
-        userId = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
-                + "values ('t@x.io', 'admin', 1, 40) returning id").mapTo(Long.class).one());
+        userId = DB.aUser("t@x.io");
     }
 
     private Http api() {
