@@ -90,6 +90,9 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
 
     @Override
     public void serverStarted(Server server) {
+        // Plain daemon threads, not a lifecycle executor: they exist only during the warm-up and end
+        // with it, and an executor's stop (shutdown(), no interrupt, non-daemon threads) would leave
+        // the senders looping to maxDuration and hold up the exit of an application stopped mid-warm-up.
         int port = getLocalPort(server);
         Thread thread = new Thread(() -> run(port), "fortress-warmup");
         thread.setDaemon(true);

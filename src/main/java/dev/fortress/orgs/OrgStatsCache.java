@@ -10,9 +10,8 @@ import dev.fortress.cache.Redis;
 import dev.fortress.cache.SingleFlight;
 import dev.fortress.db.Reads;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -62,21 +61,19 @@ public final class OrgStatsCache {
     private final double beta;
     private final SingleFlight<String, OrgStats> flights = new SingleFlight<>();
     private final AtomicBoolean epochBumpPending = new AtomicBoolean();
-    private final ThreadPoolExecutor refresher = new ThreadPoolExecutor(1, 2, 30, TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(64), r -> {
-                Thread t = new Thread(r, "org-stats-refresh");
-                t.setDaemon(true);
-                return t;
-            }, new ThreadPoolExecutor.DiscardPolicy());
+    /** Runs early refreshes; bounded, and drops a refresh it has no room for (the entry is still served). */
+    private final Executor refresher;
     private final Meter hits;
     private final Meter misses;
     private final Meter errors;
     private final Meter earlyRefreshes;
     private final Timer aggregation;
 
-    OrgStatsCache(Reads<OrgStatsDao> dao, Redis redis, OrgsConfiguration config, MetricRegistry metrics) {
+    OrgStatsCache(Reads<OrgStatsDao> dao, Redis redis, OrgsConfiguration config, Executor refresher,
+                  MetricRegistry metrics) {
         this.dao = dao;
         this.redis = redis;
+        this.refresher = refresher;
         this.ttlSeconds = config.getStatsTtl().toSeconds();
         this.beta = config.getEarlyRefreshBeta();
         String prefix = "dev.fortress.orgs.stats";
@@ -231,9 +228,5 @@ public final class OrgStatsCache {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    void stop() {
-        refresher.shutdownNow();
     }
 }

@@ -6,10 +6,13 @@ import dev.fortress.db.Reads;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
-import io.dropwizard.lifecycle.Managed;
+import io.dropwizard.util.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.function.Supplier;
 
 /** The orgs feature: the stats route and its cache, which other features' writes invalidate. */
@@ -25,14 +28,17 @@ public final class Orgs {
 
     public static Orgs build(OrgsConfiguration config, Environment environment, Routes routes, Databases databases,
                              Redis redis) {
-        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config,
+        // Early refreshes: one thread, a second when 64 wait; beyond that a refresh is dropped (the entry
+        // is still served). Dropwizard names the threads and stops them with the application.
+        ExecutorService refresher = environment.lifecycle().executorService("org-stats-refresh-%d")
+                .minThreads(1)
+                .maxThreads(2)
+                .keepAliveTime(Duration.seconds(30))
+                .workQueue(new ArrayBlockingQueue<>(64))
+                .rejectedExecutionHandler(new ThreadPoolExecutor.DiscardPolicy())
+                .build();
+        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config, refresher,
                 environment.metrics());
-        environment.lifecycle().manage(new Managed() {
-            @Override
-            public void stop() {
-                cache.stop();
-            }
-        });
         OrgsResource resource = new OrgsResource(cache);
         routes.resource(resource);
         routes.directGet("/orgs/", "/stats", OrgsResource.class, "stats",
