@@ -53,28 +53,18 @@ class OrgStatsAppTest {
         return new AdminMetrics(APP.getAdminPort());
     }
 
-    private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
-    }
-
-    private HttpResponse<String> stats(long orgId) {
-        return OrgsClient.stats(api(), orgId);
-    }
-
-    private void addUser(long orgId, int age) {
-        OrgsClient.addUser(api(), orgId, age);
-    }
+    private final OrgsClient client = new OrgsClient(APP.getLocalPort());
 
     @Test
     void missThenHitThenAWriteToTheOrgInvalidatesIt() {
         long org = ORG_BASE + 1;
-        addUser(org, 30);
-        addUser(org, 41);
+        client.addUser(org, 30);
+        client.addUser(org, 41);
         long hitsBefore = metrics().meter("dev.fortress.orgs.stats.cache.hits");
         long missesBefore = metrics().meter("dev.fortress.orgs.stats.cache.misses");
 
-        HttpResponse<String> first = stats(org);
-        HttpResponse<String> second = stats(org);
+        HttpResponse<String> first = client.stats(org);
+        HttpResponse<String> second = client.stats(org);
 
         assertThat(first.statusCode()).isEqualTo(200);
         assertThat(first.headers().firstValue("X-Cache")).contains("miss");
@@ -88,17 +78,17 @@ class OrgStatsAppTest {
         assertThat((Double) metrics().gauge("dev.fortress.orgs.stats.cache.hit-ratio"))
                 .isEqualTo((double) hits / (hits + misses));
 
-        addUser(org, 20);
-        HttpResponse<String> afterWrite = stats(org);
+        client.addUser(org, 20);
+        HttpResponse<String> afterWrite = client.stats(org);
 
         assertThat(afterWrite.headers().firstValue("X-Cache")).contains("miss");
         assertThat(Http.json(afterWrite)).containsEntry("users", 3).containsEntry("avgAge", 30.33);
-        assertThat(stats(org).headers().firstValue("X-Cache")).contains("hit");
+        assertThat(client.stats(org).headers().firstValue("X-Cache")).contains("hit");
     }
 
     @Test
     void anOrgWithNoUsersHasZeroUsersAndNoAverage() {
-        HttpResponse<String> empty = stats(ORG_BASE + 2);
+        HttpResponse<String> empty = client.stats(ORG_BASE + 2);
 
         assertThat(empty.statusCode()).isEqualTo(200);
         assertThat(empty.body()).isEqualTo("{\"orgId\":" + (ORG_BASE + 2) + ",\"users\":0,\"avgAge\":null}");
@@ -107,7 +97,7 @@ class OrgStatsAppTest {
     @Test
     void sixtyFourConcurrentRequestsOnAColdKeyRunOneAggregation() throws Exception {
         long org = ORG_BASE + 3;
-        addUser(org, 50);
+        client.addUser(org, 50);
         concurrently(ORG_BASE + 30); // warm the Redis pool: what is measured is the single flight
         long before = metrics().timerCount("dev.fortress.orgs.stats.aggregation");
 
@@ -135,7 +125,7 @@ class OrgStatsAppTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-                return stats(org);
+                return client.stats(org);
             }, clients));
         }
 
@@ -151,21 +141,21 @@ class OrgStatsAppTest {
     @Test
     void garbageInRedisIsAMissNotAnError() {
         long org = ORG_BASE + 4;
-        addUser(org, 60);
-        stats(org);
+        client.addUser(org, 60);
+        client.stats(org);
         try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
             jedis.select(REDIS_DB);
             jedis.set(OrgStatsCache.entryKey(org), "{not json");
         }
         long errors = metrics().meter("dev.fortress.orgs.stats.cache.errors");
 
-        HttpResponse<String> answer = stats(org);
+        HttpResponse<String> answer = client.stats(org);
 
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.headers().firstValue("X-Cache")).contains("miss");
         assertThat(Http.json(answer)).containsEntry("users", 1);
         assertThat(metrics().meter("dev.fortress.orgs.stats.cache.errors")).isEqualTo(errors + 1);
-        assertThat(stats(org).headers().firstValue("X-Cache")).contains("hit");
+        assertThat(client.stats(org).headers().firstValue("X-Cache")).contains("hit");
     }
 
 }

@@ -34,23 +34,13 @@ class RedisOutageTest {
             ConfigOverride.config("redis.breakerOpenFor", "1s"));
     private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
-    private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
-    }
-
-    private HttpResponse<String> stats(long orgId) {
-        return OrgsClient.stats(api(), orgId);
-    }
-
-    private void addUser(long orgId, int age) {
-        OrgsClient.addUser(api(), orgId, age);
-    }
+    private final OrgsClient client = new OrgsClient(APP.getLocalPort());
 
     @Test
     void redisGoingAwayUnderLoadCostsNoErrorsTheBreakerSkipsItAndHitsComeBack() throws Exception {
         long org = ORG_BASE + 5;
-        addUser(org, 25);
-        stats(org);
+        client.addUser(org, 25);
+        client.stats(org);
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         int clients = 8;
         int breakerFailures = APP.getConfiguration().getRedis().getBreakerFailures();
@@ -66,13 +56,13 @@ class RedisOutageTest {
         long failed = metrics.meter("dev.fortress.cache.redis.errors") - failedBefore;
         long skipped = metrics.meter("dev.fortress.cache.redis.skipped-breaker-open") - skippedBefore;
         // Writes while Redis is away cannot invalidate: the cache is dropped as a whole on its return.
-        addUser(org, 35);
+        client.addUser(org, 35);
 
         assertThat(statuses).isNotEmpty().allMatch(status -> status == 200);
         assertThat(metrics.gauge("dev.fortress.cache.redis.breaker-state")).isEqualTo(2); // open
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).contains("degraded: redis at 127.0.0.1:" + REDIS.port() + " does not answer");
-        assertThat(api().get("/health-check").statusCode()).as("readiness holds: redis is not critical")
+        assertThat(client.api().get("/health-check").statusCode()).as("readiness holds: redis is not critical")
                 .isEqualTo(200);
         // Once the breaker is open a request pays nothing for Redis: it does not try it. Each request
         // here makes one Redis call (an MGET; the miss is then served from the database), so it
@@ -90,7 +80,7 @@ class RedisOutageTest {
         HttpResponse<String> answer = null;
         while (!cache.equals("hit") && System.nanoTime() < deadline) {
             LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
-            answer = stats(org);
+            answer = client.stats(org);
             cache = answer.headers().firstValue("X-Cache").orElse("");
         }
         assertThat(cache).isEqualTo("hit");
@@ -106,7 +96,7 @@ class RedisOutageTest {
             pool.submit(() -> {
                 while (System.nanoTime() < end) {
                     try {
-                        statuses.add(stats(orgs.getAsLong()).statusCode());
+                        statuses.add(client.stats(orgs.getAsLong()).statusCode());
                     } catch (RuntimeException e) {
                         statuses.add(-1); // no answer within Http's deadline
                     }
