@@ -9,7 +9,6 @@ import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
-import dev.fortress.http.BodySizeLimitFeature;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.RequestHygiene;

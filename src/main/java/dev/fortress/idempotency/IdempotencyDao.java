@@ -1,6 +1,5 @@
 package dev.fortress.idempotency;
 
-import java.util.Optional;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 

@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.net.URI;
 import java.util.Arrays;
-import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
