@@ -1,5 +1,6 @@
 package dev.fortress;
 
+import dev.fortress.auth.Access;
 import dev.fortress.cache.Caches;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
@@ -13,7 +14,6 @@ import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.RequestHygiene;
 import dev.fortress.http.Routes;
-import dev.fortress.SeedCommand;
 import dev.fortress.ops.Warmup;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
@@ -58,6 +58,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
             }
         });
         bootstrap.addCommand(new SeedCommand());
+        bootstrap.addCommand(new KeysCommand());
         bootstrap.setMetricRegistry(new FortressMetricRegistry());
     }
 
@@ -69,7 +70,8 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 configuration.getWriterDatabase());
         Redis redis = Caches.build(configuration.getRedis(), environment);
         RequestHygiene.register(environment);
-        Routes routes = Routes.of(environment, configuration.getJobs().getMode().servesApi());
+        Access access = Access.build(configuration.getAuth(), environment, databases);
+        Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
         IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,
@@ -81,7 +83,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 databases, jobs, idempotent);
 
         // An instance that serves no API has nothing to warm: its readiness turns 200 at once.
-        Warmup.register(configuration.getWarmup(), environment, routes.serving()
+        Warmup.register(configuration.getWarmup(), environment, access, users.warmupOrg(), routes.serving()
                 ? List.of(users.warmup(), orgs.warmup(), transactions.warmup()) : List.of());
         Prometheus.register(environment, configuration.getHealthFactory().orElse(null));
     }

@@ -1,6 +1,7 @@
 package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.fortress.auth.AuthConfiguration;
 import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.db.FortressDataSourceFactory;
 import dev.fortress.db.ReplicaConfiguration;
@@ -59,6 +60,16 @@ public class FortressConfiguration extends Configuration {
     @NotNull
     @JsonProperty
     private ReplicaConfiguration replica;
+
+    /** API keys: how long a looked-up key is trusted, and how their use is recorded. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private AuthConfiguration auth;
+
+    public AuthConfiguration getAuth() {
+        return auth;
+    }
 
     /** Idempotency-Key retention and purge. */
     @Valid

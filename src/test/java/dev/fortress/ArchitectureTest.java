@@ -9,13 +9,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package rules of STYLE.md, on the compiled main classes. Infrastructure ({@code db},
- * {@code cache}, {@code jobs}, {@code ops}, {@code http}) is given what it needs: it imports no
+ * {@code cache}, {@code jobs}, {@code ops}, {@code http}, {@code auth}) is given what it needs: it imports no
  * feature and not the root configuration or application, so a feature can change without it.
  */
 class ArchitectureTest {
 
     private static final String[] INFRASTRUCTURE = {
-        "dev.fortress.db..", "dev.fortress.cache..", "dev.fortress.jobs..", "dev.fortress.ops..", "dev.fortress.http.."};
+        "dev.fortress.db..", "dev.fortress.cache..", "dev.fortress.jobs..", "dev.fortress.ops..", "dev.fortress.http..",
+        "dev.fortress.auth.."};
     private static final String[] FEATURES = {
         "dev.fortress.users..", "dev.fortress.orgs..", "dev.fortress.transactions..", "dev.fortress.imports..",
         "dev.fortress.idempotency.."};
@@ -37,6 +38,7 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().haveFullyQualifiedName(FortressConfiguration.class.getName())
                 .orShould().dependOnClassesThat().haveFullyQualifiedName(FortressApplication.class.getName())
                 .orShould().dependOnClassesThat().haveFullyQualifiedName(SeedCommand.class.getName())
+                .orShould().dependOnClassesThat().haveFullyQualifiedName(KeysCommand.class.getName())
                 .check(MAIN);
     }
 }

@@ -4,7 +4,11 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.auth.Access;
+import dev.fortress.auth.Caller;
 import io.dropwizard.core.setup.Environment;
+import io.dropwizard.jersey.errors.LoggingExceptionMapper;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -13,9 +17,14 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
+import java.lang.reflect.Method;
+import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.JdbiException;
 
@@ -24,41 +33,56 @@ import org.jdbi.v3.core.JdbiException;
  * Jersey's per-request machinery (request scope, routing, parameter injection, entity providers,
  * event listeners) cost over a third of GET /users/{id}'s server CPU (0.136 ms per request with
  * it, 0.084 without: bench/results/2026-12-01-cost.md, with the flame graphs); the answer does
- * not need it. What the route does stays where it was: the resource method the filter calls
- * (replica routing, consistency tokens, caches, SQL objects and their statement metrics), the
- * same JSON from the application's ObjectMapper, the API's error shapes (the resource's own and
- * {@link DatabaseExceptionMapper}), and the route's Jersey metrics ({@code <Resource>.<method>},
- * {@code .total}, {@code .<N>xx-responses}), updated as Jersey would. No Jersey filter runs here,
- * so {@code .request.filtering} and {@code .response.filtering} count only what Jersey served.
+ * not need it. What the route does stays where it was: the access rule ({@link Access#check}: the
+ * same key parse, cached authenticator, scope and 401/403 answers as Jersey's, the scope read from
+ * the resource method's own {@code @RolesAllowed}), the resource method the filter calls (replica
+ * routing, consistency tokens, caches, SQL objects and their statement metrics), the same JSON
+ * from the application's ObjectMapper, the API's error shapes ({@link DatabaseExceptionMapper},
+ * and Dropwizard's own mapper for anything else, as Jersey would map it), and the route's Jersey
+ * metrics ({@code <Resource>.<method>}, {@code .total}, {@code .<N>xx-responses}), updated as
+ * Jersey would: a refused request counts in {@code .total} and the responses, not in the method's
+ * timer. No Jersey filter runs here, so {@code .request.filtering} and {@code .response.filtering}
+ * count only what Jersey served.
  * <p>
- * Anything the filter is not sure of goes on to Jersey unchanged: another method or path, an
- * encoded or parameterised segment, an {@code Accept} that does not take JSON, or an error that
- * is not the database's (Jersey then answers it in its shape, logged under an id).
+ * A request the filter takes is answered by it exactly once, whatever happens. What it does not
+ * take goes on to Jersey untouched, before anything has run: another method or path, an encoded or
+ * parameterised segment, or an {@code Accept} header other than none, {@code *}{@code /*},
+ * {@code application/*} or {@code application/json} (Jersey negotiates the rest; DirectGetFilterTest
+ * checks that both answer alike).
  */
 public final class DirectGetFilter implements Filter {
 
-    /** The resource's answer for the path segment between prefix and suffix. */
+    /** The resource's answer for the path segment between prefix and suffix, for an allowed caller. */
     @FunctionalInterface
     public interface Route {
-        Response answer(String segment, HttpServletRequest request);
+        Response answer(Caller caller, String segment, HttpServletRequest request);
     }
 
     private static final String JSON = "application/json";
+    /** The Accept headers the filter answers; anything else is negotiated by Jersey. */
+    private static final List<String> ACCEPTED = List.of("*/*", "application/*", JSON);
 
     private final String prefix;
     private final String suffix;
     private final Route route;
+    private final Access access;
+    private final String scope;
+    private final String family;
     private final ObjectMapper json;
     private final DatabaseExceptionMapper databaseErrors = new DatabaseExceptionMapper();
+    private final LoggingExceptionMapper<Throwable> otherErrors = new LoggingExceptionMapper<>() { };
     private final Timer method;
     private final Timer total;
     private final Meter[] responses = new Meter[5];
 
-    private DirectGetFilter(String prefix, String suffix, String metricName, Route route, ObjectMapper json,
-                            MetricRegistry metrics) {
+    private DirectGetFilter(String prefix, String suffix, String metricName, Route route, Access access, String scope,
+                            String family, ObjectMapper json, MetricRegistry metrics) {
         this.prefix = prefix;
         this.suffix = suffix;
         this.route = route;
+        this.access = access;
+        this.scope = scope;
+        this.family = family;
         this.json = json;
         this.method = metrics.timer(metricName);
         this.total = metrics.timer(MetricRegistry.name(metricName, "total"));
@@ -68,15 +92,32 @@ public final class DirectGetFilter implements Filter {
     }
 
     /**
-     * Serves {@code GET <prefix><segment><suffix>} (one segment, no '/') with {@code route}, whose
-     * metrics are those of {@code resource}'s {@code method} (the Jersey method it stands in for).
+     * Serves {@code GET <prefix><segment><suffix>} (one segment, no '/') with {@code route}, under the
+     * access rule and metrics of {@code resource}'s {@code method} (the Jersey method it stands in
+     * for, which must name one scope in {@code @RolesAllowed}).
      */
-    public static void register(Environment environment, String prefix, String suffix, Class<?> resource,
-                                String method, Route route) {
+    public static void register(Environment environment, Access access, String prefix, String suffix,
+                                Class<?> resource, String method, Route route) {
         String metricName = MetricRegistry.name(resource, method);
-        environment.servlets().addFilter(metricName, new DirectGetFilter(prefix, suffix, metricName, route,
-                        environment.getObjectMapper(), environment.metrics()))
+        environment.servlets().addFilter(metricName, new DirectGetFilter(prefix, suffix, metricName, route, access,
+                        scopeOf(resource, method), Access.family(resource), environment.getObjectMapper(),
+                        environment.metrics()))
                 .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, prefix + "*");
+    }
+
+    /** The one scope the Jersey GET method {@code name} of {@code resource} needs, from its {@code @RolesAllowed}. */
+    static String scopeOf(Class<?> resource, String name) {
+        Method get = Arrays.stream(resource.getMethods())
+                .filter(m -> m.getName().equals(name) && m.isAnnotationPresent(GET.class))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(resource.getName() + " has no @GET method " + name));
+        RolesAllowed rule = get.isAnnotationPresent(RolesAllowed.class) ? get.getAnnotation(RolesAllowed.class)
+                : resource.getAnnotation(RolesAllowed.class);
+        if (rule == null || rule.value().length != 1) {
+            throw new IllegalArgumentException(get + " must name exactly one scope in @RolesAllowed to be served "
+                    + "in front of Jersey");
+        }
+        return rule.value()[0];
     }
 
     @Override
@@ -91,14 +132,21 @@ public final class DirectGetFilter implements Filter {
         long started = System.nanoTime();
         Response answer;
         try {
-            answer = route.answer(segment, request);
+            Access.Decision decision = access.check(request.getHeader(HttpHeaders.AUTHORIZATION), scope, family);
+            if (decision instanceof Access.Allowed allowed) {
+                try {
+                    answer = route.answer(allowed.caller(), segment, request);
+                } finally {
+                    method.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                }
+            } else {
+                answer = ((Access.Refused) decision).response();
+            }
         } catch (JdbiException e) {
             answer = databaseErrors.toResponse(e);
         } catch (RuntimeException e) {
-            chain.doFilter(req, res); // not the database's: Jersey answers it, in its shape, logged under an id
-            return;
+            answer = otherErrors.toResponse(e); // Jersey's answer to it: the API's shape, logged under an id
         }
-        method.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         write(answer, (HttpServletResponse) res);
         total.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         int status = answer.getStatus() / 100;
@@ -122,9 +170,8 @@ public final class DirectGetFilter implements Filter {
         if (slash >= 0 && slash < end) {
             return null;
         }
-        String accept = request.getHeader("Accept");
-        if (accept != null && !accept.isEmpty() && !accept.contains(JSON) && !accept.contains("*/*")
-                && !accept.contains("application/*")) {
+        String accept = request.getHeader(HttpHeaders.ACCEPT);
+        if (accept != null && !accept.isBlank() && !ACCEPTED.contains(accept.strip())) {
             return null;
         }
         return uri.substring(prefix.length(), end);

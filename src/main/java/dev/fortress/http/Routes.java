@@ -1,30 +1,38 @@
 package dev.fortress.http;
 
+import dev.fortress.auth.Access;
 import io.dropwizard.core.setup.Environment;
 
 /**
  * Where a feature puts its routes: its Jersey resources and the {@link DirectGetFilter}s in front
- * of them. An instance that serves no API ({@code jobs.mode: worker}) takes none, so it answers
- * only readiness on the application port, and health, metrics and tasks on the admin port, while
- * its features still run their jobs.
+ * of them, all under the same access rules ({@link Access}). An instance that serves no API
+ * ({@code jobs.mode: worker}) takes none, so it answers only readiness on the application port, and
+ * health, metrics and tasks on the admin port, while its features still run their jobs.
  */
 public final class Routes {
 
     private final Environment environment;
+    private final Access access;
     private final boolean serving;
 
-    private Routes(Environment environment, boolean serving) {
+    private Routes(Environment environment, Access access, boolean serving) {
         this.environment = environment;
+        this.access = access;
         this.serving = serving;
     }
 
-    public static Routes of(Environment environment, boolean servesApi) {
-        return new Routes(environment, servesApi);
+    public static Routes of(Environment environment, Access access, boolean servesApi) {
+        return new Routes(environment, access, servesApi);
     }
 
     /** Whether this instance serves the API. */
     public boolean serving() {
         return serving;
+    }
+
+    /** Who may call what; features ask it for their refusal counts. */
+    public Access access() {
+        return access;
     }
 
     public void resource(Object resource) {
@@ -36,7 +44,7 @@ public final class Routes {
     /** {@code GET <prefix><segment><suffix>} served by {@code route} in front of Jersey (see {@link DirectGetFilter}). */
     public void directGet(String prefix, String suffix, Class<?> resource, String method, DirectGetFilter.Route route) {
         if (serving) {
-            DirectGetFilter.register(environment, prefix, suffix, resource, method, route);
+            DirectGetFilter.register(environment, access, prefix, suffix, resource, method, route);
         }
     }
 }

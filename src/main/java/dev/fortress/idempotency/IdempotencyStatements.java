@@ -30,17 +30,17 @@ final class IdempotencyStatements {
      * request that commits in between is missed here: {@link #STORE} then finds its row and stores
      * nothing, and the caller rolls back and claims again.
      */
-    private static final String CLAIM = "select pg_try_advisory_xact_lock(hashtextextended(? || ' ' || ?, 0)), "
+    private static final String CLAIM = "select pg_try_advisory_xact_lock(hashtextextended(? || ' ' || ? || ' ' || ?, 0)), "
             + "k.fingerprint, k.status, k.body, k.location, k.created_at >= now() - make_interval(secs => ?) "
-            + "from (select 1) as one left join idempotency_keys k on k.scope = ? and k.key = ?";
+            + "from (select 1) as one left join idempotency_keys k on k.org_id = ? and k.scope = ? and k.key = ?";
 
     /**
      * Stores the answer, or replaces an expired one the purge has not reached yet; 0 rows when a
      * live answer is there already (a first request committed after this one's claim read).
      */
-    private static final String STORE = "insert into idempotency_keys (scope, key, fingerprint, status, body, location) "
-            + "values (?, ?, ?, ?, ?, ?) "
-            + "on conflict (scope, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, "
+    private static final String STORE = "insert into idempotency_keys (org_id, scope, key, fingerprint, status, body, "
+            + "location) values (?, ?, ?, ?, ?, ?, ?) "
+            + "on conflict (org_id, scope, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, "
             + "body = excluded.body, location = excluded.location, created_at = excluded.created_at "
             + "where idempotency_keys.created_at < now() - make_interval(secs => ?)";
 
@@ -52,14 +52,16 @@ final class IdempotencyStatements {
         this.retentionSeconds = retentionSeconds;
     }
 
-    Claim claim(Handle h, String scope, String key) {
+    Claim claim(Handle h, long orgId, String scope, String key) {
         return TimedJdbc.query(h.getConnection(), metrics, "IdempotencyDao.claim", CLAIM, st -> {
-            // CLAIM's placeholders: the lock's scope and key, the retention, the join's scope and key.
-            st.setString(1, scope);
-            st.setString(2, key);
-            st.setLong(3, retentionSeconds);
-            st.setString(4, scope);
-            st.setString(5, key);
+            // CLAIM's placeholders: the lock's org, scope and key, the retention, the join's org, scope and key.
+            st.setString(1, Long.toString(orgId));
+            st.setString(2, scope);
+            st.setString(3, key);
+            st.setLong(4, retentionSeconds);
+            st.setLong(5, orgId);
+            st.setString(6, scope);
+            st.setString(7, key);
         }, rows -> {
             rows.next();
             int status = rows.getInt(3);
@@ -70,19 +72,21 @@ final class IdempotencyStatements {
         });
     }
 
-    int store(Handle h, String scope, String key, byte[] fingerprint, int status, String body, String location) {
+    int store(Handle h, long orgId, String scope, String key, byte[] fingerprint, int status, String body,
+              String location) {
         return TimedJdbc.update(h.getConnection(), metrics, "IdempotencyDao.store", STORE, st -> {
-            st.setString(1, scope);
-            st.setString(2, key);
-            st.setBytes(3, fingerprint);
-            st.setInt(4, status);
-            st.setString(5, body);
+            st.setLong(1, orgId);
+            st.setString(2, scope);
+            st.setString(3, key);
+            st.setBytes(4, fingerprint);
+            st.setInt(5, status);
+            st.setString(6, body);
             if (location == null) {
-                st.setNull(6, Types.VARCHAR);
+                st.setNull(7, Types.VARCHAR);
             } else {
-                st.setString(6, location);
+                st.setString(7, location);
             }
-            st.setLong(7, retentionSeconds);
+            st.setLong(8, retentionSeconds);
         });
     }
 }

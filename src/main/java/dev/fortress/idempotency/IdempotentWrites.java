@@ -71,11 +71,14 @@ public final class IdempotentWrites {
 
     /**
      * Runs {@code write} on the writer: on its own without a key (as if this class did not exist),
-     * else in one transaction with the key held and stored. The request's fingerprint is the SHA-256
-     * of {@code request} as JSON, the body as the route parsed it (whitespace and key order do not
-     * count; unknown fields are ignored, as the route ignores them).
+     * else in one transaction with the key held and stored. A key belongs to the calling
+     * organisation {@code orgId} and the route {@code scope}: the same key elsewhere is another key.
+     * The request's fingerprint is the SHA-256 of {@code request} as JSON, the body as the route
+     * parsed it (whitespace and key order do not count; unknown fields are ignored, as the route
+     * ignores them).
      */
-    public Response write(String scope, String key, Object request, HandleCallback<Answer, RuntimeException> write) {
+    public Response write(long orgId, String scope, String key, Object request,
+                          HandleCallback<Answer, RuntimeException> write) {
         if (key == null) {
             Answer answer = writer.withHandle(write);
             return fresh(answer, answer.entity());
@@ -84,7 +87,7 @@ public final class IdempotentWrites {
         for (int attempt = 1; ; attempt++) {
             try {
                 return writer.inTransaction(h -> {
-                    Claim claim = claim(h, scope, key);
+                    Claim claim = claim(h, orgId, scope, key);
                     if (claim.earlier().isPresent()) {
                         return replay(claim.earlier().get(), fingerprint, key);
                     }
@@ -126,12 +129,14 @@ public final class IdempotentWrites {
     /** A key held by the current transaction, with what it found stored. */
     public final class Claim {
         private final Handle handle;
+        private final long orgId;
         private final String scope;
         private final String key;
         private final Optional<Stored> earlier;
 
-        private Claim(Handle handle, String scope, String key, Optional<Stored> earlier) {
+        private Claim(Handle handle, long orgId, String scope, String key, Optional<Stored> earlier) {
             this.handle = handle;
+            this.orgId = orgId;
             this.scope = scope;
             this.key = key;
             this.earlier = earlier;
@@ -147,7 +152,7 @@ public final class IdempotentWrites {
          * Throws {@link ClaimedMeanwhile} (roll back, claim again) if a first request got there first.
          */
         public void store(byte[] fingerprint, int status, String body, URI location) {
-            if (statements.store(handle, scope, key, fingerprint, status, body,
+            if (statements.store(handle, orgId, scope, key, fingerprint, status, body,
                     location == null ? null : location.toString()) == 0) {
                 throw new ClaimedMeanwhile(fingerprint);
             }
@@ -159,8 +164,8 @@ public final class IdempotentWrites {
      * In the write's transaction: takes the key, a 409 if another request holds it, and returns
      * what it found stored.
      */
-    public Claim claim(Handle h, String scope, String key) {
-        IdempotencyStatements.Claim found = statements.claim(h, scope, key);
+    public Claim claim(Handle h, long orgId, String scope, String key) {
+        IdempotencyStatements.Claim found = statements.claim(h, orgId, scope, key);
         if (!found.locked()) {
             inFlight.mark();
             throw ApiErrors.error(Response.Status.CONFLICT, KEY_HEADER + " " + key
@@ -169,7 +174,7 @@ public final class IdempotentWrites {
         Optional<Stored> earlier = found.fingerprint() != null && Boolean.TRUE.equals(found.live())
                 ? Optional.of(new Stored(found.fingerprint(), found.status(), found.body(), found.location()))
                 : Optional.empty();
-        return new Claim(h, scope, key, earlier);
+        return new Claim(h, orgId, scope, key, earlier);
     }
 
     /** The stored answer again, marked as a replay; a 422 if the request differs from the first. */

@@ -19,16 +19,17 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterColumnMapper(ImportState.Column.class)
 public interface ImportDao {
 
-    /** What the job needs of an import. */
+    /** What the job needs of an import; {@code orgId} is null for one stored before API keys. */
     record Stored(UUID id, ImportState status, byte[] bodySha256, long bodyBytes,
-                  int chunks, long watermarkLine, int errorCount) {
+                  int chunks, long watermarkLine, int errorCount, Long orgId, boolean mayCreateAdmins) {
     }
 
     String COLUMNS = "id, status, body_sha256, body_bytes, chunks, watermark_line, "
-            + "jsonb_array_length(errors) as error_count";
+            + "jsonb_array_length(errors) as error_count, org_id, may_create_admins";
 
-    @SqlUpdate("insert into imports (id, status) values (:id, 'uploading')")
-    void create(@Bind("id") UUID id);
+    /** A new import of organisation {@code orgId}, whose rows may be admins if {@code mayCreateAdmins}. */
+    @SqlUpdate("insert into imports (id, status, org_id, may_create_admins) values (:id, 'uploading', :orgId, :admins)")
+    void create(@Bind("id") UUID id, @Bind("orgId") long orgId, @Bind("admins") boolean mayCreateAdmins);
 
     @SqlUpdate("insert into import_chunks (import_id, seq, data) values (:id, :seq, :data)")
     void addChunk(@Bind("id") UUID id, @Bind("seq") int seq, @Bind("data") byte[] data);
@@ -48,11 +49,16 @@ public interface ImportDao {
             + "where id = :id and status in ('queued', 'processing')")
     int processing(@Bind("id") UUID id);
 
+    /** Where organisation {@code orgId}'s import {@code id} stands; empty for another organisation's. */
     @SqlQuery("select id, status, rows_imported + rows_rejected as rows_total, rows_imported, rows_rejected, "
             + "errors::text as errors, reason "
-            + "from imports where id = :id and status <> 'uploading'")
+            + "from imports where id = :id and org_id = :orgId and status <> 'uploading'")
     @RegisterRowMapper(ImportStatusMapper.class)
-    Optional<ImportStatus> status(@Bind("id") UUID id);
+    Optional<ImportStatus> status(@Bind("id") UUID id, @Bind("orgId") long orgId);
+
+    /** Whether import {@code id} exists in any organisation: only asked after a refused status, for its count. */
+    @SqlQuery("select exists (select 1 from imports where id = :id and status <> 'uploading')")
+    boolean exists(@Bind("id") UUID id);
 
     /** Imports whose job may have been lost (stored, then the process died before enqueueing). */
     @SqlQuery("select id, body_bytes from imports where status = 'queued'")

@@ -63,6 +63,7 @@ final class ImportLoader {
     /** Loads {@code stored} (claimed: processing), telling {@code progress} the bytes read after each batch. */
     Outcome load(ImportDao.Stored stored, LongConsumer progress) throws IOException {
         RowValidator rows = new RowValidator(validator, config.getMaxLineSize().toBytes());
+        RowValidator.Owner owner = new RowValidator.Owner(stored.orgId(), stored.mayCreateAdmins());
         try (InputStream csv = new ChunkInputStream(writer.onDemand(ImportDao.class), stored.id(), stored.chunks());
              Committer committer = new Committer(stored)) {
             CsvRecordReader reader = new CsvRecordReader(csv, (int) config.getMaxLineSize().toBytes());
@@ -76,7 +77,7 @@ final class ImportLoader {
                 if (record.line() <= stored.watermarkLine()) {
                     continue; // committed by an earlier run of this job
                 }
-                batch.add(record, rows.validate(record));
+                batch.add(record, owner.admit(rows.validate(record)));
                 if (batch.staged == config.getBatchRows()) {
                     committer.submit(batch);
                     batch = new ImportBatch();

@@ -67,17 +67,18 @@ final class ImportUploads {
      * while this one streams is a 409. A key used before leaves the body to be compared with the
      * first one's (read outside the transaction: the stored answer no longer changes).
      */
-    Outcome store(InputStream body, String idempotencyKey) {
+    Outcome store(InputStream body, String idempotencyKey, long orgId, boolean mayCreateAdmins) {
         UUID id = UUID.randomUUID();
         Object outcome;
         try {
             outcome = writer.inTransaction(h -> {
-                IdempotentWrites.Claim claim = idempotencyKey == null ? null : idempotent.claim(h, SCOPE, idempotencyKey);
+                IdempotentWrites.Claim claim = idempotencyKey == null ? null
+                        : idempotent.claim(h, orgId, SCOPE, idempotencyKey);
                 if (claim != null && claim.earlier().isPresent()) {
                     return claim.earlier().get();
                 }
                 ImportDao dao = h.attach(ImportDao.class);
-                dao.create(id);
+                dao.create(id, orgId, mayCreateAdmins);
                 Upload upload = copyIntoChunks(dao, id, body);
                 if (claim != null) {
                     claim.store(upload.sha256(), 202, idempotent.toJson(accepted(id)), location(id));
@@ -87,7 +88,7 @@ final class ImportUploads {
         } catch (IdempotentWrites.ClaimedMeanwhile e) {
             // A first upload with the key committed while this one streamed (it is rolled back): its answer.
             IdempotentWrites.Stored earlier = writer.inTransaction(h ->
-                    idempotent.claim(h, SCOPE, idempotencyKey).earlier().orElseThrow());
+                    idempotent.claim(h, orgId, SCOPE, idempotencyKey).earlier().orElseThrow());
             return new Repeat(earlier, e.fingerprint());
         }
         if (outcome instanceof IdempotentWrites.Stored earlier) {

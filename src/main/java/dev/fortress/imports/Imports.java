@@ -28,7 +28,7 @@ public final class Imports {
                 metrics, orgsChanged));
         ImportsResource resource = new ImportsResource(
                 new ImportUploads(databases.writer(), config.getMaxUploadSize().toBytes(), metrics, idempotent),
-                dao, jobs, idempotent, config.getMaxUploadSize().toBytes());
+                dao, jobs, idempotent, config.getMaxUploadSize().toBytes(), routes.access().refusals("imports"));
         routes.resource(resource);
         // After Jobs has started (managed objects start in order): heal imports stored by a process
         // that died before it could enqueue their job. Enqueueing by id makes this a no-op otherwise.

@@ -2,10 +2,15 @@ package dev.fortress.imports;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.auth.Caller;
+import dev.fortress.auth.Refusals;
+import dev.fortress.auth.Scopes;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.http.ApiErrors;
+import io.dropwizard.auth.Auth;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -36,21 +41,31 @@ public class ImportsResource {
     private final Jobs jobs;
     private final IdempotentWrites idempotent;
     private final long maxUploadBytes;
+    private final Refusals.Family refusals;
 
-    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, IdempotentWrites idempotent, long maxUploadBytes) {
+    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, IdempotentWrites idempotent, long maxUploadBytes,
+                    Refusals.Family refusals) {
         this.idempotent = idempotent;
         this.uploads = uploads;
         this.dao = dao;
         this.jobs = jobs;
         this.maxUploadBytes = maxUploadBytes;
+        this.refusals = refusals;
     }
 
+    /**
+     * An import of the caller's organisation: its rows may only add users to it (a row naming
+     * another organisation is rejected with its line), and admins only if the key has the
+     * {@code admin} scope.
+     */
     @POST
     @Consumes("text/csv")
     @IssuesConsistencyToken
+    @RolesAllowed(Scopes.IMPORT)
     @Timed(name = "upload")
     @ResponseMetered(name = "upload")
-    public Response upload(InputStream body, @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
+    public Response upload(@Auth Caller caller, InputStream body,
+                           @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
                            @Context HttpHeaders headers) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (headers.getMediaType() == null) {
@@ -62,7 +77,7 @@ public class ImportsResource {
         }
         ImportUploads.Outcome outcome;
         try {
-            outcome = uploads.store(body, key);
+            outcome = uploads.store(body, key, caller.orgId(), caller.has(Scopes.ADMIN));
         } catch (ImportUploads.EmptyBodyException e) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, e.getMessage());
         } catch (ImportUploads.TooLargeException e) {
@@ -86,12 +101,19 @@ public class ImportsResource {
                 .build();
     }
 
+    /** The caller's organisation's import; another organisation's is 404, as a missing one. */
     @GET
     @Path("/{id}")
+    @RolesAllowed({Scopes.READ, Scopes.IMPORT})
     @Timed(name = "status")
     @ResponseMetered(name = "status")
-    public ImportStatus status(@PathParam("id") UUID id) {
-        return dao.status(id).orElseThrow(() -> new NotFoundException("import " + id + " not found"));
+    public ImportStatus status(@Auth Caller caller, @PathParam("id") UUID id) {
+        return dao.status(id, caller.orgId()).orElseThrow(() -> {
+            if (dao.exists(id)) {
+                refusals.crossTenant();
+            }
+            return new NotFoundException("import " + id + " not found");
+        });
     }
 
     void enqueue(UUID id, long bytes) {

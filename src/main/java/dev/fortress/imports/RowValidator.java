@@ -31,6 +31,29 @@ final class RowValidator {
     record Invalid(String message) implements Outcome {
     }
 
+    /**
+     * Whose import it is: the organisation of the key that uploaded it, which is the only one its
+     * rows may add users to, and whether that key could create admins (the {@code admin} scope). An
+     * import stored before API keys has no organisation and keeps the rules it was accepted with.
+     */
+    record Owner(Long orgId, boolean mayCreateAdmins) {
+
+        /** The row's outcome for this owner: a valid row for another organisation, or an admin it may not create, is refused. */
+        Outcome admit(Outcome outcome) {
+            if (orgId == null || !(outcome instanceof Valid valid)) {
+                return outcome;
+            }
+            if (valid.user().orgId() != orgId.longValue()) {
+                return new Invalid("org_id " + valid.user().orgId() + " is not the organisation of the key that "
+                        + "uploaded this file (" + orgId + ")");
+            }
+            if ("admin".equals(valid.user().role()) && !mayCreateAdmins) {
+                return new Invalid("role admin needs a file uploaded with a key that has the admin scope");
+            }
+            return outcome;
+        }
+    }
+
     private final Validator validator;
     private final long maxLineBytes;
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()

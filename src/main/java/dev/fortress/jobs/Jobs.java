@@ -15,8 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.jobrunr.dashboard.JobRunrDashboardWebServer;
-import org.jobrunr.dashboard.JobRunrDashboardWebServerConfiguration;
 import org.jobrunr.jobs.mappers.JobMapper;
 import org.jobrunr.scheduling.JobRequestScheduler;
 import org.jobrunr.scheduling.RecurringJobBuilder;
@@ -63,7 +61,7 @@ public final class Jobs implements Managed {
     private volatile BackgroundJobServer server;
     private volatile boolean stopping;
     private final ScheduledExecutorService watchdog;
-    private JobRunrDashboardWebServer dashboard;
+    private JobsDashboard dashboard;
 
     /**
      * @param writer        the writer pool, which JobRunr uses for everything
@@ -147,13 +145,10 @@ public final class Jobs implements Managed {
             LOG.info("JobRunr in API-only mode: jobs are enqueued here and run by worker instances");
         }
         if (config.dashboardEnabled()) {
-            dashboard = new JobRunrDashboardWebServer(storage, json,
-                    JobRunrDashboardWebServerConfiguration.usingStandardDashboardConfiguration()
-                            .andPort(config.getDashboardPort())
-                            .andBasicAuthentication(config.getDashboardUser(), config.getDashboardPassword())
-                            .andAllowAnonymousDataUsage(false));
+            dashboard = new JobsDashboard(storage, json, config.getDashboardBindHost(), config.getDashboardPort(),
+                    config.getDashboardUser(), config.getDashboardPassword());
             dashboard.start();
-            LOG.info("JobRunr dashboard on port {} (basic authentication)", config.getDashboardPort());
+            LOG.info("JobRunr dashboard on {} (basic authentication)", dashboard.address());
         } else {
             LOG.warn("JobRunr dashboard not started: it has no authentication of its own. Set "
                     + "JOBRUNR_DASHBOARD_USER and JOBRUNR_DASHBOARD_PASSWORD to enable it on port {}",

@@ -5,6 +5,7 @@ import io.dropwizard.util.Duration;
 import io.dropwizard.validation.MinDuration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.util.concurrent.TimeUnit;
 
@@ -49,6 +50,11 @@ public class JobsConfiguration {
     @JsonProperty
     private Integer dashboardPort;
 
+    /** The address the dashboard listens on: the admin port's (loopback unless told), since it has no key. */
+    @NotBlank
+    @JsonProperty
+    private String dashboardBindHost;
+
     /** Dashboard credentials; with either missing the dashboard does not start. */
     @JsonProperty
     private String dashboardUser;
@@ -70,6 +76,10 @@ public class JobsConfiguration {
 
     public int getDashboardPort() {
         return dashboardPort;
+    }
+
+    public String getDashboardBindHost() {
+        return dashboardBindHost;
     }
 
     public boolean dashboardEnabled() {

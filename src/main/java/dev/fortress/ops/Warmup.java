@@ -4,6 +4,9 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import dev.fortress.auth.Access;
+import dev.fortress.auth.ApiKeyFormat;
+import dev.fortress.auth.Scopes;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.ServerLifecycleListener;
 import java.lang.management.CompilationMXBean;
@@ -12,14 +15,17 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import org.eclipse.jetty.server.Server;
 import org.slf4j.Logger;
@@ -48,7 +54,9 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     private static final int SETTLED_WINDOWS = 2;
 
     private final WarmupConfiguration config;
-    private final List<Supplier<List<WarmupRequest>>> sources;
+    private final List<LongFunction<List<WarmupRequest>>> sources;
+    private final LongSupplier org;
+    private final Access access;
     private final Meter requests;
     private final Meter unexpected;
     private final Map<String, LongAdder> byRoute = new ConcurrentHashMap<>();
@@ -58,9 +66,12 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     private volatile double seconds;
     private volatile String summary = "not started: the server is not listening yet";
 
-    private Warmup(WarmupConfiguration config, List<Supplier<List<WarmupRequest>>> sources, MetricRegistry metrics) {
+    private Warmup(WarmupConfiguration config, List<LongFunction<List<WarmupRequest>>> sources, LongSupplier org,
+                   Access access, MetricRegistry metrics) {
         this.config = config;
         this.sources = sources;
+        this.org = org;
+        this.access = access;
         this.requests = metrics.meter("dev.fortress.warmup.requests");
         this.unexpected = metrics.meter("dev.fortress.warmup.unexpected-responses");
         metrics.register("dev.fortress.warmup.done", (Gauge<Integer>) () -> done ? 1 : 0);
@@ -69,11 +80,14 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
 
     /**
      * Registers the {@code warmup} health check and, when enabled, starts warming once the server
-     * listens. {@code sources} are asked for their requests then (they may read sample data).
+     * listens. It calls as organisation {@code org} (asked then), with a key that only this process
+     * knows and that is refused once the warm-up ends ({@link Access#temporaryKey}, scopes read and
+     * write: its writes are all refused by validation); {@code sources} are asked for that
+     * organisation's requests (they may read sample data).
      */
-    public static Warmup register(WarmupConfiguration config, Environment environment,
-                                  List<Supplier<List<WarmupRequest>>> sources) {
-        Warmup warmup = new Warmup(config, sources, environment.metrics());
+    public static Warmup register(WarmupConfiguration config, Environment environment, Access access,
+                                  LongSupplier org, List<LongFunction<List<WarmupRequest>>> sources) {
+        Warmup warmup = new Warmup(config, sources, org, access, environment.metrics());
         environment.healthChecks().register(CHECK, warmup);
         if (config.isEnabled()) {
             environment.lifecycle().addServerLifecycleListener(warmup);
@@ -102,8 +116,11 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     private void run(int port) {
         startedNanos.set(System.nanoTime());
         List<WarmupRequest> mix = new ArrayList<>();
+        long orgId = 1;
         try {
-            sources.forEach(source -> mix.addAll(source.get()));
+            orgId = org.getAsLong();
+            long as = orgId;
+            sources.forEach(source -> mix.addAll(source.apply(as)));
         } catch (RuntimeException e) {
             // No sample data (the database is down): warm what needs none rather than nothing.
             LOG.warn("warm-up could not read its sample data ({}); warming the routes that need none", e.toString());
@@ -112,13 +129,20 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
             finish("nothing to send", 0);
             return;
         }
+        try (Access.TemporaryKey key = access.temporaryKey(orgId, Set.of(Scopes.READ, Scopes.WRITE))) {
+            warm(port, mix, key.authorization());
+        }
+    }
+
+    private void warm(int port, List<WarmupRequest> mix, String authorization) {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = startedNanos.get() + config.getMaxDuration().toNanoseconds();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < config.getConcurrency(); i++) {
             int offset = i;
-            Thread worker = new Thread(() -> send(client, port, mix, offset, deadline), "fortress-warmup-" + i);
+            Thread worker = new Thread(() -> send(client, port, mix, offset, deadline, authorization),
+                    "fortress-warmup-" + i);
             worker.setDaemon(true);
             worker.start();
             workers.add(worker);
@@ -158,11 +182,14 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         return "its time bound (" + config.getMaxDuration() + ") came first";
     }
 
-    private void send(HttpClient client, int port, List<WarmupRequest> mix, int offset, long deadline) {
+    private void send(HttpClient client, int port, List<WarmupRequest> mix, int offset, long deadline,
+                      String authorization) {
         String base = "http://127.0.0.1:" + port;
+        String unknown = "Bearer " + ApiKeyFormat.generate(new SecureRandom());
         for (int i = offset; !stopping && System.nanoTime() < deadline; i++) {
             WarmupRequest request = mix.get(i % mix.size());
             HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(base + request.path().get()))
+                    .header("Authorization", request.authenticated() ? authorization : unknown)
                     .timeout(Duration.ofSeconds(5));
             if (request.body() != null) {
                 http.header("Content-Type", "application/json")

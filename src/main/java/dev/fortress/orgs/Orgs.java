@@ -2,7 +2,6 @@ package dev.fortress.orgs;
 
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
-import dev.fortress.db.Reads;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
@@ -11,19 +10,16 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
 
 /** The orgs feature: the stats route and its cache, which other features' writes invalidate. */
 public final class Orgs {
 
     private final OrgStatsCache cache;
-    private final Databases databases;
 
-    private Orgs(OrgStatsCache cache, Databases databases) {
+    private Orgs(OrgStatsCache cache) {
         this.cache = cache;
-        this.databases = databases;
     }
 
     public static Orgs build(OrgsConfiguration config, Environment environment, Routes routes, Databases databases,
@@ -39,11 +35,11 @@ public final class Orgs {
                 .build();
         OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config, refresher,
                 environment.metrics());
-        OrgsResource resource = new OrgsResource(cache);
+        OrgsResource resource = new OrgsResource(cache, routes.access().refusals("orgs"));
         routes.resource(resource);
         routes.directGet("/orgs/", "/stats", OrgsResource.class, "stats",
-                (segment, request) -> resource.stats(segment));
-        return new Orgs(cache, databases);
+                (caller, segment, request) -> resource.stats(caller, segment));
+        return new Orgs(cache);
     }
 
     /** A write changed {@code orgId}'s users: its cached stats are stale. */
@@ -55,15 +51,15 @@ public final class Orgs {
         orgIds.forEach(cache::invalidate);
     }
 
-    /** Stats of orgs that have users (sampled from the reader), for the warm-up: misses, then hits. */
-    public Supplier<List<WarmupRequest>> warmup() {
-        Reads<OrgStatsDao> reads = databases.reads(OrgStatsDao.class);
-        return () -> {
-            List<Long> orgs = reads.read(null, dao -> dao.sampleOrgIds(10_000));
-            Supplier<String> org = orgs.isEmpty() ? () -> "/orgs/1/stats"
-                    : () -> "/orgs/" + orgs.get(ThreadLocalRandom.current().nextInt(orgs.size())) + "/stats";
-            return List.of(WarmupRequest.get("/orgs/{id}/stats", org, 200),
-                    WarmupRequest.get("/orgs/{id}/stats", () -> "/orgs/not-a-number/stats", 404));
-        };
+    /**
+     * The stats of the warm-up's own organisation (a miss, then hits), another organisation's (404),
+     * a segment that is no id (404), and an unknown key (401).
+     */
+    public LongFunction<List<WarmupRequest>> warmup() {
+        return orgId -> List.of(
+                WarmupRequest.get("/orgs/{id}/stats", () -> "/orgs/" + orgId + "/stats", 200),
+                WarmupRequest.get("/orgs/{id}/stats", () -> "/orgs/" + (orgId + 1) + "/stats", 404),
+                WarmupRequest.get("/orgs/{id}/stats", () -> "/orgs/not-a-number/stats", 404),
+                WarmupRequest.unauthenticated("/orgs/{id}/stats", () -> "/orgs/" + orgId + "/stats"));
     }
 }

@@ -1,10 +1,15 @@
 package dev.fortress.orgs;
 
+import dev.fortress.auth.Caller;
+import dev.fortress.auth.Refusals;
+import dev.fortress.auth.Scopes;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.PathIds;
 import java.util.OptionalLong;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import io.dropwizard.auth.Auth;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -17,23 +22,32 @@ import jakarta.ws.rs.core.Response;
 public class OrgsResource {
 
     private final OrgStatsCache stats;
+    private final Refusals.Family refusals;
 
-    OrgsResource(OrgStatsCache stats) {
+    OrgsResource(OrgStatsCache stats, Refusals.Family refusals) {
         this.stats = stats;
+        this.refusals = refusals;
     }
 
     /**
-     * Aggregated on the reader, cached in Redis; {@code X-Cache} says which. Any org id answers; a
-     * segment that is not one answers 404 without an exception (see {@link PathIds}).
+     * The caller's own organisation, aggregated on the reader, cached in Redis; {@code X-Cache} says
+     * which. Any other organisation is 404, as if it did not exist, before Redis or the database is
+     * asked (so no caller can fill the cache with entries); a segment that is not an id answers 404
+     * without an exception (see {@link PathIds}).
      */
     @GET
     @Path("/{orgId}/stats")
+    @RolesAllowed(Scopes.READ)
     @Timed(name = "stats")
     @ResponseMetered(name = "stats")
-    public Response stats(@PathParam("orgId") String orgId) {
+    public Response stats(@Auth Caller caller, @PathParam("orgId") String orgId) {
         OptionalLong id = PathIds.parse(orgId);
         if (id.isEmpty()) {
             return ApiErrors.notFound();
+        }
+        if (id.getAsLong() != caller.orgId()) {
+            refusals.crossTenant();
+            return ApiErrors.notFound("organisation " + id.getAsLong() + " not found");
         }
         OrgStatsCache.Lookup lookup = stats.get(id.getAsLong());
         return Response.ok(lookup.stats()).header("X-Cache", lookup.hit() ? "hit" : "miss").build();

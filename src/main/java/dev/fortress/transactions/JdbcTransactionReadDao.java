@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,7 +28,10 @@ import javax.sql.DataSource;
  */
 final class JdbcTransactionReadDao implements TransactionReads {
 
-    /** A summary statement: its SQL with {@code ?} for each {@code :p.<piece>.<edge>}, and what each binds. */
+    /**
+     * A summary statement: its SQL with {@code ?} for each {@code :p.<piece>.<edge>} and each
+     * {@code :orgId}, and what each binds (an instant of the pieces, or {@link #ORG}).
+     */
     private record Statement(String name, String sql, List<Function<SummaryPieces, java.time.Instant>> parameters) {
 
         /** {@code select <count and sum> from (<pieces, union all>) pieces}, the pieces from TransactionReads/. */
@@ -39,12 +43,16 @@ final class JdbcTransactionReadDao implements TransactionReads {
             String sql = "select cast(coalesce(sum(count), 0) as bigint) as count, coalesce(sum(sum), 0) as sum from (\n"
                     + String.join("union all\n", parts) + ") pieces";
             List<Function<SummaryPieces, java.time.Instant>> parameters = new ArrayList<>();
-            Matcher m = Pattern.compile(":p\\.(\\w+)\\.(from|to)").matcher(sql);
+            Matcher m = Pattern.compile(":orgId\\b|:p\\.(\\w+)\\.(from|to)").matcher(sql);
             StringBuilder jdbc = new StringBuilder();
             while (m.find()) {
-                Function<SummaryPieces, SummaryPieces.Range> piece = piece(m.group(1));
-                boolean from = m.group(2).equals("from");
-                parameters.add(p -> from ? piece.apply(p).from() : piece.apply(p).to());
+                if (m.group(1) == null) {
+                    parameters.add(ORG);
+                } else {
+                    Function<SummaryPieces, SummaryPieces.Range> piece = piece(m.group(1));
+                    boolean from = m.group(2).equals("from");
+                    parameters.add(p -> from ? piece.apply(p).from() : piece.apply(p).to());
+                }
                 m.appendReplacement(jdbc, "?");
             }
             m.appendTail(jdbc);
@@ -81,6 +89,8 @@ final class JdbcTransactionReadDao implements TransactionReads {
         }
     }
 
+    /** Where a statement binds the caller's organisation rather than an instant. */
+    private static final Function<SummaryPieces, java.time.Instant> ORG = pieces -> null;
     private static final Statement SUMMARY = Statement.of("summary", "rows", "rollups");
     private static final Statement SUMMARY_ALIGNED = Statement.of("summaryAligned", "rollups");
     private static final SummaryMapper MAPPER = new SummaryMapper();
@@ -96,19 +106,24 @@ final class JdbcTransactionReadDao implements TransactionReads {
     }
 
     @Override
-    public Summary summary(SummaryPieces pieces) {
-        return run(SUMMARY, pieces);
+    public Summary summary(long orgId, SummaryPieces pieces) {
+        return run(SUMMARY, orgId, pieces);
     }
 
     @Override
-    public Summary summaryAligned(SummaryPieces pieces) {
-        return run(SUMMARY_ALIGNED, pieces);
+    public Summary summaryAligned(long orgId, SummaryPieces pieces) {
+        return run(SUMMARY_ALIGNED, orgId, pieces);
     }
 
-    private Summary run(Statement statement, SummaryPieces pieces) {
+    private Summary run(Statement statement, long orgId, SummaryPieces pieces) {
         return TimedJdbc.query(pool, metrics, statement.name(), statement.sql(), st -> {
             for (int i = 0; i < statement.parameters().size(); i++) {
-                st.setTimestamp(i + 1, Timestamp.from(statement.parameters().get(i).apply(pieces)));
+                Function<SummaryPieces, java.time.Instant> parameter = statement.parameters().get(i);
+                if (parameter == ORG) {
+                    st.setLong(i + 1, orgId);
+                } else {
+                    st.setTimestamp(i + 1, Timestamp.from(parameter.apply(pieces)));
+                }
             }
         }, rows -> {
             rows.next();
@@ -117,17 +132,22 @@ final class JdbcTransactionReadDao implements TransactionReads {
     }
 
     @Override
-    public Transaction insert(long userId, BigDecimal amount, Timestamp createdAt) {
-        return sqlObject.insert(userId, amount, createdAt);
+    public Optional<Transaction> insert(long orgId, long userId, BigDecimal amount, Timestamp createdAt) {
+        return sqlObject.insert(orgId, userId, amount, createdAt);
     }
 
     @Override
-    public List<Transaction> list(Timestamp from, Timestamp to, int limit) {
-        return sqlObject.list(from, to, limit);
+    public boolean userExists(long userId) {
+        return sqlObject.userExists(userId);
     }
 
     @Override
-    public List<Transaction> listForUser(long userId, Timestamp from, Timestamp to, int limit) {
-        return sqlObject.listForUser(userId, from, to, limit);
+    public List<Transaction> list(long orgId, Timestamp from, Timestamp to, int limit) {
+        return sqlObject.list(orgId, from, to, limit);
+    }
+
+    @Override
+    public List<Transaction> listForUser(long orgId, long userId, Timestamp from, Timestamp to, int limit) {
+        return sqlObject.listForUser(orgId, userId, from, to, limit);
     }
 }

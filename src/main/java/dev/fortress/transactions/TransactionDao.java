@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
@@ -26,21 +27,32 @@ public interface TransactionDao {
     record Summary(long count, BigDecimal sum) {
     }
 
-    @SqlUpdate("insert into transactions (user_id, amount, created_at) values (:userId, :amount, :createdAt)")
+    /**
+     * A transaction of user {@code userId}, carrying the user's organisation, if that is
+     * {@code orgId}: empty (nothing written) for a user that does not exist or is another
+     * organisation's. The look-up is the one the foreign key makes anyway.
+     */
+    @SqlUpdate("insert into transactions (user_id, org_id, amount, created_at) "
+            + "select id, org_id, :amount, :createdAt from users where id = :userId and org_id = :orgId")
     @GetGeneratedKeys({"id", "user_id", "amount", "created_at"})
-    Transaction insert(@Bind("userId") long userId, @Bind("amount") BigDecimal amount,
-                       @Bind("createdAt") Timestamp createdAt);
+    Optional<Transaction> insert(@Bind("orgId") long orgId, @Bind("userId") long userId,
+                                 @Bind("amount") BigDecimal amount, @Bind("createdAt") Timestamp createdAt);
+
+    /** Whether user {@code userId} exists in any organisation: only asked after a refused insert, for its count. */
+    @SqlQuery("select exists (select 1 from users where id = :userId)")
+    boolean userExists(@Bind("userId") long userId);
 
     @SqlQuery("select id, user_id, amount, created_at from transactions "
-            + "where created_at >= :from and created_at < :to "
+            + "where org_id = :orgId and created_at >= :from and created_at < :to "
             + "order by created_at desc, id desc limit :limit")
-    List<Transaction> list(@Bind("from") Timestamp from, @Bind("to") Timestamp to, @Bind("limit") int limit);
+    List<Transaction> list(@Bind("orgId") long orgId, @Bind("from") Timestamp from, @Bind("to") Timestamp to,
+                           @Bind("limit") int limit);
 
     @SqlQuery("select id, user_id, amount, created_at from transactions "
-            + "where user_id = :userId and created_at >= :from and created_at < :to "
+            + "where org_id = :orgId and user_id = :userId and created_at >= :from and created_at < :to "
             + "order by created_at desc, id desc limit :limit")
-    List<Transaction> listForUser(@Bind("userId") long userId, @Bind("from") Timestamp from,
-                                  @Bind("to") Timestamp to, @Bind("limit") int limit);
+    List<Transaction> listForUser(@Bind("orgId") long orgId, @Bind("userId") long userId,
+                                  @Bind("from") Timestamp from, @Bind("to") Timestamp to, @Bind("limit") int limit);
 
     final class Mapper implements RowMapper<Transaction> {
         @Override

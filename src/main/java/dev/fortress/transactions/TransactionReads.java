@@ -7,11 +7,12 @@ package dev.fortress.transactions;
 interface TransactionReads extends TransactionDao {
 
     /**
-     * count and sum of the window {@code pieces} cut, from raw rows at its ends, rollups and pending
-     * deltas between: exact, at a cost that does not grow with the window (TransactionReads/*.sql).
+     * count and sum of organisation {@code orgId}'s transactions in the window {@code pieces} cut,
+     * from raw rows at its ends, rollups and pending deltas between: exact, at a cost that does not
+     * grow with the window (TransactionReads/*.sql).
      */
-    Summary summary(SummaryPieces pieces);
+    Summary summary(long orgId, SummaryPieces pieces);
 
     /** {@link #summary} for a window on whole hours: no partial hours at its ends, so no raw rows. */
-    Summary summaryAligned(SummaryPieces pieces);
+    Summary summaryAligned(long orgId, SummaryPieces pieces);
 }

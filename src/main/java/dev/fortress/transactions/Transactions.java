@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 import org.slf4j.Logger;
@@ -55,7 +56,7 @@ public final class Transactions {
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
         registerRollups(config, environment, databases, jobs);
         routes.resource(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new), idempotent,
-                partitions));
+                partitions, routes.access().refusals("transactions")));
         return new Transactions();
     }
 
@@ -92,12 +93,12 @@ public final class Transactions {
     }
 
     /** The last hour's summary and list, and a range refused as malformed, for the warm-up. */
-    public Supplier<List<WarmupRequest>> warmup() {
+    public LongFunction<List<WarmupRequest>> warmup() {
         Supplier<String> lastHour = () -> {
             Instant to = Instant.now().truncatedTo(ChronoUnit.HOURS);
             return "from=" + to.minus(1, ChronoUnit.HOURS) + "&to=" + to;
         };
-        return () -> List.of(
+        return orgId -> List.of(
                 WarmupRequest.get("/transactions/summary", () -> "/transactions/summary?" + lastHour.get(), 200),
                 WarmupRequest.get("/transactions", () -> "/transactions?limit=10&" + lastHour.get(), 200),
                 WarmupRequest.get("/transactions/summary", () -> "/transactions/summary?from=yesterday", 400));

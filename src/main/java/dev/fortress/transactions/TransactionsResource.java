@@ -2,6 +2,9 @@ package dev.fortress.transactions;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.auth.Caller;
+import dev.fortress.auth.Refusals;
+import dev.fortress.auth.Scopes;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
@@ -9,6 +12,8 @@ import dev.fortress.db.SqlStates;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.BodySizeLimit;
+import io.dropwizard.auth.Auth;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -28,7 +33,10 @@ import java.time.format.DateTimeParseException;
 import java.util.List;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
-/** Writes on the writer; listings and summaries on the replica (lag- and token-aware), always bounded by created_at. */
+/**
+ * Writes on the writer; listings and summaries on the replica (lag- and token-aware), always bounded
+ * by created_at, and always of the caller's organisation only.
+ */
 @Path("/transactions")
 @Produces(MediaType.APPLICATION_JSON)
 public class TransactionsResource {
@@ -44,44 +52,59 @@ public class TransactionsResource {
 
     private final IdempotentWrites writes;
     private final Partitions partitions;
+    private final Refusals.Family refusals;
 
-    TransactionsResource(Reads<TransactionReads> reader, IdempotentWrites writes, Partitions partitions) {
+    TransactionsResource(Reads<TransactionReads> reader, IdempotentWrites writes, Partitions partitions,
+                         Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
         this.partitions = partitions;
+        this.refusals = refusals;
     }
 
+    /**
+     * Books a transaction for a user of the caller's organisation; a user of another organisation is
+     * answered as a user that does not exist (422), and nothing is written.
+     */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @BodySizeLimit(4 * 1024)
     @IssuesConsistencyToken
+    @RolesAllowed(Scopes.WRITE)
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@NotNull @Valid NewTransaction body,
+    public Response create(@Auth Caller caller, @NotNull @Valid NewTransaction body,
                            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (!supported(body.createdAt())) {
             throw outsidePartitions(body);
         }
         try {
-            return writes.write(SCOPE, key, body, h -> new IdempotentWrites.Answer(201,
-                    h.attach(TransactionDao.class).insert(body.userId(), new BigDecimal(body.amount()),
-                            TransactionDao.at(body.createdAt())), null));
+            return writes.write(caller.orgId(), SCOPE, key, body, h -> {
+                TransactionDao transactions = h.attach(TransactionDao.class);
+                Transaction created = transactions.insert(caller.orgId(), body.userId(), new BigDecimal(body.amount()),
+                        TransactionDao.at(body.createdAt())).orElse(null);
+                if (created == null) {
+                    if (transactions.userExists(body.userId())) {
+                        refusals.crossTenant();
+                    }
+                    throw ApiErrors.invalid("userId " + body.userId() + " does not exist");
+                }
+                return new IdempotentWrites.Answer(201, created, null);
+            });
         } catch (UnableToExecuteStatementException e) {
             if (SqlStates.hasState(e, "23514") && String.valueOf(SqlStates.rootMessage(e)).contains("no partition")) {
                 throw outsidePartitions(body);
-            }
-            if (SqlStates.hasState(e, "23503")) {
-                throw ApiErrors.invalid("userId " + body.userId() + " does not exist");
             }
             throw e;
         }
     }
 
     @GET
+    @RolesAllowed(Scopes.READ)
     @Timed(name = "list")
     @ResponseMetered(name = "list")
-    public List<Transaction> list(@QueryParam("from") String from, @QueryParam("to") String to,
+    public List<Transaction> list(@Auth Caller caller, @QueryParam("from") String from, @QueryParam("to") String to,
                                   @QueryParam("userId") Long userId, @QueryParam("limit") Integer limit,
                                   @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
@@ -89,21 +112,25 @@ public class TransactionsResource {
         if (rows < 1 || rows > MAX_LIMIT) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, "limit must be between 1 and " + MAX_LIMIT);
         }
+        long org = caller.orgId();
         return reader.read(token, reads -> userId == null
-                ? reads.list(TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
-                : reads.listForUser(userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows));
+                ? reads.list(org, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
+                : reads.listForUser(org, userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows));
     }
 
+    /** The caller's organisation's count and sum in [from, to): exact, at the same cost for any range. */
     @GET
     @Path("/summary")
+    @RolesAllowed(Scopes.READ)
     @Timed(name = "summary")
     @ResponseMetered(name = "summary")
-    public WindowSummary summary(@QueryParam("from") String from, @QueryParam("to") String to,
+    public WindowSummary summary(@Auth Caller caller, @QueryParam("from") String from, @QueryParam("to") String to,
                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
         SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);
+        long org = caller.orgId();
         TransactionDao.Summary summary = reader.read(token, pieces.onWholeHours()
-                ? reads -> reads.summaryAligned(pieces) : reads -> reads.summary(pieces));
+                ? reads -> reads.summaryAligned(org, pieces) : reads -> reads.summary(org, pieces));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());
     }

@@ -39,7 +39,17 @@ final class JdbcUserReadDao implements UserReadDao {
     }
 
     @Override
-    public List<Long> sampleIds(int limit) {
-        return sqlObject.sampleIds(limit);
+    public List<Long> sampleIds(long orgId, int limit) {
+        return sqlObject.sampleIds(orgId, limit);
+    }
+
+    @Override
+    public Optional<Long> otherOrgsUser(long orgId) {
+        return sqlObject.otherOrgsUser(orgId);
+    }
+
+    @Override
+    public Optional<Long> anyOrg() {
+        return sqlObject.anyOrg();
     }
 }

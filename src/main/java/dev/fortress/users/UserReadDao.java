@@ -19,7 +19,15 @@ public interface UserReadDao {
     @SqlQuery(FIND_BY_ID)
     Optional<User> findById(long id);
 
-    /** Up to {@code limit} ids that exist, whichever the scan meets first: the warm-up's sample. */
-    @SqlQuery("select id from users limit :limit")
-    List<Long> sampleIds(int limit);
+    /** Up to {@code limit} ids of {@code orgId}'s users, whichever the scan meets first: the warm-up's sample. */
+    @SqlQuery("select id from users where org_id = :orgId limit :limit")
+    List<Long> sampleIds(long orgId, int limit);
+
+    /** A user of another organisation than {@code orgId}, if any: the warm-up's cross-tenant read. */
+    @SqlQuery("select id from users where org_id <> :orgId limit 1")
+    Optional<Long> otherOrgsUser(long orgId);
+
+    /** The organisation of the first user the scan meets, if any: the one the warm-up calls as. */
+    @SqlQuery("select org_id from users limit 1")
+    Optional<Long> anyOrg();
 }

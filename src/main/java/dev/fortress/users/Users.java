@@ -11,6 +11,8 @@ import io.dropwizard.core.setup.Environment;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
+import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /** The users feature: reads on the replica (lag-aware), writes on the writer. */
@@ -34,29 +36,41 @@ public final class Users {
         UsersResource resource = new UsersResource(
                 databases.reads(JdbcUserReadDao::new),
                 idempotent,
-                orgChanged);
+                orgChanged,
+                routes.access().refusals("users"));
         routes.resource(resource);
-        routes.directGet("/users/", "", UsersResource.class, "get",
-                (segment, request) -> resource.get(segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
+        routes.directGet("/users/", "", UsersResource.class, "get", (caller, segment, request) ->
+                resource.get(caller, segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
         return new Users(databases);
     }
 
-    /**
-     * What a client sends this feature, for the warm-up: reads of users that exist (sampled from
-     * the reader), of ids that do not and of ids that are not numbers, and creations refused by
-     * validation or as malformed JSON (nothing is written).
-     */
-    public Supplier<List<WarmupRequest>> warmup() {
+    /** The organisation the warm-up calls as: one that has users (1 when there are none). */
+    public LongSupplier warmupOrg() {
         Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
-        return () -> {
-            List<Long> ids = reads.read(null, users -> users.sampleIds(1_000));
+        return () -> reads.read(null, UserReadDao::anyOrg).orElse(1L);
+    }
+
+    /**
+     * What a client of {@code orgId} sends this feature, for the warm-up: reads of its users
+     * (sampled from the reader), of another organisation's user, of ids that do not exist and of
+     * ids that are not numbers, and creations refused by validation or as malformed JSON (nothing
+     * is written).
+     */
+    public LongFunction<List<WarmupRequest>> warmup() {
+        Reads<UserReadDao> reads = databases.reads(UserReadDao.class);
+        return orgId -> {
+            List<Long> ids = reads.read(null, users -> users.sampleIds(orgId, 1_000));
+            long other = reads.read(null, users -> users.otherOrgsUser(orgId)).orElse(0L);
             Supplier<String> existing = ids.isEmpty() ? () -> "/users/1"
                     : () -> "/users/" + ids.get(ThreadLocalRandom.current().nextInt(ids.size()));
             WarmupRequest found = WarmupRequest.get("/users/{id}", existing, ids.isEmpty() ? 404 : 200);
             return List.of(found, found, found, found,
+                    WarmupRequest.get("/users/{id}", () -> "/users/" + other, 404),
                     WarmupRequest.get("/users/{id}", () -> "/users/0", 404),
                     WarmupRequest.get("/users/{id}", () -> "/users/not-a-number", 404),
-                    WarmupRequest.post("/users", "/users", "{\"email\":\"warm-up\",\"role\":\"nobody\",\"orgId\":1,\"age\":-1}", 422),
+                    WarmupRequest.unauthenticated("/users/{id}", existing),
+                    WarmupRequest.post("/users", "/users", "{\"email\":\"warm-up\",\"role\":\"nobody\",\"orgId\":"
+                            + orgId + ",\"age\":-1}", 422),
                     WarmupRequest.post("/users", "/users", "{\"email\":", 400));
         };
     }

@@ -2,6 +2,9 @@ package dev.fortress.users;
 
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
+import dev.fortress.auth.Caller;
+import dev.fortress.auth.Refusals;
+import dev.fortress.auth.Scopes;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
@@ -9,6 +12,8 @@ import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.BodySizeLimit;
 import dev.fortress.http.PathIds;
+import io.dropwizard.auth.Auth;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
@@ -38,44 +43,68 @@ public class UsersResource {
     private final Reads<UserReadDao> reader;
     private final IdempotentWrites writes;
     private final LongConsumer orgChanged;
+    private final Refusals.Family refusals;
 
-    public UsersResource(Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged) {
+    public UsersResource(Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged,
+                         Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
         this.orgChanged = orgChanged;
+        this.refusals = refusals;
     }
 
     /**
      * Served by the replica unless it lags, or has not replayed the write a consistency token
-     * names. A missing user, and an id that is not a non-negative long (which no user has), answer
-     * 404 without an exception: a scan of random ids costs what hits do. Served through Jersey
-     * only for what {@link dev.fortress.http.DirectGetFilter} passes on (see {@link Users#register}).
+     * names. A missing user, another organisation's user, and an id that is not a non-negative long
+     * (which no user has) answer 404 without an exception: a scan of random ids costs what hits do,
+     * and tells nothing of other organisations. Served through Jersey only for what
+     * {@link dev.fortress.http.DirectGetFilter} passes on (see {@link Users#build}).
      */
     @GET
     @Path("/{id}")
+    @RolesAllowed(Scopes.READ)
     @Timed(name = "get")
     @ResponseMetered(name = "get")
-    public Response get(@PathParam("id") String id, @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
+    public Response get(@Auth Caller caller, @PathParam("id") String id,
+                        @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
         if (userId.isEmpty()) {
             return ApiErrors.notFound();
         }
         long key = userId.getAsLong();
         Optional<User> user = reader.read(token, users -> users.findById(key));
-        return user.isPresent() ? Response.ok(user.get()).build() : ApiErrors.notFound("user " + key + " not found");
+        if (user.isPresent() && user.get().orgId() == caller.orgId()) {
+            return Response.ok(user.get()).build();
+        }
+        if (user.isPresent()) {
+            refusals.crossTenant();
+        }
+        return ApiErrors.notFound("user " + key + " not found");
     }
 
+    /**
+     * Creates a user in the caller's organisation: a body naming another one is a 403, and so is a
+     * user with role {@code admin} from a key without the {@code admin} scope; nothing is written.
+     */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @BodySizeLimit(MAX_BODY_BYTES)
     @IssuesConsistencyToken
+    @RolesAllowed(Scopes.WRITE)
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@NotNull @Valid NewUser user,
+    public Response create(@Auth Caller caller, @NotNull @Valid NewUser user,
                            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
         String key = IdempotentWrites.key(idempotencyKey);
+        if (user.orgId() != caller.orgId()) {
+            throw ApiErrors.error(Response.Status.FORBIDDEN,
+                    "orgId " + user.orgId() + " is not the organisation of this key");
+        }
+        if ("admin".equals(user.role()) && !caller.has(Scopes.ADMIN)) {
+            throw ApiErrors.error(Response.Status.FORBIDDEN, "a user with role admin needs a key with the admin scope");
+        }
         try {
-            Response response = writes.write(SCOPE, key, user, h -> {
+            Response response = writes.write(caller.orgId(), SCOPE, key, user, h -> {
                 User created = h.attach(UserWriteDao.class).create(user);
                 return new IdempotentWrites.Answer(201, created,
                         UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()));

@@ -11,15 +11,35 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 
-/** A plain HTTP client for full-app tests: every call reads the whole answer and has a deadline. */
+/**
+ * A plain HTTP client for full-app tests: every call reads the whole answer and has a deadline.
+ * One made {@link #as} a key sends {@code Authorization: Bearer <key>} with every request.
+ */
 public final class Http {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient client;
     private final String base;
+    private final String authorization;
 
     public Http(String host, int port) {
-        this.base = "http://" + host + ":" + port;
+        this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(), "http://" + host + ":" + port, null);
+    }
+
+    private Http(HttpClient client, String base, String authorization) {
+        this.client = client;
+        this.base = base;
+        this.authorization = authorization;
+    }
+
+    /** The same client, calling with {@code key} ({@code Authorization: Bearer <key>}). */
+    public Http as(String key) {
+        return new Http(client, base, "Bearer " + key);
+    }
+
+    /** The same client, sending no key. */
+    public Http anonymous() {
+        return new Http(client, base, null);
     }
 
     public URI uri(String path) {
@@ -37,6 +57,9 @@ public final class Http {
     }
 
     public HttpResponse<String> send(HttpRequest.Builder request) {
+        if (authorization != null) {
+            request.setHeader("Authorization", authorization);
+        }
         try {
             return client.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {

@@ -1,23 +1,23 @@
--- GET /transactions/summary, the pieces every window has: the deltas not rolled up yet, then hour,
--- day and month rollups. With rows.sql's pieces before them (or alone, for a window on whole
--- hours), one statement adds them up, so one snapshot sees every write exactly once: as a row of
--- transactions, as a delta, or inside a rollup (the job moves a delta into the rollups in the
--- transaction that deletes it). Every piece is one index range scan; an empty piece (from = to)
--- finds nothing.
+-- GET /transactions/summary, the pieces every window has, of the caller's organisation: the deltas
+-- not rolled up yet, then hour, day and month rollups. With rows.sql's pieces before them (or
+-- alone, for a window on whole hours), one statement adds them up, so one snapshot sees every
+-- write exactly once: as a row of transactions, as a delta, or inside a rollup (the job moves a
+-- delta into the rollups in the transaction that deletes it). Every piece is one index range scan;
+-- an empty piece (from = to) finds nothing.
 select sum(count) as count, sum(sum) as sum from transaction_deltas
- where bucket >= :p.deltas.from and bucket < :p.deltas.to
+ where org_id = :orgId and bucket >= :p.deltas.from and bucket < :p.deltas.to
 union all
 select sum(count), sum(sum) from transaction_rollups
- where grain = 'hour' and bucket >= :p.hoursHead.from and bucket < :p.hoursHead.to
+ where org_id = :orgId and grain = 'hour' and bucket >= :p.hoursHead.from and bucket < :p.hoursHead.to
 union all
 select sum(count), sum(sum) from transaction_rollups
- where grain = 'hour' and bucket >= :p.hoursTail.from and bucket < :p.hoursTail.to
+ where org_id = :orgId and grain = 'hour' and bucket >= :p.hoursTail.from and bucket < :p.hoursTail.to
 union all
 select sum(count), sum(sum) from transaction_rollups
- where grain = 'day' and bucket >= :p.daysHead.from and bucket < :p.daysHead.to
+ where org_id = :orgId and grain = 'day' and bucket >= :p.daysHead.from and bucket < :p.daysHead.to
 union all
 select sum(count), sum(sum) from transaction_rollups
- where grain = 'day' and bucket >= :p.daysTail.from and bucket < :p.daysTail.to
+ where org_id = :orgId and grain = 'day' and bucket >= :p.daysTail.from and bucket < :p.daysTail.to
 union all
 select sum(count), sum(sum) from transaction_rollups
- where grain = 'month' and bucket >= :p.months.from and bucket < :p.months.to
+ where org_id = :orgId and grain = 'month' and bucket >= :p.months.from and bucket < :p.months.to

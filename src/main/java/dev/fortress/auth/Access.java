@@ -1,0 +1,255 @@
+package dev.fortress.auth;
+
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.fortress.db.Databases;
+import io.dropwizard.auth.AuthDynamicFeature;
+import io.dropwizard.auth.AuthValueFactoryProvider;
+import io.dropwizard.auth.AuthenticationException;
+import io.dropwizard.auth.CachingAuthenticator;
+import io.dropwizard.auth.JSONUnauthorizedHandler;
+import io.dropwizard.auth.UnauthorizedHandler;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.jersey.errors.ErrorMessage;
+import io.dropwizard.lifecycle.Managed;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.container.ResourceInfo;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
+import org.glassfish.jersey.server.internal.LocalizationMessages;
+
+/**
+ * Who may call what, in one place. Every route needs {@code Authorization: Bearer <key>}: Jersey's
+ * routes through dropwizard-auth ({@link BearerKeyFilter}, {@code @Auth Caller} parameters, scopes
+ * as {@code @RolesAllowed} checked by Jersey's {@code RolesAllowedDynamicFeature}), and the routes
+ * {@code DirectGetFilter} serves in front of Jersey through {@link #check}, which runs the same
+ * parse, the same cached authenticator and the same scope rule and answers the same 401 and 403.
+ * <p>
+ * A key that is found is trusted for {@code auth.cacheFor} (dropwizard-auth's
+ * {@link CachingAuthenticator}), or until it expires if that comes first; then it is looked up
+ * again, which is how a revocation reaches every instance without Redis or any message between
+ * them. A key that is not found is looked up every time (nothing is cached for it, so a flood of
+ * guessed keys cannot push real ones out of the cache); one that is not even well formed is
+ * refused without a look-up.
+ */
+public final class Access {
+
+    static final String SCHEME = "Bearer";
+    static final String REALM = "fortress";
+
+    /** What {@link #check} decided: the caller, or the answer the request gets instead. */
+    public sealed interface Decision permits Allowed, Refused {
+    }
+
+    public record Allowed(Caller caller) implements Decision {
+    }
+
+    public record Refused(Response response) implements Decision {
+    }
+
+    private final CachingAuthenticator<String, Caller> authenticator;
+    private final ApiKeyAuthenticator keys;
+    private final UnauthorizedHandler unauthorized = new JSONUnauthorizedHandler();
+    private final Refusals refusals;
+
+    private Access(CachingAuthenticator<String, Caller> authenticator, ApiKeyAuthenticator keys, Refusals refusals) {
+        this.authenticator = authenticator;
+        this.keys = keys;
+        this.refusals = refusals;
+    }
+
+    /**
+     * Builds the authenticator on {@code databases} (keys are read where reads go, written on the
+     * writer) and registers with Jersey: the bearer-key filter, the scope rule, {@code @Auth Caller}
+     * injection, and the count of refusals per route family. As the server starts it refuses to
+     * serve a route that has no access rule.
+     */
+    public static Access build(AuthConfiguration config, Environment environment, Databases databases) {
+        LastUse lastUse = new LastUse(databases.writer(),
+                environment.lifecycle().scheduledExecutorService("api-key-last-use", true).threads(1).build(),
+                config.getLastUseFlushInterval().toMilliseconds());
+        environment.lifecycle().manage(lastUse);
+        ApiKeyAuthenticator keys = new ApiKeyAuthenticator(databases.reads(ApiKeyReadDao.class), lastUse,
+                Clock.systemUTC()::millis);
+        long cacheForNanos = config.getCacheFor().toNanoseconds();
+        Caffeine<Object, Object> cache = Caffeine.newBuilder()
+                .maximumSize(config.getCachedKeys())
+                .expireAfter(new Expiry<Object, Object>() {
+                    @Override
+                    public long expireAfterCreate(Object key, Object value, long currentTime) {
+                        return trustedFor(value, cacheForNanos);
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(Object key, Object value, long currentTime, long currentDuration) {
+                        return trustedFor(value, cacheForNanos);
+                    }
+
+                    @Override
+                    public long expireAfterRead(Object key, Object value, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                });
+        Refusals refusals = new Refusals(environment.metrics());
+        Access access = new Access(new CachingAuthenticator<>(environment.metrics(), keys, cache), keys, refusals);
+
+        environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder()
+                .setAuthenticator(access::authenticate)
+                .setAuthorizer((caller, scope, request) -> caller.has(scope))
+                .setPrefix(SCHEME)
+                .setRealm(REALM)
+                .setUnauthorizedHandler(access.unauthorized)
+                .buildAuthFilter()));
+        environment.jersey().register(RolesAllowedDynamicFeature.class);
+        environment.jersey().register(new AuthValueFactoryProvider.Binder<>(Caller.class));
+        environment.jersey().register(new RefusalCounter(refusals));
+        environment.lifecycle().manage(new Managed() {
+            @Override
+            public void start() {
+                List<Class<?>> resources = new ArrayList<>(environment.jersey().getResourceConfig().getClasses());
+                environment.jersey().getResourceConfig().getInstances().forEach(r -> resources.add(r.getClass()));
+                List<AccessRules.Route> open = AccessRules.withoutRule(resources);
+                if (!open.isEmpty()) {
+                    throw new IllegalStateException("routes without an access rule (@RolesAllowed(scope), @PermitAll "
+                            + "or @DenyAll on the method or its class): " + open);
+                }
+                AccessRules.routes(resources).forEach(route -> refusals.family(family(route.resource())));
+            }
+        });
+        return access;
+    }
+
+    /** A cached key is trusted for {@code cacheFor}, or until it expires if that is sooner. */
+    private static long trustedFor(Object value, long cacheForNanos) {
+        if (value instanceof Optional<?> found && found.orElse(null) instanceof Caller caller
+                && caller.expiresAt() != null) {
+            long left = TimeUnit.MILLISECONDS.toNanos(caller.expiresAt().toEpochMilli() - System.currentTimeMillis());
+            return Math.max(0, Math.min(cacheForNanos, left));
+        }
+        return cacheForNanos;
+    }
+
+    /**
+     * The key of an {@code Authorization: Bearer <key>} header (the scheme in any case, as
+     * dropwizard-auth's OAuth filter reads it), or null.
+     */
+    static String credentials(String header) {
+        if (header == null) {
+            return null;
+        }
+        int space = header.indexOf(' ');
+        if (space <= 0 || !SCHEME.equalsIgnoreCase(header.substring(0, space))) {
+            return null;
+        }
+        return header.substring(space + 1);
+    }
+
+    /** The caller of a key: only well-formed keys are looked up (and cached when found). */
+    Optional<Caller> authenticate(String key) throws AuthenticationException {
+        if (!ApiKeyFormat.wellFormed(key)) {
+            return Optional.empty();
+        }
+        return authenticator.authenticate(key);
+    }
+
+    /**
+     * For a route served outside Jersey ({@code DirectGetFilter}): the caller of this
+     * {@code Authorization} header if its key may use a route that needs {@code scope}, else the
+     * 401 or 403 Jersey gives such a request, counted under {@code family} as Jersey's are.
+     * A database that cannot be asked about a key not cached throws as the route's own reads do.
+     */
+    public Decision check(String authorization, String scope, String family) {
+        Optional<Caller> caller;
+        try {
+            caller = authenticate(credentials(authorization));
+        } catch (AuthenticationException e) {
+            throw new IllegalStateException(e); // never: ApiKeyAuthenticator throws no checked exception
+        }
+        if (caller.isEmpty()) {
+            refusals.family(family).unauthenticated();
+            return new Refused(unauthorized.buildResponse(SCHEME, REALM));
+        }
+        if (!caller.get().has(scope)) {
+            refusals.family(family).forbidden();
+            return new Refused(forbidden());
+        }
+        return new Allowed(caller.get());
+    }
+
+    /** Jersey's 403 for a key without the route's scope, as Dropwizard's exception mapper words it. */
+    static Response forbidden() {
+        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(403, LocalizationMessages.USER_NOT_AUTHORIZED())).build();
+    }
+
+    /** The refusal counts of a route family, for the cross-tenant answers a route decides itself. */
+    public Refusals.Family refusals(String family) {
+        return refusals.family(family);
+    }
+
+    /** The family of a resource's routes: its root path without the slash ({@code /users}: users). */
+    public static String family(Class<?> resource) {
+        Path path = resource.getAnnotation(Path.class);
+        String value = path == null ? resource.getSimpleName() : path.value();
+        return value.replaceAll("^/+|/.*$", "");
+    }
+
+    /**
+     * A key of {@code orgId} with {@code scopes} that this process alone accepts, until closed (the
+     * warm-up calls its own routes with one). It is never written anywhere.
+     */
+    public TemporaryKey temporaryKey(long orgId, Set<String> scopes) {
+        return new TemporaryKey(keys.temporary(orgId, scopes));
+    }
+
+    /** A key only this process knows; closing it refuses it from then on. */
+    public final class TemporaryKey implements AutoCloseable {
+        private final String key;
+
+        private TemporaryKey(String key) {
+            this.key = key;
+        }
+
+        /** The {@code Authorization} header that presents it. */
+        public String authorization() {
+            return SCHEME + " " + key;
+        }
+
+        @Override
+        public void close() {
+            keys.forget(key);
+            authenticator.invalidate(key);
+        }
+    }
+
+    /** Counts the 401s and 403s Jersey answers, per route family (DirectGetFilter counts its own in {@link #check}). */
+    private static final class RefusalCounter implements ContainerResponseFilter {
+        private final Refusals refusals;
+
+        @Context
+        private ResourceInfo resource;
+
+        RefusalCounter(Refusals refusals) {
+            this.refusals = refusals;
+        }
+
+        @Override
+        public void filter(ContainerRequestContext request, ContainerResponseContext response) {
+            int status = response.getStatus();
+            if ((status == 401 || status == 403) && resource != null && resource.getResourceClass() != null) {
+                refusals.family(family(resource.getResourceClass())).byStatus(status);
+            }
+        }
+    }
+}
