@@ -11,23 +11,27 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A bounded mix of reads and writes against a running Fortress from 8 clients: GET /users/{id},
- * POST /users, POST /transactions and GET /transactions/summary, and every 250th request a small
- * CSV import (its upload and its job run explicit transactions with COPY and savepoints). Returns
- * how many answers had each status (200, 201, 202, ..., and -1 for a client-side failure).
+ * A bounded mix of reads and writes against a running Fortress from 8 clients, all of one
+ * organisation (calling with a key of it): GET /users/{id}, POST /users, POST /transactions and
+ * GET /transactions/summary, and every 250th request a small CSV import (its upload and its job run
+ * explicit transactions with COPY and savepoints). Returns how many answers had each status (200,
+ * 201, 202, ..., and -1 for a client-side failure).
  */
 public final class MixedLoad {
 
     private MixedLoad() {
     }
 
-    public static Map<Integer, Integer> run(int port, int requests) throws InterruptedException {
-        Http api = new Http("127.0.0.1", port);
+    /**
+     * @param api   a client that calls with a key of {@code orgId} (scopes read, write and import)
+     * @param orgId the organisation every user, transaction and import belongs to
+     */
+    public static Map<Integer, Integer> run(Http api, long orgId, int requests) throws InterruptedException {
         Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
         AtomicLong sent = new AtomicLong();
         AtomicLong lastUser = new AtomicLong();
         long run = ThreadLocalRandom.current().nextLong(1L << 40);
-        HttpResponse<String> first = api.postJson("/users", user(run, 0));
+        HttpResponse<String> first = api.postJson("/users", user(run, orgId, 0));
         lastUser.set(((Number) Http.json(first).get("id")).longValue());
         ExecutorService clients = Executors.newFixedThreadPool(8);
         for (int c = 0; c < 8; c++) {
@@ -39,10 +43,10 @@ public final class MixedLoad {
                         HttpResponse<String> answer = n % 250 == 0 ? api.send(java.net.http.HttpRequest
                                 .newBuilder(api.uri("/imports")).header("Content-Type", "text/csv")
                                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString("email,role,org_id,age\n"
-                                        + "imp-" + run + "-" + n + "@x.io,viewer,7,44\nimp-" + run + "-" + n
-                                        + "@x.io,viewer,7,44\n")))
+                                        + "imp-" + run + "-" + n + "@x.io,viewer," + orgId + ",44\nimp-" + run + "-" + n
+                                        + "@x.io,viewer," + orgId + ",44\n")))
                                 : switch ((int) (n % 4)) {
-                            case 0 -> api.postJson("/users", user(run, n));
+                            case 0 -> api.postJson("/users", user(run, orgId, n));
                             case 1 -> api.postJson("/transactions", "{\"userId\":" + lastUser.get()
                                     + ",\"amount\":\"1.25\",\"createdAt\":\"" + java.time.Instant.now() + "\"}");
                             case 2 -> api.get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z");
@@ -66,8 +70,8 @@ public final class MixedLoad {
         return counts;
     }
 
-    private static String user(long run, long n) {
-        return "{\"email\":\"load-" + run + "-" + n + "@x.io\",\"role\":\"member\",\"orgId\":" + (1 + n % 50)
+    private static String user(long run, long orgId, long n) {
+        return "{\"email\":\"load-" + run + "-" + n + "@x.io\",\"role\":\"member\",\"orgId\":" + orgId
                 + ",\"age\":" + (18 + n % 60) + "}";
     }
 }
