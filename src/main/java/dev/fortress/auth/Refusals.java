@@ -25,7 +25,7 @@ public final class Refusals {
     private final MetricRegistry metrics;
     private final Map<String, Family> families = new ConcurrentHashMap<>();
 
-    Refusals(MetricRegistry metrics) {
+    public Refusals(MetricRegistry metrics) {
         this.metrics = metrics;
     }
 

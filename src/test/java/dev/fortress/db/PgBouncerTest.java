@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
 import dev.fortress.testing.MixedLoad;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -31,7 +33,7 @@ class PgBouncerTest {
 
     @Test
     void tenThousandMixedRequestsThroughTransactionPoolingHaveNoErrors() throws Exception {
-        Map<Integer, Integer> statuses = MixedLoad.run(APP.getLocalPort(), 10_000);
+        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 10_000);
 
         assertThat(statuses.keySet()).as(statuses.toString()).isSubsetOf(200, 201, 202, 404);
         assertThat(statuses.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(10_000);

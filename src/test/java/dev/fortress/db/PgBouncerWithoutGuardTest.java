@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
+import dev.fortress.testing.Http;
 import dev.fortress.testing.MixedLoad;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -30,7 +32,7 @@ class PgBouncerWithoutGuardTest {
 
     @Test
     void withoutTheGuardNamedPreparedStatementsBreakThroughTransactionPooling() throws Exception {
-        Map<Integer, Integer> statuses = MixedLoad.run(APP.getLocalPort(), 4_000);
+        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 4_000);
 
         assertThat(statuses.getOrDefault(500, 0)).as(statuses.toString()).isPositive();
     }

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class ImportJobTest {
 
     private static final TestDatabase DB = TestDatabase.create();
+    /** The organisation of the key that uploads every import here. */
+    private static final long ORG = 1;
     private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
 
     private final MetricRegistry registry = new MetricRegistry();
@@ -37,7 +39,7 @@ class ImportJobTest {
     private UUID upload(String csv) {
         ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics,
                 new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, registry))
-                .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null);
+                .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null, ORG, true);
         return ((ImportUploads.Created) outcome).id();
     }
 
@@ -48,7 +50,7 @@ class ImportJobTest {
     }
 
     private static ImportStatus status(UUID id) {
-        return JDBI.onDemand(ImportDao.class).status(id).orElseThrow();
+        return JDBI.onDemand(ImportDao.class).status(id, ORG).orElseThrow();
     }
 
     private static long users(String emailPrefix) {

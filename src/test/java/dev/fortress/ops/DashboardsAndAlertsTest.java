@@ -14,6 +14,7 @@ import dev.fortress.testing.MixedLoad;
 import dev.fortress.testing.PrometheusServer;
 import dev.fortress.testing.PrometheusTools;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.io.IOException;
@@ -156,7 +157,7 @@ class DashboardsAndAlertsTest {
     /** The mixed profile, plus the routes it leaves out (org stats, transaction lists, import status). */
     private static void load() throws InterruptedException {
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        Map<Integer, Integer> statuses = MixedLoad.run(APP.getLocalPort(), 1_500);
+        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 1_500);
         assertThat(statuses.keySet()).as(statuses.toString()).isSubsetOf(200, 201, 202, 404);
         for (int org = 1; org <= 20; org++) {
             assertThat(api.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);

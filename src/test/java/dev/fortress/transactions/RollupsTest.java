@@ -29,6 +29,8 @@ class RollupsTest {
     /** A fixed "now" so that month arithmetic is the same whenever the test runs. */
     private static final Instant NOW = Instant.parse("2026-11-15T12:00:00Z");
     private static final long SEED = Long.getLong("fortress.seed", 15L);
+    /** The organisation whose summaries are read (the first user's, which the tests' rows belong to). */
+    private static final long ORG = 1;
 
     private static Jdbi fresh() {
         return withUserAndPartitions(TestDatabase.create());
@@ -261,9 +263,9 @@ class RollupsTest {
     private static TransactionDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
         SummaryPieces pieces = SummaryPieces.of(from, to);
         JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
-        TransactionDao.Summary summary = reads.summary(pieces);
+        TransactionDao.Summary summary = reads.summary(ORG, pieces);
         if (pieces.onWholeHours()) {
-            assertThat(reads.summaryAligned(pieces)).as("the statement for whole hours agrees").isEqualTo(summary);
+            assertThat(reads.summaryAligned(ORG, pieces)).as("the statement for whole hours agrees").isEqualTo(summary);
         }
         return summary;
     }

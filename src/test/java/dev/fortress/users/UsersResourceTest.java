@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.http.DatabaseExceptionMapper;
+import dev.fortress.auth.Refusals;
 import dev.fortress.db.Reads;
 import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.idempotency.IdempotentWrites;
@@ -37,7 +38,7 @@ class UsersResourceTest {
                     JDBI.onDemand(UserReadDao.class), new ReplicaMonitor(JDBI, JDBI, Configs.load().getReplica(),
                     new MetricRegistry(), "test", java.util.concurrent.Executors.newSingleThreadScheduledExecutor()),
                     new Meter()), new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
-                    CHANGED_ORGS::add))
+                    CHANGED_ORGS::add, new Refusals(new MetricRegistry()).family("users")))
             .addProvider(new BodySizeLimitFeature())
             .addProvider(new DatabaseExceptionMapper())
             .build();
