@@ -42,20 +42,11 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> {
 
     private static final String ACTION = "action";
-    /** How long {@code revoke} waits for the replicas to replay the revocation. */
-    static final Duration REPLAY_WAIT = Duration.ofSeconds(10);
     /** {@code --org 1-1000} at most: one key per organisation is for benchmarks and tests. */
     static final int MAX_RANGE = 100_000;
 
-    private final PrintStream out;
-
     public KeysCommand() {
-        this(System.out);
-    }
-
-    KeysCommand(PrintStream out) {
         super("keys", "Creates, lists and revokes API keys");
-        this.out = out;
     }
 
     @Override
@@ -76,12 +67,15 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         Subparser revoke = subparser.addSubparsers().addParser("revoke").setDefault(ACTION, "revoke")
                 .description("Revokes a key; every instance refuses it within auth.cacheFor");
         revoke.addArgument("key").help("the key's id (keys list) or the key itself");
+        revoke.addArgument("--wait").setDefault("10s")
+                .help("how long to wait for the replicas to replay the revocation (default 10s)");
         addFileArgument(revoke);
     }
 
     @Override
     protected void run(Bootstrap<FortressConfiguration> bootstrap, Namespace namespace,
                        FortressConfiguration configuration) throws Exception {
+        PrintStream out = System.out;
         MetricRegistry metrics = new MetricRegistry();
         ManagedDataSource pool = configuration.getWriterDatabase().build(metrics, "keys");
         pool.start();
@@ -89,16 +83,17 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
             Jdbi writer = Databases.configure(Jdbi.create(pool), new StatementMetrics(metrics, "keys", Duration.ofHours(1)));
             ApiKeyStore store = new ApiKeyStore(writer);
             switch (namespace.getString(ACTION)) {
-                case "create" -> create(store, namespace);
-                case "list" -> list(store, namespace.getLong("org"));
-                default -> revoke(store, writer, configuration, namespace.getString("key"));
+                case "create" -> create(out, store, namespace);
+                case "list" -> list(out, store, namespace.getLong("org"));
+                default -> revoke(out, store, writer, configuration, namespace.getString("key"),
+                        io.dropwizard.util.Duration.parse(namespace.getString("wait")));
             }
         } finally {
             pool.stop();
         }
     }
 
-    private void create(ApiKeyStore store, Namespace namespace) {
+    private static void create(PrintStream out, ApiKeyStore store, Namespace namespace) {
         long[] orgs = orgs(namespace.getString("org"));
         Set<String> scopes = Scopes.parse(namespace.getString("scopes"));
         String lifetime = namespace.getString("expires");
@@ -138,7 +133,7 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         }
     }
 
-    private void list(ApiKeyStore store, long org) {
+    private static void list(PrintStream out, ApiKeyStore store, long org) {
         List<ApiKeyDao.Listed> keys = store.list(org);
         out.printf("%-8s %-15s %-24s %-20s %-20s %-20s %s%n", "ID", "PREFIX", "SCOPES", "CREATED", "EXPIRES",
                 "LAST USED", "STATE");
@@ -157,8 +152,8 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         return at == null ? "-" : at.toInstant().truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
-    private void revoke(ApiKeyStore store, Jdbi writer, FortressConfiguration configuration, String key)
-            throws InterruptedException {
+    private static void revoke(PrintStream out, ApiKeyStore store, Jdbi writer, FortressConfiguration configuration, String key,
+                        io.dropwizard.util.Duration wait) throws InterruptedException {
         Optional<ApiKeyDao.Revoked> revoked = store.revoke(key);
         if (revoked.isEmpty()) {
             throw new IllegalArgumentException("no key " + (key.startsWith("fk_") ? key.substring(0, 11) + "..." : key));
@@ -167,20 +162,21 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         out.printf("revoked key %d (%s...) of organisation %d at %s%n", done.id(), done.prefix(), done.orgId(),
                 time(done.revokedAt()));
         String lsn = writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
-        List<String> behind = waitForReplicas(configuration.getReaderDatabase(), lsn);
+        List<String> behind = waitForReplicas(configuration.getReaderDatabase(), lsn, wait);
         io.dropwizard.util.Duration within = configuration.getAuth().getCacheFor();
         if (behind.isEmpty()) {
             out.printf("the replicas have replayed it: every instance refuses the key within %s (auth.cacheFor)%n",
                     within);
         } else {
-            out.printf("WARNING: not replayed after %d s by %s: instances reading keys there refuse it once it has "
+            out.printf("WARNING: not replayed after %s by %s: instances reading keys there refuse it once it has "
                     + "(or once its lag passes replica.maxLagTime and reads leave it); the others within %s%n",
-                    REPLAY_WAIT.toSeconds(), String.join(", ", behind), within);
+                    wait, String.join(", ", behind), within);
         }
     }
 
-    /** The replicas of {@code readers} that have not replayed {@code lsn} within {@link #REPLAY_WAIT}. */
-    private static List<String> waitForReplicas(DataSourceFactory readers, String lsn) throws InterruptedException {
+    /** The replicas of {@code readers} that have not replayed {@code lsn} within {@code wait}. */
+    private static List<String> waitForReplicas(DataSourceFactory readers, String lsn, io.dropwizard.util.Duration wait)
+            throws InterruptedException {
         Properties props = new Properties();
         props.putAll(readers.getProperties());
         props.setProperty("user", readers.getUser());
@@ -188,7 +184,7 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
             props.setProperty("password", readers.getPassword());
         }
         List<String> behind = new ArrayList<>();
-        long deadline = System.nanoTime() + REPLAY_WAIT.toNanos();
+        long deadline = System.nanoTime() + wait.toNanoseconds();
         for (String host : JdbcUrls.hosts(readers.getUrl())) {
             Jdbi replica = Jdbi.create(JdbcUrls.withHost(readers.getUrl(), host), props).installPlugin(new SqlObjectPlugin());
             boolean replayed = false;

@@ -34,7 +34,12 @@ public final class Http {
 
     /** The same client, calling with {@code key} ({@code Authorization: Bearer <key>}). */
     public Http as(String key) {
-        return new Http(client, base, "Bearer " + key);
+        return withAuthorization("Bearer " + key);
+    }
+
+    /** The same client, sending exactly this {@code Authorization} header with every request. */
+    public Http withAuthorization(String header) {
+        return new Http(client, base, header);
     }
 
     /** The same client, sending no key. */
