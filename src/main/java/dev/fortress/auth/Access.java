@@ -43,7 +43,7 @@ import org.glassfish.jersey.server.internal.LocalizationMessages;
  * guessed keys cannot push real ones out of the cache); one that is not even well formed is
  * refused without a look-up.
  */
-public final class Access {
+public final class Access implements AccessCheck {
 
     static final String SCHEME = "Bearer";
     static final String REALM = "fortress";
@@ -169,6 +169,7 @@ public final class Access {
      * 401 or 403 Jersey gives such a request, counted under {@code family} as Jersey's are.
      * A database that cannot be asked about a key not cached throws as the route's own reads do.
      */
+    @Override
     public Decision check(String authorization, String scope, String family) {
         Optional<Caller> caller;
         try {

@@ -5,6 +5,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fortress.auth.Access;
+import dev.fortress.auth.AccessCheck;
 import dev.fortress.auth.Caller;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.jersey.errors.LoggingExceptionMapper;
@@ -65,7 +66,7 @@ public final class DirectGetFilter implements Filter {
     private final String prefix;
     private final String suffix;
     private final Route route;
-    private final Access access;
+    private final AccessCheck access;
     private final String scope;
     private final String family;
     private final ObjectMapper json;
@@ -75,8 +76,8 @@ public final class DirectGetFilter implements Filter {
     private final Timer total;
     private final Meter[] responses = new Meter[5];
 
-    private DirectGetFilter(String prefix, String suffix, String metricName, Route route, Access access, String scope,
-                            String family, ObjectMapper json, MetricRegistry metrics) {
+    DirectGetFilter(String prefix, String suffix, String metricName, Route route, AccessCheck access, String scope,
+                    String family, ObjectMapper json, MetricRegistry metrics) {
         this.prefix = prefix;
         this.suffix = suffix;
         this.route = route;
