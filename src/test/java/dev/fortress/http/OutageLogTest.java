@@ -57,7 +57,7 @@ class OutageLogTest {
     private static final int REQUESTS_PER_CLIENT = 200;
     private static final String CREATE_5XX = "dev.fortress.users.UsersResource.create.5xx-responses";
     private static final String GET_5XX = "dev.fortress.users.UsersResource.get.5xx-responses";
-    /** dropwizard-auth's count of key look-ups that threw (its cache's failed loads). */
+    /** dropwizard-auth's look-ups that gave no key (its cache's failed loads): for a valid key, those that threw. */
     private static final String KEY_LOOKUP_FAILED = "io.dropwizard.auth.CachingAuthenticator.loads-failure";
     private static final Pattern CARRIED = Pattern.compile("\\((\\d+) similar suppressed in the last 10s\\)$");
 
