@@ -16,9 +16,9 @@ import java.util.regex.Pattern;
 
 /**
  * The Prometheus name and labels of each Dropwizard metric. Metrics that differ only by a pool,
- * a route or a statement become one labelled family, so that a dashboard or an alert is one
- * expression ({@code fortress_db_pool_active / fortress_db_pool_max}); Fortress's own
- * {@code dev.fortress.<feature>.<what>} become {@code fortress_<feature>_<what>}; timers get
+ * a route, a statement or a refusal's route family and reason become one labelled family, so that
+ * a dashboard or an alert is one expression ({@code fortress_db_pool_active / fortress_db_pool_max});
+ * Fortress's own {@code dev.fortress.<feature>.<what>} become {@code fortress_<feature>_<what>}; timers get
  * {@code _seconds} (the bridge converts them to seconds). Everything else keeps its Dropwizard
  * name in snake case ({@code jvm_threads_count}, {@code io_dropwizard_jetty_...}). docs/metrics.md
  * lists the families.
@@ -62,6 +62,9 @@ final class PrometheusNames implements SampleBuilder {
                     m -> "fortress_http_server_active_requests"),
             new Rule("dev\\.fortress\\.health\\.([\\w-]+)", m -> "fortress_health_healthy", "check"),
             new Rule("dev\\.fortress\\.jobs\\.state\\.(\\w+)", m -> "fortress_jobs_in_state", "state"),
+            // auth/Refusals: dev.fortress.auth.refused.<family>.<reason>
+            new Rule("dev\\.fortress\\.auth\\.refused\\.(\\w+)\\.([\\w-]+)", m -> "fortress_auth_refused", "family",
+                    "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {

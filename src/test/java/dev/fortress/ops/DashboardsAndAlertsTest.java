@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.fortress.FortressConfiguration;
+import dev.fortress.auth.ApiKeyFormat;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.MixedLoad;
@@ -20,6 +21,7 @@ import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -154,18 +156,37 @@ class DashboardsAndAlertsTest {
         return YAML.writeValueAsString(config);
     }
 
-    /** The mixed profile, plus the routes it leaves out (org stats, transaction lists, import status). */
+    /**
+     * The mixed profile as organisation 7, plus the routes it leaves out (org stats, each
+     * organisation's with its own key; transaction lists; import status), and refusals: requests
+     * with no key, an unknown key and a malformed one (401), a key without the scope (403), and
+     * another organisation's stats (404).
+     */
     private static void load() throws InterruptedException {
         Http api = new Http("127.0.0.1", APP.getLocalPort());
-        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 1_500);
+        Http org7 = api.as(TestKeys.of(DB, 7));
+        Map<Integer, Integer> statuses = MixedLoad.run(org7, 7, 1_500);
         assertThat(statuses.keySet()).as(statuses.toString()).isSubsetOf(200, 201, 202, 404);
         for (int org = 1; org <= 20; org++) {
-            assertThat(api.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
-            assertThat(api.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
+            Http asOrg = api.as(TestKeys.of(DB, org, "read"));
+            assertThat(asOrg.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
+            assertThat(asOrg.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
         }
-        assertThat(api.get("/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&limit=5").statusCode())
+        assertThat(org7.get("/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&limit=5").statusCode())
                 .isEqualTo(200);
-        assertThat(api.get("/imports/00000000-0000-0000-0000-000000000000").statusCode()).isEqualTo(404);
+        assertThat(org7.get("/imports/00000000-0000-0000-0000-000000000000").statusCode()).isEqualTo(404);
+
+        List<Http> withoutUsableKey = List.of(api.anonymous(), api.as(ApiKeyFormat.generate(new SecureRandom())),
+                api.as("fk_not-a-key"));
+        for (int i = 0; i < 20; i++) {
+            for (Http refused : withoutUsableKey) {
+                assertThat(refused.get("/users/1").statusCode()).isEqualTo(401);
+                assertThat(refused.get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
+                        .statusCode()).isEqualTo(401);
+            }
+        }
+        assertThat(api.as(TestKeys.of(DB, 7, "import")).get("/users/1").statusCode()).isEqualTo(403);
+        assertThat(org7.get("/orgs/8/stats").statusCode()).isEqualTo(404);
     }
 
     private static void awaitScrapes(PrometheusServer prometheus, int scrapes) {

@@ -7,6 +7,7 @@ import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.PrometheusTools;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.io.IOException;
@@ -95,7 +96,7 @@ class PrometheusEndpointTest {
     @Test
     void routeStatementAndPoolFamiliesMoveWithRequests() {
         Map<String, Double> before = samples(admin().get(Prometheus.PATH).body());
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 1));
         for (int i = 0; i < 5; i++) {
             assertThat(api.get("/users/" + (1_000_000 + i)).statusCode()).isEqualTo(404);
         }
@@ -112,6 +113,41 @@ class PrometheusEndpointTest {
         assertThat(delta(before, after, "fortress_db_pool_wait_seconds_count{pool=\"reader\"}")).isGreaterThanOrEqualTo(5);
         assertThat(delta(before, after, "fortress_http_server_responses_total{status=\"4xx\"}")).isEqualTo(6);
         assertThat(after).containsKey("fortress_http_request_duration_seconds" + route + ",quantile=\"0.99\"}");
+    }
+
+    @Test
+    void refusalsAreOneFamilyLabelledByRouteFamilyAndReasonAndNeverByKey() {
+        Map<String, Double> before = samples(admin().get(Prometheus.PATH).body());
+        for (String family : List.of("users", "orgs", "transactions", "imports")) {
+            for (String reason : List.of("unauthenticated", "forbidden", "cross-tenant")) {
+                assertThat(before).as("every series exists from start-up")
+                        .containsKey(refused(family, reason));
+            }
+        }
+        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        String importOnly = TestKeys.of(DB, 3, "import");
+        String otherOrg = TestKeys.of(DB, 4);
+
+        assertThat(api.anonymous().get("/users/1").statusCode()).isEqualTo(401);
+        assertThat(api.as(importOnly).get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
+                .statusCode()).isEqualTo(403);
+        assertThat(api.as(otherOrg).get("/orgs/3/stats").statusCode()).isEqualTo(404);
+        String scrape = admin().get(Prometheus.PATH).body();
+        Map<String, Double> after = samples(scrape);
+
+        assertThat(delta(before, after, refused("users", "unauthenticated"))).isEqualTo(1);
+        assertThat(delta(before, after, refused("transactions", "forbidden"))).isEqualTo(1);
+        assertThat(delta(before, after, refused("orgs", "cross-tenant"))).isEqualTo(1);
+        assertThat(delta(before, after, refused("imports", "unauthenticated"))).isZero();
+        assertThat(scrape).as("no key appears in the scrape").doesNotContain(importOnly.substring(0, 11))
+                .doesNotContain(otherOrg.substring(0, 11));
+        // dropwizard-auth's cache of looked-up keys, under the bridge's default names.
+        assertThat(after).containsKeys("fortress_auth_api_key_authenticator_gets_seconds_count",
+                "fortress_auth_api_key_authenticator_cache_misses_total");
+    }
+
+    private static String refused(String family, String reason) {
+        return "fortress_auth_refused_total{family=\"" + family + "\",reason=\"" + reason + "\"}";
     }
 
     private static double delta(Map<String, Double> before, Map<String, Double> after, String sample) {

@@ -53,7 +53,7 @@ class OrgStatsAppTest {
         return new AdminMetrics(APP.getAdminPort());
     }
 
-    private final OrgsClient client = new OrgsClient(APP.getLocalPort());
+    private final OrgsClient client = new OrgsClient(DB, APP.getLocalPort());
 
     @Test
     void missThenHitThenAWriteToTheOrgInvalidatesIt() {
@@ -136,6 +136,27 @@ class OrgStatsAppTest {
         }
         clients.shutdown();
         return done;
+    }
+
+    @Test
+    void anotherOrganisationsStatsAreA404ThatAsksNeitherRedisNorTheDatabase() {
+        long org = ORG_BASE + 5;
+        client.addUser(org, 33);
+        assertThat(client.stats(org).statusCode()).isEqualTo(200); // cached: a leak would be a hit
+        long hits = metrics().meter("dev.fortress.orgs.stats.cache.hits");
+        long misses = metrics().meter("dev.fortress.orgs.stats.cache.misses");
+        long aggregations = metrics().timerCount("dev.fortress.orgs.stats.aggregation");
+        long crossTenant = metrics().meter("dev.fortress.auth.refused.orgs.cross-tenant");
+
+        HttpResponse<String> answer = client.as(ORG_BASE + 6).get("/orgs/" + org + "/stats");
+
+        assertThat(answer.statusCode()).isEqualTo(404);
+        assertThat(Http.json(answer)).isEqualTo(Map.of("code", 404, "message", "organisation " + org + " not found"));
+        assertThat(answer.headers().firstValue("X-Cache")).isEmpty();
+        assertThat(metrics().meter("dev.fortress.orgs.stats.cache.hits")).isEqualTo(hits);
+        assertThat(metrics().meter("dev.fortress.orgs.stats.cache.misses")).isEqualTo(misses);
+        assertThat(metrics().timerCount("dev.fortress.orgs.stats.aggregation")).isEqualTo(aggregations);
+        assertThat(metrics().meter("dev.fortress.auth.refused.orgs.cross-tenant")).isEqualTo(crossTenant + 1);
     }
 
     @Test

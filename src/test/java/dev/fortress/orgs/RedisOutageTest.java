@@ -34,7 +34,7 @@ class RedisOutageTest {
             ConfigOverride.config("redis.breakerOpenFor", "1s"));
     private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
-    private final OrgsClient client = new OrgsClient(APP.getLocalPort());
+    private final OrgsClient client = new OrgsClient(DB, APP.getLocalPort());
 
     @Test
     void redisGoingAwayUnderLoadCostsNoErrorsTheBreakerSkipsItAndHitsComeBack() throws Exception {
