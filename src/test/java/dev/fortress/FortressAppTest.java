@@ -6,6 +6,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
@@ -19,9 +20,12 @@ class FortressAppTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    /** The organisation every request here calls as (a key of it made on the test database). */
+    private static final long ORG = 7;
+    private static final String KEY = TestKeys.of(DB, ORG);
 
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
     }
 
     private AdminMetrics metrics() {
@@ -57,6 +61,12 @@ class FortressAppTest {
         assertThat(post("{not json").statusCode()).isEqualTo(400);
         assertThat(api().get("/users/999999999").statusCode()).isEqualTo(404);
         assertThat(api().get("/users/abc").statusCode()).isEqualTo(404);
+
+        HttpResponse<String> anonymous = api().anonymous().get("/users/" + user.get("id"));
+        assertThat(anonymous.statusCode()).as("no key").isEqualTo(401);
+        assertThat(anonymous.body())
+                .isEqualTo("{\"code\":401,\"message\":\"Credentials are required to access this resource.\"}");
+        assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer realm=\"fortress\"");
     }
 
     /**
@@ -103,7 +113,7 @@ class FortressAppTest {
         long writes = metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert");
 
         api().get("/users/1");
-        post("{\"email\":\"timed@x.io\",\"role\":\"viewer\",\"orgId\":2,\"age\":44}");
+        post("{\"email\":\"timed@x.io\",\"role\":\"viewer\",\"orgId\":7,\"age\":44}");
 
         assertThat(metrics().timerCount("dev.fortress.db.reader.UserReadDao.findById")).isEqualTo(reads + 1);
         assertThat(metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert")).isEqualTo(writes + 1);

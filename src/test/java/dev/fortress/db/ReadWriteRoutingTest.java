@@ -7,6 +7,7 @@ import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -38,7 +39,7 @@ class ReadWriteRoutingTest {
 
     @Test
     void getRunsOnTheReaderAsOneServerPreparedStatementAndPostOnTheWriter() throws SQLException {
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 5));
         for (int i = 0; i < 3; i++) {
             Map<String, Object> created = Http.json(api.postJson("/users",
                     "{\"email\":\"route" + i + "@x.io\",\"role\":\"member\",\"orgId\":5,\"age\":30}"));

@@ -7,6 +7,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
@@ -30,6 +31,8 @@ class ReplicaReadsTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TestReplica REPLICA = TestReplica.of(DB);
+    /** Made before the app starts, so both the writer and the replicas have it when it is first looked up. */
+    private static final String KEY = TestKeys.of(DB, 3);
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
             REPLICA.url(),
             ConfigOverride.config("replica.maxLag", "1MiB"),
@@ -45,7 +48,7 @@ class ReplicaReadsTest {
     }
 
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
     }
 
     private HttpResponse<String> create(String email) {

@@ -8,6 +8,7 @@ import dev.fortress.ops.Prometheus;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
 import dev.fortress.transactions.TransactionSeeder;
 import dev.fortress.transactions.TransactionsConfiguration;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Every statement the application runs is exported by name ({@code Dao.method}), never as
  * {@code sql.raw}: driven through its routes, admin tasks and health checks, with reads on the
- * first streaming replica so that the replica monitor measures a real standby. Imports are left to
+ * first streaming replica so that the replica monitor measures a real standby. Uploads and import jobs are left to
  * ImportsAppTest (FortressApp fails any full-app test class whose traffic leaves a sql.raw timer).
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
@@ -40,15 +41,20 @@ class StatementNamesTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TestReplica REPLICA = TestReplica.of(DB);
+    /** Made before the app starts, so the replica has it when it is first looked up. */
+    private static final String KEY = TestKeys.of(DB, 7);
+    /** How often the app writes the last use of keys (ApiKeyDao.used): config.yml's minimum, to wait less. */
+    private static final Duration LAST_USE_FLUSH = Duration.ofSeconds(1);
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
-            REPLICA.url(), ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/15"));
+            REPLICA.url(), ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/15"),
+            ConfigOverride.config("auth.lastUseFlushInterval", LAST_USE_FLUSH.toSeconds() + "s"));
 
     /** {@code fortress_db_statement_duration_seconds_count{pool="writer",statement="PartitionsDao.create",} 2.0} */
     private static final Pattern STATEMENT = Pattern.compile(
             "fortress_db_statement_duration_seconds_count\\{pool=\"([^\"]+)\",statement=\"([^\"]+)\",?} \\S+");
 
     private static Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
     }
 
     private static Http admin() {
@@ -87,6 +93,11 @@ class StatementNamesTest {
         assertThat(api().get("/transactions/summary?from=" + hour.minus(1, ChronoUnit.DAYS).plus(30, ChronoUnit.MINUTES)
                 + "&to=" + hour).statusCode()).isEqualTo(200); // partial hours: not the aligned summary
         assertThat(api().get("/orgs/7/stats").statusCode()).isEqualTo(200);
+        // Refusals that ask whether the row exists elsewhere, to count a cross-tenant request.
+        long otherOrgsUser = DB.aUser("names-other-" + run + "@x.io"); // organisation 1
+        assertThat(api().postJson("/transactions", "{\"userId\":" + otherOrgsUser + ",\"amount\":\"1.00\","
+                + "\"createdAt\":\"" + now + "\"}").statusCode()).isEqualTo(422);
+        assertThat(api().get("/imports/" + java.util.UUID.randomUUID()).statusCode()).isEqualTo(404);
 
         // Two months long past the retention, then the upkeep that detaches and drops them.
         assertThat(task("partitions?from=2000-01&to=2000-02").body()).contains("created [transactions_y2000m01");
@@ -95,11 +106,14 @@ class StatementNamesTest {
         assertThat(task("idempotency-purge").body()).startsWith("purged ");
         admin().get("/healthcheck"); // every check, healthy or not
 
+        // The keys' last use is written every LAST_USE_FLUSH, not by a request: scrape until it has been.
         String scrape = admin().get(Prometheus.PATH).body();
-        Set<String> statements = new TreeSet<>();
-        Matcher m = STATEMENT.matcher(scrape);
-        while (m.find()) {
-            statements.add(m.group(1) + " " + m.group(2));
+        Set<String> statements = statements(scrape);
+        long deadline = System.nanoTime() + LAST_USE_FLUSH.multipliedBy(30).toNanos();
+        while (!statements.contains("writer ApiKeyDao.used") && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            scrape = admin().get(Prometheus.PATH).body();
+            statements = statements(scrape);
         }
         System.out.println("statements exported: " + statements);
         assertThat(scrape).as("/prometheus").doesNotContain("sql.raw").doesNotContain("sql_raw");
@@ -108,8 +122,20 @@ class StatementNamesTest {
                 "writer PartitionsDao.detach", "writer PartitionsDao.drop",
                 "writer ConsistencyTokenDao.writerPosition",
                 "writer DatabaseHealthDao.probe", "reader DatabaseHealthDao.probe",
-                "reader ReplicaLagDao.replay", "writer ReplicaLagDao.bytesBehind");
+                "reader ReplicaLagDao.replay", "writer ReplicaLagDao.bytesBehind",
+                "reader ApiKeyReadDao.find", "writer ApiKeyDao.used", "writer TransactionDao.userExists",
+                "writer ImportDao.exists");
         assertThat(FortressApp.unnamedStatements(APP.getEnvironment().metrics())).isEmpty();
+    }
+
+    /** "pool Dao.method" of every statement timer in a scrape. */
+    private static Set<String> statements(String scrape) {
+        Set<String> statements = new TreeSet<>();
+        Matcher m = STATEMENT.matcher(scrape);
+        while (m.find()) {
+            statements.add(m.group(1) + " " + m.group(2));
+        }
+        return statements;
     }
 
     @Test

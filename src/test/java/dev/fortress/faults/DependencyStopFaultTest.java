@@ -13,6 +13,7 @@ import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.OwnedReplica;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -43,12 +44,18 @@ class DependencyStopFaultTest {
     private static final OwnedReplica REPLICA = OwnedReplica.of(DB);
     private static final OwnedReplica REPLICA2 = OwnedReplica.of(DB);
     private static final OwnedRedis REDIS = new OwnedRedis();
+    private static final long ORG = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
+    /**
+     * A key for each of the three organisations whose stats the load reads (ORG's users are the
+     * load's), made before the app starts so the replicas have them when they are first looked up.
+     */
+    private static final List<String> KEYS = List.of(TestKeys.of(DB, ORG), TestKeys.of(DB, ORG + 1),
+            TestKeys.of(DB, ORG + 2));
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
             "jdbc:postgresql://" + REPLICA.name() + "," + REPLICA2.name() + "/" + DB.name(), REDIS.override(),
             ConfigOverride.config("replica.maxLag", "1MiB"), ConfigOverride.config("replica.maxLagTime", "2s"));
 
     private static final Duration DOWN = Duration.ofSeconds(3);
-    private static final long ORG = ThreadLocalRandom.current().nextLong(1L << 40, 1L << 50);
 
     private final List<Long> existing = new ArrayList<>();
     private FaultUsers users;
@@ -60,8 +67,13 @@ class DependencyStopFaultTest {
         REPLICA2.close();
     }
 
+    /** A client of ORG + {@code offset}. */
+    private Http api(int offset) {
+        return new Http("127.0.0.1", APP.getLocalPort()).as(KEYS.get(offset));
+    }
+
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return api(0);
     }
 
     private AdminMetrics metrics() {
@@ -84,14 +96,14 @@ class DependencyStopFaultTest {
         return metrics().meter("dev.fortress.db.replica." + replica.name() + ".reads");
     }
 
-    /** Writes, reads by id and org stats (aggregated on the reader, cached in Redis), from 8 clients. */
+    /** Writes, reads by id and org stats (aggregated on the reader, cached in Redis), from 8 clients, each org with its key. */
     private LongFunction<FaultLoad.Request> mix() {
-        Http api = api();
+        List<Http> apis = List.of(api(0), api(1), api(2));
         return n -> switch ((int) (n % 4)) {
             case 0 -> users.create(n);
-            case 1 -> FaultUsers.readOne(api, existing, n);
+            case 1 -> FaultUsers.readOne(apis.get(0), existing, n);
             default -> new FaultLoad.Request("GET /orgs/{id}/stats", null,
-                    () -> api.get("/orgs/" + (ORG + n % 3) + "/stats"));
+                    () -> apis.get((int) (n % 3)).get("/orgs/" + (ORG + n % 3) + "/stats"));
         };
     }
 

@@ -6,6 +6,7 @@ import dev.fortress.testing.ChildFortress;
 import dev.fortress.testing.FaultSummary;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,6 +40,10 @@ class GracefulShutdownFaultTest {
     private static final Jdbi JDBI = DB.jdbi();
     private static final Duration DRAIN = Duration.ofSeconds(3);
     private static final int CLIENTS = 8;
+    /** The load's four organisations (1 to 4), each called with a key of its own. */
+    private static final int ORGS = 4;
+    private static final List<String> KEYS = java.util.stream.LongStream.rangeClosed(1, ORGS)
+            .mapToObj(org -> TestKeys.of(DB, org)).toList();
 
     /**
      * One request as the client saw it: when it started and ended (ns), its status or -1, and for
@@ -71,11 +76,10 @@ class GracefulShutdownFaultTest {
         String log;
 
         try (ChildFortress fortress = ChildFortress.start("shutdown", env)) {
-            Http api = fortress.api();
-            List<Long> ids = new ArrayList<>();
+            List<Long> ids = new ArrayList<>(); // user i is of organisation 1 + i % ORGS
             for (int i = 0; i < 20; i++) {
-                HttpResponse<String> user = api.postJson("/users",
-                        "{\"email\":\"seed" + i + "@drain.io\",\"role\":\"member\",\"orgId\":" + (1 + i % 4) + ",\"age\":30}");
+                HttpResponse<String> user = fortress.api().as(key(i)).postJson("/users",
+                        "{\"email\":\"seed" + i + "@drain.io\",\"role\":\"member\",\"orgId\":" + org(i) + ",\"age\":30}");
                 assertThat(user.statusCode()).isEqualTo(201);
                 ids.add(((Number) Http.json(user).get("id")).longValue());
             }
@@ -90,20 +94,26 @@ class GracefulShutdownFaultTest {
                         long n = sequence.incrementAndGet();
                         HttpRequest.Builder request;
                         String what;
+                        // Every request in the name of the organisation it writes or reads.
+                        long of;
                         if (n % 3 == 0) {
+                            of = n;
                             String email = "load" + n + "@drain.io";
                             what = "POST /users " + email;
                             request = HttpRequest.newBuilder(URI.create(base + "/users"))
                                     .header("Content-Type", "application/json")
                                     .POST(HttpRequest.BodyPublishers.ofString("{\"email\":\"" + email
-                                            + "\",\"role\":\"viewer\",\"orgId\":" + (1 + n % 4) + ",\"age\":41}"));
+                                            + "\",\"role\":\"viewer\",\"orgId\":" + org(n) + ",\"age\":41}"));
                         } else if (n % 7 == 0) {
-                            what = "GET /orgs/" + (1 + n % 4) + "/stats";
-                            request = HttpRequest.newBuilder(URI.create(base + "/orgs/" + (1 + n % 4) + "/stats"));
+                            of = n;
+                            what = "GET /orgs/" + org(n) + "/stats";
+                            request = HttpRequest.newBuilder(URI.create(base + "/orgs/" + org(n) + "/stats"));
                         } else {
-                            what = "GET /users/" + ids.get((int) (n % ids.size()));
-                            request = HttpRequest.newBuilder(URI.create(base + "/users/" + ids.get((int) (n % ids.size()))));
+                            of = n % ids.size();
+                            what = "GET /users/" + ids.get((int) of);
+                            request = HttpRequest.newBuilder(URI.create(base + "/users/" + ids.get((int) of)));
                         }
+                        request.header("Authorization", "Bearer " + key(of));
                         long start = System.nanoTime();
                         Outcome outcome = send(client, request, what, start);
                         outcomes.add(outcome);
@@ -179,6 +189,9 @@ class GracefulShutdownFaultTest {
         assertThat(servedAfterFlip).as("requests are still served while the load balancer drains")
                 .isGreaterThan(20);
         assertThat(fiveXx).as("no answer is a 5xx (ms from SIGTERM):\n%s", describe(fiveXx, sigterm)).isEmpty();
+        List<Outcome> fourXx = answered.stream().filter(o -> o.status() >= 400 && o.status() < 500).toList();
+        assertThat(fourXx).as("every request of the load is served, with its organisation's key:\n%s",
+                describe(fourXx, sigterm)).isEmpty();
         assertThat(refusedEarly).as("no connection fails before the drain period is over (ms from SIGTERM):\n%s",
                 describe(refusedEarly, sigterm)).isEmpty();
         assertThat(refused).as("once stopped the port refuses (the load really ran past the stop)").isNotEmpty();
@@ -191,6 +204,15 @@ class GracefulShutdownFaultTest {
         // That it stops at all is awaitExit's to say: DRAIN plus Jetty's 30 s shutdownGracePeriod.
         assertThat(exitAfter).as("exits only after the drain period").isGreaterThanOrEqualTo(DRAIN);
         assertThat(log).as("shutdown logged no errors").doesNotContain("ERROR");
+    }
+
+    /** The organisation of the load's n-th request or user. */
+    private static long org(long n) {
+        return 1 + n % ORGS;
+    }
+
+    private static String key(long n) {
+        return KEYS.get((int) (org(n) - 1));
     }
 
     private static Outcome send(HttpClient client, HttpRequest.Builder request, String what, long start) {

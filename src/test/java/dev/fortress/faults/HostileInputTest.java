@@ -13,6 +13,7 @@ import dev.fortress.testing.HostileRequests.Expect;
 import dev.fortress.testing.HostileRequests.Request;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -38,7 +39,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * (seeded, so a failure reproduces), sent over raw sockets. No answer may be a 5xx; every error
  * is JSON in the API's shape, without stack traces or SQL; a connection may close unanswered only
  * where the server refuses an oversized request; and the database changes only by the valid
- * requests mixed in.
+ * requests mixed in. Every request calls with a key of one organisation, except the attacks on
+ * authentication itself, whose every answer is the 401 ({@code WWW-Authenticate: Bearer}); and no
+ * request with the key is ever answered 401.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class HostileInputTest {
@@ -50,6 +53,8 @@ class HostileInputTest {
             ConfigOverride.config("imports.maxUploadSize", "64KiB"),
             ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/11"));
     private static final Jdbi JDBI = DB.jdbi();
+    private static final long ORG = 1;
+    private static final String KEY = TestKeys.of(DB, ORG);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the server says when it leaks its insides: stack frames, exception names, SQL and driver text. */
@@ -59,18 +64,18 @@ class HostileInputTest {
 
     @Test
     void malformedRequestsOnEveryRouteGetJsonErrorsAndChangeNothing() throws Exception {
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
         long userId = JDBI.withHandle(h -> h.select("insert into users (email, role, org_id, age) "
-                + "values ('target@hostile.io', 'member', 1, 30) returning id").mapTo(Long.class).one());
+                + "values ('target@hostile.io', 'member', ?, 30) returning id", ORG).mapTo(Long.class).one());
         HttpResponse<String> firstImport = api.send(HttpRequest.newBuilder(api.uri("/imports"))
                 .header("Content-Type", "text/csv")
-                .POST(HttpRequest.BodyPublishers.ofString("email,role,org_id,age\nfirst@hostile.io,admin,1,30\n")));
+                .POST(HttpRequest.BodyPublishers.ofString("email,role,org_id,age\nfirst@hostile.io,admin," + ORG + ",30\n")));
         assertThat(firstImport.statusCode()).isEqualTo(202);
         String importId = (String) Http.json(firstImport).get("importId");
         awaitImportsFinished();
         Map<String, Long> before = counts();
 
-        List<Request> requests = HostileRequests.generate(SEED, new HostileRequests.Context(userId, importId,
+        List<Request> requests = HostileRequests.generate(SEED, new HostileRequests.Context(ORG, KEY, userId, importId,
                 16 * 1024, 4 * 1024, IMPORT_LIMIT));
         HostileHttp http = new HostileHttp("127.0.0.1", APP.getLocalPort());
         ExecutorService clients = Executors.newFixedThreadPool(4);
@@ -81,6 +86,7 @@ class HostileInputTest {
         FaultSummary summary = new FaultSummary("hostile input");
         List<String> violations = new ArrayList<>();
         Map<String, Integer> perRoute = new TreeMap<>();
+        Map<Integer, Integer> authStatuses = new TreeMap<>();
         Map<Integer, Integer> statuses = new TreeMap<>();
         int createdUsers = 0;
         int createdTransactions = 0;
@@ -94,6 +100,9 @@ class HostileInputTest {
             summary.record(answer.status());
             perRoute.merge(request.route(), 1, Integer::sum);
             statuses.merge(answer.status(), 1, Integer::sum);
+            if (request.what().startsWith(HostileRequests.AUTH)) {
+                authStatuses.merge(answer.status(), 1, Integer::sum);
+            }
             if (answer.millis() > 1_000) {
                 System.out.println("SLOW " + answer.millis() + " ms: " + request.route() + " [" + request.what() + "] " + answer);
             }
@@ -134,8 +143,9 @@ class HostileInputTest {
                 + Math.abs(after.get("imports") - before.get("imports") - acceptedImports.size());
         summary.report(0, extraRows, null, String.format("%d generated requests (seed %d) over %d routes in %.1f s; "
                 + "statuses %s (the only 5xx: 505 HTTP Version Not Supported to HTTP/0.9, HTTP/9.9 and FTP/1.0 "
-                + "request lines); writes accepted: %d users, %d transactions, %d imports (%d valid); violations %d",
-                requests.size(), SEED, perRoute.size(), took.toMillis() / 1000.0, statuses, createdUsers,
+                + "request lines); attacks on authentication %s; writes accepted: %d users, %d transactions, "
+                + "%d imports (%d valid); violations %d",
+                requests.size(), SEED, perRoute.size(), took.toMillis() / 1000.0, statuses, authStatuses, createdUsers,
                 createdTransactions, acceptedImports.size(), validImports, violations.size()));
 
         assertThat(requests).hasSizeGreaterThanOrEqualTo(1_000);
@@ -144,6 +154,10 @@ class HostileInputTest {
                 HostileRequests.SUMMARY, HostileRequests.IMPORTS, HostileRequests.IMPORT));
         assertThat(violations).as(String.join("\n", violations.subList(0, Math.min(80, violations.size()))))
                 .isEmpty();
+        long only401 = requests.stream().filter(r -> r.statuses().equals(Set.of(401))).count();
+        assertThat(only401).as("attacks on authentication on every route").isGreaterThanOrEqualTo(8 * 20);
+        assertThat(authStatuses.getOrDefault(401, 0)).as("attacks on authentication answered 401")
+                .isGreaterThanOrEqualTo((int) only401);
         assertThat(after.get("users")).as("users: only the valid creates and the valid imports' rows")
                 .isEqualTo(expectedUsers);
         assertThat(importedRows).as("only the valid imports imported rows").isEqualTo(2L * validImports);
@@ -178,9 +192,15 @@ class HostileInputTest {
         if (request.expect() == Expect.REJECT && status < 400) {
             return "a malformed request accepted";
         }
+        if (status == 401 && !request.statuses().contains(401)) {
+            return "refused as unauthenticated though it carried a valid key";
+        }
         String body = answer.bodyText();
         if (LEAK.matcher(body).find()) {
             return "the answer leaks internals";
+        }
+        if (status == 401) {
+            return unauthenticatedShapeProblem(answer);
         }
         if (status >= 400) {
             return errorShapeProblem(answer);
@@ -206,6 +226,21 @@ class HostileInputTest {
         } catch (java.io.IOException e) {
             return "error body is not JSON";
         }
+    }
+
+    /** Null when the answer is the API's 401: its exact body and a Bearer challenge. */
+    private static String unauthenticatedShapeProblem(HostileHttp.Answer answer) {
+        String shape = errorShapeProblem(answer);
+        if (shape != null) {
+            return shape;
+        }
+        if (!answer.bodyText().equals(HostileRequests.UNAUTHENTICATED_BODY)) {
+            return "a 401 that is not the API's";
+        }
+        if (!answer.header("WWW-Authenticate").orElse("").equals(HostileRequests.BEARER_CHALLENGE)) {
+            return "a 401 without WWW-Authenticate: " + HostileRequests.BEARER_CHALLENGE;
+        }
+        return null;
     }
 
     private static Map<String, Long> counts() {

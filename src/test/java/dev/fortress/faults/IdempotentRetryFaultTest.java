@@ -10,6 +10,7 @@ import dev.fortress.testing.OwnedPgBouncer;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -63,7 +64,7 @@ class IdempotentRetryFaultTest {
 
     @Test
     void retriedWritesEndWithExactlyOneRowPerKeyAndEveryClientHoldingA201() throws Exception {
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 9)); // the writes' organisation
         String prefix = "retry-" + Long.toHexString(System.nanoTime()) + "-";
         long owner = ((Number) Http.json(api.postJson("/users", "{\"email\":\"" + prefix + "owner@x.io\","
                 + "\"role\":\"member\",\"orgId\":9,\"age\":40}")).get("id")).longValue();

@@ -12,6 +12,7 @@ import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedPgBouncer;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -47,8 +48,9 @@ class PgBouncerRestartFaultTest {
         // A pooled connection broken by the restart is dropped when next validated (at most
         // validationInterval after its last check); a request may still wait maxWait for one.
         Duration settle = writer.getValidationInterval().toJavaDuration().plus(maxWait);
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
-        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
+        long org = FaultUsers.freshOrg();
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, org));
+        FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("3. pgbouncer restarted");
         FaultLoad load = FaultLoad.start(summary, 8, users.createsAndReads(2));

@@ -11,6 +11,7 @@ import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -55,9 +56,10 @@ class PoolExhaustionFaultTest {
     @Test
     void aWriterPoolHeldBySlowStatementsRefusesNewWritesAfterMaxWaitAndShowsItsSaturation() throws Exception {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        long org = FaultUsers.freshOrg();
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, org));
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
-        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
+        FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("2. writer pool exhausted by slow statements");
         // Three writers per pool connection, and readers beside them.

@@ -3,12 +3,14 @@ package dev.fortress.faults;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.auth.ApiKeyFormat;
 import dev.fortress.testing.ChildFortress;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.HostileHttp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -41,12 +43,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 9, security defaults, one group each: the admin connector on loopback unless configured
- * otherwise; the JobRunr dashboard only with credentials; secrets from the environment and never
- * in logs or admin output; no stack traces or SQL in any error (500 and 503 included); a size
- * limit on every route. The first three run against a Fortress in its own JVM, started from the
- * environment alone as an operator would; the last two against one in this JVM whose writer sits
- * behind a TCP proxy the test can cut.
+ * Issue 9, security defaults, one group each: the admin connector and the JobRunr dashboard on
+ * loopback unless configured otherwise; the JobRunr dashboard only with credentials; secrets from
+ * the environment and never in logs or admin output, API keys never in logs; no stack traces or SQL
+ * in any error (500 and 503 included); a size limit on every route. The first four run against a
+ * Fortress in its own JVM, started from the environment alone as an operator would; the last two
+ * against one in this JVM whose writer sits behind a TCP proxy the test can cut. Both are called
+ * with keys made on the test database.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -65,6 +68,9 @@ class SecurityDefaultsTest {
 
     private static final String DB_SECRET = "db-" + secret();
     private static final String DASHBOARD_SECRET = "dash-" + secret();
+    /** The key the in-process app is called with, and the child's, of organisation 1. */
+    private static final String KEY = TestKeys.of(DB, 1);
+    private static final String CHILD_KEY = TestKeys.of(DB, 1);
     private static ChildFortress child;
 
     /** Stack frames, exception class names, SQL and driver text: what an error must never show. */
@@ -83,6 +89,7 @@ class SecurityDefaultsTest {
         env.put("SHUTDOWN_DRAIN_PERIOD", "0s");
         env.put("LOG_LEVEL", "DEBUG"); // the most a log ever says; secrets must not be in it either
         env.put("FORTRESS_LOG_LEVEL", "DEBUG");
+        env.put("REQUEST_LOG", "true"); // and every request's line
         child = ChildFortress.start("security", env);
     }
 
@@ -95,7 +102,7 @@ class SecurityDefaultsTest {
     }
 
     @Test
-    void adminConnectorListensOnLoopbackUnlessConfiguredOtherwise() throws IOException {
+    void adminConnectorAndJobRunrDashboardListenOnLoopbackUnlessConfiguredOtherwise() throws IOException {
         String log = child.log();
         assertThat(log).as("ADMIN_BIND_HOST unset: the admin connector binds 127.0.0.1")
                 .containsPattern("Started admin@\\w+\\{HTTP/1\\.1, \\(http/1\\.1\\)\\}\\{127\\.0\\.0\\.1:"
@@ -111,6 +118,17 @@ class SecurityDefaultsTest {
             assertThat(connects(external.get(), child.adminPort())).as("admin on " + external.get()).isFalse();
         }
         assertThat(connects(InetAddress.getLoopbackAddress(), child.adminPort())).isTrue();
+
+        // The dashboard takes no API key either: it binds the admin connector's host.
+        int dashboardPort = Integer.parseInt(child.environment().get("JOBRUNR_DASHBOARD_PORT"));
+        assertThat(log).as("ADMIN_BIND_HOST unset: the JobRunr dashboard binds 127.0.0.1")
+                .contains("JobRunr dashboard on /127.0.0.1:" + dashboardPort + " (basic authentication)");
+        assertThat(Files.readString(Path.of(FortressApp.configPath())))
+                .contains("dashboardBindHost: ${ADMIN_BIND_HOST:-127.0.0.1}");
+        if (external.isPresent()) {
+            assertThat(connects(external.get(), dashboardPort)).as("dashboard on " + external.get()).isFalse();
+        }
+        assertThat(connects(InetAddress.getLoopbackAddress(), dashboardPort)).isTrue();
     }
 
     /** ImportsAppTest checks the dashboard set up from config overrides; this one from the environment, as deployed. */
@@ -149,7 +167,7 @@ class SecurityDefaultsTest {
             assertThat(answer.statusCode()).as("POST /tasks/" + task).isLessThan(500);
             outputs.add("POST /tasks/" + task + " " + answer.statusCode() + ": " + answer.body());
         }
-        Http api = child.api();
+        Http api = child.api().as(CHILD_KEY);
         outputs.add(api.get("/health-check").body());
         outputs.add(api.postJson("/users", "{\"email\":\"secret-check@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":30}")
                 .body());
@@ -168,10 +186,55 @@ class SecurityDefaultsTest {
                 .doesNotContain(DB_SECRET).doesNotContain(DASHBOARD_SECRET);
     }
 
+    /**
+     * A key is a secret too: the logs may name it by its prefix (what {@code keys list} shows),
+     * never more of it, whether it was served, refused for its scope, or sent with one character
+     * changed (which would give most of a real key away).
+     */
+    @Test
+    void apiKeysNeverAppearInLogs() {
+        String key = TestKeys.of(DB, 1);
+        String readOnly = TestKeys.of(DB, 1, "read");
+        String altered = key.substring(0, key.length() - 1) + (key.endsWith("A") ? "B" : "A");
+        Http api = child.api().as(key);
+        String run = Long.toHexString(System.nanoTime());
+        HttpResponse<String> created = api.postJson("/users", "{\"email\":\"key-log-" + run + "@x.io\","
+                + "\"role\":\"member\",\"orgId\":1,\"age\":30}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        Object userId = Http.json(created).get("id");
+        assertThat(api.get("/users/" + userId).statusCode()).isEqualTo(200);
+        assertThat(api.get("/orgs/1/stats").statusCode()).isEqualTo(200);
+        assertThat(api.get("/transactions?limit=1").statusCode()).isEqualTo(200);
+        HttpResponse<String> imported = api.send(HttpRequest.newBuilder(api.uri("/imports"))
+                .header("Content-Type", "text/csv").POST(HttpRequest.BodyPublishers.ofString(
+                        "email,role,org_id,age\nkey-log-import-" + run + "@x.io,viewer,1,40\n")));
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(202);
+        assertThat(api.get("/imports/" + Http.json(imported).get("importId")).statusCode()).isEqualTo(200);
+        assertThat(child.api().as(readOnly).postJson("/users", "{\"email\":\"key-log-ro-" + run + "@x.io\","
+                + "\"role\":\"member\",\"orgId\":1,\"age\":30}").statusCode()).isEqualTo(403);
+        assertThat(child.api().as(altered).get("/users/" + userId).statusCode()).isEqualTo(401);
+        assertThat(child.api().as(altered).postJson("/users", "{}").statusCode()).isEqualTo(401);
+        // The request log's line for the last call says it has been written (the log is asynchronous).
+        String last = "GET /users/" + userId + "?probe=" + run;
+        assertThat(child.api().get(last.substring(4)).statusCode()).isEqualTo(401);
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+        while (!child.log().contains(last) && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(100).toNanos());
+        }
+
+        List<String> lines = child.log().lines().toList();
+        assertThat(lines).as("the request log of " + child.logFile()).anyMatch(line -> line.contains(last));
+        // The shown prefix and one character more: already more than a log may say.
+        List<String> moreThanShown = java.util.stream.Stream.of(key, readOnly, altered)
+                .map(secret -> secret.substring(0, ApiKeyFormat.shown(secret).length() + 1)).toList();
+        assertThat(lines.stream().filter(line -> moreThanShown.stream().anyMatch(line::contains)))
+                .as("log lines with more of a key than its prefix, in " + child.logFile()).isEmpty();
+    }
+
     @Test
     @Order(Integer.MAX_VALUE)
     void errorsNeverShowStackTracesOrSqlNotEvenA500OrA503() {
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
         long id = JDBI.withHandle(h -> h.select("insert into users (email, role, org_id, age) "
                 + "values ('leak@x.io', 'member', 1, 30) returning id").mapTo(Long.class).one());
         List<HttpResponse<String>> errors = new ArrayList<>();
@@ -195,6 +258,13 @@ class SecurityDefaultsTest {
         errors.add(expect(415, api.send(HttpRequest.newBuilder(api.uri("/users"))
                 .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString("x")))));
         errors.add(expect(400, api.get("/transactions?from=" + "%2B294277-01-01T00:00:00Z")));
+        // And those of the key: none, one without the scope, a body naming another organisation.
+        errors.add(expect(401, api.anonymous().get("/users/" + id)));
+        errors.add(expect(401, api.anonymous().postJson("/users", "{not json")));
+        errors.add(expect(403, new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 1, "read"))
+                .postJson("/users", "{\"email\":\"ro@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}")));
+        errors.add(expect(403, api.postJson("/users", "{\"email\":\"other@x.io\",\"role\":\"member\",\"orgId\":2,"
+                + "\"age\":30}")));
         // 503: the writer is unreachable. Not restored: the proxy's port, once freed, can be taken by
         // any outgoing connection on a busy machine; so this test runs last (@Order).
         WRITER.cut();
@@ -216,27 +286,29 @@ class SecurityDefaultsTest {
     @Test
     void everyRouteRefusesRequestsOverItsSizeLimit() {
         HostileHttp raw = new HostileHttp("127.0.0.1", APP.getLocalPort());
+        String key = "Authorization: Bearer " + KEY + "\r\n";
         Map<String, Long> bodyLimits = Map.of("/users", 16L * 1024, "/transactions", 4L * 1024, "/imports", 64L * 1024);
         bodyLimits.forEach((path, limit) -> {
             String type = path.equals("/imports") ? "text/csv" : "application/json";
-            HostileHttp.Answer declared = raw.exchange(("POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            HostileHttp.Answer declared = raw.exchange(("POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + key
                     + "Content-Type: " + type + "\r\nContent-Length: " + (limit + 1) + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             assertThat(declared.status()).as("POST %s declaring %d bytes: %s", path, limit + 1, declared).isEqualTo(413);
             assertThat(HostileInputTest.errorShapeProblem(declared)).isNull();
-            HostileHttp.Answer withinLimit = raw.exchange(("POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            HostileHttp.Answer withinLimit = raw.exchange(("POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + key
                     + "Content-Type: " + type + "\r\nContent-Length: 2\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII));
             assertThat(withinLimit.status()).as("a small body is read: %s", withinLimit).isNotEqualTo(413).isLessThan(500);
         });
         String huge = "9".repeat(64 * 1024);
         for (String target : List.of("/users/" + huge, "/orgs/" + huge + "/stats", "/transactions?from=" + huge,
                 "/transactions/summary?to=" + huge, "/imports/" + huge)) {
-            HostileHttp.Answer answer = raw.exchange(("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            HostileHttp.Answer answer = raw.exchange(("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + key
+                    + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             assertThat(answer.status()).as("GET %s... (64 KB): %s", target.substring(0, 20), answer).isIn(414, 431);
             assertThat(HostileInputTest.errorShapeProblem(answer)).isNull();
         }
-        HostileHttp.Answer header = raw.exchange(("GET /users/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+        HostileHttp.Answer header = raw.exchange(("GET /users/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + key + "X-Big: "
                 + "a".repeat(64 * 1024) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         assertThat(header.status()).as("a 64 KB header: %s", header).isEqualTo(431);
         assertThat(HostileInputTest.errorShapeProblem(header)).isNull();

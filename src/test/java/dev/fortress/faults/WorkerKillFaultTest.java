@@ -8,6 +8,7 @@ import dev.fortress.testing.FaultSummary;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -43,6 +44,9 @@ class WorkerKillFaultTest {
             ConfigOverride.config("jobs.mode", "api"),
             ConfigOverride.config("redis.url", REDIS));
     private static final Jdbi JDBI = DB.jdbi();
+    /** The organisation of the key that uploads the import, and of every row in it. */
+    private static final long ORG = 1;
+    private static final String KEY = TestKeys.of(DB, ORG);
 
     private static final int ROWS = 300_000;
     private static final int BATCH_ROWS = 5_000;
@@ -57,7 +61,7 @@ class WorkerKillFaultTest {
         env.put("IMPORT_BATCH_ROWS", String.valueOf(BATCH_ROWS));
         env.put("REDIS_URL", REDIS);
         env.put("SHUTDOWN_DRAIN_PERIOD", "0s");
-        Http api = new Http("127.0.0.1", API.getLocalPort());
+        Http api = new Http("127.0.0.1", API.getLocalPort()).as(KEY);
 
         HttpResponse<String> accepted = upload(csv.bytes());
         summary.record(accepted.statusCode());
@@ -117,7 +121,8 @@ class WorkerKillFaultTest {
         try {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://127.0.0.1:" + API.getLocalPort() + "/imports"))
-                    .header("Content-Type", "text/csv").timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "text/csv").header("Authorization", "Bearer " + KEY)
+                    .timeout(Duration.ofSeconds(60))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(csv)).build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
@@ -188,21 +193,21 @@ class WorkerKillFaultTest {
             for (long line = 2; line <= rows + 1; line++) {
                 String kind = bad.get(line);
                 if (kind == null) {
-                    csv.append("u").append(line).append("@kill.io,member,").append(1 + line % 50).append(",")
+                    csv.append("u").append(line).append("@kill.io,member,").append(ORG).append(",")
                             .append(18 + line % 60).append('\n');
                     continue;
                 }
                 switch (kind) {
-                    case "email" -> csv.append("not-an-email-").append(line).append(",member,1,30\n");
-                    case "age" -> csv.append("u").append(line).append("@kill.io,member,1,151\n");
-                    case "role" -> csv.append("u").append(line).append("@kill.io,owner,1,30\n");
+                    case "email" -> csv.append("not-an-email-").append(line).append(",member,").append(ORG).append(",30\n");
+                    case "age" -> csv.append("u").append(line).append("@kill.io,member,").append(ORG).append(",151\n");
+                    case "role" -> csv.append("u").append(line).append("@kill.io,owner,").append(ORG).append(",30\n");
                     default -> {
                         // The email of a valid earlier line: in the same batch, or one committed long before.
                         long earlier = kind.equals("repeat-near") ? line - 1 : Math.max(2, line - 3 * BATCH_ROWS);
                         while (bad.containsKey(earlier)) {
                             earlier--;
                         }
-                        csv.append("U").append(earlier).append("@KILL.io,viewer,2,40\n");
+                        csv.append("U").append(earlier).append("@KILL.io,viewer,").append(ORG).append(",40\n");
                     }
                 }
             }

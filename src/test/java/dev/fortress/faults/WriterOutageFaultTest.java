@@ -12,6 +12,7 @@ import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
@@ -45,8 +46,9 @@ class WriterOutageFaultTest {
     @Test
     void writerUnreachableFor10sAnswers503WithinTheWaitBoundLosesNoWriteAndRecoversByItself() throws Exception {
         Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
-        FaultUsers users = new FaultUsers(api, FaultUsers.freshOrg());
+        long org = FaultUsers.freshOrg();
+        Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, org));
+        FaultUsers users = new FaultUsers(api, org);
 
         FaultSummary summary = new FaultSummary("1. writer unreachable 10 s");
         FaultLoad load = FaultLoad.start(summary, 8, users.createsAndReads(2));
@@ -95,16 +97,16 @@ class WriterOutageFaultTest {
                 .allMatch(c -> c.started() <= cut);
         assertThat(rows.committedDespiteError().size()).isLessThanOrEqualTo(8);
 
-        nothingElseBroke(api);
+        nothingElseBroke(api, org);
     }
 
     /** After the outage the rest of the service works too: health is green and an import runs to the end. */
-    private static void nothingElseBroke(Http api) {
+    private static void nothingElseBroke(Http api, long org) {
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         await(() -> admin.get("/healthcheck").statusCode() == 200, "all health checks pass again");
         HttpResponse<String> accepted = api.send(HttpRequest.newBuilder(api.uri("/imports"))
                 .header("Content-Type", "text/csv").POST(HttpRequest.BodyPublishers.ofString(
-                        "email,role,org_id,age\nfault-import-" + System.nanoTime() + "@x.io,viewer,5,40\n")));
+                        "email,role,org_id,age\nfault-import-" + System.nanoTime() + "@x.io,viewer," + org + ",40\n")));
         assertThat(accepted.statusCode()).isEqualTo(202);
         String id = (String) Http.json(accepted).get("importId");
         await(() -> "succeeded".equals(Http.json(api.get("/imports/" + id)).get("status")),

@@ -7,6 +7,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -27,8 +28,11 @@ class WorkerModeTest {
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             ConfigOverride.config("jobs.mode", "worker"));
 
+    /** A key with every scope: the routes are absent, not refused. */
+    private static final String KEY = TestKeys.of(DB, 1);
+
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
     }
 
     private Http admin() {
@@ -47,6 +51,7 @@ class WorkerModeTest {
         assertThat(api().postJson("/users", "{\"email\":\"w@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}")
                 .statusCode()).isEqualTo(404);
         assertThat(api().postJson("/transactions", "{\"userId\":1,\"amount\":\"1.00\"}").statusCode()).isEqualTo(404);
+        assertThat(api().anonymous().get("/users/1").statusCode()).as("without a key too").isEqualTo(404);
 
         assertThat(userCount()).as("no write reached the database").isEqualTo(users);
     }
@@ -69,8 +74,8 @@ class WorkerModeTest {
     void runsTheJobs() {
         // The rollup job is recurring: a worker that runs jobs moves the deltas the writes left.
         long user = DB.aUser("job@x.io");
-        DB.jdbi().useHandle(h -> h.execute("insert into transactions (user_id, amount, created_at) "
-                + "values (?, 5.00, now())", user));
+        DB.jdbi().useHandle(h -> h.execute("insert into transactions (org_id, user_id, amount, created_at) "
+                + "select org_id, id, 5.00, now() from users where id = ?", user));
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (metrics.meter("dev.fortress.transactions.rollups.deltas") == 0 && System.nanoTime() < deadline) {

@@ -15,8 +15,12 @@ import java.util.Set;
  * Generates malformed requests against every route of API.md, reproducibly from a seeded
  * {@link Random}: broken JSON, wrong types, huge numbers, deep nesting, invalid UTF-8, SQL
  * metacharacters, very long strings, oversized headers and bodies, absurd limits and dates,
- * wrong content types, unknown, null and duplicated fields, malformed HTTP; and, mixed in, a few
- * valid requests whose writes are the only ones the database may show afterwards.
+ * wrong content types, unknown, null and duplicated fields, malformed HTTP; what an attacker tries
+ * against the API key (none, another scheme, a malformed, oversized or altered key, the key in the
+ * query string, two Authorization headers; and malformed bodies sent without a key, which must be
+ * refused as unauthenticated before anything is read); and, mixed in, a few valid requests whose
+ * writes are the only ones the database may show afterwards. Every request but those of
+ * {@link #AUTH} calls with the context's key.
  */
 public final class HostileRequests {
 
@@ -43,9 +47,12 @@ public final class HostileRequests {
         }
     }
 
-    /** What the generator needs to know of the database: an existing user (for transactions) and an import. */
-    public record Context(long userId, String importId, long userBodyLimit, long transactionBodyLimit,
-                          long importBodyLimit) {
+    /**
+     * What the generator needs to know of the database: the organisation it calls as and a valid
+     * key of it (every scope), an existing user of it (for transactions) and an import of it.
+     */
+    public record Context(long orgId, String key, long userId, String importId, long userBodyLimit,
+                          long transactionBodyLimit, long importBodyLimit) {
     }
 
     public static final String USERS = "POST /users";
@@ -58,6 +65,12 @@ public final class HostileRequests {
     public static final String IMPORT = "GET /imports/{id}";
     public static final String HTTP = "malformed HTTP";
     public static final String OTHER = "other paths";
+    /** Requests whose credentials are the attack; each is also counted under its route's name. */
+    public static final String AUTH = "authentication";
+    /** The one answer to a request without a usable key: its body, and its WWW-Authenticate. */
+    public static final String UNAUTHENTICATED_BODY =
+            "{\"code\":401,\"message\":\"Credentials are required to access this resource.\"}";
+    public static final String BEARER_CHALLENGE = "Bearer realm=\"fortress\"";
 
     private static final String[] SQL = {
         "' OR 1=1 --", "'; drop table users; --", ";drop table users", "\" OR \"\"=\"", "1; select pg_sleep(10)",
@@ -67,12 +80,15 @@ public final class HostileRequests {
 
     private final Random random;
     private final Context context;
+    /** The header every request carries unless it brings an Authorization of its own. */
+    private final String keyHeader;
     private final List<Request> out = new ArrayList<>();
     private int sequence;
 
     private HostileRequests(Random random, Context context) {
         this.random = random;
         this.context = context;
+        this.keyHeader = "Authorization: Bearer " + context.key();
     }
 
     /** The whole set, shuffled (with the same seed, the same requests in the same order). */
@@ -89,6 +105,7 @@ public final class HostileRequests {
         g.malformedHttp();
         g.oversizedHeaders();
         g.otherPaths();
+        g.authentication();
         java.util.Collections.shuffle(g.out, g.random);
         return g.out;
     }
@@ -98,7 +115,7 @@ public final class HostileRequests {
     private void users() {
         for (int i = 0; i < 20; i++) {
             String email = "valid" + next() + "@hostile.io";
-            add(USERS, "valid user", json("/users", user(q(email), q(role()), num(org()), num(age()))),
+            add(USERS, "valid user", json("/users", user(q(email), q(role()), num(context.orgId()), num(age()))),
                     Expect.ACCEPT, Set.of(201), email);
         }
         for (String broken : brokenJson(user(q(email()), q("member"), "1", "30"))) {
@@ -128,6 +145,11 @@ public final class HostileRequests {
         for (String n : ages) {
             reject(USERS, "age " + n, json("/users", user(q(email()), q("member"), "1", n)));
         }
+        // Another organisation than the key's: refused (403), whatever else the body says.
+        for (int i = 0; i < 5; i++) {
+            add(USERS, "orgId of another organisation", json("/users", user(q(email()), q(role()), num(otherOrg()),
+                    num(age()))), Expect.REJECT, Set.of(403), null);
+        }
         // A fraction where an integer belongs is refused, not truncated (30.7 would become 30).
         for (String n : new String[] {"30.7", "1e1", "30.0", "-0.5", "1.9"}) {
             reject(USERS, "age " + n, json("/users", user(q(email()), q("member"), "1", n)));
@@ -139,7 +161,7 @@ public final class HostileRequests {
             add(USERS, "age " + n + " (coercible)", json("/users", user(q(email), q("member"), "1", n)),
                     Expect.ANY, Set.of(), email);
         }
-        for (String n : new String[] {"\"7\"", "true", "\" 7\""}) {
+        for (String n : new String[] {q(String.valueOf(context.orgId())), "true", q(" " + context.orgId())}) {
             String email = "coerced" + next() + "@hostile.io";
             add(USERS, "orgId " + n + " (coercible)", json("/users", user(q(email), q("member"), n, "30")),
                     Expect.ANY, Set.of(), email);
@@ -186,7 +208,8 @@ public final class HostileRequests {
         }
         for (String local : new String[] {"o'reilly", "x'or'1'='1", "a;drop", "q$$x", "pct%27"}) {
             String email = local + next() + "@hostile.io";
-            add(USERS, "SQL-ish but valid email " + local, json("/users", user(q(email), q("viewer"), "3", "40")),
+            add(USERS, "SQL-ish but valid email " + local, json("/users", user(q(email), q("viewer"),
+                    num(context.orgId()), "40")),
                     Expect.ANY, Set.of(), email);
         }
         // Very long strings (under the body limit) and just over the limit.
@@ -318,7 +341,7 @@ public final class HostileRequests {
                 List.of(), null), Expect.REJECT, Set.of(), null);
         add(STATS, "query junk", get("/orgs/1/stats?refresh=true&orgId=1%27--&x=" + "y".repeat(2000), List.of()),
                 Expect.ANY, Set.of(), null);
-        add(STATS, "valid", get("/orgs/1/stats", List.of()), Expect.ACCEPT, Set.of(200), null);
+        add(STATS, "valid", get("/orgs/" + context.orgId() + "/stats", List.of()), Expect.ACCEPT, Set.of(200), null);
     }
 
     // ---------------------------------------------------------------- POST /transactions
@@ -473,8 +496,8 @@ public final class HostileRequests {
 
     private void imports() {
         for (int i = 0; i < 2; i++) {
-            String csv = "email,role,org_id,age\nimport" + next() + "@hostile.io,member,5,30\nimport" + next()
-                    + "@hostile.io,admin,5,31\n";
+            String csv = "email,role,org_id,age\nimport" + next() + "@hostile.io,member," + context.orgId() + ",30\nimport"
+                    + next() + "@hostile.io,admin," + context.orgId() + ",31\n";
             add(IMPORTS, "valid import", csvUpload(csv.getBytes(StandardCharsets.UTF_8), List.of()), Expect.ACCEPT,
                     Set.of(202), null);
         }
@@ -592,17 +615,17 @@ public final class HostileRequests {
                             .getBytes(StandardCharsets.ISO_8859_1),
                     List.of(headers), body), Expect.ANY, Set.of(), true, null);
         }
-        add(HTTP, "missing Host", ("GET /users/" + context.userId() + " HTTP/1.1\r\nConnection: close\r\n\r\n")
+        add(HTTP, "missing Host", ("GET /users/" + context.userId() + " HTTP/1.1\r\n" + keyHeader + "\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII), Expect.REJECT, Set.of(400), true, null);
-        add(HTTP, "HTTP/1.0 without Host", ("GET /users/" + context.userId() + " HTTP/1.0\r\n\r\n")
+        add(HTTP, "HTTP/1.0 without Host", ("GET /users/" + context.userId() + " HTTP/1.0\r\n" + keyHeader + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII), Expect.ANY, Set.of(), true, null);
-        add(HTTP, "bad chunk size", ("POST /users HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        add(HTTP, "bad chunk size", ("POST /users HTTP/1.1\r\nHost: x\r\n" + keyHeader + "\r\nConnection: close\r\nContent-Type: application/json\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII),
                 Expect.REJECT, Set.of(), true, null);
-        add(HTTP, "huge chunk size", ("POST /users HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        add(HTTP, "huge chunk size", ("POST /users HTTP/1.1\r\nHost: x\r\n" + keyHeader + "\r\nConnection: close\r\nContent-Type: application/json\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n{}\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII),
                 Expect.REJECT, Set.of(), true, null);
-        add(HTTP, "smuggling: chunked then a second request", ("POST /users HTTP/1.1\r\nHost: x\r\n"
+        add(HTTP, "smuggling: chunked then a second request", ("POST /users HTTP/1.1\r\nHost: x\r\n" + keyHeader + "\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
                 + "DELETE /users/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII),
                 Expect.REJECT, Set.of(), true, null);
@@ -654,6 +677,199 @@ public final class HostileRequests {
         }
         add(OTHER, "POST /tasks/gc on the application port", request("POST", "/tasks/gc", List.of(), new byte[0]),
                 Expect.REJECT, Set.of(), null);
+    }
+
+    // ---------------------------------------------------------------- authentication
+
+    /** One route's request, valid but for its credentials: what the authentication attacks are sent as. */
+    private record Probe(String route, String method, String target, String contentType, byte[] body) {
+    }
+
+    private List<Probe> probes() {
+        String hour = Instant.now().minus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS).toString();
+        return List.of(
+                new Probe(USERS, "POST", "/users", "application/json", user(q(email()), q("member"),
+                        num(context.orgId()), "30").getBytes(StandardCharsets.UTF_8)),
+                new Probe(USER, "GET", "/users/" + context.userId(), null, null),
+                new Probe(STATS, "GET", "/orgs/" + context.orgId() + "/stats", null, null),
+                new Probe(NEW_TRANSACTION, "POST", "/transactions", "application/json",
+                        transaction(String.valueOf(context.userId()), q("3.50"), q(hour)).getBytes(StandardCharsets.UTF_8)),
+                new Probe(TRANSACTIONS, "GET", "/transactions?limit=5", null, null),
+                new Probe(SUMMARY, "GET", "/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z",
+                        null, null),
+                new Probe(IMPORTS, "POST", "/imports", "text/csv", ("email,role,org_id,age\nauth" + next()
+                        + "@hostile.io,member," + context.orgId() + ",30\nauth" + next() + "@hostile.io,viewer,"
+                        + context.orgId() + ",31\n").getBytes(StandardCharsets.UTF_8)),
+                new Probe(IMPORT, "GET", "/imports/" + context.importId(), null, null));
+    }
+
+    /**
+     * What an attacker tries against the key, on every route: each is refused with the API's 401
+     * ({@link #UNAUTHENTICATED_BODY}, {@code WWW-Authenticate: Bearer ...}) and writes nothing. The
+     * scheme's case is not one of them: {@code bearer} and {@code BEARER} are the scheme too (HTTP
+     * schemes are case-insensitive), and are served.
+     */
+    private void authentication() {
+        String key = context.key();
+        String wrongChecksum = withWrongChecksum(key);
+        String middle = key.substring(0, 20);
+        String rest = key.substring(21);
+        StringBuilder long10k = new StringBuilder("fk_");
+        StringBuilder long6k = new StringBuilder("fk_");
+        String base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        while (long10k.length() < 10 * 1024) {
+            long10k.append(base62.charAt(random.nextInt(base62.length())));
+        }
+        while (long6k.length() < 6 * 1024) {
+            long6k.append(base62.charAt(random.nextInt(base62.length())));
+        }
+        String basic = java.util.Base64.getEncoder().encodeToString(("api:" + key).getBytes(StandardCharsets.US_ASCII));
+        for (Probe probe : probes()) {
+            List<String[]> attacks = List.of(
+                    new String[] {"Basic credentials", "Authorization: Basic " + basic},
+                    new String[] {"Bearer with nothing after it", "Authorization: Bearer"},
+                    new String[] {"Bearer and a space", "Authorization: Bearer "},
+                    new String[] {"Bearer and 6 KiB", "Authorization: Bearer " + long6k},
+                    new String[] {"the key with a wrong checksum", "Authorization: Bearer " + wrongChecksum},
+                    new String[] {"the key truncated", "Authorization: Bearer " + key.substring(0, key.length() - 1)},
+                    new String[] {"the key and one more character", "Authorization: Bearer " + key + "A"},
+                    new String[] {"the key with a Latin-1 letter", "Authorization: Bearer " + middle + "\u00e9" + rest},
+                    new String[] {"the key with a UTF-8 letter", "Authorization: Bearer " + middle + "\u00c3\u00a9" + rest},
+                    new String[] {"the key with a tab", "Authorization: Bearer " + middle + "\t" + rest},
+                    new String[] {"the key without a scheme", "Authorization: " + key},
+                    new String[] {"the key under another scheme", "Authorization: Token " + key},
+                    new String[] {"the key's prefix only", "Authorization: Bearer " + key.substring(0, 11)},
+                    new String[] {"SQL as the key", "Authorization: Bearer ' OR 1=1 --"},
+                    new String[] {"two Authorization headers, the valid one first",
+                        "Authorization: Bearer " + key, "Authorization: Bearer " + wrongChecksum},
+                    new String[] {"two Authorization headers, the valid one second",
+                        "Authorization: Bearer " + wrongChecksum, "Authorization: Bearer " + key},
+                    new String[] {"two Authorization headers, the same valid key",
+                        "Authorization: Bearer " + key, "Authorization: Bearer " + key});
+            for (String[] attack : attacks) {
+                unauthenticated(probe, attack[0], withCredentials(probe, List.of(attack).subList(1, attack.length)));
+            }
+            unauthenticated(probe, "no Authorization header", anonymous(probe.method(), probe.target(),
+                    contentType(probe), probe.body()));
+            String separator = probe.target().contains("?") ? "&" : "?";
+            unauthenticated(probe, "the key in the query string (access_token)", anonymous(probe.method(),
+                    probe.target() + separator + "access_token=" + key, contentType(probe), probe.body()));
+            // Past the server's header size limit: refused before any authentication, in the API's shape.
+            add(probe.route(), AUTH + ": Bearer and 10 KiB", withCredentials(probe,
+                    List.of("Authorization: Bearer " + long10k)), Expect.REJECT, Set.of(401, 431), true, null);
+            // A control character no header may carry: the HTTP parser refuses the request (400) if
+            // the key check does not (401); either is a refusal in the API's shape.
+            for (String control : new String[] {"\u0000", "\u0001", "\u007f"}) {
+                add(probe.route(), AUTH + ": the key with control character " + (int) control.charAt(0),
+                        withCredentials(probe, List.of("Authorization: Bearer " + middle + control + rest)),
+                        Expect.REJECT, Set.of(400, 401), true, null);
+            }
+        }
+        for (String scheme : new String[] {"bearer", "BEARER", "bEaReR"}) {
+            for (Probe probe : probes()) { // new writes each time: another email, transaction and import
+                add(probe.route(), AUTH + ": the scheme as " + scheme, withCredentials(probe,
+                        List.of("Authorization: " + scheme + " " + key)), Expect.ACCEPT,
+                        Set.of(probe.method().equals("GET") ? 200 : probe.route().equals(IMPORTS) ? 202 : 201),
+                        probe.route().equals(USERS) ? emailOf(probe) : null);
+            }
+        }
+        unauthenticatedMalformedBodies();
+    }
+
+    /**
+     * Malformed bodies without a key, and with a key that is not one: the caller learns nothing of
+     * the body's faults (no 400, 413, 415 or 422) before it has authenticated.
+     */
+    private void unauthenticatedMalformedBodies() {
+        String validUser = user(q(email()), q("member"), num(context.orgId()), "30");
+        List<byte[]> users = new ArrayList<>();
+        brokenJson(validUser).stream().limit(25).forEach(b -> users.add(b.getBytes(StandardCharsets.UTF_8)));
+        for (String body : new String[] {user(q("not-an-email"), q("member"), "1", "30"),
+            user(q(email()), q("owner"), "1", "30"), user(q(email()), q("member"), "1", "151"),
+            user(q(email()), q("member"), "\"abc\"", "30"), user(q(email()), q("member"), "1e400", "30"),
+            user(q(email()), q("admin"), num(otherOrg()), "30"), validUser.replace("}", ",\"age\":999}"),
+            "[".repeat(2_000) + "]".repeat(2_000), "null", "", "{}"}) {
+            users.add(body.getBytes(StandardCharsets.UTF_8));
+        }
+        users.add(concat("{\"email\":\"u".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x28},
+                "@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}".getBytes(StandardCharsets.UTF_8)));
+        String validTransaction = transaction(String.valueOf(context.userId()), q("12.50"), q(recent().toString()));
+        List<byte[]> transactions = new ArrayList<>();
+        brokenJson(validTransaction).stream().limit(15).forEach(b -> transactions.add(b.getBytes(StandardCharsets.UTF_8)));
+        for (String body : new String[] {transaction("0", q("12.50"), q(recent().toString())),
+            transaction("999999999", q("12.50"), q(recent().toString())),
+            transaction(String.valueOf(context.userId()), q("1e400"), q(recent().toString())),
+            transaction(String.valueOf(context.userId()), q("12.50"), q("+294277-01-01T00:00:00Z")),
+            transaction(String.valueOf(context.userId()), q("12.50"), q("1999-01-01T00:00:00Z")), "{}", ""}) {
+            transactions.add(body.getBytes(StandardCharsets.UTF_8));
+        }
+        List<byte[]> csvs = List.of(new byte[0], "not,a,csv\n".getBytes(StandardCharsets.UTF_8),
+                "email,role,org_id,age\n' OR 1=1 --,admin,1,30\n".getBytes(StandardCharsets.UTF_8),
+                concat("email,role,org_id,age\nbad".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xFF},
+                        "@x.io,member,1,30\n".getBytes(StandardCharsets.UTF_8)));
+        String notAKey = "Authorization: Bearer " + withWrongChecksum(context.key());
+        for (List<String> credentials : List.of(List.<String>of(), List.of(notAKey))) {
+            String how = credentials.isEmpty() ? "no key" : "a key that is not one";
+            for (byte[] body : users) {
+                unauthenticatedBody(USERS, how + ", malformed body " + abbreviate(new String(body, StandardCharsets.UTF_8)),
+                        "/users", List.of("Content-Type: application/json"), credentials, body);
+            }
+            for (byte[] body : transactions) {
+                unauthenticatedBody(NEW_TRANSACTION, how + ", malformed body "
+                        + abbreviate(new String(body, StandardCharsets.UTF_8)), "/transactions",
+                        List.of("Content-Type: application/json"), credentials, body);
+            }
+            for (byte[] body : csvs) {
+                unauthenticatedBody(IMPORTS, how + ", CSV " + abbreviate(new String(body, StandardCharsets.ISO_8859_1)),
+                        "/imports", List.of("Content-Type: text/csv"), credentials, body);
+            }
+            // Bad headers the resource would refuse (Idempotency-Key), and a declared size over the limit.
+            unauthenticatedBody(USERS, how + ", empty Idempotency-Key", "/users",
+                    List.of("Content-Type: application/json", "Idempotency-Key: "), credentials,
+                    validUser.getBytes(StandardCharsets.UTF_8));
+            unauthenticatedBody(IMPORTS, how + ", 256-character Idempotency-Key", "/imports",
+                    List.of("Content-Type: text/csv", "Idempotency-Key: " + "k".repeat(256)), credentials,
+                    "email,role,org_id,age\n".getBytes(StandardCharsets.UTF_8));
+            List<String> declared = new ArrayList<>(credentials);
+            declared.addAll(List.of("Content-Type: application/json", "Content-Length: " + (context.userBodyLimit() + 1)));
+            add(USERS, AUTH + ": " + how + ", declared body over the limit", exactly(
+                    "POST /users HTTP/1.1".getBytes(StandardCharsets.US_ASCII), declared, null),
+                    Expect.REJECT, Set.of(401), true, null);
+        }
+    }
+
+    /** The key with its last character, part of its checksum, changed. */
+    private static String withWrongChecksum(String key) {
+        char last = key.charAt(key.length() - 1);
+        return key.substring(0, key.length() - 1) + (last == 'A' ? 'B' : 'A');
+    }
+
+    private void unauthenticated(Probe probe, String what, byte[] request) {
+        add(probe.route(), AUTH + ": " + what, request, Expect.REJECT, Set.of(401), null);
+    }
+
+    private void unauthenticatedBody(String route, String what, String path, List<String> headers,
+                                     List<String> credentials, byte[] body) {
+        List<String> all = new ArrayList<>(credentials);
+        all.addAll(headers);
+        add(route, AUTH + ": " + what, exactly(("POST " + path + " HTTP/1.1").getBytes(StandardCharsets.US_ASCII),
+                withLength(all, body), body), Expect.REJECT, Set.of(401), null);
+    }
+
+    /** The probe's request with exactly {@code credentials} as its Authorization header(s). */
+    private static byte[] withCredentials(Probe probe, List<String> credentials) {
+        List<String> headers = new ArrayList<>(credentials);
+        headers.addAll(contentType(probe));
+        return exactly((probe.method() + " " + probe.target() + " HTTP/1.1").getBytes(StandardCharsets.ISO_8859_1),
+                withLength(headers, probe.body()), probe.body());
+    }
+
+    private static List<String> contentType(Probe probe) {
+        return probe.contentType() == null ? List.of() : List.of("Content-Type: " + probe.contentType());
+    }
+
+    private static String emailOf(Probe probe) {
+        return new String(probe.body(), StandardCharsets.UTF_8).replaceAll(".*\"email\":\"([^\"]+)\".*", "$1");
     }
 
     // ---------------------------------------------------------------- building blocks
@@ -739,8 +955,9 @@ public final class HostileRequests {
         return new String[] {"admin", "member", "viewer"}[random.nextInt(3)];
     }
 
-    private long org() {
-        return 1 + random.nextInt(20);
+    /** An organisation that is not the key's. */
+    private long otherOrg() {
+        return context.orgId() + 1 + random.nextInt(20);
     }
 
     private long age() {
@@ -775,38 +992,59 @@ public final class HostileRequests {
         return oneLine.length() > 60 ? oneLine.substring(0, 60) + "..." : oneLine;
     }
 
-    private static byte[] json(String path, String body) {
+    private byte[] json(String path, String body) {
         return json(path, body.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static byte[] json(String path, byte[] body) {
+    private byte[] json(String path, byte[] body) {
         return request("POST", path, List.of("Content-Type: application/json"), body);
     }
 
-    private static byte[] csvUpload(byte[] body, List<String> headers) {
+    private byte[] csvUpload(byte[] body, List<String> headers) {
         List<String> all = new ArrayList<>(headers);
         all.add("Content-Type: text/csv");
         return request("POST", "/imports", all, body);
     }
 
-    private static byte[] get(String target, List<String> headers) {
+    private byte[] get(String target, List<String> headers) {
         return request("GET", target, headers, null);
     }
 
-    /** A request with Host, Connection: close and, with a body, its Content-Length. */
-    private static byte[] request(String method, String target, List<String> headers, byte[] body) {
+    /** A request with Host, Connection: close, the key (unless it has an Authorization of its own) and, with a body, its Content-Length. */
+    private byte[] request(String method, String target, List<String> headers, byte[] body) {
         return raw((method + " " + target + " HTTP/1.1").getBytes(StandardCharsets.ISO_8859_1), headers, body);
     }
 
-    private static byte[] raw(byte[] requestLine, List<String> headers, byte[] body) {
+    private byte[] raw(byte[] requestLine, List<String> headers, byte[] body) {
+        return rawWithoutLength(requestLine, withLength(headers, body), body);
+    }
+
+    private byte[] rawWithoutLength(byte[] requestLine, List<String> headers, byte[] body) {
+        boolean ownCredentials = headers.stream().anyMatch(h -> h.regionMatches(true, 0, "Authorization:", 0, 14));
+        List<String> all = new ArrayList<>();
+        if (!ownCredentials) {
+            all.add(keyHeader);
+        }
+        all.addAll(headers);
+        return exactly(requestLine, all, body);
+    }
+
+    /** As {@link #request}, with no Authorization header at all. */
+    private static byte[] anonymous(String method, String target, List<String> headers, byte[] body) {
+        return exactly((method + " " + target + " HTTP/1.1").getBytes(StandardCharsets.ISO_8859_1),
+                withLength(headers, body), body);
+    }
+
+    private static List<String> withLength(List<String> headers, byte[] body) {
         List<String> all = new ArrayList<>(headers);
         if (body != null) {
             all.add("Content-Length: " + body.length);
         }
-        return rawWithoutLength(requestLine, all, body);
+        return all;
     }
 
-    private static byte[] rawWithoutLength(byte[] requestLine, List<String> headers, byte[] body) {
+    /** The request line, Host, Connection: close, then exactly {@code headers} and {@code body}. */
+    private static byte[] exactly(byte[] requestLine, List<String> headers, byte[] body) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(requestLine);
         out.writeBytes("\r\nHost: 127.0.0.1\r\nConnection: close\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -821,12 +1059,12 @@ public final class HostileRequests {
     }
 
     /** Only the headers, declaring a body over the limit: refused before any body is read. */
-    private static byte[] headersOnly(String method, String path, String type, long length) {
+    private byte[] headersOnly(String method, String path, String type, long length) {
         return rawWithoutLength((method + " " + path + " HTTP/1.1").getBytes(StandardCharsets.US_ASCII),
                 List.of("Content-Type: " + type, "Content-Length: " + length), null);
     }
 
-    private static byte[] chunked(String method, String path, String type, byte[] body) {
+    private byte[] chunked(String method, String path, String type, byte[] body) {
         ByteArrayOutputStream chunks = new ByteArrayOutputStream();
         for (int at = 0; at < body.length; at += 1024) {
             int n = Math.min(1024, body.length - at);
