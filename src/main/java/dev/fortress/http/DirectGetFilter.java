@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.Enumeration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.JdbiException;
@@ -133,7 +134,7 @@ public final class DirectGetFilter implements Filter {
         long started = System.nanoTime();
         Response answer;
         try {
-            Access.Decision decision = access.check(request.getHeader(HttpHeaders.AUTHORIZATION), scope, family);
+            Access.Decision decision = access.check(authorization(request), scope, family);
             if (decision instanceof Access.Allowed allowed) {
                 try {
                     answer = route.answer(allowed.caller(), segment, request);
@@ -154,6 +155,26 @@ public final class DirectGetFilter implements Filter {
         if (status >= 1 && status <= 5) {
             responses[status - 1].mark();
         }
+    }
+
+    /**
+     * The {@code Authorization} header as Jersey reads it: several are joined with ",", which is no
+     * key, so a request that sends two (even the same key twice) is refused on both paths alike.
+     */
+    private static String authorization(HttpServletRequest request) {
+        Enumeration<String> values = request.getHeaders(HttpHeaders.AUTHORIZATION);
+        if (values == null || !values.hasMoreElements()) {
+            return null;
+        }
+        String first = values.nextElement();
+        if (!values.hasMoreElements()) {
+            return first;
+        }
+        StringBuilder joined = new StringBuilder(first);
+        while (values.hasMoreElements()) {
+            joined.append(',').append(values.nextElement());
+        }
+        return joined.toString();
     }
 
     /** The segment of a plain {@code GET <prefix><segment><suffix>} that asks for JSON, or null. */
