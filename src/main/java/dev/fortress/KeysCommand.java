@@ -31,8 +31,9 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
  * {@code keys create|list|revoke ... config.yml}: API keys, as an operator scripts them (docs/api.md).
  * <ul>
  *   <li>{@code keys create --org 7 --scopes read,write [--expires 90d] config.yml} prints the key
- *       once, alone on the last line; {@code --org 1-1000} makes one key per organisation and prints
- *       one line {@code <org> <key>} each;</li>
+ *       once, alone on the last line, once the replicas named in {@code readerDatabase.url} have it
+ *       (instances look keys up there); {@code --org 1-1000} makes one key per organisation and
+ *       prints one line {@code <org> <key>} each;</li>
  *   <li>{@code keys list --org 7 config.yml}: ids, prefixes, scopes, expiry, last use, state;</li>
  *   <li>{@code keys revoke <key id or key> config.yml}: revokes it, then waits until the replicas
  *       named in {@code readerDatabase.url} have replayed the revocation, so that every instance
@@ -58,6 +59,8 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
                 .help("the organisation id, or a range a-b for one key per organisation");
         create.addArgument("--scopes").required(true).help("comma-separated: " + String.join(",", Scopes.ALL));
         create.addArgument("--expires").help("lifetime, e.g. 90d, 12h, 30m (default: never)");
+        create.addArgument("--wait").setDefault("10s")
+                .help("how long to wait for the replicas to have the key, so it works everywhere at once (default 10s)");
 
         Subparser list = subparser.addSubparsers().addParser("list").setDefault(ACTION, "list")
                 .description("Lists an organisation's keys (never the keys themselves)");
@@ -83,7 +86,7 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
             Jdbi writer = Databases.configure(Jdbi.create(pool), new StatementMetrics(metrics, "keys", Duration.ofHours(1)));
             ApiKeyStore store = new ApiKeyStore(writer);
             switch (namespace.getString(ACTION)) {
-                case "create" -> create(out, store, namespace);
+                case "create" -> create(out, store, writer, configuration, namespace);
                 case "list" -> list(out, store, namespace.getLong("org"));
                 default -> revoke(out, store, writer, configuration, namespace.getString("key"),
                         io.dropwizard.util.Duration.parse(namespace.getString("wait")));
@@ -93,24 +96,44 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         }
     }
 
-    private static void create(PrintStream out, ApiKeyStore store, Namespace namespace) {
+    /**
+     * Makes the keys, waits (up to --wait) until the replicas have them, since instances look keys up
+     * there and a key they do not have yet is refused, then prints them: stdout is the keys alone
+     * (after one line on a single key), a replica that is behind is said on stderr.
+     */
+    private static void create(PrintStream out, ApiKeyStore store, Jdbi writer, FortressConfiguration configuration,
+                               Namespace namespace) throws InterruptedException {
         long[] orgs = orgs(namespace.getString("org"));
         Set<String> scopes = Scopes.parse(namespace.getString("scopes"));
+        io.dropwizard.util.Duration wait = io.dropwizard.util.Duration.parse(namespace.getString("wait"));
         String lifetime = namespace.getString("expires");
         Instant expires = lifetime == null ? null
                 : Instant.now().plusMillis(io.dropwizard.util.Duration.parse(lifetime).toMilliseconds())
                         .truncatedTo(ChronoUnit.SECONDS);
-        if (orgs.length == 1) {
-            ApiKeyStore.Created key = store.create(orgs[0], scopes, expires);
+        List<ApiKeyStore.Created> keys = new ArrayList<>();
+        for (long org : orgs) {
+            keys.add(store.create(org, scopes, expires));
+        }
+        List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
+        if (!behind.isEmpty()) {
+            System.err.printf("WARNING: the replicas %s do not have the new key(s) after %s: instances reading keys "
+                    + "there refuse them (401) until they have%n", String.join(", ", behind), wait);
+        }
+        if (keys.size() == 1) {
+            ApiKeyStore.Created key = keys.get(0);
             out.printf("created key %d (%s...) of organisation %d, scopes %s, %s%n", key.id(),
                     key.key().substring(0, 11), key.orgId(), String.join(",", key.scopes()),
                     expires == null ? "never expires" : "expires " + expires);
             out.println(key.key());
             return;
         }
-        for (long org : orgs) {
-            out.println(org + " " + store.create(org, scopes, expires).key());
+        for (ApiKeyStore.Created key : keys) {
+            out.println(key.orgId() + " " + key.key());
         }
+    }
+
+    private static String writerPosition(Jdbi writer) {
+        return writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
     }
 
     /** {@code 7} or {@code 1-1000}. */
@@ -161,8 +184,7 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         ApiKeyDao.Revoked done = revoked.get();
         out.printf("revoked key %d (%s...) of organisation %d at %s%n", done.id(), done.prefix(), done.orgId(),
                 time(done.revokedAt()));
-        String lsn = writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
-        List<String> behind = waitForReplicas(configuration.getReaderDatabase(), lsn, wait);
+        List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
         io.dropwizard.util.Duration within = configuration.getAuth().getCacheFor();
         if (behind.isEmpty()) {
             out.printf("the replicas have replayed it: every instance refuses the key within %s (auth.cacheFor)%n",

@@ -99,6 +99,18 @@ class RevocationTest {
     }
 
     @Test
+    void aKeyMadeByTheCommandWorksAtOnceThoughKeysAreLookedUpOnReplicas() {
+        for (int i = 0; i < 3; i++) {
+            Commands.Result created = Commands.run(Commands.on(DB, READERS), "keys", "create", "--org",
+                    Long.toString(ORG), "--scopes", "read");
+            assertThat(created.failure()).as(created.err()).isEmpty();
+            assertThat(created.err()).doesNotContain("WARNING");
+            assertThat(api().as(created.lastLine()).get("/transactions").statusCode())
+                    .as("the first request with the key the command printed").isEqualTo(200);
+        }
+    }
+
+    @Test
     void aKeyStopsWorkingWhenItExpiresThoughItWasCachedBefore() throws InterruptedException {
         Instant expires = Instant.now().plusSeconds(2);
         Http caller = api().as(TestKeys.create(DB, ORG, Set.of(Scopes.READ), expires));
