@@ -13,10 +13,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.sql.DataSource;
+import org.apache.tomcat.jdbc.pool.DataSource;
 import org.apache.tomcat.jdbc.pool.PoolProperties;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,8 +42,14 @@ class RollupsTest {
         return withUserAndPartitions(TestDatabase.create());
     }
 
-    /** Each test database's pool, for the summaries, which run on plain JDBC. */
+    /** Each test database's pool, for the summaries, which run on plain JDBC; closed after each test. */
     private static final Map<Jdbi, DataSource> SOURCES = new IdentityHashMap<>();
+
+    @AfterEach
+    void closePools() {
+        SOURCES.values().forEach(DataSource::close);
+        SOURCES.clear();
+    }
 
     private static Jdbi withUserAndPartitions(TestDatabase db) {
         DataSource pool = pool(db);
@@ -71,7 +78,7 @@ class RollupsTest {
         p.setInitialSize(0);
         p.setMaxActive(12);
         p.setMaxIdle(12);
-        return new org.apache.tomcat.jdbc.pool.DataSource(p);
+        return new DataSource(p);
     }
 
     private static Rollups rollups(Jdbi jdbi, int batch) {
