@@ -8,6 +8,7 @@ import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.HostileHttp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
@@ -24,21 +25,36 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The Idempotency-Key rules (docs/api.md) on POST /users and POST /transactions, over HTTP, on the real database. */
+/**
+ * The Idempotency-Key rules (docs/api.md) on POST /users and POST /transactions, over HTTP, on the
+ * real database, called with a key of organisation {@link #ORG} (another organisation's where a test
+ * says so).
+ */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class IdempotencyKeyTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    /** The organisation of DB.aUser's users, which the tests' users and transactions belong to. */
+    private static final long ORG = 1;
+    private static final long OTHER_ORG = 77;
     private static long userId;
+    private static long otherOrgsUser;
+    private static String apiKey;
+    private static String otherOrgsApiKey;
 
     @BeforeAll
-    static void aUser() {
+    static void usersAndKeys() {
         userId = DB.aUser("idem-owner@x.io");
+        otherOrgsUser = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                + "values ('idem-other-owner@x.io', 'member', :org, 40) returning id").bind("org", OTHER_ORG)
+                .mapTo(Long.class).one());
+        apiKey = TestKeys.of(DB, ORG);
+        otherOrgsApiKey = TestKeys.of(DB, OTHER_ORG);
     }
 
     private static Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return new Http("127.0.0.1", APP.getLocalPort()).as(apiKey);
     }
 
     private static AdminMetrics metrics() {
@@ -46,22 +62,34 @@ class IdempotencyKeyTest {
     }
 
     private static HttpResponse<String> post(String path, String key, String json) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri(path))
+        return post(api(), path, key, json);
+    }
+
+    private static HttpResponse<String> post(Http api, String path, String key, String json) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(api.uri(path))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json));
         if (key != null) {
             request.header("Idempotency-Key", key);
         }
-        return api().send(request);
+        return api.send(request);
     }
 
     private static String user(String email, int age) {
-        return "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":77,\"age\":" + age + "}";
+        return user(ORG, email, age);
+    }
+
+    private static String user(long org, String email, int age) {
+        return "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + org + ",\"age\":" + age + "}";
     }
 
     private static String transaction(String amount) {
+        return transaction(userId, amount);
+    }
+
+    private static String transaction(long user, String amount) {
         Instant at = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(2, ChronoUnit.HOURS);
-        return "{\"userId\":" + userId + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + at + "\"}";
+        return "{\"userId\":" + user + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + at + "\"}";
     }
 
     private static long count(String sql) {
@@ -78,7 +106,7 @@ class IdempotencyKeyTest {
         long replays = metrics().meter("dev.fortress.idempotency.replayed");
 
         HttpResponse<String> first = post("/users", key, user("replay@x.io", 30));
-        HttpResponse<String> again = post("/users", key, "{ \"age\": 30, \"orgId\": 77, \"role\": \"member\", "
+        HttpResponse<String> again = post("/users", key, "{ \"age\": 30, \"orgId\": " + ORG + ", \"role\": \"member\", "
                 + "\"email\": \"replay@x.io\" }");
 
         assertThat(first.statusCode()).isEqualTo(201);
@@ -212,12 +240,56 @@ class IdempotencyKeyTest {
     }
 
     @Test
+    void theSameKeyInTwoOrganisationsIsTwoKeysEachWritingItsOwnRow() {
+        String key = key();
+        Http other = new Http("127.0.0.1", APP.getLocalPort()).as(otherOrgsApiKey);
+        long replays = metrics().meter("dev.fortress.idempotency.replayed");
+        long mismatches = metrics().meter("dev.fortress.idempotency.mismatched");
+
+        HttpResponse<String> mine = post("/users", key, user("two-orgs@x.io", 30));
+        HttpResponse<String> theirs = post(other, "/users", key, user(OTHER_ORG, "two-orgs-other@x.io", 30));
+        HttpResponse<String> myTransaction = post("/transactions", key, transaction("4.00"));
+        HttpResponse<String> theirTransaction = post(other, "/transactions", key, transaction(otherOrgsUser, "4.00"));
+
+        for (HttpResponse<String> first : List.of(mine, theirs, myTransaction, theirTransaction)) {
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+            assertThat(first.headers().firstValue("Idempotent-Replayed")).as(first.body()).isEmpty();
+        }
+        assertThat(Http.json(mine)).containsEntry("orgId", (int) ORG);
+        assertThat(Http.json(theirs)).containsEntry("orgId", (int) OTHER_ORG).doesNotContainEntry("id", Http.json(mine).get("id"));
+        assertThat(Http.json(theirTransaction)).containsEntry("userId", (int) otherOrgsUser);
+        assertThat(count("select count(*) from users where email in ('two-orgs@x.io', 'two-orgs-other@x.io')"))
+                .isEqualTo(2);
+        assertThat(count("select count(*) from transactions where user_id = " + userId + " and amount = 4.00"))
+                .isEqualTo(1);
+        assertThat(count("select count(*) from transactions where user_id = " + otherOrgsUser + " and amount = 4.00"))
+                .isEqualTo(1);
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "' and org_id = " + ORG))
+                .as("POST /users and POST /transactions").isEqualTo(2);
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "' and org_id = " + OTHER_ORG))
+                .isEqualTo(2);
+        assertThat(metrics().meter("dev.fortress.idempotency.replayed")).isEqualTo(replays);
+        assertThat(metrics().meter("dev.fortress.idempotency.mismatched")).isEqualTo(mismatches);
+
+        // Within each organisation the key still replays that organisation's own answer.
+        HttpResponse<String> myRepeat = post("/users", key, user("two-orgs@x.io", 30));
+        HttpResponse<String> theirRepeat = post(other, "/users", key, user(OTHER_ORG, "two-orgs-other@x.io", 30));
+        assertThat(myRepeat.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(myRepeat.body()).isEqualTo(mine.body());
+        assertThat(theirRepeat.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(theirRepeat.body()).isEqualTo(theirs.body());
+        assertThat(count("select count(*) from users where email in ('two-orgs@x.io', 'two-orgs-other@x.io')"))
+                .isEqualTo(2);
+    }
+
+    @Test
     void aMalformedKeyIs400AndWritesNothing() {
         long before = count("select count(*) from users");
         HostileHttp raw = new HostileHttp("127.0.0.1", APP.getLocalPort());
         String body = user("malformed@x.io", 30);
         for (String key : List.of("", "k".repeat(256), "caf\u00e9", "tab\there", "\u0001")) {
             byte[] request = ("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Authorization: Bearer " + apiKey + "\r\n"
                     + "Idempotency-Key: " + key + "\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n"
                     + body).getBytes(StandardCharsets.ISO_8859_1);
             HostileHttp.Answer answer = raw.exchange(request);

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class ImportJobTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    /** The organisation of the key that uploads every import here. */
+    /** The organisation of the key that uploads the imports here (unless a test says otherwise). */
     private static final long ORG = 1;
     private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
 
@@ -36,10 +36,16 @@ class ImportJobTest {
     private final ImportMetrics metrics = new ImportMetrics(registry);
     private final Set<Long> changedOrgs = new HashSet<>();
 
+    /** An upload by a key of {@link #ORG} with the admin scope. */
     private UUID upload(String csv) {
+        return upload(csv, ORG, true);
+    }
+
+    /** An upload by a key of {@code org}, with the admin scope if {@code admin}. */
+    private UUID upload(String csv, long org, boolean admin) {
         ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics,
                 new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, registry))
-                .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null, ORG, true);
+                .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null, org, admin);
         return ((ImportUploads.Created) outcome).id();
     }
 
@@ -58,7 +64,7 @@ class ImportJobTest {
                 .bind("p", emailPrefix).mapTo(Long.class).one());
     }
 
-    private static String rows(String prefix, int count, int org) {
+    private static String rows(String prefix, int count, long org) {
         StringBuilder csv = new StringBuilder();
         for (int i = 0; i < count; i++) {
             csv.append(prefix).append(i).append("@x.io,member,").append(org).append(',').append(20 + i % 50)
@@ -71,12 +77,12 @@ class ImportJobTest {
     void importsValidRowsAndRejectsBadOnesAndDuplicatesByLine() {
         JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Taken@x.io', 'admin', 1, 30)"));
         String csv = "email,role,org_id,age\r\n"
-                + "ok1@x.io,admin,41,30\r\n"            // line 2
-                + "\"ok2@x.io\",\"member\",42,31\r\n"  // 3: quoted
-                + "bad-email,member,41,30\r\n"         // 4
-                + "taken@X.io,member,41,30\r\n"        // 5: exists in users (any case)
-                + "OK1@x.io,viewer,41,30\r\n"          // 6: earlier in this file
-                + "ok3@x.io,viewer,43\r\n";            // 7: 3 columns
+                + "ok1@x.io,admin,1,30\r\n"            // line 2
+                + "\"ok2@x.io\",\"member\",1,31\r\n"  // 3: quoted
+                + "bad-email,member,1,30\r\n"         // 4
+                + "taken@X.io,member,1,30\r\n"        // 5: exists in users (any case)
+                + "OK1@x.io,viewer,1,30\r\n"          // 6: earlier in this file
+                + "ok3@x.io,viewer,1\r\n";            // 7: 3 columns
         UUID id = upload(csv);
 
         job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
@@ -91,10 +97,53 @@ class ImportJobTest {
         assertThat(status.errors().get(1).message()).isEqualTo(
                 "email taken@X.io already exists (in users or earlier in this file)");
         assertThat(users("ok")).isEqualTo(2);
-        assertThat(changedOrgs).containsExactlyInAnyOrder(41L, 42L);
+        assertThat(changedOrgs).containsExactly(ORG);
         Long chunks = JDBI.withHandle(h -> h.select("select count(*) from import_chunks where import_id = :id")
                 .bind("id", id).mapTo(Long.class).one());
         assertThat(chunks).as("chunks freed").isZero();
+    }
+
+    @Test
+    void rowsForAnotherOrganisationAndAdminsFromAKeyWithoutTheAdminScopeAreRejectedByLineAndNotWritten() {
+        String csv = "email,role,org_id,age\n"
+                + "tenant-ok1@x.io,member,1,30\n"       // line 2
+                + "tenant-other@x.io,member,2,30\n"     // 3: another organisation
+                + "tenant-admin@x.io,admin,1,30\n"      // 4: an admin, from a key without the admin scope
+                + "tenant-both@x.io,admin,3,30\n"       // 5: both: the organisation is named first
+                + "tenant-ok2@x.io,viewer,1,30\n";      // 6
+        UUID id = upload(csv, ORG, false);
+
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.status()).isEqualTo("succeeded");
+        assertThat(status.rowsImported()).isEqualTo(2);
+        assertThat(status.rowsRejected()).isEqualTo(3);
+        assertThat(status.errors()).containsExactly(
+                new ImportStatus.RowError(3, "org_id 2 is not the organisation of the key that uploaded this file (1)"),
+                new ImportStatus.RowError(4, "role admin needs a file uploaded with a key that has the admin scope"),
+                new ImportStatus.RowError(5, "org_id 3 is not the organisation of the key that uploaded this file (1)"));
+        assertThat(users("tenant-")).isEqualTo(2);
+        long foreignOrAdmin = JDBI.withHandle(h -> h.select("select count(*) from users where email like 'tenant-%' "
+                + "and (org_id <> 1 or role = 'admin')").mapTo(Long.class).one());
+        assertThat(foreignOrAdmin).isZero();
+        assertThat(changedOrgs).containsExactly(ORG);
+    }
+
+    @Test
+    void anImportStoredBeforeApiKeysFinishesUnderTheRulesItWasAcceptedWith() {
+        UUID id = upload("email,role,org_id,age\nlegacy1@x.io,admin,41,30\nlegacy2@x.io,member,42,30\n", ORG, false);
+        // As changeset 9 leaves an import accepted before it: no organisation, no admin scope recorded.
+        JDBI.useHandle(h -> h.execute("update imports set org_id = null where id = ?", id));
+
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
+
+        ImportDao.Stored stored = JDBI.onDemand(ImportDao.class).find(id).orElseThrow();
+        assertThat(stored.status()).isEqualTo(ImportState.SUCCEEDED);
+        assertThat(stored.errorCount()).isZero();
+        assertThat(users("legacy")).isEqualTo(2);
+        assertThat(changedOrgs).containsExactlyInAnyOrder(41L, 42L);
+        assertThat(JDBI.onDemand(ImportDao.class).status(id, ORG)).as("no organisation's import").isEmpty();
     }
 
     @Test
@@ -111,7 +160,7 @@ class ImportJobTest {
 
     @Test
     void runningTheSameImportTwiceImportsEachRowOnce() {
-        UUID id = upload("email,role,org_id,age\n" + rows("twice", 500, 5));
+        UUID id = upload("email,role,org_id,age\n" + rows("twice", 500, ORG));
 
         job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
         job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
@@ -124,7 +173,7 @@ class ImportJobTest {
     @Test
     void aRunThatDiesMidwayIsResumedWithoutDuplicatesOrLostRows() {
         // '!' is valid in an address but outside the fast check, so every row meets the Validator.
-        UUID id = upload("email,role,org_id,age\n" + rows("crash!", 1000, 6) + "crash!0@x.io,member,6,20\n");
+        UUID id = upload("email,role,org_id,age\n" + rows("crash!", 1000, ORG) + "crash!0@x.io,member,1,20\n");
         AtomicInteger validations = new AtomicInteger();
         Validator real = Validators.newValidator();
         // The worker "dies" on the 550th row: batches of 100 before it are committed, the rest is not.
@@ -176,8 +225,8 @@ class ImportJobTest {
         Jdbi writer = Databases.configure(DB.jdbi(), new StatementMetrics(timed, "writer", Duration.ofHours(1)));
         JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('named1@x.io', 'admin', 1, 30)"));
         // The first batch meets a taken email (the slow path), the second does not (the fast path).
-        UUID id = upload("email,role,org_id,age\nnamed0@x.io,member,7,30\nnamed1@x.io,member,7,30\n"
-                + rows("named-", 150, 7));
+        UUID id = upload("email,role,org_id,age\nnamed0@x.io,member,1,30\nnamed1@x.io,member,1,30\n"
+                + rows("named-", 150, ORG));
         ImportsConfiguration config = Configs.load().getImports();
         config.setBatchRows(100);
 

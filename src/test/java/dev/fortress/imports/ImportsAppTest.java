@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -18,13 +20,20 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.locks.LockSupport;
 import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Imports end to end: upload over HTTP, JobRunr picks the job up, the status endpoint reports. */
+/**
+ * Imports end to end: upload over HTTP, JobRunr picks the job up, the status endpoint reports. The
+ * uploads are made with a key of organisation {@link #ORG} with every scope, and their rows are of
+ * that organisation, unless a test says otherwise.
+ */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class ImportsAppTest {
 
@@ -37,19 +46,35 @@ class ImportsAppTest {
             ConfigOverride.config("jobs.dashboardUser", "ops"),
             ConfigOverride.config("jobs.dashboardPassword", "s3cret"));
     private static final Jdbi JDBI = DB.jdbi();
+    private static final long ORG = 2;
+    private static final long OTHER_ORG = 3;
+    private static String apiKey;
+
+    @BeforeAll
+    static void aKey() {
+        apiKey = TestKeys.of(DB, ORG);
+    }
 
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return api(apiKey);
+    }
+
+    private Http api(String key) {
+        return new Http("127.0.0.1", APP.getLocalPort()).as(key);
     }
 
     private HttpResponse<String> upload(byte[] csv, String contentType, String idempotencyKey) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri("/imports"))
+        return upload(api(), csv, contentType, idempotencyKey);
+    }
+
+    private HttpResponse<String> upload(Http api, byte[] csv, String contentType, String idempotencyKey) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(api.uri("/imports"))
                 .header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(csv));
         if (idempotencyKey != null) {
             request.header("Idempotency-Key", idempotencyKey);
         }
-        return api().send(request);
+        return api.send(request);
     }
 
     private HttpResponse<String> upload(String csv) {
@@ -58,11 +83,16 @@ class ImportsAppTest {
 
     /** Polls GET /imports/{id} until it is finished (JobRunr polls every 5 s). */
     private Map<String, Object> finished(HttpResponse<String> accepted) {
+        return finished(api(), accepted);
+    }
+
+    /** As {@link #finished(HttpResponse)}, asking with {@code api}'s key. */
+    private Map<String, Object> finished(Http api, HttpResponse<String> accepted) {
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String id = (String) Http.json(accepted).get("importId");
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
-            Map<String, Object> status = Http.json(api().get("/imports/" + id));
+            Map<String, Object> status = Http.json(api.get("/imports/" + id));
             if (status.get("status").equals("succeeded") || status.get("status").equals("failed")
                     || System.nanoTime() > deadline) {
                 return status;
@@ -81,13 +111,13 @@ class ImportsAppTest {
         for (int i = 0; i < 10_003; i++) {
             int line = i + 2;
             if (line == 102) {
-                csv.append("not-an-email,member,3,30\n");
+                csv.append("not-an-email,member,2,30\n");
             } else if (line == 5_002) {
-                csv.append("bulk-bad-age@x.io,member,3,200\n");
+                csv.append("bulk-bad-age@x.io,member,2,200\n");
             } else if (line == 10_004) {
-                csv.append("bulk0@x.io,admin,3,30\n"); // the first row's email again
+                csv.append("bulk0@x.io,admin,2,30\n"); // the first row's email again
             } else {
-                csv.append("bulk").append(i).append("@x.io,member,").append(1 + i % 7).append(",30\n");
+                csv.append("bulk").append(i).append("@x.io,member,2,30\n");
             }
         }
 
@@ -104,22 +134,23 @@ class ImportsAppTest {
                 .contains("line=5002, message=age must be between 0 and 150")
                 .contains("line=10004, message=email bulk0@x.io already exists");
         assertThat(count("select count(*) from users where email like 'bulk%'")).isEqualTo(10_000);
+        assertThat(count("select count(*) from users where email like 'bulk%' and org_id = 2")).isEqualTo(10_000);
     }
 
     @Test
     void awkwardButValidCsvIsReadRowByRow() {
         ByteArrayOutputStream csv = new ByteArrayOutputStream();
         write(csv, "\uFEFFemail,role,org_id,age\r\n");                 // BOM, CRLF
-        write(csv, "\"odd1@x.io\",\"admin\",\"8\",\"40\"\r\n");       // line 2: all quoted
-        write(csv, "\"odd2,@x.io\",member,8,40\r\n");                   // 3: comma inside quotes, not an email
-        write(csv, "odd3@x.io,\"mem\nber\",8,40\r\n");                  // 4-5: newline inside quotes
+        write(csv, "\"odd1@x.io\",\"admin\",\"2\",\"40\"\r\n");       // line 2: all quoted
+        write(csv, "\"odd2,@x.io\",member,2,40\r\n");                   // 3: comma inside quotes, not an email
+        write(csv, "odd3@x.io,\"mem\nber\",2,40\r\n");                  // 4-5: newline inside quotes
         csv.writeBytes(new byte[] {'o', 'd', 'd', (byte) 0xC3, (byte) 0x28, '@', 'x', '.', 'i', 'o'});
-        write(csv, ",viewer,8,40\r\n");                                 // 6: invalid UTF-8
+        write(csv, ",viewer,2,40\r\n");                                 // 6: invalid UTF-8
         write(csv, "x".repeat(10 * 1024 * 1024) + "\r\n");            // 7: a 10 MB line
-        write(csv, "existing@x.io,viewer,8,40\r\n");                    // 8: already in users
-        write(csv, "odd4@x.io,viewer,8,40\r\n");                        // 9
-        write(csv, "ODD4@x.io,viewer,8,40");                            // 10: duplicate in file, no final newline
-        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Existing@x.io', 'admin', 8, 30)"));
+        write(csv, "existing@x.io,viewer,2,40\r\n");                    // 8: already in users
+        write(csv, "odd4@x.io,viewer,2,40\r\n");                        // 9
+        write(csv, "ODD4@x.io,viewer,2,40");                            // 10: duplicate in file, no final newline
+        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Existing@x.io', 'admin', 2, 30)"));
 
         Map<String, Object> status = finished(upload(csv.toByteArray(), "text/csv; charset=utf-8", null));
 
@@ -137,7 +168,7 @@ class ImportsAppTest {
 
     @Test
     void wrongHeaderFailsWithAReason() {
-        Map<String, Object> status = finished(upload("email;role;org_id;age\nh@x.io;admin;1;30\n"));
+        Map<String, Object> status = finished(upload("email;role;org_id;age\nh@x.io;admin;2;30\n"));
 
         assertThat(status).containsEntry("status", "failed").containsEntry("rowsImported", 0);
         assertThat((String) status.get("reason")).startsWith("header must be exactly email,role,org_id,age");
@@ -155,6 +186,7 @@ class ImportsAppTest {
         // Only the headers: a declared length over the limit is refused before any body is read.
         // (Sending the 16 MB too would race the server closing the connection after its 413.)
         String declared = headersOnly("POST /imports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
+                + "Authorization: Bearer " + apiKey + "\r\n"
                 + "Content-Length: " + (LIMIT + 1) + "\r\nConnection: close\r\n\r\n");
         assertThat(declared).startsWith("HTTP/1.1 413").contains("{\"code\":413,");
         HttpResponse<String> streamed = api().send(HttpRequest.newBuilder(api().uri("/imports"))
@@ -203,6 +235,7 @@ class ImportsAppTest {
             // The first upload: headers and one chunk of its body, the rest held back.
             java.io.OutputStream out = first.getOutputStream();
             out.write(("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nIdempotency-Key: streaming-key\r\n"
+                    + "Authorization: Bearer " + apiKey + "\r\n"
                     + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + Integer.toHexString(csv.length)
                     + "\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(csv);
@@ -230,6 +263,63 @@ class ImportsAppTest {
         assertThat(firstAnswer).endsWith(after.body());
         assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(count("select count(*) from users where email = 'streaming@x.io'")).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void anotherOrganisationsImportIs404AsAMissingOne() {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long crossTenant = metrics.meter("dev.fortress.auth.refused.imports.cross-tenant");
+        Map<String, Object> done = finished(upload("email,role,org_id,age\nmine@x.io,member,2,30\n"));
+        String id = (String) done.get("importId");
+        Http other = api(TestKeys.of(DB, OTHER_ORG));
+
+        UUID nowhere = UUID.randomUUID();
+        HttpResponse<String> theirs = other.get("/imports/" + id);
+        HttpResponse<String> missing = other.get("/imports/" + nowhere);
+
+        assertThat(theirs.statusCode()).isEqualTo(404);
+        assertThat(Http.json(theirs)).isEqualTo(Map.of("code", 404, "message", "import " + id + " not found"));
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(Http.json(missing)).isEqualTo(Map.of("code", 404, "message", "import " + nowhere + " not found"));
+        assertThat(metrics.meter("dev.fortress.auth.refused.imports.cross-tenant")).isEqualTo(crossTenant + 1);
+        assertThat(api().get("/imports/" + id).statusCode()).as("its own organisation's").isEqualTo(200);
+    }
+
+    @Test
+    void rowsForAnotherOrganisationAndAdminsFromAKeyWithoutTheAdminScopeAreRejectedPerRowAndNotWritten() {
+        Http importOnly = api(TestKeys.of(DB, ORG, "import"));
+        String csv = "email,role,org_id,age\n"
+                + "scoped-ok1@x.io,member,2,30\n"      // line 2
+                + "scoped-other@x.io,member,3,30\n"    // 3: another organisation
+                + "scoped-admin@x.io,admin,2,30\n"     // 4: an admin, from a key without the admin scope
+                + "scoped-ok2@x.io,viewer,2,30\n";     // 5
+
+        Map<String, Object> status = finished(importOnly,
+                upload(importOnly, csv.getBytes(StandardCharsets.UTF_8), "text/csv", null));
+
+        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 4)
+                .containsEntry("rowsImported", 2).containsEntry("rowsRejected", 2);
+        assertThat(status.get("errors")).isEqualTo(List.of(
+                Map.of("line", 3, "message", "org_id 3 is not the organisation of the key that uploaded this file (2)"),
+                Map.of("line", 4, "message", "role admin needs a file uploaded with a key that has the admin scope")));
+        assertThat(count("select count(*) from users where email like 'scoped-%'")).isEqualTo(2);
+        assertThat(count("select count(*) from users where email in ('scoped-other@x.io', 'scoped-admin@x.io')"))
+                .isZero();
+    }
+
+    @Test
+    void anUploadWithAKeyWithoutTheImportScopeIs403AndStoresNothing() {
+        long imports = count("select count(*) from imports");
+        long chunks = count("select count(*) from import_chunks");
+
+        HttpResponse<String> refused = upload(api(TestKeys.of(DB, ORG, "read", "write", "admin")),
+                "email,role,org_id,age\nno-scope@x.io,member,2,30\n".getBytes(StandardCharsets.UTF_8), "text/csv", null);
+
+        assertThat(refused.statusCode()).isEqualTo(403);
+        assertThat(Http.json(refused)).isEqualTo(Map.of("code", 403, "message", "User not authorized."));
+        assertThat(count("select count(*) from imports")).isEqualTo(imports);
+        assertThat(count("select count(*) from import_chunks")).isEqualTo(chunks);
+        assertThat(count("select count(*) from users where email = 'no-scope@x.io'")).isZero();
     }
 
     @Test

@@ -52,6 +52,26 @@ class RowValidatorTest {
     }
 
     @Test
+    void anImportAdmitsRowsOfItsOrganisationOnlyAndAdminsOnlyFromAKeyWithTheAdminScope() {
+        RowValidator.Owner withoutAdmin = new RowValidator.Owner(7L, false);
+        RowValidator.Owner withAdmin = new RowValidator.Owner(7L, true);
+        RowValidator.Outcome member = validator.validate(record("m@x.io", "member", "7", "31"));
+        RowValidator.Outcome admin = validator.validate(record("a@x.io", "admin", "7", "31"));
+        RowValidator.Outcome elsewhere = validator.validate(record("e@x.io", "member", "8", "31"));
+        RowValidator.Outcome invalid = validator.validate(record("nope", "member", "8", "31"));
+
+        assertThat(withoutAdmin.admit(member)).isEqualTo(member);
+        assertThat(withoutAdmin.admit(admin)).isEqualTo(new RowValidator.Invalid(
+                "role admin needs a file uploaded with a key that has the admin scope"));
+        assertThat(withAdmin.admit(admin)).isEqualTo(admin);
+        assertThat(withAdmin.admit(elsewhere)).isEqualTo(new RowValidator.Invalid(
+                "org_id 8 is not the organisation of the key that uploaded this file (7)"));
+        assertThat(withAdmin.admit(invalid)).as("a row's own problems come first").isEqualTo(invalid);
+        assertThat(new RowValidator.Owner(null, false).admit(elsewhere))
+                .as("an import stored before API keys keeps its rules").isEqualTo(elsewhere);
+    }
+
+    @Test
     void invalidUtf8IsARowError() {
         Record r = new Record(3, List.of(new byte[] {(byte) 0xC3, (byte) 0x28}, "admin".getBytes(),
                 "1".getBytes(), "2".getBytes()), Problem.NONE);

@@ -111,20 +111,21 @@ class PartitionsTest {
         Jdbi jdbi = fresh();
         new Partitions(jdbi, new TransactionsConfiguration(12, 3, true), () -> NOW).maintain();
         insert(jdbi, "2026-04-30T23:59:59Z", "2026-05-01T00:00:00Z", "2026-05-31T12:00:00Z", "2026-06-01T00:00:00Z");
+        // The shape of the service's summary rows (TransactionReads/rows.sql): one organisation, one window.
         String summary = "select count(*), coalesce(sum(amount), 0) from transactions "
-                + "where created_at >= $1 and created_at < $2";
+                + "where org_id = $1 and created_at >= $2 and created_at < $3";
         ObjectMapper json = new ObjectMapper();
 
         JsonNode custom = jdbi.withHandle(h -> json.readTree(h.select("explain (format json) "
-                + summary.replace("$1", "'2026-05-01T00:00:00Z'").replace("$2", "'2026-06-01T00:00:00Z'"))
+                + summary.replace("$1", "1").replace("$2", "'2026-05-01T00:00:00Z'").replace("$3", "'2026-06-01T00:00:00Z'"))
                 .mapTo(String.class).one()));
         assertThat(scanned(custom)).containsExactly("transactions_y2026m05");
 
         JsonNode generic = jdbi.withHandle(h -> {
             h.execute("set plan_cache_mode = force_generic_plan");
-            h.execute("prepare month_summary(timestamptz, timestamptz) as " + summary);
+            h.execute("prepare month_summary(bigint, timestamptz, timestamptz) as " + summary);
             return json.readTree(h.select("explain (analyze, format json) execute month_summary("
-                    + "'2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z')").mapTo(String.class).one());
+                    + "1, '2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z')").mapTo(String.class).one());
         });
         int partitionsPresent = present(jdbi).size();
         assertThat(generic.findValues("Subplans Removed")).extracting(JsonNode::asInt)
@@ -148,8 +149,9 @@ class PartitionsTest {
     private static void insert(Jdbi jdbi, String... createdAt) {
         jdbi.useHandle(h -> {
             for (String at : createdAt) {
-                h.createUpdate("insert into transactions (user_id, amount, created_at) "
-                        + "select min(id), 10.00, cast(:at as timestamptz) from users").bind("at", at).execute();
+                h.createUpdate("insert into transactions (user_id, org_id, amount, created_at) "
+                        + "select id, org_id, 10.00, cast(:at as timestamptz) from users order by id limit 1")
+                        .bind("at", at).execute();
             }
         });
     }

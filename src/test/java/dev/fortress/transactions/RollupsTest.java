@@ -13,38 +13,72 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.sql.DataSource;
+import org.apache.tomcat.jdbc.pool.DataSource;
+import org.apache.tomcat.jdbc.pool.PoolProperties;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The deltas the triggers leave, the rollup job, retention and the summary statement, on a real
- * PostgreSQL built from the real changelog: a summary always equals count(*) and sum(amount) of
- * the same rows, whatever the job has done.
+ * PostgreSQL built from the real changelog: an organisation's summary always equals count(*) and
+ * sum(amount) of that organisation's rows, whatever the job has done, and never counts another's.
  */
 class RollupsTest {
 
     /** A fixed "now" so that month arithmetic is the same whenever the test runs. */
     private static final Instant NOW = Instant.parse("2026-11-15T12:00:00Z");
     private static final long SEED = Long.getLong("fortress.seed", 15L);
-    /** The organisation whose summaries are read (the first user's, which the tests' rows belong to). */
+    /** The organisation of the tests that write for one organisation only. */
     private static final long ORG = 1;
+    /** The organisations random rows belong to (one user each); ORG is the first. */
+    private static final List<Long> ORGS = List.of(ORG, 7L, 42L);
+    /** An organisation with a user but no transactions: its summary of any window is empty. */
+    private static final long WITHOUT_ROWS = 99;
 
     private static Jdbi fresh() {
         return withUserAndPartitions(TestDatabase.create());
     }
 
-    /** Each test database's DataSource, for the summaries, which run on plain JDBC. */
+    /** Each test database's pool, for the summaries, which run on plain JDBC; closed after each test. */
     private static final Map<Jdbi, DataSource> SOURCES = new IdentityHashMap<>();
 
+    @AfterEach
+    void closePools() {
+        SOURCES.values().forEach(DataSource::close);
+        SOURCES.clear();
+    }
+
     private static Jdbi withUserAndPartitions(TestDatabase db) {
-        Jdbi jdbi = db.jdbi().installPlugin(new SqlObjectPlugin());
-        SOURCES.put(jdbi, db.dataSource());
-        jdbi.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('r@x.io', 'admin', 1, 40)"));
+        DataSource pool = pool(db);
+        Jdbi jdbi = Jdbi.create(pool).installPlugin(new SqlObjectPlugin());
+        SOURCES.put(jdbi, pool);
+        jdbi.useHandle(h -> {
+            for (long org : ORGS) {
+                h.execute("insert into users (email, role, org_id, age) values (?, 'admin', ?, 40)", "r" + org + "@x.io", org);
+            }
+            h.execute("insert into users (email, role, org_id, age) values ('none@x.io', 'admin', ?, 40)", WITHOUT_ROWS);
+        });
         new Partitions(jdbi, new TransactionsConfiguration(24, 3, true), () -> NOW).maintain();
         return jdbi;
+    }
+
+    /**
+     * A pool on {@code db}, as the service reads through one: every window is read by each
+     * organisation, and a new connection per statement was most of this test's time.
+     */
+    private static DataSource pool(TestDatabase db) {
+        PoolProperties p = new PoolProperties();
+        p.setUrl(db.url());
+        p.setUsername(db.user());
+        p.setPassword(db.password());
+        p.setDriverClassName("org.postgresql.Driver");
+        p.setInitialSize(0);
+        p.setMaxActive(12);
+        p.setMaxIdle(12);
+        return new DataSource(p);
     }
 
     private static Rollups rollups(Jdbi jdbi, int batch) {
@@ -55,9 +89,9 @@ class RollupsTest {
     void eachStatementLeavesOneDeltaPerHourItTouchesAndUpdatesAndDeletesSubtract() {
         Jdbi jdbi = fresh();
 
-        execute(jdbi, "insert into transactions (user_id, amount, created_at) select min(id), 1.25, "
-                + "timestamptz '2026-05-03T10:00:00Z' + (g % 3) * interval '1 hour' from users, generate_series(1, 999) g "
-                + "group by g");
+        execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) select u.id, u.org_id, 1.25, "
+                + "timestamptz '2026-05-03T10:00:00Z' + (g % 3) * interval '1 hour' "
+                + "from (select id, org_id from users where org_id = ?) u, generate_series(1, 999) g", ORG);
         assertThat(deltas(jdbi)).as("one delta per hour, not per row").isEqualTo(3);
         assertDeltasAddUpToTheRows(jdbi);
 
@@ -70,6 +104,28 @@ class RollupsTest {
                 .isEqualTo(3 + 2 + 2 + 3);
         assertDeltasAddUpToTheRows(jdbi);
         assertExact(jdbi, Instant.parse("2026-05-01T00:00:00Z"), Instant.parse("2026-06-01T00:00:00Z"));
+    }
+
+    @Test
+    void oneStatementLeavesOneDeltaPerOrganisationAndHourAndTheRunKeepsThemApart() {
+        Jdbi jdbi = fresh();
+
+        execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) "
+                + "select u.id, u.org_id, u.org_id, timestamptz '2026-07-01T10:00:00Z' + (g % 2) * interval '1 hour' "
+                + "from users u, generate_series(1, 10) g where u.org_id <> ?", WITHOUT_ROWS);
+        assertThat(deltas(jdbi)).as("one delta per organisation and hour").isEqualTo(ORGS.size() * 2);
+        assertDeltasAddUpToTheRows(jdbi);
+
+        rollups(jdbi, Rollups.BATCH).run();
+
+        assertThat(scalar(jdbi, "select count(*) from (select distinct org_id, grain from transaction_rollups) k"))
+                .as("hour, day and month rollups of each organisation").isEqualTo(ORGS.size() * 3);
+        for (long org : ORGS) {
+            assertThat(summary(jdbi, org, Instant.parse("2026-07-01T00:00:00Z"), Instant.parse("2026-08-01T00:00:00Z")))
+                    .as("org " + org).isEqualTo(new TransactionDao.Summary(10, BigDecimal.valueOf(10 * org).setScale(2)));
+        }
+        assertExact(jdbi, Instant.parse("2026-07-01T10:30:00Z"), Instant.parse("2026-07-01T11:30:00Z"));
+        assertGrainsAgree(jdbi);
     }
 
     @Test
@@ -158,11 +214,14 @@ class RollupsTest {
         Jdbi jdbi = fresh();
         Partitions partitions = new Partitions(jdbi, new TransactionsConfiguration(2, 1, drop), () -> NOW);
         partitions.create(YearMonth.of(2026, 3), YearMonth.of(2026, 12));
+        long other = ORGS.get(1);
         insert(jdbi, "2026-03-10T05:00:00Z", "10.00");
         insert(jdbi, "2026-05-31T23:59:59Z", "20.00");
         insert(jdbi, "2026-09-01T00:00:00Z", "40.00");
+        insert(jdbi, other, "2026-04-10T05:00:00Z", "1000.00"); // retired months of every organisation go
         rollups(jdbi, Rollups.BATCH).run();
         insert(jdbi, "2026-03-31T23:00:00Z", "80.00"); // still a delta
+        insert(jdbi, other, "2026-05-02T00:00:00Z", "2000.00");
         insert(jdbi, "2026-11-02T00:00:00Z", "160.00");
 
         Partitions.Report report = partitions.maintain();
@@ -178,6 +237,10 @@ class RollupsTest {
         assertThat(march.sum()).isZero();
         assertThat(summary(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z")))
                 .isEqualTo(new TransactionDao.Summary(2, new BigDecimal("200.00")));
+        TransactionDao.Summary otherYear = summary(jdbi, other, Instant.parse("2026-01-01T00:00:00Z"),
+                Instant.parse("2027-01-01T00:00:00Z"));
+        assertThat(otherYear.count()).isZero();
+        assertThat(otherYear.sum()).isZero();
         assertExact(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"));
         rollups(jdbi, Rollups.BATCH).run();
         assertExact(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"));
@@ -187,10 +250,17 @@ class RollupsTest {
     void theMigrationTurnsExistingRowsIntoDeltas() {
         TestDatabase db = TestDatabase.createWithFirst(4);
         Jdbi jdbi = withUserAndPartitions(db);
-        insertRandom(jdbi, new Random(SEED), 200);
+        // Before changeset 8 a row has no org_id: the migration takes it from the row's user.
+        insertRandom(new Random(SEED), 200, (org, at, amount) -> jdbi.useHandle(h -> h.createUpdate(
+                "insert into transactions (user_id, amount, created_at) select id, cast(:amount as numeric), "
+                        + "cast(:at as timestamptz) from users where org_id = :org")
+                .bind("org", org).bind("amount", amount).bind("at", at).execute()));
 
         db.migrate();
 
+        assertThat(scalar(jdbi, "select count(*) from transactions t join users u on u.id = t.user_id "
+                + "where t.org_id <> u.org_id")).as("every row carries its user's organisation").isZero();
+        assertThat(scalar(jdbi, "select count(distinct org_id) from transactions")).isEqualTo(ORGS.size());
         assertDeltasAddUpToTheRows(jdbi);
         List<Instant[]> windows = randomWindows(new Random(SEED), 30);
         windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
@@ -229,15 +299,28 @@ class RollupsTest {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Rows spread over the kept months, a third of them crowded around day and month boundaries. */
+    /** Writes one row of an organisation. */
+    private interface RowWriter {
+        void write(long org, String createdAt, String amount);
+    }
+
+    /**
+     * Rows of random organisations among {@link #ORGS}, spread over the kept months, a third of
+     * them crowded around day and month boundaries.
+     */
     private static void insertRandom(Jdbi jdbi, Random random, int rows) {
+        insertRandom(random, rows, (org, at, amount) -> insert(jdbi, org, at, amount));
+    }
+
+    private static void insertRandom(Random random, int rows, RowWriter writer) {
         Instant first = Instant.parse("2025-01-01T00:00:00Z");
         long span = Instant.parse("2027-02-01T00:00:00Z").getEpochSecond() - first.getEpochSecond();
         for (int i = 0; i < rows; i++) {
+            long org = ORGS.get(random.nextInt(ORGS.size()));
             Instant at = random.nextInt(3) == 0
                     ? Partitions.start(YearMonth.of(2026, 1 + random.nextInt(12))).plusSeconds(random.nextInt(-7200, 7200))
                     : first.plusSeconds(random.nextLong(span));
-            insert(jdbi, at.toString(), BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString());
+            writer.write(org, at.toString(), BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString());
         }
     }
 
@@ -254,59 +337,98 @@ class RollupsTest {
         return windows;
     }
 
+    /** A row of {@link #ORG}'s user. */
     private static void insert(Jdbi jdbi, String createdAt, String amount) {
-        jdbi.useHandle(h -> h.createUpdate("insert into transactions (user_id, amount, created_at) "
-                + "select min(id), cast(:amount as numeric), cast(:at as timestamptz) from users")
-                .bind("amount", amount).bind("at", createdAt).execute());
+        insert(jdbi, ORG, createdAt, amount);
+    }
+
+    /** A row of {@code org}'s user, carrying its organisation as the service writes it. */
+    private static void insert(Jdbi jdbi, long org, String createdAt, String amount) {
+        jdbi.useHandle(h -> h.createUpdate("insert into transactions (user_id, org_id, amount, created_at) "
+                + "select id, org_id, cast(:amount as numeric), cast(:at as timestamptz) from users where org_id = :org")
+                .bind("org", org).bind("amount", amount).bind("at", createdAt).execute());
     }
 
     private static TransactionDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
+        return summary(jdbi, ORG, from, to);
+    }
+
+    /** {@code org}'s summary as the service reads it, and the statement for whole hours too when it applies. */
+    private static TransactionDao.Summary summary(Jdbi jdbi, long org, Instant from, Instant to) {
         SummaryPieces pieces = SummaryPieces.of(from, to);
         JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
-        TransactionDao.Summary summary = reads.summary(ORG, pieces);
+        TransactionDao.Summary summary = reads.summary(org, pieces);
         if (pieces.onWholeHours()) {
-            assertThat(reads.summaryAligned(ORG, pieces)).as("the statement for whole hours agrees").isEqualTo(summary);
+            assertThat(reads.summaryAligned(org, pieces)).as("the statement for whole hours agrees (org " + org + ")")
+                    .isEqualTo(summary);
         }
         return summary;
     }
 
+    /**
+     * For each organisation, its summary of [from, to) equals count(*) and sum(amount) of its own
+     * rows on the writer; one without rows reads nothing; and the organisations' summaries add up
+     * to all the rows of the window, so none counts another's.
+     */
     private static void assertExact(Jdbi jdbi, Instant from, Instant to) {
-        TransactionDao.Summary rows = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
+        String where = "seed " + SEED + ", window [" + from + ", " + to + ")";
+        long count = 0;
+        BigDecimal sum = BigDecimal.ZERO;
+        for (long org : ORGS) {
+            TransactionDao.Summary rows = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
+                    + "coalesce(sum(amount), 0) as sum from transactions "
+                    + "where org_id = :org and created_at >= :from and created_at < :to")
+                    .bind("org", org).bind("from", from).bind("to", to).map(new TransactionDao.SummaryMapper()).one());
+            TransactionDao.Summary read = summary(jdbi, org, from, to);
+            assertThat(read.count()).as(where + ", org " + org + ": count").isEqualTo(rows.count());
+            assertThat(read.sum()).as(where + ", org " + org + ": sum").isEqualByComparingTo(rows.sum());
+            count += read.count();
+            sum = sum.add(read.sum());
+        }
+        TransactionDao.Summary none = summary(jdbi, WITHOUT_ROWS, from, to);
+        assertThat(none.count()).as(where + ", an organisation without rows").isZero();
+        assertThat(none.sum()).as(where + ", an organisation without rows").isZero();
+        TransactionDao.Summary all = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
                 + "coalesce(sum(amount), 0) as sum from transactions where created_at >= :from and created_at < :to")
                 .bind("from", from).bind("to", to).map(new TransactionDao.SummaryMapper()).one());
-        TransactionDao.Summary read = summary(jdbi, from, to);
-        String where = "seed " + SEED + ", window [" + from + ", " + to + ")";
-        assertThat(read.count()).as(where).isEqualTo(rows.count());
-        assertThat(read.sum()).as(where).isEqualByComparingTo(rows.sum());
+        assertThat(count).as(where + ": the organisations' counts add up to the rows").isEqualTo(all.count());
+        assertThat(sum).as(where + ": the organisations' sums add up to the rows").isEqualByComparingTo(all.sum());
     }
 
+    /** Per organisation, the pending deltas add up to its rows. */
     private static void assertDeltasAddUpToTheRows(Jdbi jdbi) {
-        assertThat(bool(jdbi, "select (select coalesce(sum(count), 0) from transaction_deltas) "
-                + "= (select count(*) from transactions) and (select coalesce(sum(sum), 0) from transaction_deltas) "
-                + "= (select coalesce(sum(amount), 0) from transactions)")).isTrue();
+        assertThat(scalar(jdbi, """
+                select count(*) from
+                  (select org_id, sum(count) as c, sum(sum) as s from transaction_deltas group by 1) d
+                  full join (select org_id, count(*) as c, sum(amount) as s from transactions group by 1) t using (org_id)
+                where coalesce(d.c, 0) <> coalesce(t.c, 0) or coalesce(d.s, 0) <> coalesce(t.s, 0)""")).isZero();
     }
 
+    /** Per organisation, the pending deltas and the hour rollups add up to its rows. */
     private static void assertDeltasAndRollupsAddUpToTheRows(Jdbi jdbi) {
-        assertThat(bool(jdbi, """
-                select (select coalesce(sum(count), 0) from transaction_deltas)
-                     + (select coalesce(sum(count), 0) from transaction_rollups where grain = 'hour')
-                     = (select count(*) from transactions)
-                   and (select coalesce(sum(sum), 0) from transaction_deltas)
-                     + (select coalesce(sum(sum), 0) from transaction_rollups where grain = 'hour')
-                     = (select coalesce(sum(amount), 0) from transactions)""")).isTrue();
+        assertThat(scalar(jdbi, """
+                select count(*) from
+                  (select org_id, sum(count) as c, sum(sum) as s from (
+                     select org_id, count, sum from transaction_deltas
+                     union all
+                     select org_id, count, sum from transaction_rollups where grain = 'hour') pieces group by 1) d
+                  full join (select org_id, count(*) as c, sum(amount) as s from transactions group by 1) t using (org_id)
+                where coalesce(d.c, 0) <> coalesce(t.c, 0) or coalesce(d.s, 0) <> coalesce(t.s, 0)""")).isZero();
     }
 
-    /** Every day is the sum of its hours, every month the sum of its days. */
+    /** Per organisation, every day is the sum of its hours, every month the sum of its days. */
     private static void assertGrainsAgree(Jdbi jdbi) {
         assertThat(scalar(jdbi, """
                 select count(*) from (
-                  select date_trunc('day', bucket, 'UTC') as b, 'day' as g, sum(count) as c, sum(sum) as s
-                    from transaction_rollups where grain = 'hour' group by 1
+                  select org_id as o, date_trunc('day', bucket, 'UTC') as b, 'day' as g, sum(count) as c, sum(sum) as s
+                    from transaction_rollups where grain = 'hour' group by 1, 2
                   union all
-                  select date_trunc('month', bucket, 'UTC'), 'month', sum(count), sum(sum)
-                    from transaction_rollups where grain = 'day' group by 1
-                ) expected full join transaction_rollups r on r.grain = expected.g and r.bucket = expected.b
-                where r.grain <> 'hour' and (expected.c is distinct from r.count or expected.s is distinct from r.sum)"""))
+                  select org_id, date_trunc('month', bucket, 'UTC'), 'month', sum(count), sum(sum)
+                    from transaction_rollups where grain = 'day' group by 1, 2
+                ) expected full join transaction_rollups r
+                    on r.org_id = expected.o and r.grain = expected.g and r.bucket = expected.b
+                where r.grain is distinct from 'hour'
+                  and (expected.c is distinct from r.count or expected.s is distinct from r.sum)"""))
                 .isZero();
     }
 
@@ -318,11 +440,7 @@ class RollupsTest {
         return jdbi.withHandle(h -> h.select(sql).mapTo(Long.class).one());
     }
 
-    private static boolean bool(Jdbi jdbi, String sql) {
-        return jdbi.withHandle(h -> h.select(sql).mapTo(Boolean.class).one());
-    }
-
-    private static void execute(Jdbi jdbi, String sql) {
-        jdbi.useHandle(h -> h.execute(sql));
+    private static void execute(Jdbi jdbi, String sql, Object... arguments) {
+        jdbi.useHandle(h -> h.execute(sql, arguments));
     }
 }

@@ -8,6 +8,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
@@ -20,6 +21,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -28,13 +30,15 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * GET /transactions/summary over HTTP against count(*) and sum(amount) of the same rows on the
- * writer, with rollups run (POST :8081/tasks/rollups) at random points and otherwise not at all:
- * the recurring job is set an hour apart so that the test decides when rollups happen.
+ * GET /transactions/summary over HTTP, as each of several organisations (a key each), against
+ * count(*) and sum(amount) of that organisation's rows on the writer, with rollups run
+ * (POST :8081/tasks/rollups) at random points and otherwise not at all: the recurring job is set an
+ * hour apart so that the test decides when rollups happen.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class SummaryRollupsAppTest {
@@ -47,11 +51,33 @@ class SummaryRollupsAppTest {
     private static final long SEED = Long.getLong("fortress.seed", 20261215L);
     private static final String LAG = "dev.fortress.transactions.rollups.lag-seconds";
 
-    private static long userId;
+    /** The organisations that write, each with one user; the first is DB.aUser's. */
+    private static final List<Long> ORGS = List.of(1L, 2L, 3L);
+    /** An organisation with a key and no transactions: its summaries are empty. */
+    private static final long WITHOUT_ROWS = 4;
+    private static final Map<Long, Long> USERS = new LinkedHashMap<>();
+    private static final Map<Long, String> KEYS = new LinkedHashMap<>();
+
+    /** One client (and its connections) for the whole test, called as one organisation or another. */
+    private Http api;
 
     @BeforeAll
-    static void aUser() {
-        userId = DB.aUser("s@x.io");
+    static void usersAndKeys() {
+        USERS.put(ORGS.get(0), DB.aUser("s@x.io"));
+        for (long org : ORGS.subList(1, ORGS.size())) {
+            USERS.put(org, DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                    + "values (:email, 'member', :org, 40) returning id").bind("email", "s" + org + "@x.io")
+                    .bind("org", org).mapTo(Long.class).one()));
+        }
+        for (long org : ORGS) {
+            KEYS.put(org, TestKeys.of(DB, org));
+        }
+        KEYS.put(WITHOUT_ROWS, TestKeys.of(DB, WITHOUT_ROWS));
+    }
+
+    @BeforeEach
+    void client() {
+        api = new Http("127.0.0.1", APP.getLocalPort());
     }
 
     @Test
@@ -103,8 +129,11 @@ class SummaryRollupsAppTest {
         rollUp();
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(30, ChronoUnit.DAYS);
         String token = null;
-        for (String at : List.of(hour.toString(), hour.plusSeconds(61).toString(), hour.plus(2, ChronoUnit.DAYS).toString())) {
-            token = post("7.77", at).headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+        List<String> writes = List.of(hour.toString(), hour.plusSeconds(61).toString(),
+                hour.plus(2, ChronoUnit.DAYS).toString());
+        for (int i = 0; i < writes.size(); i++) { // one write of each organisation
+            token = post(ORGS.get(i), "7.77", writes.get(i)).headers().firstValue(ConsistencyTokenFeature.HEADER)
+                    .orElseThrow();
         }
         assertThat(pendingDeltas()).as("the job has not run").isEqualTo(3);
 
@@ -134,7 +163,7 @@ class SummaryRollupsAppTest {
         eventually("lag 0 with nothing pending", () -> lag(metrics) == 0);
         assertThat(rollupsHealth().get("healthy")).isEqualTo(true);
 
-        post("1.00", Instant.now().toString());
+        post(ORGS.get(0), "1.00", Instant.now().toString());
 
         eventually("lag above 0 with a delta pending", () -> lag(metrics) > 0);
         eventually("rollups unhealthy past the 300 ms bound", () -> rollupsHealth().get("healthy").equals(false));
@@ -155,10 +184,11 @@ class SummaryRollupsAppTest {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Posts {@code count} transactions; the last one's consistency token. */
+    /** Posts {@code count} transactions, each of a random organisation; the last one's consistency token. */
     private String write(Random random, int count, List<Instant> hotspots, Instant earliest, Instant latest) {
         String token = null;
         for (int i = 0; i < count; i++) {
+            long org = ORGS.get(random.nextInt(ORGS.size()));
             Instant at = switch (random.nextInt(3)) {
                 case 0 -> Instant.now(); // committed just before a read
                 case 1 -> hotspots.get(random.nextInt(hotspots.size())).plusSeconds(random.nextInt(-5_400, 5_400));
@@ -168,7 +198,7 @@ class SummaryRollupsAppTest {
                 at = Instant.now();
             }
             String amount = BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString();
-            HttpResponse<String> created = post(amount, at.toString());
+            HttpResponse<String> created = post(org, amount, at.toString());
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
             token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
         }
@@ -208,6 +238,11 @@ class SummaryRollupsAppTest {
         };
     }
 
+    /**
+     * Each organisation's summary of the window equals count(*) and sum(amount) of its own rows on
+     * the writer; the one without rows reads nothing; and the organisations' summaries add up to
+     * every row of the window, so none counts another's.
+     */
     private void assertSummaryIsExact(String where, String from, String to, String token) {
         StringBuilder query = new StringBuilder("/transactions/summary");
         String sep = "?";
@@ -218,26 +253,61 @@ class SummaryRollupsAppTest {
         if (to != null) {
             query.append(sep).append("to=").append(to);
         }
-        Http api = new Http("127.0.0.1", APP.getLocalPort());
-        HttpResponse<String> answer = api.send(HttpRequest.newBuilder(api.uri(query.toString()))
-                .header(ConsistencyTokenFeature.HEADER, token).GET());
-        assertThat(answer.statusCode()).as(where + ": " + query + " " + answer.body()).isEqualTo(200);
-        Map<String, Object> summary = Http.json(answer);
-        Instant start = Instant.parse((String) summary.get("from"));
-        Instant end = Instant.parse((String) summary.get("to"));
-        Object[] rows = DB.jdbi().withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) "
+        long count = 0;
+        BigDecimal sum = BigDecimal.ZERO;
+        Instant[] window = null;
+        for (long org : ORGS) {
+            Map<String, Object> summary = summary(org, query.toString(), token, where);
+            window = new Instant[] {Instant.parse((String) summary.get("from")), Instant.parse((String) summary.get("to"))};
+            Object[] rows = rows(org, window[0], window[1]);
+            String what = where + ", org " + org + ", window [" + window[0] + ", " + window[1] + ") (" + query + ")";
+            assertThat(((Number) summary.get("count")).longValue()).as(what + ": count").isEqualTo(rows[0]);
+            assertThat(summary.get("sum")).as(what + ": sum").isEqualTo(rows[1]);
+            count += ((Number) summary.get("count")).longValue();
+            sum = sum.add(new BigDecimal((String) summary.get("sum")));
+        }
+        String what = where + ", window [" + window[0] + ", " + window[1] + ") (" + query + ")";
+        assertThat(summary(WITHOUT_ROWS, query.toString(), token, where)).as(what + ": an organisation without rows")
+                .containsEntry("count", 0).containsEntry("sum", "0.00");
+        Instant start = window[0];
+        Instant end = window[1];
+        Object[] all = DB.jdbi().withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) "
                         + "from transactions where created_at >= :from and created_at < :to")
                 .bind("from", start).bind("to", end)
                 .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()})
                 .one());
-        String what = where + ", window [" + start + ", " + end + ") (" + query + ")";
-        assertThat(((Number) summary.get("count")).longValue()).as(what + ": count").isEqualTo(rows[0]);
-        assertThat(summary.get("sum")).as(what + ": sum").isEqualTo(rows[1]);
+        assertThat(count).as(what + ": the organisations' counts add up to the rows").isEqualTo(all[0]);
+        assertThat(sum.setScale(2).toPlainString()).as(what + ": the organisations' sums add up to the rows")
+                .isEqualTo(all[1]);
     }
 
-    private HttpResponse<String> post(String amount, String createdAt) {
-        return new Http("127.0.0.1", APP.getLocalPort()).postJson("/transactions", "{\"userId\":" + userId
-                + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + createdAt + "\"}");
+    /** The test's client, calling with {@code org}'s key. */
+    private Http as(long org) {
+        return api.as(KEYS.get(org));
+    }
+
+    /** GET {@code query} as {@code org} (its key), after the write {@code token} names. */
+    private Map<String, Object> summary(long org, String query, String token, String where) {
+        Http api = as(org);
+        HttpResponse<String> answer = api.send(HttpRequest.newBuilder(api.uri(query))
+                .header(ConsistencyTokenFeature.HEADER, token).GET());
+        assertThat(answer.statusCode()).as(where + ", org " + org + ": " + query + " " + answer.body()).isEqualTo(200);
+        return Http.json(answer);
+    }
+
+    /** count(*) and sum(amount) of {@code org}'s rows in [from, to) on the writer, the sum as the API writes it. */
+    private static Object[] rows(long org, Instant from, Instant to) {
+        return DB.jdbi().withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) from transactions "
+                        + "where org_id = :org and created_at >= :from and created_at < :to")
+                .bind("org", org).bind("from", from).bind("to", to)
+                .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()})
+                .one());
+    }
+
+    /** A transaction of {@code org}'s user, with {@code org}'s key. */
+    private HttpResponse<String> post(long org, String amount, String createdAt) {
+        return as(org).postJson("/transactions", "{\"userId\":"
+                + USERS.get(org) + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + createdAt + "\"}");
     }
 
     private void rollUp() {

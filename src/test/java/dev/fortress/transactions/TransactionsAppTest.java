@@ -1,6 +1,7 @@
 package dev.fortress.transactions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
+import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
@@ -25,30 +27,60 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The transaction routes over HTTP, with the partitions the service keeps itself. */
+/**
+ * The transaction routes over HTTP, with the partitions the service keeps itself, each call with a
+ * key of organisation {@link #ORG} unless it says otherwise.
+ */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class TransactionsAppTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    /** The organisation of {@code DB.aUser}'s users. */
+    private static final long ORG = 1;
+    private static final long OTHER_ORG = 2;
     private static long userId;
+    private static long otherOrgsUser;
+    private static String key;
+    private static String otherOrgsKey;
 
     @BeforeAll
-    static void aUser() {
+    static void usersAndKeys() {
         userId = DB.aUser("t@x.io");
+        otherOrgsUser = DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                + "values ('other-org@x.io', 'member', :org, 30) returning id").bind("org", OTHER_ORG)
+                .mapTo(Long.class).one());
+        key = TestKeys.of(DB, ORG);
+        otherOrgsKey = TestKeys.of(DB, OTHER_ORG);
     }
 
     private Http api() {
-        return new Http("127.0.0.1", APP.getLocalPort());
+        return api(key);
+    }
+
+    private Http api(String as) {
+        return new Http("127.0.0.1", APP.getLocalPort()).as(as);
     }
 
     private HttpResponse<String> post(Object user, String amount, String createdAt) {
-        return api().postJson("/transactions", "{\"userId\":" + user + ",\"amount\":\"" + amount
+        return post(api(), user, amount, createdAt);
+    }
+
+    private static HttpResponse<String> post(Http api, Object user, String amount, String createdAt) {
+        return api.postJson("/transactions", "{\"userId\":" + user + ",\"amount\":\"" + amount
                 + "\",\"createdAt\":\"" + createdAt + "\"}");
     }
 
     private static long rows() {
-        return DB.jdbi().withHandle(h -> h.select("select count(*) from transactions").mapTo(Long.class).one());
+        return count("select count(*) from transactions");
+    }
+
+    private static long rowsOf(long org) {
+        return count("select count(*) from transactions where org_id = ?", org);
+    }
+
+    private static long count(String sql, Object... arguments) {
+        return DB.jdbi().withHandle(h -> h.select(sql, arguments).mapTo(Long.class).one());
     }
 
     private static List<Map<String, Object>> list(HttpResponse<String> response) throws Exception {
@@ -105,6 +137,56 @@ class TransactionsAppTest {
         assertThat(api().get("/transactions?limit=0").statusCode()).isEqualTo(400);
 
         assertThat(rows()).isEqualTo(before);
+    }
+
+    @Test
+    void aTransactionForAnotherOrganisationsUserIs422AsForAMissingUserAndWritesNothing() {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long crossTenant = metrics.meter("dev.fortress.auth.refused.transactions.cross-tenant");
+        long before = rows();
+        long othersBefore = rowsOf(OTHER_ORG);
+
+        HttpResponse<String> refused = post(otherOrgsUser, "1.00", Instant.now().toString());
+
+        assertThat(refused.statusCode()).isEqualTo(422);
+        assertThat(refused.body()).isEqualTo("{\"errors\":[\"userId " + otherOrgsUser + " does not exist\"]}");
+        assertThat(rows()).isEqualTo(before);
+        assertThat(rowsOf(OTHER_ORG)).isEqualTo(othersBefore);
+        assertThat(count("select count(*) from transactions where user_id = ?", otherOrgsUser)).isEqualTo(othersBefore);
+        assertThat(metrics.meter("dev.fortress.auth.refused.transactions.cross-tenant")).isEqualTo(crossTenant + 1);
+        // The user's own organisation books it.
+        assertThat(post(api(otherOrgsKey), otherOrgsUser, "1.00", Instant.now().toString()).statusCode())
+                .isEqualTo(201);
+        assertThat(rowsOf(OTHER_ORG)).isEqualTo(othersBefore + 1);
+    }
+
+    @Test
+    void listingsAndSummariesCoverTheCallersOrganisationOnly() throws Exception {
+        Instant day = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(9, ChronoUnit.DAYS);
+        assertThat(post(userId, "1.10", day.plusSeconds(60).toString()).statusCode()).isEqualTo(201);
+        assertThat(post(api(otherOrgsKey), otherOrgsUser, "20.00", day.plusSeconds(120).toString()).statusCode())
+                .isEqualTo(201);
+        assertThat(post(api(otherOrgsKey), otherOrgsUser, "30.00", day.plusSeconds(7200).toString()).statusCode())
+                .isEqualTo(201);
+        String window = "from=" + day + "&to=" + day.plus(1, ChronoUnit.DAYS);
+
+        List<Map<String, Object>> mine = list(api().get("/transactions?" + window));
+        List<Map<String, Object>> theirs = list(api(otherOrgsKey).get("/transactions?" + window));
+
+        assertThat(mine).extracting(t -> t.get("userId"), t -> t.get("amount"))
+                .containsExactly(tuple((int) userId, "1.10"));
+        assertThat(theirs).extracting(t -> t.get("userId"), t -> t.get("amount")).containsExactly(
+                tuple((int) otherOrgsUser, "30.00"),
+                tuple((int) otherOrgsUser, "20.00"));
+        HttpResponse<String> othersUser = api().get("/transactions?" + window + "&userId=" + otherOrgsUser);
+        assertThat(othersUser.statusCode()).isEqualTo(200);
+        assertThat(list(othersUser)).as("another organisation's user, by id").isEmpty();
+        assertThat(Http.json(api().get("/transactions/summary?" + window)))
+                .containsEntry("count", 1).containsEntry("sum", "1.10");
+        assertThat(Http.json(api(otherOrgsKey).get("/transactions/summary?" + window)))
+                .containsEntry("count", 2).containsEntry("sum", "50.00");
+        assertThat(count("select count(*) from transactions where created_at >= ? and created_at < ?",
+                day, day.plus(1, ChronoUnit.DAYS))).as("the rows on the writer").isEqualTo(3);
     }
 
     @Test

@@ -57,6 +57,7 @@ class JdbcUserReadDaoTest {
         assertThat(dao.findById(Long.MAX_VALUE)).isEqualTo(Optional.empty());
         assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount()).isEqualTo(2);
         assertThat(dao.sampleIds(4, 10)).contains(created.id());
+        assertThat(dao.sampleIds(5, 10)).as("another organisation's sample").doesNotContain(created.id());
         pool.close();
     }
 

@@ -66,6 +66,21 @@ class UserDaosTest {
     }
 
     @Test
+    void theWarmupsSampleIsOfOneOrganisationAndItsCrossTenantReadOfAnother() {
+        Jdbi jdbi = jdbi("1");
+        UserWriteDao writes = jdbi.onDemand(UserWriteDao.class);
+        long mine = writes.create(new NewUser("sample-mine@x.io", "member", 11L, 30)).id();
+        long theirs = writes.create(new NewUser("sample-theirs@x.io", "member", 12L, 30)).id();
+        UserReadDao reads = jdbi.onDemand(UserReadDao.class);
+
+        assertThat(reads.sampleIds(11, 1_000)).containsExactly(mine);
+        assertThat(reads.sampleIds(12, 1_000)).containsExactly(theirs);
+        long other = reads.otherOrgsUser(11).orElseThrow();
+        assertThat(reads.findById(other).orElseThrow().orgId()).isNotEqualTo(11);
+        assertThat(reads.anyOrg()).isPresent();
+    }
+
+    @Test
     void hotReadIsOneServerPreparedStatementReusedFromTheFirstExecution() {
         // One named statement on the connection, planned for each of the three executions.
         assertThat(preparedExecutionsAfterThreeReads("1", "prep@x.io")).containsExactly(3L);
