@@ -192,7 +192,7 @@ final class ImportLoader {
             if (added < batch.staged) {
                 for (ImportBatchDao.Refused refused : rows.refused()) {
                     batch.reject(batch.line(refused.pos()), "email " + refused.email()
-                            + " already exists (in users or earlier in this file)");
+                            + " already exists (in the organisation or earlier in this file)");
                 }
             }
             return added;

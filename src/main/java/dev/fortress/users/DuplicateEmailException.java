@@ -1,6 +1,6 @@
 package dev.fortress.users;
 
-/** Another user already has this email (emails are unique whatever their case). */
+/** Another user of the organisation already has this email (unique per organisation, whatever its case). */
 public final class DuplicateEmailException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;

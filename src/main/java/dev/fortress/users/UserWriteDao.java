@@ -11,14 +11,17 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterRowMapper(UserMapper.class)
 public interface UserWriteDao {
 
-    /** The unique index that makes emails unique whatever their case (see migrations/). */
-    String UNIQUE_EMAIL = "users_email_lower_key";
+    /** The unique index that makes emails unique in an organisation whatever their case (see migrations/). */
+    String UNIQUE_EMAIL = "users_org_email_lower_key";
 
     @SqlUpdate("insert into users (email, role, org_id, age) values (:email, :role, :orgId, :age)")
     @GetGeneratedKeys({"id", "email", "role", "org_id", "age"})
     User insert(@BindMethods NewUser user);
 
-    /** Inserts the user; an email already present in any case is a {@link DuplicateEmailException}. */
+    /**
+     * Inserts the user; an email already present in its organisation, in any case, is a
+     * {@link DuplicateEmailException}.
+     */
     default User create(NewUser user) {
         try {
             return insert(user);

@@ -95,12 +95,30 @@ class ImportJobTest {
         assertThat(status.errors()).extracting(ImportStatus.RowError::line).containsExactly(4L, 5L, 6L, 7L);
         assertThat(status.errors().get(0).message()).isEqualTo("email must be a well-formed email address");
         assertThat(status.errors().get(1).message()).isEqualTo(
-                "email taken@X.io already exists (in users or earlier in this file)");
+                "email taken@X.io already exists (in the organisation or earlier in this file)");
         assertThat(users("ok")).isEqualTo(2);
         assertThat(changedOrgs).containsExactly(ORG);
         Long chunks = JDBI.withHandle(h -> h.select("select count(*) from import_chunks where import_id = :id")
                 .bind("id", id).mapTo(Long.class).one());
         assertThat(chunks).as("chunks freed").isZero();
+    }
+
+    @Test
+    void anEmailTakenInAnotherOrganisationIsImportedAsANewUserOfThisOne() {
+        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Elsewhere@x.io', 'member', 2, 30), "
+                + "('InOrg@x.io', 'member', 1, 30)"));
+        // Line 3 is taken in this organisation: the batch takes the slow path, which names the refused lines.
+        UUID id = upload("email,role,org_id,age\nelsewhere@X.io,member,1,30\ninorg@x.io,member,1,31\n"
+                + "elsewhere-too@x.io,member,1,31\n");
+
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(id));
+
+        ImportStatus status = status(id);
+        assertThat(status.rowsImported()).as("nothing says the email exists in organisation 2").isEqualTo(2);
+        assertThat(status.errors()).extracting(ImportStatus.RowError::line).containsExactly(3L);
+        long copies = JDBI.withHandle(h -> h.select("select count(*) from users where lower(email) = 'elsewhere@x.io'")
+                .mapTo(Long.class).one());
+        assertThat(copies).isEqualTo(2);
     }
 
     @Test

@@ -44,16 +44,27 @@ class UserDaosTest {
     }
 
     @Test
-    void duplicateEmailInAnyCaseIsRejectedAndNothingIsWritten() {
+    void duplicateEmailInAnyCaseInTheOrganisationIsRejectedAndNothingIsWritten() {
         UserWriteDao dao = jdbi("1").onDemand(UserWriteDao.class);
         dao.create(new NewUser("Dup@Example.io", "member", 1L, 20));
 
-        assertThatThrownBy(() -> dao.create(new NewUser("dup@example.IO", "viewer", 2L, 40)))
+        assertThatThrownBy(() -> dao.create(new NewUser("dup@example.IO", "viewer", 1L, 40)))
                 .isInstanceOf(DuplicateEmailException.class)
                 .hasMessage("a user with email dup@example.IO already exists");
         Integer rows = DB.jdbi().withHandle(h -> h.select(
                 "select count(*) from users where lower(email) = 'dup@example.io'").mapTo(Integer.class).one());
         assertThat(rows).isEqualTo(1);
+    }
+
+    @Test
+    void theSameEmailInAnotherOrganisationIsAnotherUser() {
+        UserWriteDao dao = jdbi("1").onDemand(UserWriteDao.class);
+        User first = dao.create(new NewUser("Both@Example.io", "member", 1L, 20));
+
+        User second = dao.create(new NewUser("both@example.IO", "viewer", 2L, 40));
+
+        assertThat(second.id()).isNotEqualTo(first.id());
+        assertThat(second.orgId()).isEqualTo(2);
     }
 
     @Test

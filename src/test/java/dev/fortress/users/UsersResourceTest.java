@@ -149,6 +149,22 @@ class UsersResourceTest {
     }
 
     @Test
+    void anEmailIsUniqueInItsOrganisationOnlySoA409SaysNothingOfAnother() {
+        String email = "shared-" + System.nanoTime() + "@x.io";
+        String seven = TestKeys.of(DB, 7);
+        String eight = TestKeys.of(DB, 8);
+
+        Response first = post(seven, "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":7,\"age\":30}");
+        Response elsewhere = post(eight, "{\"email\":\"" + email.toUpperCase() + "\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
+        Response again = post(eight, "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
+
+        assertThat(first.getStatus()).isEqualTo(201);
+        assertThat(elsewhere.getStatus()).as("the same email in another organisation").isEqualTo(201);
+        assertThat(again.getStatus()).as("twice in one organisation").isEqualTo(409);
+        assertThat(usersWithEmail(email)).isEqualTo(2);
+    }
+
+    @Test
     void returns422ListingEveryInvalidField() {
         long before = userCount();
 
