@@ -110,21 +110,28 @@ class AccessTest {
         }
     }
 
+    /** Keys of ORG that no longer work, and one that never existed. */
+    private record Unusable(String revoked, String expired, String unknown) {
+        static Unusable make() {
+            String revoked = TestKeys.of(DB, ORG);
+            new ApiKeyStore(JDBI).revoke(revoked).orElseThrow();
+            return new Unusable(revoked, TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(1)),
+                    ApiKeyFormat.generate(new java.security.SecureRandom()));
+        }
+    }
+
     @Test
     void withoutAUsableKeyEveryRouteAnswersTheSame401AndWritesNothing() {
-        String revoked = TestKeys.of(DB, ORG);
-        new ApiKeyStore(JDBI).revoke(revoked).orElseThrow();
-        String expired = TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(1));
-        String unknown = ApiKeyFormat.generate(new java.security.SecureRandom());
+        Unusable keys = Unusable.make();
         String valid = TestKeys.of(DB, ORG);
         String wrongChecksum = valid.substring(0, valid.length() - 1) + (valid.endsWith("A") ? "B" : "A");
         Map<String, Http> callers = new LinkedHashMap<>();
         callers.put("no key", api());
         callers.put("malformed key", api().as("not-a-key"));
         callers.put("a key with a wrong checksum", api().as(wrongChecksum));
-        callers.put("unknown key", api().as(unknown));
-        callers.put("revoked key", api().as(revoked));
-        callers.put("expired key", api().as(expired));
+        callers.put("unknown key", api().as(keys.unknown()));
+        callers.put("revoked key", api().as(keys.revoked()));
+        callers.put("expired key", api().as(keys.expired()));
         callers.put("another scheme", api().withAuthorization("Basic " + java.util.Base64.getEncoder()
                 .encodeToString(("x:" + valid).getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
         callers.put("the scheme alone", api().withAuthorization("Bearer"));
@@ -149,12 +156,9 @@ class AccessTest {
 
     @Test
     void anUnknownARevokedAndAnExpiredKeyCostTheSameOneLookUpAndAMalformedOneNone() {
-        String revoked = TestKeys.of(DB, ORG);
-        new ApiKeyStore(JDBI).revoke(revoked).orElseThrow();
-        String expired = TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(1));
-        String unknown = ApiKeyFormat.generate(new java.security.SecureRandom());
+        Unusable keys = Unusable.make();
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
-        for (String key : List.of(unknown, revoked, expired, "fk_malformed")) {
+        for (String key : List.of(keys.unknown(), keys.revoked(), keys.expired(), "fk_malformed")) {
             long before = lookUps(metrics);
             for (int i = 0; i < 3; i++) {
                 assertThat(api().as(key).get("/users/" + user).statusCode()).isEqualTo(401);

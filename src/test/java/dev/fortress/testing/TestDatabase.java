@@ -107,6 +107,23 @@ public final class TestDatabase {
                 + "values (:email, 'admin', 1, 40) returning id").bind("email", email).mapTo(Long.class).one());
     }
 
+    /**
+     * A tomcat-jdbc pool (the application's kind) of at most {@code size} connections on {@code url}:
+     * this database's, with driver parameters if a test needs them. Close it when done.
+     */
+    public org.apache.tomcat.jdbc.pool.DataSource pool(String url, int size) {
+        org.apache.tomcat.jdbc.pool.PoolProperties p = new org.apache.tomcat.jdbc.pool.PoolProperties();
+        p.setUrl(url);
+        p.setUsername(user());
+        p.setPassword(password());
+        p.setDriverClassName("org.postgresql.Driver");
+        p.setInitialSize(0);
+        p.setMaxActive(size);
+        p.setMaxIdle(size);
+        p.setMaxWait(10_000);
+        return new org.apache.tomcat.jdbc.pool.DataSource(p);
+    }
+
     /** An unpooled DataSource on this database, for code that runs plain JDBC. */
     public javax.sql.DataSource dataSource() {
         org.postgresql.ds.PGSimpleDataSource source = new org.postgresql.ds.PGSimpleDataSource();

@@ -14,7 +14,6 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.tomcat.jdbc.pool.DataSource;
-import org.apache.tomcat.jdbc.pool.PoolProperties;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.AfterEach;
@@ -70,15 +69,7 @@ class RollupsTest {
      * organisation, and a new connection per statement was most of this test's time.
      */
     private static DataSource pool(TestDatabase db) {
-        PoolProperties p = new PoolProperties();
-        p.setUrl(db.url());
-        p.setUsername(db.user());
-        p.setPassword(db.password());
-        p.setDriverClassName("org.postgresql.Driver");
-        p.setInitialSize(0);
-        p.setMaxActive(12);
-        p.setMaxIdle(12);
-        return new DataSource(p);
+        return db.pool(db.url(), 12);
     }
 
     private static Rollups rollups(Jdbi jdbi, int batch) {

@@ -14,7 +14,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Optional;
 import org.apache.tomcat.jdbc.pool.DataSource;
-import org.apache.tomcat.jdbc.pool.PoolProperties;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
@@ -27,15 +26,7 @@ class JdbcUserReadDaoTest {
     private final MetricRegistry metrics = new MetricRegistry();
 
     private static DataSource pool(String url, String prepareThreshold) {
-        PoolProperties p = new PoolProperties();
-        p.setUrl(url + (url.contains("?") ? "&" : "?") + "prepareThreshold=" + prepareThreshold);
-        p.setUsername(DB.user());
-        p.setPassword(DB.password());
-        p.setDriverClassName("org.postgresql.Driver");
-        p.setMaxActive(1);
-        p.setInitialSize(0);
-        p.setMaxWait(1_000);
-        return new DataSource(p);
+        return DB.pool(url + (url.contains("?") ? "&" : "?") + "prepareThreshold=" + prepareThreshold, 1);
     }
 
     private JdbcUserReadDao dao(DataSource pool) {
