@@ -61,14 +61,17 @@ fortress_start() {
 
 # fortress_wait <url> [seconds]: returns once GET <url> answers 2xx; fortress_start's wait, and the
 # wait for readiness after it (GET /health-check turns 200 once the server's own warm-up has ended).
-# Fails, saying why and showing the end of $SERVER_LOG, after <seconds> (whole; default 60) or as
-# soon as the server $SERVER_PID has exited (both set by fortress_start; unset, neither is used).
+# With BENCH_KEY set, the request carries it (Authorization: Bearer; a server from before API keys
+# ignores the header). Fails, saying why and showing the end of $SERVER_LOG, after <seconds> (whole;
+# default 60) or as soon as the server $SERVER_PID has exited (both set by fortress_start; unset,
+# neither is used).
 fortress_wait() {
-    local url=$1 secs=${2:-60} code deadline why
+    local url=$1 secs=${2:-60} code deadline why auth=()
+    [[ -z "${BENCH_KEY:-}" ]] || auth=(-H "Authorization: Bearer $BENCH_KEY")
     deadline=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))  # microseconds
     while :; do
         # -m 5: a request that hangs counts as not ready, so the deadline holds. 000: no answer.
-        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url") || true
+        code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "${auth[@]}" "$url") || true
         [[ $code == 2[0-9][0-9] ]] && return 0
         if [[ -n "${SERVER_PID:-}" ]] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
             why="the server (pid $SERVER_PID) exited"
@@ -83,6 +86,61 @@ fortress_wait() {
     echo "Fortress is not ready: GET $url: $why${SERVER_LOG:+; see $SERVER_LOG}" >&2
     [[ -z "${SERVER_LOG:-}" ]] || tail -n 20 "$SERVER_LOG" >&2
     return 1
+}
+
+# bench_ids <database> <file>: the users that exist, "<id> <org>" per line, for bench/ids.lua (seeding
+# leaves gaps in the ids, and a request must carry the key of the user's organisation). Exports IDS.
+bench_ids() {
+    psql -X -q -d "$1" -c "\\copy (select id, org_id from users order by id) to '$2' with (delimiter ' ')"
+    export IDS=$2
+}
+
+# bench_keys <database> <file> [orgs]: one API key per organisation 1..orgs (default 1000), scopes read,
+# write and import, made by `keys create --org 1-<orgs>` of target/fortress.jar on <database>'s primary,
+# "<org> <key>" per line into <file>, for bench/keys.lua. The keys of earlier runs are deleted first (a
+# bench database's keys are the bench's own), so that every run's look-ups meet a table of the same
+# size. Exports KEYS. A server that reads a replica finds the keys once it has replayed them.
+bench_keys() {
+    local db=$1 file=$2 orgs=${3:-1000}
+    psql -X -q -d "$db" -c 'delete from api_keys'
+    DATABASE_URL_WRITE="jdbc:postgresql://127.0.0.1:5432/$db" java -jar target/fortress.jar keys create \
+        --org "1-$orgs" --scopes read,write,import config.yml >"$file.out" 2>&1 || true
+    grep -E '^[0-9]+ fk_[0-9A-Za-z]+$' "$file.out" >"$file" || true
+    if (($(wc -l <"$file") != orgs)); then
+        echo "keys create gave $(wc -l <"$file") keys for organisations 1-$orgs:" >&2
+        tail -n 20 "$file.out" >&2
+        return 1
+    fi
+    export KEYS=$file
+}
+
+# bench_key_of <org>: the key of <org> in $KEYS.
+bench_key_of() { awk -v o="$1" '$1 == o { print $2; exit }' "$KEYS"; }
+
+# baseline_build <git ref>: the service as it was at <ref> (e.g. before API keys), built once into
+# target/baseline-<commit>/ (fortress.jar, and the ref's own config.yml, since a config of another
+# version may not parse): a throwaway worktree under target/ (git worktree add --detach), mvn -B -q
+# -DskipTests package there, the jar and config copied out, the worktree removed. Never committed
+# (target/ is ignored). Prints the folder.
+baseline_build() {
+    local sha dir tree
+    sha=$(git rev-parse --verify --quiet "$1^{commit}") || { echo "baseline_build: no commit $1" >&2; return 1; }
+    dir="target/baseline-${sha:0:12}"
+    tree="$dir/tree"
+    if [[ ! -f "$dir/fortress.jar" || ! -f "$dir/config.yml" ]]; then
+        rm -rf "$tree" && mkdir -p "$dir"
+        git worktree prune
+        git worktree add --detach "$tree" "$sha" >"$dir/build.log" 2>&1
+        if ! (cd "$tree" && mvn -B -q -DskipTests package) >>"$dir/build.log" 2>&1; then
+            echo "baseline_build: mvn package of $1 ($sha) failed; see $dir/build.log" >&2
+            tail -n 20 "$dir/build.log" >&2
+            git worktree remove --force "$tree" >/dev/null 2>&1 || true
+            return 1
+        fi
+        cp "$tree/target/fortress.jar" "$tree/config.yml" "$dir/"
+        git worktree remove --force "$tree"
+    fi
+    echo "$dir"
 }
 
 fortress_stop() {
@@ -158,7 +216,8 @@ pg_split() {
 }
 
 # curve_window <url> <out file>: one 5 s window of the warm-up curve, GET /users/{id} on random
-# existing ids at 64 connections against the server $SERVER_PID; prints
+# existing ids (IDS) with their organisations' keys (KEYS) at 64 connections against the server
+# $SERVER_PID; prints
 # "requests/s p99_ms errors fortress_cpu_% idle_%" (bench/run and bench/curve).
 curve_window() {
     local before after rps p99 non2xx errs f idle

@@ -1,8 +1,10 @@
--- The mixed profile: 80% GET /users/{id} (random among USERS), 10% GET /orgs/{id}/stats (random
--- among 1,000), 5% POST /users (an email unique to this run, thread and request), 5% POST
--- /transactions (a random user, now). Every answer but 2xx counts as an error in wrk's Non-2xx.
--- Users are random existing ones (see ids.lua).
-local user_id = dofile("bench/ids.lua")
+-- The mixed profile, each request with the key of the organisation it names (see keys.lua): 80% GET
+-- /users/{id} (a random existing user, see ids.lua, with its organisation's key), 10% GET
+-- /orgs/{id}/stats (a random organisation, its key), 5% POST /users (orgId a random organisation, its
+-- key; an email unique to this run, thread and request), 5% POST /transactions (a random existing user,
+-- its organisation's key, now). Every answer but 2xx counts as an error in wrk's Non-2xx.
+local user = dofile("bench/ids.lua")
+local keys = dofile("bench/keys.lua")
 -- Unique per wrk invocation (several run in one bench), per thread (tid) and per request (n).
 local run = (os.getenv("RUN_ID") or "") .. os.time()
 local threads = 0
@@ -21,16 +23,22 @@ request = function()
   n = n + 1
   local r = math.random(1, 100)
   if r <= 80 then
-    return wrk.format("GET", "/users/" .. user_id())
+    local id, org = user()
+    return wrk.format("GET", "/users/" .. id, keys.headers(org))
   elseif r <= 90 then
-    return wrk.format("GET", "/orgs/" .. math.random(1, 1000) .. "/stats")
+    local org = keys.random_org()
+    return wrk.format("GET", "/orgs/" .. org .. "/stats", keys.headers(org))
   elseif r <= 95 then
+    local org = keys.random_org()
     local body = string.format('{"email":"mix-%s-%d-%d@bench.test","role":"member","orgId":%d,"age":%d}',
-      run, tid, n, math.random(1, 1000), math.random(18, 80))
-    return wrk.format("POST", "/users", {["Content-Type"] = "application/json"}, body)
+      run, tid, n, org, math.random(18, 80))
+    return wrk.format("POST", "/users",
+      {["Content-Type"] = "application/json", ["Authorization"] = keys.bearer(org)}, body)
   else
+    local id, org = user()
     local body = string.format('{"userId":%d,"amount":"%d.%02d","createdAt":"%s"}',
-      user_id(), math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
-    return wrk.format("POST", "/transactions", {["Content-Type"] = "application/json"}, body)
+      id, math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
+    return wrk.format("POST", "/transactions",
+      {["Content-Type"] = "application/json", ["Authorization"] = keys.bearer(org)}, body)
   end
 end

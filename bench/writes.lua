@@ -1,7 +1,11 @@
 -- Writes only: POST /users and POST /transactions in turn, every body unique to this run, thread and
--- request. With IDEMPOTENCY_KEY=1 each request carries an Idempotency-Key of its own (a first
--- request: the key is held, looked up and stored with the write), otherwise none.
-local user_id = dofile("bench/ids.lua")
+-- request, each with the key of the organisation it writes to (see keys.lua): POST /users with orgId a
+-- random organisation and that organisation's key, POST /transactions for a random existing user (see
+-- ids.lua) with the key of the user's organisation. With IDEMPOTENCY_KEY=1 each request carries an
+-- Idempotency-Key of its own (a first request: the key is held, looked up and stored with the write),
+-- otherwise none.
+local user = dofile("bench/ids.lua")
+local keys = dofile("bench/keys.lua")
 local run = (os.getenv("RUN_ID") or "") .. os.time()
 local keyed = os.getenv("IDEMPOTENCY_KEY") == "1"
 local threads = 0
@@ -23,11 +27,15 @@ request = function()
     headers["Idempotency-Key"] = string.format("bench-%s-%d-%d", run, tid, n)
   end
   if n % 2 == 0 then
+    local org = keys.random_org()
+    headers["Authorization"] = keys.bearer(org)
     local body = string.format('{"email":"w-%s-%d-%d@bench.test","role":"member","orgId":%d,"age":%d}',
-      run, tid, n, math.random(1, 1000), math.random(18, 80))
+      run, tid, n, org, math.random(18, 80))
     return wrk.format("POST", "/users", headers, body)
   end
+  local id, org = user()
+  headers["Authorization"] = keys.bearer(org)
   local body = string.format('{"userId":%d,"amount":"%d.%02d","createdAt":"%s"}',
-    user_id(), math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
+    id, math.random(1, 500), math.random(0, 99), os.date("!%Y-%m-%dT%H:%M:%SZ"))
   return wrk.format("POST", "/transactions", headers, body)
 end
