@@ -37,7 +37,7 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
  *   <li>{@code keys list --org 7 config.yml}: ids, prefixes, scopes, expiry, last use, state;</li>
  *   <li>{@code keys revoke <key id or key> config.yml}: revokes it, then waits until the replicas
  *       named in {@code readerDatabase.url} have replayed the revocation, so that every instance
- *       refuses the key within {@code auth.cacheFor} of the command's return.</li>
+ *       refuses the key within {@code auth.revocationCheckInterval} of the command's return.</li>
  * </ul>
  */
 public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> {
@@ -68,7 +68,7 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         list.addArgument("--org").type(Long.class).required(true).help("the organisation id");
 
         Subparser revoke = subparser.addSubparsers().addParser("revoke").setDefault(ACTION, "revoke")
-                .description("Revokes a key; every instance refuses it within auth.cacheFor");
+                .description("Revokes a key; every instance refuses it within auth.revocationCheckInterval");
         revoke.addArgument("key").help("the key's id (keys list) or the key itself");
         revoke.addArgument("--wait").setDefault("10s")
                 .help("how long to wait for the replicas to replay the revocation (default 10s)");
@@ -185,9 +185,9 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         out.printf("revoked key %d (%s...) of organisation %d at %s%n", done.id(), done.prefix(), done.orgId(),
                 time(done.revokedAt()));
         List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
-        io.dropwizard.util.Duration within = configuration.getAuth().getCacheFor();
+        io.dropwizard.util.Duration within = configuration.getAuth().getRevocationCheckInterval();
         if (behind.isEmpty()) {
-            out.printf("the replicas have replayed it: every instance refuses the key within %s (auth.cacheFor)%n",
+            out.printf("the replicas have replayed it: every instance refuses the key within %s (auth.revocationCheckInterval)%n",
                     within);
         } else {
             out.printf("WARNING: not replayed after %s by %s: instances reading keys there refuse it once it has "

@@ -1,12 +1,10 @@
 package dev.fortress.auth;
 
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import dev.fortress.db.Databases;
+import dev.fortress.db.Reads;
 import io.dropwizard.auth.AuthDynamicFeature;
 import io.dropwizard.auth.AuthValueFactoryProvider;
 import io.dropwizard.auth.AuthenticationException;
-import io.dropwizard.auth.CachingAuthenticator;
 import io.dropwizard.auth.JSONUnauthorizedHandler;
 import io.dropwizard.auth.UnauthorizedHandler;
 import io.dropwizard.core.setup.Environment;
@@ -25,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
 import org.glassfish.jersey.server.internal.LocalizationMessages;
 
@@ -36,12 +33,12 @@ import org.glassfish.jersey.server.internal.LocalizationMessages;
  * {@code DirectGetFilter} serves in front of Jersey through {@link #check}, which runs the same
  * parse, the same cached authenticator and the same scope rule and answers the same 401 and 403.
  * <p>
- * A key that is found is trusted for {@code auth.cacheFor} (dropwizard-auth's
- * {@link CachingAuthenticator}), or until it expires if that comes first; then it is looked up
- * again, which is how a revocation reaches every instance without Redis or any message between
- * them. A key that is not found is looked up every time (nothing is cached for it, so a flood of
- * guessed keys cannot push real ones out of the cache); one that is not even well formed is
- * refused without a look-up.
+ * A key that is found is kept for {@code auth.cacheFor} ({@link KeyCache}), or until it expires if
+ * that comes first, and dropped as soon as the instance learns it was revoked: every instance asks
+ * for recent revocations every {@code auth.revocationCheckInterval} ({@link Revocations}), which is
+ * how a revocation reaches them all, without Redis or any message between them. A key that is not
+ * found is looked up every time (nothing is kept for it, so a flood of guessed keys cannot push real
+ * ones out of the cache); one that is not even well formed is refused without a look-up.
  */
 public final class Access implements AccessCheck {
 
@@ -58,51 +55,40 @@ public final class Access implements AccessCheck {
     public record Refused(Response response) implements Decision {
     }
 
-    private final CachingAuthenticator<String, Caller> authenticator;
+    private final KeyCache cache;
     private final ApiKeyAuthenticator keys;
     private final UnauthorizedHandler unauthorized = new JSONUnauthorizedHandler();
     private final Refusals refusals;
 
-    private Access(CachingAuthenticator<String, Caller> authenticator, ApiKeyAuthenticator keys, Refusals refusals) {
-        this.authenticator = authenticator;
+    private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals) {
+        this.cache = cache;
         this.keys = keys;
         this.refusals = refusals;
     }
 
     /**
      * Builds the authenticator on {@code databases} (keys are read where reads go, written on the
-     * writer) and registers with Jersey: the bearer-key filter, the scope rule, {@code @Auth Caller}
-     * injection, and the count of refusals per route family. As the server starts it refuses to
-     * serve a route that has no access rule.
+     * writer), its cache and the check of revocations, and registers with Jersey: the bearer-key
+     * filter, the scope rule, {@code @Auth Caller} injection, and the count of refusals per route
+     * family. As the server starts it refuses to serve a route that has no access rule.
      */
     public static Access build(AuthConfiguration config, Environment environment, Databases databases) {
         LastUse lastUse = new LastUse(databases.writer(),
                 environment.lifecycle().scheduledExecutorService("api-key-last-use", true).threads(1).build(),
                 config.getLastUseFlushInterval().toMilliseconds());
         environment.lifecycle().manage(lastUse);
-        ApiKeyAuthenticator keys = new ApiKeyAuthenticator(databases.reads(ApiKeyReadDao.class), lastUse,
-                Clock.systemUTC()::millis);
-        long cacheForNanos = config.getCacheFor().toNanoseconds();
-        Caffeine<Object, Object> cache = Caffeine.newBuilder()
-                .maximumSize(config.getCachedKeys())
-                .expireAfter(new Expiry<Object, Object>() {
-                    @Override
-                    public long expireAfterCreate(Object key, Object value, long currentTime) {
-                        return trustedFor(value, cacheForNanos);
-                    }
-
-                    @Override
-                    public long expireAfterUpdate(Object key, Object value, long currentTime, long currentDuration) {
-                        return trustedFor(value, cacheForNanos);
-                    }
-
-                    @Override
-                    public long expireAfterRead(Object key, Object value, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-                });
+        Reads<ApiKeyReadDao> reads = databases.reads(JdbcApiKeyReadDao::new);
+        ApiKeyAuthenticator keys = new ApiKeyAuthenticator(reads);
+        long interval = config.getRevocationCheckInterval().toNanoseconds();
+        KeyCache cache = new KeyCache(keys, config.getCacheFor().toNanoseconds(), config.getCachedKeys(),
+                Revocations.staleAfterNanos(interval), lastUse, Clock.systemUTC()::millis, System::nanoTime,
+                environment.metrics());
+        // Each check looks back further than any key is kept, plus a minute for clocks and commits.
+        environment.lifecycle().manage(new Revocations(reads, cache, interval, config.getCacheFor().toSeconds() + 60.0,
+                environment.lifecycle().scheduledExecutorService("api-key-revocations", true).threads(1).build(),
+                System::nanoTime));
         Refusals refusals = new Refusals(environment.metrics());
-        Access access = new Access(new CachingAuthenticator<>(environment.metrics(), keys, cache), keys, refusals);
+        Access access = new Access(cache, keys, refusals);
 
         environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder()
                 .setAuthenticator(access::authenticate)
@@ -130,16 +116,6 @@ public final class Access implements AccessCheck {
         return access;
     }
 
-    /** A cached key is trusted for {@code cacheFor}, or until it expires if that is sooner. */
-    private static long trustedFor(Object value, long cacheForNanos) {
-        if (value instanceof Optional<?> found && found.orElse(null) instanceof Caller caller
-                && caller.expiresAt() != null) {
-            long left = TimeUnit.MILLISECONDS.toNanos(caller.expiresAt().toEpochMilli() - System.currentTimeMillis());
-            return Math.max(0, Math.min(cacheForNanos, left));
-        }
-        return cacheForNanos;
-    }
-
     /**
      * The key of an {@code Authorization: Bearer <key>} header (the scheme in any case, as
      * dropwizard-auth's OAuth filter reads it), or null.
@@ -155,12 +131,15 @@ public final class Access implements AccessCheck {
         return header.substring(space + 1);
     }
 
-    /** The caller of a key: only well-formed keys are looked up (and cached when found). */
+    /**
+     * The caller of a key. Only a key of the right length and prefix reaches the cache (a cheap
+     * test, since a request whose key is kept pays it); the look-up checks the whole form first.
+     */
     Optional<Caller> authenticate(String key) throws AuthenticationException {
-        if (!ApiKeyFormat.wellFormed(key)) {
+        if (key == null || key.length() != ApiKeyFormat.LENGTH || !key.startsWith(ApiKeyFormat.PREFIX)) {
             return Optional.empty();
         }
-        return authenticator.authenticate(key);
+        return cache.authenticate(key);
     }
 
     /**
@@ -230,7 +209,7 @@ public final class Access implements AccessCheck {
         @Override
         public void close() {
             keys.forget(key);
-            authenticator.invalidate(key);
+            cache.drop(key);
         }
     }
 

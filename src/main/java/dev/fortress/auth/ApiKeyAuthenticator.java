@@ -7,13 +7,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 
 /**
  * A key to its {@link Caller}: one look-up by the key's SHA-256, on a replica unless it lags (the
- * same lag-aware choice as every read), else the writer. {@link Access} caches what it finds for
- * {@code auth.cacheFor}; what it does not find is never cached, so an unknown, a revoked and an
- * expired key each cost this one look-up.
+ * same lag-aware choice as every read), else the writer. {@link KeyCache} keeps what it finds; what
+ * it does not find is never kept, so an unknown, a revoked and an expired key each cost this one
+ * look-up.
  * <p>
  * Besides the stored keys, a process can hold keys of its own that live only in its memory
  * ({@link #temporary}): the warm-up calls its own routes with one, for a few seconds, instead of
@@ -22,15 +21,11 @@ import java.util.function.LongSupplier;
 final class ApiKeyAuthenticator implements Authenticator<String, Caller> {
 
     private final Reads<ApiKeyReadDao> keys;
-    private final LastUse lastUse;
-    private final LongSupplier clock;
     private final Map<String, Caller> temporary = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
-    ApiKeyAuthenticator(Reads<ApiKeyReadDao> keys, LastUse lastUse, LongSupplier clock) {
+    ApiKeyAuthenticator(Reads<ApiKeyReadDao> keys) {
         this.keys = keys;
-        this.lastUse = lastUse;
-        this.clock = clock;
     }
 
     @Override
@@ -43,9 +38,7 @@ final class ApiKeyAuthenticator implements Authenticator<String, Caller> {
             return Optional.of(own);
         }
         byte[] hash = ApiKeyFormat.hash(key);
-        Optional<Caller> found = keys.read(null, dao -> dao.find(hash));
-        found.ifPresent(caller -> lastUse.used(caller.keyId(), clock.getAsLong()));
-        return found;
+        return keys.read(null, dao -> dao.find(hash));
     }
 
     /** A key of {@code orgId} with {@code scopes} that this process alone accepts, until {@link #forget}. */

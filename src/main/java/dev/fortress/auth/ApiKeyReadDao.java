@@ -12,18 +12,31 @@ import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
-/** The look-up behind every request's key, on a replica (lag-aware) or the writer: see {@link ApiKeyAuthenticator}. */
+/**
+ * What an instance reads of the keys, on a replica (lag-aware) or the writer: the look-up behind a
+ * request's key ({@link JdbcApiKeyReadDao} runs it on plain JDBC) and the keys revoked lately.
+ */
 @RegisterRowMapper(ApiKeyReadDao.CallerMapper.class)
 public interface ApiKeyReadDao {
+
+    /** {@link #find}'s one text, for this SQL object and for {@link JdbcApiKeyReadDao}. */
+    String FIND = "select id, org_id, prefix, scopes, expires_at from api_keys "
+            + "where hash = :hash and revoked_at is null and (expires_at is null or expires_at > now())";
 
     /**
      * The caller whose key hashes to {@code hash}, if that key is neither revoked nor expired. An
      * unknown, a revoked and an expired key are the same miss of the same index scan: the same
      * answer at the same cost.
      */
-    @SqlQuery("select id, org_id, prefix, scopes, expires_at from api_keys "
-            + "where hash = :hash and revoked_at is null and (expires_at is null or expires_at > now())")
+    @SqlQuery(FIND)
     Optional<Caller> find(@Bind("hash") byte[] hash);
+
+    /**
+     * The ids of the keys revoked in the last {@code seconds} (index api_keys_revoked_at_idx): what
+     * each instance asks every {@code auth.revocationCheckInterval}, to drop them from its cache.
+     */
+    @SqlQuery("select id from api_keys where revoked_at > now() - make_interval(secs => :seconds)")
+    List<Long> revokedWithin(@Bind("seconds") double seconds);
 
     final class CallerMapper implements RowMapper<Caller> {
         @Override

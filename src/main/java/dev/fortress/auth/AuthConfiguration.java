@@ -12,14 +12,25 @@ import java.util.concurrent.TimeUnit;
 public class AuthConfiguration {
 
     /**
-     * How long a looked-up key is trusted before it is looked up again: the bound on how long a
-     * revoked key keeps working on an instance once the replicas have replayed the revocation.
+     * How long a looked-up key is kept before it is looked up again; a revocation or the key's
+     * expiry ends it sooner.
      */
     @NotNull
     @MinDuration(value = 100, unit = TimeUnit.MILLISECONDS)
-    @MaxDuration(value = 5, unit = TimeUnit.SECONDS)
+    @MaxDuration(value = 1, unit = TimeUnit.HOURS)
     @JsonProperty
     private Duration cacheFor;
+
+    /**
+     * How often each instance asks for the keys revoked lately. A revoked key is refused within this
+     * of the revocation reaching the replicas, and within three of it if the instance cannot ask (it
+     * then stops trusting the keys it keeps): at most 1.5 s, so that is within 5 s.
+     */
+    @NotNull
+    @MinDuration(value = 100, unit = TimeUnit.MILLISECONDS)
+    @MaxDuration(value = 1500, unit = TimeUnit.MILLISECONDS)
+    @JsonProperty
+    private Duration revocationCheckInterval;
 
     /** Keys an instance keeps looked up at once; past it the least used are looked up again. */
     @NotNull
@@ -35,6 +46,10 @@ public class AuthConfiguration {
 
     public Duration getCacheFor() {
         return cacheFor;
+    }
+
+    public Duration getRevocationCheckInterval() {
+        return revocationCheckInterval;
     }
 
     public int getCachedKeys() {

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * The last use of each key ({@code keys list}), written in one statement per interval for every
  * key this instance looked up since the last write: never a write per request, and never on the
  * request's thread, so a writer that is down or slow costs requests nothing (the times wait for
- * the next interval). A key is looked up once per {@code auth.cacheFor} while it is used, so the
+ * the next interval). The key cache records a key's use at most once a second per instance, so the
  * time is that precise, plus the interval.
  */
 final class LastUse implements Managed {

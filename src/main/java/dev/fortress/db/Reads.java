@@ -39,13 +39,30 @@ public final class Reads<T> {
      * writer must not absorb), the query runs again on the writer. Reads are safe to run twice.
      */
     public <R> R read(String header, Function<T, R> query) {
+        return read(header, query, true);
+    }
+
+    /**
+     * A read of the service's own, in the background (not a request's): routed as {@link #read}
+     * routes a read without a token, but left out of the per-replica and writer read counts, which
+     * count requests' reads, as the lag monitors' reads are.
+     */
+    public <R> R readInBackground(Function<T, R> query) {
+        return read(null, query, false);
+    }
+
+    private <R> R read(String header, Function<T, R> query, boolean counted) {
         int k = replicas.choose(header);
         if (k < 0) {
-            onWriterMeter.mark();
+            if (counted) {
+                onWriterMeter.mark();
+            }
             return query.apply(onWriter);
         }
         ReplicaSet.Member replica = replicas.member(k);
-        replica.reads().mark();
+        if (counted) {
+            replica.reads().mark();
+        }
         try {
             return query.apply(onReplicas.get(k));
         } catch (RuntimeException e) {
@@ -53,7 +70,9 @@ public final class Reads<T> {
                 throw e;
             }
             replica.monitor().readerFailed(e);
-            onWriterMeter.mark();
+            if (counted) {
+                onWriterMeter.mark();
+            }
             return query.apply(onWriter);
         }
     }

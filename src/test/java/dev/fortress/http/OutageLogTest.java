@@ -57,8 +57,8 @@ class OutageLogTest {
     private static final int REQUESTS_PER_CLIENT = 200;
     private static final String CREATE_5XX = "dev.fortress.users.UsersResource.create.5xx-responses";
     private static final String GET_5XX = "dev.fortress.users.UsersResource.get.5xx-responses";
-    /** dropwizard-auth's look-ups that gave no key (its cache's failed loads): for a valid key, those that threw. */
-    private static final String KEY_LOOKUP_FAILED = "io.dropwizard.auth.CachingAuthenticator.loads-failure";
+    /** The key cache's look-ups that gave no key (its failed loads): for a valid key, those that threw. */
+    private static final String KEY_LOOKUP_FAILED = "dev.fortress.auth.key-cache.loads-failure";
     private static final Pattern CARRIED = Pattern.compile("\\((\\d+) similar suppressed in the last 10s\\)$");
 
     private static final AtomicInteger EMAILS = new AtomicInteger();

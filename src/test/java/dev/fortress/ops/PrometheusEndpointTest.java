@@ -142,8 +142,8 @@ class PrometheusEndpointTest {
         assertThat(scrape).as("no key appears in the scrape").doesNotContain(importOnly.substring(0, 11))
                 .doesNotContain(otherOrg.substring(0, 11));
         // dropwizard-auth's cache of looked-up keys, under the bridge's default names.
-        assertThat(after).containsKeys("fortress_auth_api_key_authenticator_gets_seconds_count",
-                "fortress_auth_api_key_authenticator_cache_misses_total");
+        assertThat(after).containsKeys("fortress_auth_key_cache_hits", "fortress_auth_key_cache_misses",
+                "fortress_auth_key_cache_loads_failure_seconds_count");
     }
 
     private static String refused(String family, String reason) {
