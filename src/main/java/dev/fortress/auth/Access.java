@@ -58,6 +58,12 @@ public final class Access implements AccessCheck {
     private final KeyCache cache;
     private final ApiKeyAuthenticator keys;
     private final UnauthorizedHandler unauthorized = new JSONUnauthorizedHandler();
+    /**
+     * The 401 {@link #check} answers, built once: the filter only reads a response, and building it
+     * (a formatted challenge, a response builder) was 1.7% of a 401's CPU samples
+     * (bench/results/2026-12-05-auth-profile.md's run).
+     */
+    private final Response unauthenticated = unauthorized.buildResponse(SCHEME, REALM);
     private final Refusals refusals;
 
     private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals) {
@@ -158,7 +164,7 @@ public final class Access implements AccessCheck {
         }
         if (caller.isEmpty()) {
             refusals.family(family).unauthenticated();
-            return new Refused(unauthorized.buildResponse(SCHEME, REALM));
+            return new Refused(unauthenticated);
         }
         if (!caller.get().has(scope)) {
             refusals.family(family).forbidden();

@@ -21,6 +21,14 @@ public final class ApiKeyFormat {
     /** How much of a key {@code keys list} and the logs show: the prefix and 8 random characters. */
     static final int SHOWN_CHARS = PREFIX.length() + 8;
     private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    /** Whether an ASCII character is a base62 digit: checked for every key a request presents. */
+    private static final boolean[] IS_BASE62 = new boolean[128];
+
+    static {
+        for (char c : BASE62.toCharArray()) {
+            IS_BASE62[c] = true;
+        }
+    }
 
     private ApiKeyFormat() {
     }
@@ -40,7 +48,8 @@ public final class ApiKeyFormat {
             return false;
         }
         for (int i = PREFIX.length(); i < LENGTH; i++) {
-            if (BASE62.indexOf(key.charAt(i)) < 0) {
+            char c = key.charAt(i);
+            if (c >= IS_BASE62.length || !IS_BASE62[c]) {
                 return false;
             }
         }
