@@ -29,7 +29,7 @@ public final class Reads<T> {
 
     /** One replica and the writer (tests of a single DAO). */
     public Reads(T onReader, T onWriter, ReplicaMonitor monitor, Meter onWriterMeter) {
-        this(List.of(onReader), onWriter, ReplicaSet.of("reader", null, monitor), onWriterMeter);
+        this(List.of(onReader), onWriter, ReplicaSet.of("reader", null, null, monitor), onWriterMeter);
     }
 
     /**

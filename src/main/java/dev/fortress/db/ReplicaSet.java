@@ -47,8 +47,9 @@ public final class ReplicaSet {
     }
 
     /** One replica that is never saturated, for tests of a single DAO. */
-    public static ReplicaSet of(String name, Jdbi jdbi, ReplicaMonitor monitor) {
-        return new ReplicaSet(List.of(new Member(name, Databases.READER, jdbi, null, null, 0, monitor, new Meter())));
+    public static ReplicaSet of(String name, Jdbi jdbi, DataSource dataSource, ReplicaMonitor monitor) {
+        return new ReplicaSet(List.of(new Member(name, Databases.READER, jdbi, dataSource, null, 0, monitor,
+                new Meter())));
     }
 
     /** {@code dev.fortress.db.replicas.usable}: how many replicas reads without a token may use now. */

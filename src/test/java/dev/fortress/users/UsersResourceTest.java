@@ -12,6 +12,7 @@ import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
 import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.db.ReplicaSet;
+import dev.fortress.db.StatementMetrics;
 import dev.fortress.http.BodySizeLimitFeature;
 import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.idempotency.IdempotentWrites;
@@ -36,7 +37,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -51,7 +51,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class UsersResourceTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
+    private static final Jdbi JDBI = Databases.configure(DB.jdbi(),
+            new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
     private static final long ORG = 1;
 
     private static final List<Long> CHANGED_ORGS = new CopyOnWriteArrayList<>();
@@ -67,7 +68,7 @@ class UsersResourceTest {
     private static ResourceExtension resources() {
         ReplicaMonitor monitor = new ReplicaMonitor(JDBI, JDBI, Configs.load().getReplica(), new MetricRegistry(),
                 "test", Executors.newSingleThreadScheduledExecutor());
-        Databases databases = new Databases(JDBI, DB.dataSource(), ReplicaSet.of("test", JDBI, monitor), new Meter());
+        Databases databases = new Databases(JDBI, DB.dataSource(), ReplicaSet.of("test", JDBI, DB.dataSource(), monitor), new Meter());
         ResourceConfig jersey = ENVIRONMENT.jersey().getResourceConfig();
         Set<Object> instances = new HashSet<>(jersey.getInstances());
         Set<Class<?>> classes = new HashSet<>(jersey.getClasses());
