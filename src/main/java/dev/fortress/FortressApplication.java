@@ -12,6 +12,7 @@ import dev.fortress.orgs.Orgs;
 import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
+import dev.fortress.http.Edge;
 import dev.fortress.http.RequestHygiene;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.Warmup;
@@ -70,6 +71,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 configuration.getWriterDatabase());
         Redis redis = Caches.build(configuration.getRedis(), environment);
         RequestHygiene.register(environment);
+        Edge.register(configuration.getEdge(), environment);
         Access access = Access.build(configuration.getAuth(), environment, databases);
         Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
 

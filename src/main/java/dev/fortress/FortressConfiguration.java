@@ -2,6 +2,7 @@ package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.auth.AuthConfiguration;
+import dev.fortress.http.EdgeConfiguration;
 import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.db.FortressDataSourceFactory;
 import dev.fortress.db.ReplicaConfiguration;
@@ -69,6 +70,16 @@ public class FortressConfiguration extends Configuration {
 
     public AuthConfiguration getAuth() {
         return auth;
+    }
+
+    /** What one client, or all together, may hold of the application port. */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private EdgeConfiguration edge;
+
+    public EdgeConfiguration getEdge() {
+        return edge;
     }
 
     /** Idempotency-Key retention and purge. */

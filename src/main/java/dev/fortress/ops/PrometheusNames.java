@@ -65,6 +65,8 @@ final class PrometheusNames implements SampleBuilder {
             // auth/Refusals: dev.fortress.auth.refused.<family>.<reason>
             new Rule("dev\\.fortress\\.auth\\.refused\\.(\\w+)\\.([\\w-]+)", m -> "fortress_auth_refused", "family",
                     "reason"),
+            // http/SlowClients: dev.fortress.edge.closed.<reason>
+            new Rule("dev\\.fortress\\.edge\\.closed\\.([\\w-]+)", m -> "fortress_edge_closed", "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {

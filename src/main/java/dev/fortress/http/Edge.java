@@ -1,0 +1,84 @@
+package dev.fortress.http;
+
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import io.dropwizard.core.setup.Environment;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.EagerContentHandler;
+import org.eclipse.jetty.util.component.LifeCycle;
+
+/**
+ * The walls of the application port against clients that hold it without using it, or ask more of it
+ * than it can do (config.yml {@code edge:}), installed on the server as it starts, in front of every
+ * handler Dropwizard built:
+ * <ol>
+ *   <li>at most {@code maxConnections} connections ({@link NetworkConnectionLimit}: past it Jetty
+ *       stops accepting), at most {@code maxConnectionsPerAddress} from one address, and a deadline for
+ *       headers and a minimum data rate for bodies and unread responses ({@link SlowClients});</li>
+ *   <li>a body of up to {@code bodyReadAhead} is read without a thread before any resource runs
+ *       (Jetty's {@link EagerContentHandler}): a body sent a byte at a time waits in the selector,
+ *       not in a request thread's blocking read;</li>
+ *   <li>at most {@code maxConcurrentRequests} requests handled at once, the rest waiting briefly
+ *       and then shed with 503 ({@link Shedding}); readiness is never shed.</li>
+ * </ol>
+ */
+public final class Edge {
+
+    /** Dropwizard's name for the application connector (the admin one is "admin"). */
+    static final String APPLICATION = "application";
+
+    private Edge() {
+    }
+
+    public static void register(EdgeConfiguration edge, Environment environment) {
+        MetricRegistry metrics = environment.metrics();
+        SlowClients slowClients = new SlowClients(edge, metrics);
+        Shedding shedding = new Shedding(edge, metrics.meter("dev.fortress.edge.shed"));
+        metrics.register("dev.fortress.edge.waiting", (Gauge<Integer>) shedding::getSuspendedRequestCount);
+        ScheduledExecutorService sweeper = environment.lifecycle().scheduledExecutorService("edge-sweep")
+                .threads(1).build();
+        environment.lifecycle().addEventListener(new LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStarting(LifeCycle event) {
+                if (event instanceof Server server) {
+                    install(edge, server, slowClients, shedding, sweeper, metrics);
+                }
+            }
+        });
+    }
+
+    private static void install(EdgeConfiguration edge, Server server, SlowClients slowClients, Shedding shedding,
+                                ScheduledExecutorService sweeper, MetricRegistry metrics) {
+        List<Connector> application = java.util.Arrays.stream(server.getConnectors())
+                .filter(c -> APPLICATION.equals(c.getName())).toList();
+        if (application.isEmpty()) {
+            return;
+        }
+        NetworkConnectionLimit limit = new NetworkConnectionLimit(edge.getMaxConnections(),
+                application.toArray(Connector[]::new));
+        server.addBean(limit);
+        metrics.register("dev.fortress.edge.connections", (Gauge<Integer>) limit::getNetworkConnectionCount);
+        for (Connector connector : application) {
+            connector.addEventListener(slowClients);
+            sweeper.scheduleWithFixedDelay(() -> slowClients.sweep(connector), 1, 1, TimeUnit.SECONDS);
+        }
+
+        Predicate<Request> onApplicationPort = r -> APPLICATION.equals(r.getConnectionMetaData().getConnector()
+                .getName());
+        EagerContentHandler readAhead = new EagerContentHandler(
+                new EagerContentHandler.RetainedContentLoaderFactory(edge.getBodyReadAhead().toBytes(), -1, false));
+        readAhead.include(onApplicationPort);
+        shedding.include(onApplicationPort);
+        shedding.excludePath("/health-check");
+        shedding.setHandler(server.getHandler());
+        readAhead.setHandler(shedding);
+        server.setHandler(readAhead);
+    }
+}
