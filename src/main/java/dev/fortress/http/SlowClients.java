@@ -79,7 +79,7 @@ public final class SlowClients implements Connection.Listener {
         int open = perAddress.computeIfAbsent(address, a -> new AtomicInteger()).incrementAndGet();
         if (open > maxPerAddress) {
             overAddressLimit.mark();
-            connection.getEndPoint().close();
+            abort(connection.getEndPoint());
         }
     }
 
@@ -162,6 +162,21 @@ public final class SlowClients implements Connection.Listener {
         meter.mark();
         LOG.debug("closing {}: {}", endPoint.getRemoteSocketAddress(), why);
         watches.remove(endPoint);
+        abort(endPoint);
+    }
+
+    /**
+     * Closes with a reset (SO_LINGER 0), not a FIN queued behind unsent data: a client that reads
+     * nothing would otherwise hold the kernel's buffers of the socket for minutes after Jetty let go.
+     */
+    private static void abort(EndPoint endPoint) {
+        if (endPoint.getTransport() instanceof java.nio.channels.SocketChannel channel) {
+            try {
+                channel.setOption(java.net.StandardSocketOptions.SO_LINGER, 0);
+            } catch (java.io.IOException | RuntimeException alreadyClosed) {
+                // closing below is all that is left to do
+            }
+        }
         endPoint.close();
     }
 

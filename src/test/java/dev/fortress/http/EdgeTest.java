@@ -127,7 +127,10 @@ class EdgeTest {
 
     @Test
     void closesAPipelinerThatDoesNotReadItsResponses() throws Exception {
-        long before = metrics().meter("dev.fortress.edge.closed.slow-response");
+        // Which rule ends it depends on where Jetty stands when the buffers fill: a response it cannot
+        // write (slow-response), or the next request's headers it stopped reading (header-timeout).
+        long before = metrics().meter("dev.fortress.edge.closed.slow-response")
+                + metrics().meter("dev.fortress.edge.closed.header-timeout");
         long userId = DB.aUser("pipelined@edge.test");
         byte[] one = ("GET /users/" + userId + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
                 + TestKeys.of(DB, ORG) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
@@ -147,7 +150,8 @@ class EdgeTest {
             }
             assertThat(closed).as("the server closed the connection").isTrue();
         }
-        assertThat(metrics().meter("dev.fortress.edge.closed.slow-response") - before).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.edge.closed.slow-response")
+                + metrics().meter("dev.fortress.edge.closed.header-timeout") - before).isEqualTo(1);
     }
 
     @Test
