@@ -48,13 +48,20 @@ class RevocationTest {
         REDIS.close();
     }
 
+    /** {@code key}, once both replicas the instance reads keys from have it (as `keys create` waits). */
+    private static String replicated(String key) {
+        TestReplica.of(DB).awaitCaughtUp();
+        TestReplica.second(DB).awaitCaughtUp();
+        return key;
+    }
+
     private static Http api() {
         return new Http("127.0.0.1", APP.getLocalPort());
     }
 
     @Test
     void aRevokedKeyIsRefusedEverywhereWithinCacheForOfTheCommandWithRedisDown() throws InterruptedException {
-        String key = TestKeys.of(DB, ORG);
+        String key = replicated(TestKeys.of(DB, ORG));
         Http caller = api().as(key);
         assertThat(caller.get("/orgs/" + ORG + "/stats").statusCode()).as("the key works (and is cached)")
                 .isEqualTo(200);
@@ -83,7 +90,7 @@ class RevocationTest {
     @Test
     void revokeSaysWhichReplicaHasNotReplayedItYet() {
         TestReplica paused = TestReplica.second(DB);
-        String key = TestKeys.of(DB, ORG);
+        String key = replicated(TestKeys.of(DB, ORG));
         assertThat(api().as(key).get("/transactions").statusCode()).isEqualTo(200);
         paused.execute("select pg_wal_replay_pause()");
         try {
@@ -115,7 +122,7 @@ class RevocationTest {
     @Test
     void aKeyStopsWorkingWhenItExpiresThoughItWasCachedBefore() throws InterruptedException {
         Instant expires = Instant.now().plusSeconds(2);
-        Http caller = api().as(TestKeys.create(DB, ORG, Set.of(Scopes.READ), expires));
+        Http caller = api().as(replicated(TestKeys.create(DB, ORG, Set.of(Scopes.READ), expires)));
         assertThat(caller.get("/transactions").statusCode()).isEqualTo(200);
 
         Thread.sleep(Math.max(0, expires.toEpochMilli() - System.currentTimeMillis()) + 1);
@@ -128,7 +135,7 @@ class RevocationTest {
 
     @Test
     void anInstanceRecordsWhenEachKeyWasLastUsed() throws InterruptedException {
-        String key = TestKeys.of(DB, ORG);
+        String key = replicated(TestKeys.of(DB, ORG));
         Instant before = Instant.now().minusSeconds(1);
         assertThat(api().as(key).get("/transactions").statusCode()).isEqualTo(200);
 

@@ -70,6 +70,34 @@ public final class TestReplica {
         }
     }
 
+    /**
+     * Returns once the replica has replayed everything the primary had written when this was called (a
+     * key just created, say), failing after 30 s: what {@code keys create} waits for before it prints.
+     */
+    public void awaitCaughtUp() {
+        String target = db.jdbi().withHandle(h -> h.createQuery("select pg_current_wal_lsn()::text").mapTo(String.class)
+                .one());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Connection c = connect(); java.sql.PreparedStatement st = c.prepareStatement(
+                    "select pg_last_wal_replay_lsn() >= ?::pg_lsn")) {
+                st.setString(1, target);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (rs.next() && rs.getBoolean(1)) {
+                        return;
+                    }
+                }
+                Thread.sleep(20);
+            } catch (SQLException e) {
+                throw new IllegalStateException("the replica " + name() + " could not be asked: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new AssertionError("the replica " + name() + " did not replay " + target + " within 30 s");
+    }
+
     private void awaitSchema() {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         SQLException last = null;
