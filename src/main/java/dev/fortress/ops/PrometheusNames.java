@@ -65,6 +65,9 @@ final class PrometheusNames implements SampleBuilder {
             // auth/Refusals: dev.fortress.auth.refused.<family>.<reason>
             new Rule("dev\\.fortress\\.auth\\.refused\\.(\\w+)\\.([\\w-]+)", m -> "fortress_auth_refused", "family",
                     "reason"),
+            // imports/UploadLimits: dev.fortress.imports.uploads-refused.<reason>
+            new Rule("dev\\.fortress\\.imports\\.uploads-refused\\.([\\w-]+)", m -> "fortress_imports_uploads_refused",
+                    "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {
