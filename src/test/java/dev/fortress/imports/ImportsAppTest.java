@@ -279,6 +279,8 @@ class ImportsAppTest {
     @Test
     void aSlowUploadHoldsNoWriterConnectionWhileItWaitsForBytesAndImportsOnce() throws Exception {
         long imports = count("select count(*) from imports");
+        assertThat(count("select count(*) from pg_stat_activity where datname = current_database() "
+                + "and application_name = 'fortress-writer'")).as("the writer's connections are named so").isPositive();
         String answer;
         try (SlowUpload slow = new SlowUpload(api(), apiKey, null)) {
             slow.send("email,role,org_id,age\n" + rowsOf("slow", 0, 1_000));
