@@ -15,7 +15,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.Comparator;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
@@ -36,6 +38,13 @@ final class UploadSpool implements Managed {
     private static final String PREFIX = "spool-";
     private static final String LOCK = ".lock";
     private static final int BUFFER = 64 * 1024;
+
+    /**
+     * The lock files this JVM holds. Another spool of this JVM (a second app in a test) must not
+     * even open them: on Linux, closing any descriptor of a file drops every lock the process holds
+     * on it (POSIX record locks), so a look at a running spool's lock would end that lock.
+     */
+    private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
     private final Path root;
     private final AtomicLong bytes = new AtomicLong();
@@ -67,7 +76,9 @@ final class UploadSpool implements Managed {
         deleteLeftovers();
         String name = PREFIX + UUID.randomUUID();
         // The lock first, then the directory: another instance never sees this directory unlocked.
-        lockChannel = FileChannel.open(root.resolve(name + LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        Path lockFile = root.resolve(name + LOCK).toAbsolutePath().normalize();
+        HELD.add(lockFile);
+        lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         lock = lockChannel.lock();
         dir = Files.createDirectory(root.resolve(name));
         LOG.info("spooling uploads in {}", dir);
@@ -79,10 +90,11 @@ final class UploadSpool implements Managed {
             return;
         }
         deleteTree(dir);
-        Path lockFile = root.resolve(dir.getFileName() + LOCK);
+        Path lockFile = root.resolve(dir.getFileName() + LOCK).toAbsolutePath().normalize();
+        Files.deleteIfExists(lockFile);
         lock.release();
         lockChannel.close();
-        Files.deleteIfExists(lockFile);
+        HELD.remove(lockFile);
         dir = null;
     }
 
@@ -92,7 +104,10 @@ final class UploadSpool implements Managed {
                 if (!Files.isDirectory(entry)) {
                     continue;
                 }
-                Path lockFile = root.resolve(entry.getFileName() + LOCK);
+                Path lockFile = root.resolve(entry.getFileName() + LOCK).toAbsolutePath().normalize();
+                if (HELD.contains(lockFile)) {
+                    continue; // a running spool's of this JVM
+                }
                 try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE,
                         StandardOpenOption.WRITE)) {
                     FileLock held = channel.tryLock();
@@ -107,7 +122,7 @@ final class UploadSpool implements Managed {
                         held.release();
                     }
                 } catch (OverlappingFileLockException e) {
-                    // A running instance's in this JVM.
+                    // Locked by this JVM after all: a running spool's.
                 }
             }
         }
