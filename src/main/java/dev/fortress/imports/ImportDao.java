@@ -68,6 +68,7 @@ public interface ImportDao {
     record Pending(UUID id, long bodyBytes) {
     }
 
+    /** Failed for good: see {@link ImportJob}, which frees its chunks in the same transaction. */
     @SqlUpdate("update imports set status = 'failed', reason = :reason, finished_at = now() where id = :id")
     void failed(@Bind("id") UUID id, @Bind("reason") String reason);
 
@@ -79,14 +80,44 @@ public interface ImportDao {
     @UseClasspathSqlLocator
     int advance(@Bind("id") UUID id, @Bind("expected") long expected, @Bind("watermark") long watermark,
                 @Bind("imported") long imported, @Bind("rejected") long rejected,
-                @Bind("errors") String errorsJson, @Bind("orgs") Long[] orgs);
+                @Bind("errors") String errorsJson);
+
+    /**
+     * In a batch's transaction: the organisations it added users to, one row each; those an
+     * earlier batch recorded cost an index probe and no write, so an import's fan-out stays linear.
+     */
+    @SqlUpdate("insert into import_orgs (import_id, org_id) select :id, unnest(cast(:orgs as bigint[])) "
+            + "on conflict do nothing")
+    void touched(@Bind("id") UUID id, @Bind("orgs") Long[] orgs);
 
     /** Marks the import succeeded (finish.sql): the orgs it touched, or empty if another run finished it. */
     @SqlQuery
     @UseClasspathSqlLocator
     Optional<Long[]> finish(@Bind("id") UUID id, @Bind("expected") long expected);
 
-    /** Frees the stored upload once its rows are in. */
+    /** Frees the stored upload once its rows are in, or once the import failed for good. */
     @SqlUpdate("delete from import_chunks where import_id = :id")
     void deleteChunks(@Bind("id") UUID id);
+
+    /** An upload that could not be stored to the end (its chunks go with it). */
+    @SqlUpdate("delete from imports where id = :id and status = 'uploading'")
+    int deleteUploading(@Bind("id") UUID id);
+
+    /**
+     * Up to {@code batch} imports that finished (succeeded or failed) longer than the retention
+     * ago, with their organisations and any chunks left; rows a run holds are skipped.
+     */
+    @SqlUpdate("delete from imports where id in (select id from imports "
+            + "where finished_at < now() - make_interval(secs => :retentionSeconds) "
+            + "limit :batch for update skip locked)")
+    int purgeFinished(@Bind("retentionSeconds") long retentionSeconds, @Bind("batch") int batch);
+
+    /**
+     * Up to {@code batch} uploads left 'uploading' longer than {@code abandonSeconds} ago (their
+     * instance died while storing them), with their chunks.
+     */
+    @SqlUpdate("delete from imports where id in (select id from imports "
+            + "where status = 'uploading' and created_at < now() - make_interval(secs => :abandonSeconds) "
+            + "limit :batch for update skip locked)")
+    int purgeAbandoned(@Bind("abandonSeconds") long abandonSeconds, @Bind("batch") int batch);
 }

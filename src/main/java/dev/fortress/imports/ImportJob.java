@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The JobRunr job that runs one import: claims it (queued, or processing when a run died), has
  * {@link ImportLoader} load its rows, then marks it succeeded and frees its stored upload in one
- * transaction, or failed (a wrong header; the last retry), and reports: metrics, the dashboard's
+ * transaction, or failed (a wrong header; the last retry) with its upload freed likewise, and reports: metrics, the dashboard's
  * progress bar, and the orgs that gained users. A run that dies or is retried resumes after the
  * last committed batch, so every valid row lands exactly once.
  */
@@ -74,8 +74,7 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
                 }
             });
             if (outcome instanceof ImportLoader.BadHeader header) {
-                dao.failed(id, header.reason());
-                metrics.failed.mark();
+                fail(id, header.reason());
                 LOG.info("import {} failed: {}", id, header.reason());
                 return;
             }
@@ -85,11 +84,20 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
             }
         } catch (RuntimeException | IOException e) {
             if (context != null && context.amountOfFailures() >= MAX_RETRIES) {
-                dao.failed(id, "gave up after " + MAX_RETRIES + " retries: " + e.getMessage());
-                metrics.failed.mark();
+                fail(id, "gave up after " + MAX_RETRIES + " retries: " + e.getMessage());
             }
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+    }
+
+    /** Failed for good, and its stored upload freed with it: nothing will read it again. */
+    private void fail(UUID id, String reason) {
+        writer.useTransaction(h -> {
+            ImportDao dao = h.attach(ImportDao.class);
+            dao.failed(id, reason);
+            dao.deleteChunks(id);
+        });
+        metrics.failed.mark();
     }
 
     /** Succeeded, if {@code watermark} is still the one its last batch left; chunks freed with it. */

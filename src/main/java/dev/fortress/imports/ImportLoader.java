@@ -167,10 +167,14 @@ final class ImportLoader {
                 batch.errors.sort(Comparator.comparingLong(ImportStatus.RowError::line));
                 List<ImportStatus.RowError> kept =
                         batch.errors.subList(0, Math.min(batch.errors.size(), maxErrors - errorsKept));
-                int advanced = h.attach(ImportDao.class).advance(id, watermark, batch.lastLine, added,
-                        batch.total - added, ImportStatusMapper.errorsJson(kept), orgs.toArray(Long[]::new));
+                ImportDao imports = h.attach(ImportDao.class);
+                int advanced = imports.advance(id, watermark, batch.lastLine, added,
+                        batch.total - added, ImportStatusMapper.errorsJson(kept));
                 if (advanced != 1) {
                     throw new IllegalStateException("import " + id + " was advanced by another run; this one stops");
+                }
+                if (!orgs.isEmpty()) {
+                    imports.touched(id, orgs.toArray(Long[]::new));
                 }
                 errorsKept += kept.size();
                 return added;

@@ -28,8 +28,9 @@ import java.util.UUID;
 import org.jobrunr.scheduling.JobBuilder;
 
 /**
- * {@code POST /imports} stores the upload and enqueues a job that carries only the import's
- * id, then answers 202 at once; {@code GET /imports/{id}} reports progress. Both on the writer:
+ * {@code POST /imports} spools the upload to disk, stores it and enqueues a job that carries only
+ * the import's id, then answers 202 at once (uploads at once are bounded per organisation and per
+ * instance by {@link UploadLimits}, checked before the body is read); {@code GET /imports/{id}} reports progress. Both on the writer:
  * the status must reflect what the job just committed.
  */
 @Path("/imports")
@@ -42,9 +43,11 @@ public class ImportsResource {
     private final IdempotentWrites idempotent;
     private final long maxUploadBytes;
     private final Refusals.Family refusals;
+    private final UploadLimits limits;
 
     ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, IdempotentWrites idempotent, long maxUploadBytes,
-                    Refusals.Family refusals) {
+                    Refusals.Family refusals, UploadLimits limits) {
+        this.limits = limits;
         this.idempotent = idempotent;
         this.uploads = uploads;
         this.dao = dao;
@@ -72,16 +75,20 @@ public class ImportsResource {
             // Jersey matches a request without Content-Type to any @Consumes; a CSV upload says so.
             throw ApiErrors.error(Response.Status.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be text/csv");
         }
+        refuseContentEncoding(headers);
         if (headers.getLength() > maxUploadBytes) {
             throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
         }
         ImportUploads.Outcome outcome;
-        try {
+        try (UploadLimits.Permit ignored = limits.admit(caller.orgId())) {
             outcome = uploads.store(body, key, caller.orgId(), caller.has(Scopes.ADMIN));
         } catch (ImportUploads.EmptyBodyException e) {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, e.getMessage());
-        } catch (ImportUploads.TooLargeException e) {
+        } catch (UploadSpool.TooLargeException e) {
             throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, e.getMessage());
+        } catch (UploadSpool.BrokeOffException e) {
+            // The client went away, or was too slow and was cut off: nothing is kept.
+            throw ApiErrors.error(Response.Status.BAD_REQUEST, e.getMessage());
         }
         if (outcome instanceof ImportUploads.Repeat repeat) {
             Response replay = idempotent.replay(repeat.earlier(), repeat.fingerprint(), key);
@@ -115,6 +122,25 @@ public class ImportsResource {
             return new NotFoundException("import " + id + " not found");
         });
     }
+
+    /**
+     * 415 for a body in any coding but identity, before a byte of it is read. Jetty's gzip handler
+     * (server.gzip) inflates a gzip request body as it is read, and renames its Content-Encoding
+     * to {@link #INFLATED_ENCODING}: about 1 MiB sent would store 1 GiB. Refused here, it is never
+     * inflated.
+     */
+    private void refuseContentEncoding(HttpHeaders headers) {
+        String encoding = headers.getHeaderString(HttpHeaders.CONTENT_ENCODING);
+        String inflated = headers.getHeaderString(INFLATED_ENCODING);
+        if (inflated != null || (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity"))) {
+            limits.refused(UploadLimits.Reason.CONTENT_ENCODING);
+            throw ApiErrors.error(Response.Status.UNSUPPORTED_MEDIA_TYPE,
+                    "Content-Encoding must be identity (absent): send the CSV uncompressed");
+        }
+    }
+
+    /** The header Jetty's GzipHandler puts in place of the Content-Encoding of a body it inflates. */
+    static final String INFLATED_ENCODING = "X-Content-Encoding";
 
     void enqueue(UUID id, long bytes) {
         jobs.scheduler().create(JobBuilder.aJob()

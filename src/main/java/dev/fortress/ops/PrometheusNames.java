@@ -67,6 +67,9 @@ final class PrometheusNames implements SampleBuilder {
                     "reason"),
             // http/SlowClients: dev.fortress.edge.closed.<reason>
             new Rule("dev\\.fortress\\.edge\\.closed\\.([\\w-]+)", m -> "fortress_edge_closed", "reason"),
+            // imports/UploadLimits: dev.fortress.imports.uploads-refused.<reason>
+            new Rule("dev\\.fortress\\.imports\\.uploads-refused\\.([\\w-]+)", m -> "fortress_imports_uploads_refused",
+                    "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {

@@ -29,7 +29,7 @@ class PgBouncerTest {
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             PGBOUNCER + DB.name(), PGBOUNCER + DB.name(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"),
-            ConfigOverride.config("readerDatabase.transactionPooler", "true"));
+            ConfigOverride.config("readerDatabase.transactionPooler", "true"), MixedLoad.UPLOADS);
 
     @Test
     void tenThousandMixedRequestsThroughTransactionPoolingHaveNoErrors() throws Exception {

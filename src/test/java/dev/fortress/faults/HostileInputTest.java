@@ -51,6 +51,8 @@ class HostileInputTest {
     private static final long IMPORT_LIMIT = 64 * 1024;
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             ConfigOverride.config("imports.maxUploadSize", "64KiB"),
+            // Its four clients call with one organisation's key: room for all four to upload at once.
+            ConfigOverride.config("imports.maxUploadsPerOrg", "4"),
             ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/11"));
     private static final Jdbi JDBI = DB.jdbi();
     private static final long ORG = 1;

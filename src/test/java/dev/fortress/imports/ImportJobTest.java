@@ -17,6 +17,7 @@ import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,6 +33,18 @@ class ImportJobTest {
     private static final long ORG = 1;
     private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
 
+    private static final UploadSpool SPOOL = spool();
+
+    private static UploadSpool spool() {
+        try {
+            UploadSpool spool = new UploadSpool(java.nio.file.Files.createTempDirectory("import-job-test"));
+            spool.start();
+            return spool;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private final MetricRegistry registry = new MetricRegistry();
     private final ImportMetrics metrics = new ImportMetrics(registry);
     private final Set<Long> changedOrgs = new HashSet<>();
@@ -43,7 +56,7 @@ class ImportJobTest {
 
     /** An upload by a key of {@code org}, with the admin scope if {@code admin}. */
     private UUID upload(String csv, long org, boolean admin) {
-        ImportUploads.Outcome outcome = new ImportUploads(JDBI, 1 << 30, metrics,
+        ImportUploads.Outcome outcome = new ImportUploads(JDBI, SPOOL, 1 << 30, metrics,
                 new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, registry))
                 .store(new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), null, org, admin);
         return ((ImportUploads.Created) outcome).id();
@@ -174,6 +187,70 @@ class ImportJobTest {
         assertThat(status.status()).isEqualTo("failed");
         assertThat(status.reason()).isEqualTo("header must be exactly email,role,org_id,age (found: mail,role,org_id,age)");
         assertThat(users("hdr@")).isZero();
+        assertThat(chunks(id)).as("a failed import's upload is freed").isZero();
+        assertThat(registry.meter("dev.fortress.imports.failed").getCount()).isEqualTo(1);
+    }
+
+    private static long chunks(UUID id) {
+        return JDBI.withHandle(h -> h.select("select count(*) from import_chunks where import_id = :id")
+                .bind("id", id).mapTo(Long.class).one());
+    }
+
+    @Test
+    void eachBatchRecordsOnlyItsOwnOrganisationsOneRowEach() {
+        // Stored before API keys (no organisation): rows may name any organisation. Three batches of
+        // 100, each naming the same three organisations, the last also a fourth.
+        StringBuilder csv = new StringBuilder("email,role,org_id,age\n");
+        for (int i = 0; i < 300; i++) {
+            csv.append("fan").append(i).append("@x.io,member,").append(51 + i % 3).append(",30\n");
+        }
+        csv.append("fan-last@x.io,member,54,30\n");
+        UUID id = upload(csv.toString(), ORG, false);
+        JDBI.useHandle(h -> h.execute("update imports set org_id = null where id = ?", id));
+
+        job(Validators.newValidator(), 100).run(new ImportJob.Request(id));
+
+        List<Long> recorded = JDBI.withHandle(h -> h.select(
+                "select org_id from import_orgs where import_id = ? order by org_id", id).mapTo(Long.class).list());
+        assertThat(recorded).containsExactly(51L, 52L, 53L, 54L);
+        assertThat(changedOrgs).containsExactlyInAnyOrder(51L, 52L, 53L, 54L);
+        assertThat(users("fan")).isEqualTo(301);
+    }
+
+    @Test
+    void thePurgeDeletesFinishedImportsPastTheRetentionAndAbandonedUploadsOnly() {
+        UUID old = upload("email,role,org_id,age\npurge-old@x.io,member,1,30\n");
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(old));
+        UUID recent = upload("email,role,org_id,age\npurge-recent@x.io,member,1,30\n");
+        job(Validators.newValidator(), 50_000).run(new ImportJob.Request(recent));
+        UUID queued = upload("email,role,org_id,age\npurge-queued@x.io,member,1,30\n");
+        UUID abandoned = UUID.randomUUID();
+        UUID uploading = UUID.randomUUID();
+        JDBI.useHandle(h -> {
+            ImportDao dao = h.attach(ImportDao.class);
+            dao.create(abandoned, ORG, false);
+            dao.addChunk(abandoned, 0, new byte[] {'a'});
+            dao.create(uploading, ORG, false);
+            dao.addChunk(uploading, 0, new byte[] {'b'});
+            h.execute("update imports set finished_at = now() - interval '8 days' where id = ?", old);
+            h.execute("update imports set created_at = now() - interval '2 hours' where id in (?, ?)", abandoned, queued);
+        });
+        com.codahale.metrics.Meter purged = registry.meter("dev.fortress.imports.purged");
+
+        ImportPurge.Purged done = new ImportPurge(JDBI, java.time.Duration.ofDays(7).toSeconds(),
+                java.time.Duration.ofHours(1).toSeconds(), purged).purge();
+
+        assertThat(done).isEqualTo(new ImportPurge.Purged(1, 1));
+        List<UUID> left = JDBI.withHandle(h -> h.select("select id from imports where id in (?, ?, ?, ?, ?)",
+                old, recent, queued, abandoned, uploading).mapTo(UUID.class).list());
+        assertThat(left).containsExactlyInAnyOrder(recent, queued, uploading);
+        assertThat(chunks(abandoned)).isZero();
+        assertThat(chunks(uploading)).as("an upload still being stored").isEqualTo(1);
+        long orgsLeft = JDBI.withHandle(h -> h.select("select count(*) from import_orgs where import_id = ?", old)
+                .mapTo(Long.class).one());
+        assertThat(orgsLeft).isZero();
+        assertThat(users("purge-old")).as("its rows stay: they are users now").isEqualTo(1);
+        assertThat(purged.getCount()).isEqualTo(2);
     }
 
     @Test
@@ -255,7 +332,7 @@ class ImportJobTest {
         String prefix = "dev.fortress.db.writer.";
         assertThat(timed.getTimers().keySet()).noneMatch(name -> name.endsWith("sql.raw")).containsExactlyInAnyOrder(
                 prefix + "ImportDao.find", prefix + "ImportDao.processing", prefix + "ImportDao.chunk",
-                prefix + "ImportDao.advance", prefix + "ImportDao.finish", prefix + "ImportDao.deleteChunks",
+                prefix + "ImportDao.advance", prefix + "ImportDao.touched", prefix + "ImportDao.finish", prefix + "ImportDao.deleteChunks",
                 prefix + "ImportBatchDao.savepoint", prefix + "ImportBatchDao.copyUsers",
                 prefix + "ImportBatchDao.releaseSavepoint", prefix + "ImportBatchDao.rollbackToSavepoint",
                 prefix + "ImportBatchDao.createStage", prefix + "ImportBatchDao.copyStage",

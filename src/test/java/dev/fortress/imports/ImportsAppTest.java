@@ -42,6 +42,9 @@ class ImportsAppTest {
     private static final long LIMIT = 16L * 1024 * 1024;
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             ConfigOverride.config("imports.maxUploadSize", "16MiB"),
+            // Two per organisation (config.yml's), three in all: a few held uploads reach both bounds.
+            ConfigOverride.config("imports.maxUploadsPerOrg", "2"),
+            ConfigOverride.config("imports.maxConcurrentUploads", "3"),
             ConfigOverride.config("jobs.dashboardPort", String.valueOf(DASHBOARD_PORT)),
             ConfigOverride.config("jobs.dashboardUser", "ops"),
             ConfigOverride.config("jobs.dashboardPassword", "s3cret"));
@@ -167,11 +170,250 @@ class ImportsAppTest {
     }
 
     @Test
-    void wrongHeaderFailsWithAReason() {
+    void wrongHeaderFailsWithAReasonAndItsUploadIsFreed() {
         Map<String, Object> status = finished(upload("email;role;org_id;age\nh@x.io;admin;2;30\n"));
 
         assertThat(status).containsEntry("status", "failed").containsEntry("rowsImported", 0);
         assertThat((String) status.get("reason")).startsWith("header must be exactly email,role,org_id,age");
+        assertThat(count("select count(*) from import_chunks where import_id = '" + status.get("importId") + "'"))
+                .as("a failed import's chunks are deleted").isZero();
+    }
+
+    /** Waits until {@code uploads} uploads are in progress and the spool holds at least {@code bytes}. */
+    private void awaitSpooled(int uploads, long bytes) {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (metrics.intGauge("dev.fortress.imports.uploads-in-progress") < uploads
+                || ((Number) metrics.gauge("dev.fortress.imports.spool-bytes")).longValue() < bytes) {
+            assertThat(System.nanoTime()).as("%d uploads spooling %d bytes", uploads, bytes).isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+    }
+
+    /** Waits until no upload is in progress and the spool is empty. */
+    private void awaitNoUploads() {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (metrics.intGauge("dev.fortress.imports.uploads-in-progress") != 0
+                || ((Number) metrics.gauge("dev.fortress.imports.spool-bytes")).longValue() != 0) {
+            assertThat(System.nanoTime()).as("uploads finished").isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+    }
+
+    /** The writer's connections in a transaction, or running a statement, on the imports tables. */
+    private static long writerConnectionsOnImports() {
+        return count("select count(*) from pg_stat_activity where datname = current_database() "
+                + "and application_name = 'fortress-writer' and state in ('active', 'idle in transaction') "
+                + "and query ~* '\\mimport(s|_chunks|_orgs)\\M'");
+    }
+
+    private static long advisoryLocks() {
+        return count("select count(*) from pg_locks where locktype = 'advisory' "
+                + "and database = (select oid from pg_database where datname = current_database())");
+    }
+
+    /**
+     * An upload sent over a raw socket with a chunked body, a part at a time, as a slow client
+     * sends it: nothing but the test decides when the next bytes come.
+     */
+    private final class SlowUpload implements AutoCloseable {
+        private final java.net.Socket socket;
+        private final java.io.OutputStream out;
+        long sent;
+
+        SlowUpload(Http api, String key, String idempotencyKey) {
+            try {
+                socket = new java.net.Socket("127.0.0.1", APP.getLocalPort());
+                socket.setSoTimeout(60_000);
+                out = socket.getOutputStream();
+                out.write(("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                        + (idempotencyKey == null ? "" : "Idempotency-Key: " + idempotencyKey + "\r\n")
+                        + "Authorization: Bearer " + key + "\r\n"
+                        + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        SlowUpload send(String part) {
+            byte[] bytes = part.getBytes(StandardCharsets.UTF_8);
+            try {
+                out.write((Integer.toHexString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(bytes);
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            sent += bytes.length;
+            return this;
+        }
+
+        /** The last chunk; the server's whole answer. */
+        String finish() {
+            try {
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static String rowsOf(String prefix, int from, int to) {
+        StringBuilder rows = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            rows.append(prefix).append(i).append("@x.io,member,2,30\n");
+        }
+        return rows.toString();
+    }
+
+    @Test
+    void aSlowUploadHoldsNoWriterConnectionWhileItWaitsForBytesAndImportsOnce() throws Exception {
+        long imports = count("select count(*) from imports");
+        assertThat(count("select count(*) from pg_stat_activity where datname = current_database() "
+                + "and application_name = 'fortress-writer'")).as("the writer's connections are named so").isPositive();
+        String answer;
+        try (SlowUpload slow = new SlowUpload(api(), apiKey, null)) {
+            slow.send("email,role,org_id,age\n" + rowsOf("slow", 0, 1_000));
+            for (int part = 1; part <= 3; part++) {
+                // The server has every byte sent so far and waits for more: what does it hold?
+                awaitSpooled(1, slow.sent);
+                assertThat(writerConnectionsOnImports()).as("writer connections on imports while waiting (part %d)", part)
+                        .isZero();
+                assertThat(advisoryLocks()).as("Idempotency-Key locks while waiting").isZero();
+                assertThat(count("select count(*) from imports")).as("nothing stored while waiting").isEqualTo(imports);
+                slow.send(rowsOf("slow", part * 1_000, (part + 1) * 1_000));
+            }
+            answer = slow.finish();
+        }
+
+        assertThat(answer).startsWith("HTTP/1.1 202");
+        String id = answer.substring(answer.indexOf("\"importId\":\"") + 12, answer.indexOf("\"importId\":\"") + 48);
+        HttpResponse<String> status = api().get("/imports/" + id);
+        assertThat(status.statusCode()).isEqualTo(200);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!Http.json(api().get("/imports/" + id)).get("status").equals("succeeded")) {
+            assertThat(System.nanoTime()).as("import %s finished", id).isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(250).toNanos());
+        }
+        assertThat(Http.json(api().get("/imports/" + id))).containsEntry("rowsImported", 4_000).containsEntry("rowsRejected", 0);
+        assertThat(count("select count(*) from users where email like 'slow%@x.io'")).isEqualTo(4_000);
+        assertThat(count("select count(*) from imports")).isEqualTo(imports + 1);
+        awaitNoUploads();
+    }
+
+    @Test
+    void uploadsOverTheOrganisationsAndTheInstancesBoundsAre429And503AndStoreNothing() throws Exception {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        String otherKey = TestKeys.of(DB, OTHER_ORG);
+        long imports = count("select count(*) from imports");
+        long chunks = count("select count(*) from import_chunks");
+        byte[] csv = "email,role,org_id,age\nbounded@x.io,member,2,30\n".getBytes(StandardCharsets.UTF_8);
+        long orgRefusals = metrics.meter("dev.fortress.imports.uploads-refused.org-limit");
+        long instanceRefusals = metrics.meter("dev.fortress.imports.uploads-refused.instance-limit");
+        HttpResponse<String> overOrg;
+        HttpResponse<String> overInstance;
+        long uploadBytes;
+        try (SlowUpload first = new SlowUpload(api(), apiKey, null);
+             SlowUpload second = new SlowUpload(api(), apiKey, null);
+             SlowUpload third = new SlowUpload(api(otherKey), otherKey, null)) {
+            first.send("email,role,org_id,age\n");
+            second.send("email,role,org_id,age\n");
+            third.send("email,role,org_id,age\n");
+            awaitSpooled(3, first.sent + second.sent + third.sent);
+            uploadBytes = metrics.meter("dev.fortress.imports.upload-bytes");
+
+            overOrg = upload(csv, "text/csv", null);                           // ORG's third
+            overInstance = upload(api(otherKey), csv, "text/csv", null);       // OTHER_ORG's second, the instance's fourth
+
+            assertThat(metrics.meter("dev.fortress.imports.upload-bytes")).as("no byte of a refused body read")
+                    .isEqualTo(uploadBytes);
+            // The held uploads break off: they leave nothing behind either.
+        }
+
+        assertThat(overOrg.statusCode()).isEqualTo(429);
+        assertThat(overOrg.headers().firstValue("Retry-After")).hasValue("10");
+        assertThat(Http.json(overOrg)).isEqualTo(Map.of("code", 429, "message",
+                "this organisation already has 2 uploads in progress on this instance; retry once one has answered"));
+        assertThat(overInstance.statusCode()).isEqualTo(503);
+        assertThat(overInstance.headers().firstValue("Retry-After")).hasValue("10");
+        assertThat(Http.json(overInstance)).isEqualTo(Map.of("code", 503, "message",
+                "this instance already has 3 uploads in progress; retry later"));
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.org-limit")).isEqualTo(orgRefusals + 1);
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.instance-limit")).isEqualTo(instanceRefusals + 1);
+        awaitNoUploads();
+        assertThat(count("select count(*) from imports")).isEqualTo(imports);
+        assertThat(count("select count(*) from import_chunks")).isEqualTo(chunks);
+        assertThat(count("select count(*) from users where email = 'bounded@x.io'")).isZero();
+        assertThat(upload(csv, "text/csv", null).statusCode()).as("room again once they answered").isEqualTo(202);
+    }
+
+    @Test
+    void aCompressedUploadIs415BeforeAnyByteIsInflatedOrStored() throws Exception {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        long imports = count("select count(*) from imports");
+        long refused = metrics.meter("dev.fortress.imports.uploads-refused.content-encoding");
+        long uploadBytes = metrics.meter("dev.fortress.imports.upload-bytes");
+        // 8 MiB of rows gzip to a few KiB: inflated, they would be stored as 8 MiB.
+        ByteArrayOutputStream gzipped = new ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(gzipped)) {
+            gzip.write("email,role,org_id,age\n".getBytes(StandardCharsets.UTF_8));
+            byte[] row = "bomb@x.io,member,2,30\n".getBytes(StandardCharsets.UTF_8);
+            for (int i = 0; i < 8 * 1024 * 1024 / row.length; i++) {
+                gzip.write(row);
+            }
+        }
+
+        List<HttpResponse<String>> answers = new java.util.ArrayList<>();
+        for (String encoding : List.of("gzip", "deflate", "br", "gzip, identity")) {
+            answers.add(api().send(HttpRequest.newBuilder(api().uri("/imports"))
+                    .header("Content-Type", "text/csv").header("Content-Encoding", encoding)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped.toByteArray()))));
+        }
+        String plain = "email,role,org_id,age\nplain@x.io,member,2,30\n";
+        HttpResponse<String> identity = api().send(HttpRequest.newBuilder(api().uri("/imports"))
+                .header("Content-Type", "text/csv").header("Content-Encoding", "identity")
+                .POST(HttpRequest.BodyPublishers.ofString(plain)));
+
+        for (HttpResponse<String> answer : answers) {
+            assertThat(answer.statusCode()).isEqualTo(415);
+            assertThat(Http.json(answer)).isEqualTo(Map.of("code", 415, "message",
+                    "Content-Encoding must be identity (absent): send the CSV uncompressed"));
+        }
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.content-encoding")).isEqualTo(refused + 4);
+        assertThat(identity.statusCode()).as("identity is no coding at all").isEqualTo(202);
+        assertThat(metrics.meter("dev.fortress.imports.upload-bytes")).as("no byte of the refused ones read")
+                .isEqualTo(uploadBytes + plain.length());
+        assertThat(count("select count(*) from imports")).isEqualTo(imports + 1);
+        assertThat(count("select count(*) from users where email = 'bomb@x.io'")).isZero();
+    }
+
+    @Test
+    void importsPastTheRetentionArePurgedAndThenUnknown() {
+        Map<String, Object> done = finished(upload("email,role,org_id,age\nretained@x.io,member,2,30\n"));
+        String id = (String) done.get("importId");
+        JDBI.useHandle(h -> h.execute("update imports set finished_at = now() - interval '8 days' where id = '" + id + "'"));
+        Http admin = new Http("127.0.0.1", APP.getAdminPort());
+
+        HttpResponse<String> purged = admin.send(HttpRequest.newBuilder(admin.uri("/tasks/imports-purge"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+
+        assertThat(purged.statusCode()).isEqualTo(200);
+        assertThat(purged.body()).startsWith("purged 1 finished imports and 0 abandoned uploads");
+        assertThat(api().get("/imports/" + id).statusCode()).isEqualTo(404);
+        assertThat(count("select count(*) from imports where id = '" + id + "'")).isZero();
+        assertThat(count("select count(*) from import_orgs where import_id = '" + id + "'")).isZero();
+        assertThat(count("select count(*) from users where email = 'retained@x.io'")).as("its users stay").isEqualTo(1);
+        assertThat(count("select count(*) from jobrunr_recurring_jobs where id = 'imports-purge'")).isEqualTo(1);
     }
 
     @Test
@@ -241,13 +483,8 @@ class ImportsAppTest {
             out.write(csv);
             out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            // It holds its key once its transaction has started.
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (count("select count(*) from pg_locks where locktype = 'advisory' and granted "
-                    + "and database = (select oid from pg_database where datname = current_database())") == 0) {
-                assertThat(System.nanoTime()).as("the first upload took its key").isLessThan(deadline);
-                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-            }
+            // It holds its key once the server is receiving its body.
+            awaitSpooled(1, csv.length);
 
             second = upload(csv, "text/csv", "streaming-key");
 

@@ -44,7 +44,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class DashboardsAndAlertsTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, MixedLoad.UPLOADS);
 
     private static final Path GRAFANA = Path.of("grafana");
     private static final Path SCRAPE_CONFIG = GRAFANA.resolve("prometheus/prometheus.yml");

@@ -23,6 +23,13 @@ public final class MixedLoad {
     }
 
     /**
+     * For the app the load runs against: its 8 clients call with one organisation's key, and may
+     * all be uploading at once, which config.yml's imports.maxUploadsPerOrg (2) would answer 429.
+     */
+    public static final io.dropwizard.testing.ConfigOverride UPLOADS =
+            io.dropwizard.testing.ConfigOverride.config("imports.maxUploadsPerOrg", "8");
+
+    /**
      * @param api   a client that calls with a key of {@code orgId} (scopes read, write and import)
      * @param orgId the organisation every user, transaction and import belongs to
      */
