@@ -2,6 +2,7 @@ package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.auth.AuthConfiguration;
+import dev.fortress.auth.RateLimitsConfiguration;
 import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.db.FortressDataSourceFactory;
 import dev.fortress.db.ReplicaConfiguration;
@@ -69,6 +70,16 @@ public class FortressConfiguration extends Configuration {
 
     public AuthConfiguration getAuth() {
         return auth;
+    }
+
+    /** Per-caller request rates and in-flight limits (docs/api.md "Limits"). */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private RateLimitsConfiguration rateLimits;
+
+    public RateLimitsConfiguration getRateLimits() {
+        return rateLimits;
     }
 
     /** Idempotency-Key retention and purge. */
