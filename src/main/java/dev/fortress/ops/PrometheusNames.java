@@ -65,6 +65,8 @@ final class PrometheusNames implements SampleBuilder {
             // auth/Refusals: dev.fortress.auth.refused.<family>.<reason>
             new Rule("dev\\.fortress\\.auth\\.refused\\.(\\w+)\\.([\\w-]+)", m -> "fortress_auth_refused", "family",
                     "reason"),
+            // auth/RateLimiter: dev.fortress.ratelimit.limited.<key|address|inflight>
+            new Rule("dev\\.fortress\\.ratelimit\\.limited\\.(\\w+)", m -> "fortress_ratelimit_limited", "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {
