@@ -72,7 +72,8 @@ public class FortressApplication extends Application<FortressConfiguration> {
         Redis redis = Caches.build(configuration.getRedis(), environment);
         RequestHygiene.register(environment);
         Edge.register(configuration.getEdge(), environment);
-        Access access = Access.build(configuration.getAuth(), environment, databases);
+        Access access = Access.build(configuration.getAuth(), configuration.getRateLimits(), environment, databases,
+                redis);
         Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);

@@ -2,10 +2,11 @@ package dev.fortress;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.fortress.auth.AuthConfiguration;
-import dev.fortress.http.EdgeConfiguration;
+import dev.fortress.auth.RateLimitsConfiguration;
 import dev.fortress.cache.RedisConfiguration;
 import dev.fortress.db.FortressDataSourceFactory;
 import dev.fortress.db.ReplicaConfiguration;
+import dev.fortress.http.EdgeConfiguration;
 import dev.fortress.idempotency.IdempotencyConfiguration;
 import dev.fortress.imports.ImportsConfiguration;
 import dev.fortress.jobs.JobsConfiguration;
@@ -80,6 +81,16 @@ public class FortressConfiguration extends Configuration {
 
     public EdgeConfiguration getEdge() {
         return edge;
+    }
+
+    /** Per-caller request rates and in-flight limits (docs/api.md "Limits"). */
+    @Valid
+    @NotNull
+    @JsonProperty
+    private RateLimitsConfiguration rateLimits;
+
+    public RateLimitsConfiguration getRateLimits() {
+        return rateLimits;
     }
 
     /** Idempotency-Key retention and purge. */

@@ -30,11 +30,11 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 /**
  * {@code keys create|list|revoke ... config.yml}: API keys, as an operator scripts them (docs/api.md).
  * <ul>
- *   <li>{@code keys create --org 7 --scopes read,write [--expires 90d] config.yml} prints the key
+ *   <li>{@code keys create --org 7 --scopes read,write [--expires 90d] [--rate 50/s] config.yml} prints the key
  *       once, alone on the last line, once the replicas named in {@code readerDatabase.url} have it
  *       (instances look keys up there); {@code --org 1-1000} makes one key per organisation and
  *       prints one line {@code <org> <key>} each;</li>
- *   <li>{@code keys list --org 7 config.yml}: ids, prefixes, scopes, expiry, last use, state;</li>
+ *   <li>{@code keys list --org 7 config.yml}: ids, prefixes, scopes, rate, expiry, last use, state;</li>
  *   <li>{@code keys revoke <key id or key> config.yml}: revokes it, then waits until the replicas
  *       named in {@code readerDatabase.url} have replayed the revocation, so that every instance
  *       refuses the key within {@code auth.revocationCheckInterval} of the command's return.</li>
@@ -59,6 +59,8 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
                 .help("the organisation id, or a range a-b for one key per organisation");
         create.addArgument("--scopes").required(true).help("comma-separated: " + String.join(",", Scopes.ALL));
         create.addArgument("--expires").help("lifetime, e.g. 90d, 12h, 30m (default: never)");
+        create.addArgument("--rate")
+                .help("the key's request rate across all instances, e.g. 50/s or 600/m (default: rateLimits.requestsPerSecond)");
         create.addArgument("--wait").setDefault("10s")
                 .help("how long to wait for the replicas to have the key, so it works everywhere at once (default 10s)");
 
@@ -110,9 +112,11 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         Instant expires = lifetime == null ? null
                 : Instant.now().plusMillis(io.dropwizard.util.Duration.parse(lifetime).toMilliseconds())
                         .truncatedTo(ChronoUnit.SECONDS);
+        String rateGiven = namespace.getString("rate");
+        Double rate = rateGiven == null ? null : rate(rateGiven);
         List<ApiKeyStore.Created> keys = new ArrayList<>();
         for (long org : orgs) {
-            keys.add(store.create(org, scopes, expires));
+            keys.add(store.create(org, scopes, expires, rate));
         }
         List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
         if (!behind.isEmpty()) {
@@ -121,9 +125,10 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         }
         if (keys.size() == 1) {
             ApiKeyStore.Created key = keys.get(0);
-            out.printf("created key %d (%s...) of organisation %d, scopes %s, %s%n", key.id(),
+            out.printf("created key %d (%s...) of organisation %d, scopes %s, %s, %s%n", key.id(),
                     key.key().substring(0, 11), key.orgId(), String.join(",", key.scopes()),
-                    expires == null ? "never expires" : "expires " + expires);
+                    expires == null ? "never expires" : "expires " + expires,
+                    rate == null ? "default rate" : "rate " + shownRate(rate));
             out.println(key.key());
             return;
         }
@@ -134,6 +139,37 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
 
     private static String writerPosition(Jdbi writer) {
         return writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
+    }
+
+    /** {@code 50/s}, {@code 600/m} or {@code 3600/h}: requests per second. */
+    static double rate(String given) {
+        String[] parts = given.strip().split("/", -1);
+        try {
+            if (parts.length != 2) {
+                throw new IllegalArgumentException();
+            }
+            double count = Double.parseDouble(parts[0].strip());
+            double seconds = switch (parts[1].strip()) {
+                case "s" -> 1;
+                case "m" -> 60;
+                case "h" -> 3600;
+                default -> throw new IllegalArgumentException();
+            };
+            double perSecond = count / seconds;
+            if (!(perSecond > 0) || perSecond > dev.fortress.auth.RateLimitsConfiguration.MAX_RATE) {
+                throw new IllegalArgumentException();
+            }
+            return perSecond;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--rate takes requests per second, minute or hour (50/s, 600/m, "
+                    + "3600/h), more than 0 and at most " + (long) dev.fortress.auth.RateLimitsConfiguration.MAX_RATE
+                    + "/s, not '" + given + "'");
+        }
+    }
+
+    /** A rate as {@code keys list} shows it: 50/s, or 0.5/s. */
+    static String shownRate(double perSecond) {
+        return (perSecond == Math.rint(perSecond) ? String.valueOf((long) perSecond) : String.valueOf(perSecond)) + "/s";
     }
 
     /** {@code 7} or {@code 1-1000}. */
@@ -158,14 +194,16 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
 
     private static void list(PrintStream out, ApiKeyStore store, long org) {
         List<ApiKeyDao.Listed> keys = store.list(org);
-        out.printf("%-8s %-15s %-24s %-20s %-20s %-20s %s%n", "ID", "PREFIX", "SCOPES", "CREATED", "EXPIRES",
-                "LAST USED", "STATE");
+        out.printf("%-8s %-15s %-24s %-10s %-20s %-20s %-20s %s%n", "ID", "PREFIX", "SCOPES", "RATE", "CREATED",
+                "EXPIRES", "LAST USED", "STATE");
         OffsetDateTime now = OffsetDateTime.now();
         for (ApiKeyDao.Listed key : keys) {
             String state = key.revokedAt() != null ? "revoked " + time(key.revokedAt())
                     : key.expiresAt() != null && !key.expiresAt().isAfter(now) ? "expired" : "active";
-            out.printf("%-8d %-15s %-24s %-20s %-20s %-20s %s%n", key.id(), key.prefix() + "...",
-                    String.join(",", key.scopes()), time(key.createdAt()), time(key.expiresAt()),
+            out.printf("%-8d %-15s %-24s %-10s %-20s %-20s %-20s %s%n", key.id(), key.prefix() + "...",
+                    String.join(",", key.scopes()),
+                    key.requestsPerSecond() == null ? "default" : shownRate(key.requestsPerSecond()),
+                    time(key.createdAt()), time(key.expiresAt()),
                     time(key.lastUsedAt()), state);
         }
         out.printf("%d key(s) of organisation %d%n", keys.size(), org);

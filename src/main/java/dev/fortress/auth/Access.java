@@ -1,5 +1,6 @@
 package dev.fortress.auth;
 
+import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
 import io.dropwizard.auth.AuthDynamicFeature;
@@ -10,6 +11,12 @@ import io.dropwizard.auth.UnauthorizedHandler;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.jersey.errors.ErrorMessage;
 import io.dropwizard.lifecycle.Managed;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerResponseContext;
@@ -18,11 +25,16 @@ import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
 import org.glassfish.jersey.server.internal.LocalizationMessages;
 
@@ -49,7 +61,22 @@ public final class Access implements AccessCheck {
     public sealed interface Decision permits Allowed, Refused {
     }
 
-    public record Allowed(Caller caller) implements Decision {
+    /**
+     * An admitted caller: {@code rateLimit} is the {@code RateLimit} field its answer carries (null:
+     * none), and the caller holds one of its in-flight places until {@link #release} (null: none).
+     */
+    public record Allowed(Caller caller, String rateLimit, AtomicInteger inFlight) implements Decision {
+
+        public Allowed(Caller caller) {
+            this(caller, null, null);
+        }
+
+        /** Gives back the in-flight place: once, when the request has been answered. */
+        public void release() {
+            if (inFlight != null) {
+                inFlight.decrementAndGet();
+            }
+        }
     }
 
     public record Refused(Response response) implements Decision {
@@ -65,11 +92,15 @@ public final class Access implements AccessCheck {
      */
     private final Response unauthenticated = unauthorized.buildResponse(SCHEME, REALM);
     private final Refusals refusals;
+    private final RateLimiter limits;
+    /** The unknown keys the warm-up sends on purpose (401), which its per-address limit must not turn into 429s. */
+    private final Set<String> ownUnknownKeys = ConcurrentHashMap.newKeySet();
 
-    private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals) {
+    private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals, RateLimiter limits) {
         this.cache = cache;
         this.keys = keys;
         this.refusals = refusals;
+        this.limits = limits;
     }
 
     /**
@@ -78,7 +109,8 @@ public final class Access implements AccessCheck {
      * filter, the scope rule, {@code @Auth Caller} injection, and the count of refusals per route
      * family. As the server starts it refuses to serve a route that has no access rule.
      */
-    public static Access build(AuthConfiguration config, Environment environment, Databases databases) {
+    public static Access build(AuthConfiguration config, RateLimitsConfiguration rateLimits, Environment environment,
+                               Databases databases, Redis redis) {
         LastUse lastUse = new LastUse(databases.writer(),
                 environment.lifecycle().scheduledExecutorService("api-key-last-use", true).threads(1).build(),
                 config.getLastUseFlushInterval().toMilliseconds());
@@ -94,9 +126,10 @@ public final class Access implements AccessCheck {
                 environment.lifecycle().scheduledExecutorService("api-key-revocations", true).threads(1).build(),
                 System::nanoTime));
         Refusals refusals = new Refusals(environment.metrics());
-        Access access = new Access(cache, keys, refusals);
+        Access access = new Access(cache, keys, refusals,
+                new RateLimiter(rateLimits, redis, environment.metrics(), System::nanoTime));
 
-        environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder()
+        environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder(access)
                 .setAuthenticator(access::authenticate)
                 .setAuthorizer((caller, scope, request) -> caller.has(scope))
                 .setPrefix(SCHEME)
@@ -106,6 +139,10 @@ public final class Access implements AccessCheck {
         environment.jersey().register(RolesAllowedDynamicFeature.class);
         environment.jersey().register(new AuthValueFactoryProvider.Binder<>(Caller.class));
         environment.jersey().register(new RefusalCounter(refusals));
+        environment.jersey().register(new RateLimitField());
+        // First in the chain: whatever happens in Jersey, the in-flight place it took is given back.
+        environment.servlets().addFilter("rate-limit-release", new ReleaseInFlight())
+                .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
@@ -150,27 +187,56 @@ public final class Access implements AccessCheck {
 
     /**
      * For a route served outside Jersey ({@code DirectGetFilter}): the caller of this
-     * {@code Authorization} header if its key may use a route that needs {@code scope}, else the
-     * 401 or 403 Jersey gives such a request, counted under {@code family} as Jersey's are.
-     * A database that cannot be asked about a key not cached throws as the route's own reads do.
+     * {@code Authorization} header if its key may use a route that needs {@code scope} and is within
+     * its limits ({@link #admit}), else the 401, 403 or 429 Jersey gives such a request, counted
+     * under {@code family} as Jersey's are. A database that cannot be asked about a key not cached
+     * throws as the route's own reads do. An {@link Allowed} caller must be {@link Allowed#release}d.
      */
     @Override
-    public Decision check(String authorization, String scope, String family) {
+    public Decision check(String authorization, String address, String scope, String family) {
+        String key = credentials(authorization);
         Optional<Caller> caller;
         try {
-            caller = authenticate(credentials(authorization));
+            caller = authenticate(key);
         } catch (AuthenticationException e) {
             throw new IllegalStateException(e); // never: ApiKeyAuthenticator throws no checked exception
         }
         if (caller.isEmpty()) {
+            Response over = overUnauthenticated(key, address);
+            if (over != null) {
+                return new Refused(over);
+            }
             refusals.family(family).unauthenticated();
             return new Refused(unauthenticated);
         }
-        if (!caller.get().has(scope)) {
+        Decision admitted = admit(caller.get());
+        if (admitted instanceof Allowed allowed && !caller.get().has(scope)) {
+            allowed.release();
             refusals.family(family).forbidden();
             return new Refused(forbidden());
         }
-        return new Allowed(caller.get());
+        return admitted;
+    }
+
+    /**
+     * The limits of a caller with a valid key, for both paths (this class's {@link #check} and
+     * Jersey's {@link BearerKeyFilter}): its rate shared by all instances and its requests in flight
+     * here ({@link RateLimiter}). At most one Redis round trip; no exception.
+     */
+    Decision admit(Caller caller) {
+        return limits.admit(caller);
+    }
+
+    /**
+     * For a request without a valid key (it would get a 401): the 429 when its address is over
+     * {@code rateLimits.unauthenticatedRequestsPerSecond}, else null. The warm-up's own unknown key is
+     * not counted.
+     */
+    Response overUnauthenticated(String key, String address) {
+        if (key != null && ownUnknownKeys.contains(key)) {
+            return null;
+        }
+        return limits.unauthenticated(address == null ? "unknown" : address);
     }
 
     /** Jersey's 403 for a key without the route's scope, as Dropwizard's exception mapper words it. */
@@ -202,9 +268,19 @@ public final class Access implements AccessCheck {
     /** A key only this process knows; closing it refuses it from then on. */
     public final class TemporaryKey implements AutoCloseable {
         private final String key;
+        private final String unknown = ApiKeyFormat.generate(new SecureRandom());
 
         private TemporaryKey(String key) {
             this.key = key;
+            ownUnknownKeys.add(unknown);
+        }
+
+        /**
+         * An {@code Authorization} header with a well-formed key no one has (401), whose requests the
+         * per-address limit does not count while this key is open: the warm-up sends it on purpose.
+         */
+        public String unknownAuthorization() {
+            return SCHEME + " " + unknown;
         }
 
         /** The {@code Authorization} header that presents it. */
@@ -216,6 +292,41 @@ public final class Access implements AccessCheck {
         public void close() {
             keys.forget(key);
             cache.drop(key);
+            ownUnknownKeys.remove(unknown);
+        }
+    }
+
+    /** Jersey's request property (a servlet request attribute) that holds an admitted request's {@link Allowed}. */
+    static final String ADMITTED = Access.class.getName() + ".admitted";
+
+    /** The {@code RateLimit} field on the answers of admitted requests Jersey serves. */
+    private static final class RateLimitField implements ContainerResponseFilter {
+        @Override
+        public void filter(ContainerRequestContext request, ContainerResponseContext response) {
+            if (request.getProperty(ADMITTED) instanceof Allowed allowed && allowed.rateLimit() != null
+                    && !response.getHeaders().containsKey("RateLimit")) {
+                response.getHeaders().putSingle("RateLimit", allowed.rateLimit());
+            }
+        }
+    }
+
+    /**
+     * Gives back the in-flight place of a request Jersey admitted ({@link BearerKeyFilter} leaves its
+     * {@link Allowed} as a request attribute), in a {@code finally}: a response filter does not run
+     * on every path out of Jersey, and a place never given back would shrink the key's limit for good.
+     */
+    private static final class ReleaseInFlight implements Filter {
+        @Override
+        public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+                throws IOException, ServletException {
+            try {
+                chain.doFilter(request, response);
+            } finally {
+                if (request.getAttribute(ADMITTED) instanceof Allowed allowed) {
+                    request.removeAttribute(ADMITTED);
+                    allowed.release();
+                }
+            }
         }
     }
 

@@ -14,20 +14,24 @@ public interface ApiKeyDao {
 
     /** A key as {@code keys list} shows it: never the key, only its first characters. */
     record Listed(long id, long orgId, String prefix, String[] scopes, OffsetDateTime createdAt,
-                  OffsetDateTime expiresAt, OffsetDateTime revokedAt, OffsetDateTime lastUsedAt) {
+                  OffsetDateTime expiresAt, OffsetDateTime revokedAt, OffsetDateTime lastUsedAt,
+                  Double requestsPerSecond) {
     }
 
     /** A key just revoked (or revoked before: then {@code revokedAt} is that first time). */
     record Revoked(long id, long orgId, String prefix, OffsetDateTime revokedAt) {
     }
 
-    @SqlUpdate("insert into api_keys (org_id, prefix, hash, scopes, expires_at) "
-            + "values (:orgId, :prefix, :hash, cast(:scopes as text[]), :expiresAt)")
+    /** {@code requestsPerSecond} null: the key runs at {@code rateLimits.requestsPerSecond}. */
+    @SqlUpdate("insert into api_keys (org_id, prefix, hash, scopes, expires_at, requests_per_second) "
+            + "values (:orgId, :prefix, :hash, cast(:scopes as text[]), :expiresAt, :rate)")
     @GetGeneratedKeys("id")
     long create(@Bind("orgId") long orgId, @Bind("prefix") String prefix, @Bind("hash") byte[] hash,
-                @Bind("scopes") String[] scopes, @Bind("expiresAt") OffsetDateTime expiresAt);
+                @Bind("scopes") String[] scopes, @Bind("expiresAt") OffsetDateTime expiresAt,
+                @Bind("rate") Double requestsPerSecond);
 
-    @SqlQuery("select id, org_id, prefix, scopes, created_at, expires_at, revoked_at, last_used_at "
+    @SqlQuery("select id, org_id, prefix, scopes, created_at, expires_at, revoked_at, last_used_at, "
+            + "requests_per_second "
             + "from api_keys where org_id = :orgId order by id")
     @RegisterConstructorMapper(Listed.class)
     List<Listed> list(@Bind("orgId") long orgId);

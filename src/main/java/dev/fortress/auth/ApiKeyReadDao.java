@@ -20,7 +20,7 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 public interface ApiKeyReadDao {
 
     /** {@link #find}'s one text, for this SQL object and for {@link JdbcApiKeyReadDao}. */
-    String FIND = "select id, org_id, prefix, scopes, expires_at from api_keys "
+    String FIND = "select id, org_id, prefix, scopes, expires_at, requests_per_second from api_keys "
             + "where hash = :hash and revoked_at is null and (expires_at is null or expires_at > now())";
 
     /**
@@ -43,8 +43,9 @@ public interface ApiKeyReadDao {
         public Caller map(ResultSet rs, StatementContext ctx) throws SQLException {
             String[] scopes = (String[]) rs.getArray(4).getArray();
             Timestamp expires = rs.getTimestamp(5);
+            double rate = rs.getDouble(6); // 0 when null: the default rate
             return new Caller(rs.getLong(1), rs.getLong(2), Set.copyOf(List.of(scopes)), rs.getString(3),
-                    expires == null ? null : expires.toInstant());
+                    expires == null ? null : expires.toInstant(), rate);
         }
     }
 }

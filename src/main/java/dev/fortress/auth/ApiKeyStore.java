@@ -15,7 +15,8 @@ import org.jdbi.v3.core.Jdbi;
 public final class ApiKeyStore {
 
     /** A key just made: the only time the key itself is known. */
-    public record Created(long id, long orgId, String key, Set<String> scopes, Instant expiresAt) {
+    public record Created(long id, long orgId, String key, Set<String> scopes, Instant expiresAt,
+                          Double requestsPerSecond) {
     }
 
     private final Jdbi writer;
@@ -27,6 +28,18 @@ public final class ApiKeyStore {
 
     /** A new key of {@code orgId} with {@code scopes}, that stops working at {@code expiresAt} (null: never). */
     public Created create(long orgId, Set<String> scopes, Instant expiresAt) {
+        return create(orgId, scopes, expiresAt, null);
+    }
+
+    /**
+     * As {@link #create(long, Set, Instant)}, with a request rate of its own ({@code --rate}); null:
+     * {@code rateLimits.requestsPerSecond}.
+     */
+    public Created create(long orgId, Set<String> scopes, Instant expiresAt, Double requestsPerSecond) {
+        if (requestsPerSecond != null && !(requestsPerSecond > 0 && requestsPerSecond <= RateLimitsConfiguration.MAX_RATE)) {
+            throw new IllegalArgumentException("a key's rate is more than 0 and at most " + RateLimitsConfiguration.MAX_RATE
+                    + " requests per second, not " + requestsPerSecond);
+        }
         if (orgId < 1) {
             throw new IllegalArgumentException("an organisation id is a positive integer, not " + orgId);
         }
@@ -34,8 +47,8 @@ public final class ApiKeyStore {
         String key = ApiKeyFormat.generate(random);
         long id = writer.withExtension(ApiKeyDao.class, dao -> dao.create(orgId, ApiKeyFormat.shown(key),
                 ApiKeyFormat.hash(key), ordered.toArray(String[]::new),
-                expiresAt == null ? null : expiresAt.atOffset(ZoneOffset.UTC)));
-        return new Created(id, orgId, key, ordered, expiresAt);
+                expiresAt == null ? null : expiresAt.atOffset(ZoneOffset.UTC), requestsPerSecond));
+        return new Created(id, orgId, key, ordered, expiresAt, requestsPerSecond);
     }
 
     public List<ApiKeyDao.Listed> list(long orgId) {

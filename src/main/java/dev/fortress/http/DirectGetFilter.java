@@ -36,7 +36,7 @@ import org.jdbi.v3.core.JdbiException;
  * event listeners) cost over a third of GET /users/{id}'s server CPU (0.136 ms per request with
  * it, 0.084 without: bench/results/2026-12-01-cost.md, with the flame graphs); the answer does
  * not need it. What the route does stays where it was: the access rule ({@link Access#check}: the
- * same key parse, cached authenticator, scope and 401/403 answers as Jersey's, the scope read from
+ * same key parse, cached authenticator, limits, scope and 401/403/429 answers as Jersey's, the scope read from
  * the resource method's own {@code @RolesAllowed}), the resource method the filter calls (replica
  * routing, consistency tokens, caches, SQL objects and their statement metrics), the same JSON
  * from the application's ObjectMapper, the API's error shapes ({@link DatabaseExceptionMapper},
@@ -133,12 +133,15 @@ public final class DirectGetFilter implements Filter {
         }
         long started = System.nanoTime();
         Response answer;
+        String rateLimit = null;
         try {
-            Access.Decision decision = access.check(authorization(request), scope, family);
+            Access.Decision decision = access.check(authorization(request), request.getRemoteAddr(), scope, family);
             if (decision instanceof Access.Allowed allowed) {
+                rateLimit = allowed.rateLimit();
                 try {
                     answer = route.answer(allowed.caller(), segment, request);
                 } finally {
+                    allowed.release();
                     method.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 }
             } else {
@@ -149,7 +152,7 @@ public final class DirectGetFilter implements Filter {
         } catch (RuntimeException e) {
             answer = otherErrors.toResponse(e); // Jersey's answer to it: the API's shape, logged under an id
         }
-        write(answer, (HttpServletResponse) res);
+        write(answer, rateLimit, (HttpServletResponse) res);
         total.update(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         int status = answer.getStatus() / 100;
         if (status >= 1 && status <= 5) {
@@ -199,8 +202,11 @@ public final class DirectGetFilter implements Filter {
         return uri.substring(prefix.length(), end);
     }
 
-    private void write(Response answer, HttpServletResponse response) throws IOException {
+    private void write(Response answer, String rateLimit, HttpServletResponse response) throws IOException {
         response.setStatus(answer.getStatus());
+        if (rateLimit != null) {
+            response.setHeader("RateLimit", rateLimit);
+        }
         answer.getHeaders().forEach((header, values) -> {
             if (!"Content-Type".equalsIgnoreCase(header)) {
                 for (Object value : values) {

@@ -70,6 +70,8 @@ final class PrometheusNames implements SampleBuilder {
             // imports/UploadLimits: dev.fortress.imports.uploads-refused.<reason>
             new Rule("dev\\.fortress\\.imports\\.uploads-refused\\.([\\w-]+)", m -> "fortress_imports_uploads_refused",
                     "reason"),
+            // auth/RateLimiter: dev.fortress.ratelimit.limited.<key|address|inflight>
+            new Rule("dev\\.fortress\\.ratelimit\\.limited\\.(\\w+)", m -> "fortress_ratelimit_limited", "reason"),
             new Rule("dev\\.fortress\\.(.+)", m -> "fortress_" + m.group(1)));
 
     private record Mapped(String family, List<String> labelNames, List<String> labelValues) {

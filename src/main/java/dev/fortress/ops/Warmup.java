@@ -5,7 +5,6 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
 import dev.fortress.auth.Access;
-import dev.fortress.auth.ApiKeyFormat;
 import dev.fortress.auth.Scopes;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.ServerLifecycleListener;
@@ -15,7 +14,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -130,18 +128,18 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
             return;
         }
         try (Access.TemporaryKey key = access.temporaryKey(orgId, Set.of(Scopes.READ, Scopes.WRITE))) {
-            warm(port, mix, key.authorization());
+            warm(port, mix, key.authorization(), key.unknownAuthorization());
         }
     }
 
-    private void warm(int port, List<WarmupRequest> mix, String authorization) {
+    private void warm(int port, List<WarmupRequest> mix, String authorization, String unknown) {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = startedNanos.get() + config.getMaxDuration().toNanoseconds();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < config.getConcurrency(); i++) {
             int offset = i;
-            Thread worker = new Thread(() -> send(client, port, mix, offset, deadline, authorization),
+            Thread worker = new Thread(() -> send(client, port, mix, offset, deadline, authorization, unknown),
                     "fortress-warmup-" + i);
             worker.setDaemon(true);
             worker.start();
@@ -183,9 +181,8 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     }
 
     private void send(HttpClient client, int port, List<WarmupRequest> mix, int offset, long deadline,
-                      String authorization) {
+                      String authorization, String unknown) {
         String base = "http://127.0.0.1:" + port;
-        String unknown = "Bearer " + ApiKeyFormat.generate(new SecureRandom());
         for (int i = offset; !stopping && System.nanoTime() < deadline; i++) {
             WarmupRequest request = mix.get(i % mix.size());
             HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(base + request.path().get()))

@@ -46,7 +46,7 @@ class DirectGetFilterExactlyOnceTest {
         ServletContextHandler context = new ServletContextHandler();
         Caller caller = new Caller(1, 7, Set.of("read"), "fk_test", null);
         DirectGetFilter filter = new DirectGetFilter("/things/", "", "things.get", route,
-                (authorization, scope, family) -> new Access.Allowed(caller), "read", "things",
+                (authorization, address, scope, family) -> new Access.Allowed(caller), "read", "things",
                 Jackson.newObjectMapper(), new MetricRegistry());
         context.addFilter(new FilterHolder(filter), "/things/*", EnumSet.of(DispatcherType.REQUEST));
         context.addServlet(new ServletHolder(new HttpServlet() {

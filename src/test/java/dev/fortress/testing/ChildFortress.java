@@ -62,6 +62,7 @@ public final class ChildFortress implements AutoCloseable {
         env.put("ADMIN_PORT", String.valueOf(freePort()));
         env.put("JOBRUNR_DASHBOARD_PORT", String.valueOf(freePort()));
         env.put("WARMUP", "false"); // as in FortressApp: only WarmupTest waits for a warm-up
+        env.put("RATE_LIMIT_NAMESPACE", "test-" + db.name()); // as in FortressApp: key ids collide across tests
         return env;
     }
 

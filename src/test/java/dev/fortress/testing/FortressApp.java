@@ -58,7 +58,10 @@ public final class FortressApp {
                 ConfigOverride.config("health.shutdownWaitPeriod", "0s"),
                 // Tests start dozens of apps: no warm-up phase unless asked for (WarmupTest). Overrides
                 // are a set, not a list, so a key must not come twice.
-                ConfigOverride.config("warmup.enabled", String.valueOf(warmup))));
+                ConfigOverride.config("warmup.enabled", String.valueOf(warmup)),
+                // Tests share one Redis and every test database numbers its keys from 1: the limits of
+                // one test's key 1 must not be another's.
+                ConfigOverride.config("rateLimits.namespace", "test-" + db.name())));
         overrides.addAll(List.of(extra));
         return new NamedStatementsOnly(configPath(), overrides.toArray(new ConfigOverride[0]));
     }

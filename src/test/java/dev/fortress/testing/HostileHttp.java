@@ -22,10 +22,20 @@ public final class HostileHttp {
 
     private final String host;
     private final int port;
+    private final String from;
 
     public HostileHttp(String host, int port) {
+        this(host, port, null);
+    }
+
+    /**
+     * Connecting from the local address {@code from} (any of 127.0.0.0/8 is loopback here): a client
+     * of its own address, for limits per client address.
+     */
+    public HostileHttp(String host, int port, String from) {
         this.host = host;
         this.port = port;
+        this.from = from;
     }
 
     /**
@@ -67,7 +77,8 @@ public final class HostileHttp {
     }
 
     private Answer send(byte[] request) {
-        try (Socket socket = new Socket(host, port)) {
+        try (Socket socket = from == null ? new Socket(host, port)
+                : new Socket(host, port, java.net.InetAddress.getByName(from), 0)) {
             socket.setSoTimeout(15_000);
             OutputStream out = socket.getOutputStream();
             Thread writer = new Thread(() -> {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.auth.Access;
+import dev.fortress.cache.Redis;
 import dev.fortress.auth.ApiKeyFormat;
 import dev.fortress.auth.ApiKeyStore;
 import dev.fortress.auth.Scopes;
@@ -72,7 +73,9 @@ class UsersResourceTest {
         ResourceConfig jersey = ENVIRONMENT.jersey().getResourceConfig();
         Set<Object> instances = new HashSet<>(jersey.getInstances());
         Set<Class<?>> classes = new HashSet<>(jersey.getClasses());
-        Access access = Access.build(Configs.load().getAuth(), ENVIRONMENT, databases);
+        Access access = Access.build(Configs.load().getAuth(),
+                Configs.load().getRateLimits().withNamespace("test-" + DB.name()), ENVIRONMENT, databases,
+                new Redis(Configs.load().getRedis(), new MetricRegistry()));
 
         ResourceExtension.Builder builder = ResourceExtension.builder()
                 .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
