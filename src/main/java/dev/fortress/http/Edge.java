@@ -24,7 +24,8 @@ import org.eclipse.jetty.util.component.LifeCycle;
  *       headers and a minimum data rate for bodies and unread responses ({@link SlowClients});</li>
  *   <li>a body of up to {@code bodyReadAhead} is read without a thread before any resource runs
  *       (Jetty's {@link EagerContentHandler}): a body sent a byte at a time waits in the selector,
- *       not in a request thread's blocking read;</li>
+ *       not in a request thread's blocking read. Not uploads ({@code /imports}): their resource
+ *       refuses them on their headers, and bounds how many stream at once;</li>
  *   <li>at most {@code maxConcurrentRequests} requests handled at once, the rest waiting briefly
  *       and then shed with 503 ({@link Shedding}); readiness is never shed.</li>
  * </ol>
@@ -75,6 +76,9 @@ public final class Edge {
         EagerContentHandler readAhead = new EagerContentHandler(
                 new EagerContentHandler.RetainedContentLoaderFactory(edge.getBodyReadAhead().toBytes(), -1, false));
         readAhead.include(onApplicationPort);
+        // An upload is streamed to its spool by the resource, which refuses it on its headers alone
+        // (429, 503, 415) before reading any of its body: it must reach the resource at once.
+        readAhead.excludePath("/imports");
         shedding.include(onApplicationPort);
         shedding.excludePath("/health-check");
         shedding.setHandler(server.getHandler());

@@ -108,7 +108,13 @@ class EdgeTest {
             }
             try (Socket over = new Socket(java.net.InetAddress.getByName("127.0.0.1"), APP.getLocalPort(), address, 0)) {
                 over.setSoTimeout(20_000);
-                assertThat(over.getInputStream().read()).as("closed at once, before any request").isEqualTo(-1);
+                int read;
+                try {
+                    read = over.getInputStream().read();
+                } catch (java.net.SocketException reset) {
+                    read = -1; // closed with a reset, as SlowClients closes
+                }
+                assertThat(read).as("closed at once, before any request").isEqualTo(-1);
             }
             assertThat(metrics().meter("dev.fortress.edge.closed.address-limit") - before).isEqualTo(1);
             // The fifty within the limit still serve.
