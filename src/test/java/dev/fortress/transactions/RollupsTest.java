@@ -73,7 +73,7 @@ class RollupsTest {
     }
 
     private static Rollups rollups(Jdbi jdbi, int batch) {
-        return new Rollups(jdbi, batch, new Meter(), new Meter());
+        return new Rollups(jdbi, batch, new Meter(), new Meter(), null);
     }
 
     @Test
@@ -148,7 +148,7 @@ class RollupsTest {
         Meter runs = new Meter();
         Meter moved = new Meter();
 
-        Rollups.Report report = new Rollups(jdbi, 3, runs, moved).run();
+        Rollups.Report report = new Rollups(jdbi, 3, runs, moved, null).run();
 
         assertThat(report.deltas()).isEqualTo(20);
         assertThat(report.transactions()).as("6 full batches and the rest").isEqualTo(7);
