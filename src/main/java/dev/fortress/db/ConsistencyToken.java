@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 /**
  * The writer's WAL position after a commit ({@code X-Consistency-Token}, e.g. "0/16B3748"). A
  * read that carries it may be served by a replica only once that replica has replayed past it.
+ * {@code position} is the 64-bit LSN: compare positions with {@link Long#compareUnsigned}
+ * ({@code FFFFFFFF/FFFFFFFF} is the largest, though negative as a long).
  */
 public record ConsistencyToken(long position) {
 

@@ -23,9 +23,12 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
     private static final RateLimitedLog NO_TOKEN_LOG = RateLimitedLog.warn(LOG);
 
     private final Jdbi writer;
+    private final WriterPosition position;
 
-    public ConsistencyTokenFeature(Jdbi writer) {
+    /** @param position told each token issued: a position the writer has reached */
+    public ConsistencyTokenFeature(Jdbi writer, WriterPosition position) {
         this.writer = writer;
+        this.position = position;
     }
 
     @Override
@@ -42,6 +45,7 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
         try {
             String lsn = writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition);
             response.getHeaders().putSingle(HEADER, lsn);
+            position.observe(ConsistencyToken.parse(lsn).position());
         } catch (RuntimeException e) {
             // The write is committed; without a token the client's next read may simply be stale.
             String cause = "no consistency token [" + SqlStates.cause(e) + "]";

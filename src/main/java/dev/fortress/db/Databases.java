@@ -48,6 +48,8 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
                 () -> null));
+        WriterPosition writerPosition = new WriterPosition(writer,
+                environment.metrics().meter("dev.fortress.db.consistency-tokens.refused"));
         FortressDataSourceFactory readers = readerDatabase;
         String url = readers.getUrl();
         List<String> hosts = JdbcUrls.hosts(url);
@@ -64,7 +66,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 // One thread, so no %d: the lifecycle also names the executor's thread metrics after
                 // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
                 ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
-                        environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
+                        writerPosition, environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
                                 .threads(1).build());
                 environment.lifecycle().manage(monitor);
                 DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),
@@ -83,9 +85,9 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
             // replicas' own checks run beside it on :8081/healthcheck.
             environment.healthChecks().register(READER, new ReplicasHealthCheck(checks));
         }
-        ReplicaSet replicas = new ReplicaSet(members);
+        ReplicaSet replicas = new ReplicaSet(members, writerPosition);
         replicas.register(environment.metrics());
-        environment.jersey().register(new ConsistencyTokenFeature(writer));
+        environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition));
         return new Databases(writer, writerTimed, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 

@@ -1,12 +1,11 @@
 package dev.fortress.db;
 
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
-import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.customizer.QueryTimeOut;
 import org.jdbi.v3.sqlobject.locator.UseClasspathSqlLocator;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 
-/** What {@link ReplicaMonitor} measures: {@link #replay()} on the replica, {@link #bytesBehind} on the writer. */
+/** What {@link ReplicaMonitor} measures: {@link #replay()} on the replica, {@link #writerPosition} on the writer. */
 public interface ReplicaLagDao {
 
     /**
@@ -22,8 +21,11 @@ public interface ReplicaLagDao {
     @QueryTimeOut(2)
     Replay replay();
 
-    /** WAL bytes the writer has written past {@code lsn} (a replica's replay position); null for a null lsn. */
-    @SqlQuery("select cast(pg_wal_lsn_diff(pg_current_wal_lsn(), cast(:lsn as pg_lsn)) as bigint)")
+    /**
+     * The writer's WAL position ({@code 0/3000148}): the replica's lag in bytes is the difference,
+     * and consistency tokens are checked against it ({@link WriterPosition}).
+     */
+    @SqlQuery("select cast(pg_current_wal_lsn() as text)")
     @QueryTimeOut(2)
-    Long bytesBehind(@Bind("lsn") String lsn);
+    String writerPosition();
 }

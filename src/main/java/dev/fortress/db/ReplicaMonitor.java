@@ -1,6 +1,7 @@
 package dev.fortress.db;
 
 import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import io.dropwizard.lifecycle.Managed;
 import java.util.concurrent.ScheduledExecutorService;
@@ -25,14 +26,18 @@ public final class ReplicaMonitor implements Managed {
     private final Jdbi reader;
     private final ReplicaConfiguration config;
     private final String name;
+    private final WriterPosition writerPosition;
     private final ScheduledExecutorService schedule;
     private ScheduledFuture<?> checks;
     private volatile boolean usable = true;
     private volatile boolean standby;
     private volatile long lagBytes;
     private volatile double lagSeconds;
-    /** The reader's replay position as a number (see {@link ConsistencyToken}); Long.MAX_VALUE for a primary. */
-    private volatile long replayed = -1;
+    /**
+     * The reader's replay position as a number (see {@link ConsistencyToken}), compared unsigned as
+     * LSNs are; Long.MAX_VALUE for a primary, past any position a server reaches in practice.
+     */
+    private volatile long replayed;
     private volatile String reason = "not measured yet";
 
     /**
@@ -43,6 +48,16 @@ public final class ReplicaMonitor implements Managed {
      */
     public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
                           ScheduledExecutorService schedule) {
+        this(writer, reader, config, metrics, name, new WriterPosition(null, new Meter()), schedule);
+    }
+
+    /**
+     * @param writerPosition told the writer's position each check measures (the replicas' monitors
+     *                       share one), against which consistency tokens are checked
+     */
+    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
+                          WriterPosition writerPosition, ScheduledExecutorService schedule) {
+        this.writerPosition = writerPosition;
         this.writer = writer;
         this.reader = reader;
         this.config = config;
@@ -79,7 +94,7 @@ public final class ReplicaMonitor implements Managed {
 
     /** Has the reader replayed the writer's WAL at least up to {@code token}? */
     public boolean replayedPast(ConsistencyToken token) {
-        return usable && replayed >= token.position();
+        return usable && Long.compareUnsigned(replayed, token.position()) >= 0;
     }
 
     /** Why reads are on the writer, or null when they are not. */
@@ -118,9 +133,13 @@ public final class ReplicaMonitor implements Managed {
                 why = null;
             } else {
                 String replayedLsn = replica.replayed();
+                long replayedAt = ConsistencyToken.parse(replayedLsn).position();
                 long bytes;
                 try {
-                    bytes = writer.withExtension(ReplicaLagDao.class, dao -> dao.bytesBehind(replayedLsn));
+                    long written = ConsistencyToken.parse(
+                            writer.withExtension(ReplicaLagDao.class, ReplicaLagDao::writerPosition)).position();
+                    writerPosition.observe(written);
+                    bytes = written - replayedAt; // pg_wal_lsn_diff: LSNs are byte positions
                 } catch (RuntimeException writerDown) {
                     // No writer, no new writes: the replica cannot fall further behind, and it is all there is.
                     bytes = lagBytes;
@@ -128,7 +147,7 @@ public final class ReplicaMonitor implements Managed {
                 boolean idle = Boolean.TRUE.equals(replica.idle());
                 lagBytes = Math.max(0, bytes);
                 lagSeconds = idle && bytes <= 0 ? 0 : replica.seconds();
-                replayed = ConsistencyToken.parse(replayedLsn).position();
+                replayed = replayedAt;
                 ok = lagBytes <= config.getMaxLag().toBytes() && lagSeconds <= config.getMaxLagTime().toSeconds();
                 why = ok ? null : String.format("replica %d bytes and %.1f s behind (bounds %s, %s)",
                         lagBytes, lagSeconds, config.getMaxLag(), config.getMaxLagTime());

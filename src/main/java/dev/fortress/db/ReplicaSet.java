@@ -16,7 +16,8 @@ import org.jdbi.v3.core.Jdbi;
  * the lag bounds; with a consistency token, replayed past it), the next in round robin whose
  * pool has a free connection, else the next usable one (a saturated replica makes a read wait or
  * fail fast, it does not push it onto the writer); none usable: the writer. A replica that failed
- * is retried by its monitor, never by requests.
+ * is retried by its monitor, never by requests. A token no replica has replayed is checked against
+ * the writer's position ({@link WriterPosition}): one ahead of the writer is refused (400).
  */
 public final class ReplicaSet {
 
@@ -37,19 +38,21 @@ public final class ReplicaSet {
     }
 
     private final List<Member> members;
+    private final WriterPosition writer;
     private final AtomicInteger next = new AtomicInteger();
 
-    public ReplicaSet(List<Member> members) {
+    public ReplicaSet(List<Member> members, WriterPosition writer) {
         if (members.isEmpty()) {
             throw new IllegalArgumentException("no replica: readerDatabase.url names none");
         }
         this.members = List.copyOf(members);
+        this.writer = writer;
     }
 
     /** One replica that is never saturated, for tests of a single DAO. */
     public static ReplicaSet of(String name, Jdbi jdbi, DataSource dataSource, ReplicaMonitor monitor) {
         return new ReplicaSet(List.of(new Member(name, Databases.READER, jdbi, dataSource, null, 0, monitor,
-                new Meter())));
+                new Meter())), new WriterPosition(null, new Meter()));
     }
 
     /** {@code dev.fortress.db.replicas.usable}: how many replicas reads without a token may use now. */
@@ -76,7 +79,8 @@ public final class ReplicaSet {
     /**
      * The replica a read with this {@code X-Consistency-Token} header (possibly absent or malformed)
      * goes to, as an index into {@link #members()}, or -1 for the writer. A malformed token goes to
-     * the writer: it cannot be honoured anywhere else.
+     * the writer: it cannot be honoured anywhere else. A token that neither a replica nor the writer
+     * has reached is refused: a {@code WebApplicationException} answering 400.
      */
     public int choose(String header) {
         Optional<ConsistencyToken> token = Optional.empty();
@@ -102,6 +106,9 @@ public final class ReplicaSet {
             if (busy < 0) {
                 busy = k;
             }
+        }
+        if (busy < 0 && token.isPresent()) {
+            writer.check(token.get()); // to the writer, unless not even the writer has reached it
         }
         return busy;
     }

@@ -11,6 +11,9 @@ public final class SqlStates {
     /** Server shutting down, crash recovery, too many connections, cannot connect now. */
     private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400");
 
+    /** query_canceled: statement_timeout, or a cancel request (a driver query timeout). */
+    public static final String QUERY_CANCELED = "57014";
+
     private SqlStates() {
     }
 
@@ -47,6 +50,15 @@ public final class SqlStates {
             }
         }
         return false;
+    }
+
+    /**
+     * True when the server cancelled a statement (57014, query_canceled): it ran past the role's
+     * {@code statement_timeout} (lock waits included), or a driver query timeout cancelled it. Either
+     * way the database was too slow for it now, not the request wrong: worth a retry later.
+     */
+    public static boolean isStatementTimeout(Throwable error) {
+        return hasState(error, QUERY_CANCELED);
     }
 
     /** True for a unique violation (23505) of the named constraint or unique index. */

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * A stalled database makes every statement slow: the meter counts each, the log says it once per
  * statement and datasource per interval, with a count of the rest ({@link RateLimitedLog}).
  * A statement run outside an SQL object is timed as {@code sql.raw} and its SQL text logged once
- * at WARN, so that it can be found and named.
+ * at WARN, so that it can be found and named. A statement the server cancelled because it ran past
+ * {@code statement_timeout} (SQLSTATE 57014) is counted in {@code dev.fortress.db.<datasource>.statement-timeouts}.
  */
 public final class StatementMetrics implements SqlLogger {
 
@@ -39,6 +40,7 @@ public final class StatementMetrics implements SqlLogger {
     private final String prefix;
     private final long slowNanos;
     private final Meter slow;
+    private final Meter timeouts;
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Set<String> unnamedLogged = ConcurrentHashMap.newKeySet();
 
@@ -48,6 +50,7 @@ public final class StatementMetrics implements SqlLogger {
         this.prefix = MetricRegistry.name("dev.fortress.db", datasource);
         this.slowNanos = slowThreshold.toNanos();
         this.slow = registry.meter(MetricRegistry.name(prefix, "slow-statements"));
+        this.timeouts = registry.meter(MetricRegistry.name(prefix, "statement-timeouts"));
     }
 
     @Override
@@ -58,6 +61,14 @@ public final class StatementMetrics implements SqlLogger {
     @Override
     public void logException(StatementContext context, SQLException ex) {
         record(context);
+        failed(ex);
+    }
+
+    /** Counts a failed statement that was cancelled by {@code statement_timeout} (JDBI's and {@link TimedJdbc}'s). */
+    public void failed(SQLException error) {
+        if (SqlStates.isStatementTimeout(error)) {
+            timeouts.mark();
+        }
     }
 
     private void record(StatementContext context) {

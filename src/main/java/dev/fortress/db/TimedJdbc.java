@@ -63,7 +63,7 @@ public final class TimedJdbc {
                 return reader.read(rows);
             }
         } catch (SQLException e) {
-            throw new UnableToExecuteStatementException(e, null);
+            throw failed(metrics, e);
         }
     }
 
@@ -78,8 +78,16 @@ public final class TimedJdbc {
                 record(metrics, name, started);
             }
         } catch (SQLException e) {
-            throw new UnableToExecuteStatementException(e, null);
+            throw failed(metrics, e);
         }
+    }
+
+    /** The failure as JDBI's exception type, counted as JDBI's SQL logger counts it. */
+    private static UnableToExecuteStatementException failed(StatementMetrics metrics, SQLException e) {
+        if (metrics != null) {
+            metrics.failed(e);
+        }
+        return new UnableToExecuteStatementException(e, null);
     }
 
     private static void record(StatementMetrics metrics, String name, long started) {

@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A database that is down, restarting or saturated answers 503 with {@code Retry-After}, so
- * clients and load balancers back off; anything else from the database is a 500 whose details
+ * clients and load balancers back off; so does a statement the server cancelled at the role's
+ * {@code statement_timeout} (57014: a lock or a load made it too slow now; counted per pool in
+ * {@code dev.fortress.db.<pool>.statement-timeouts}). Anything else from the database is a 500 whose details
  * (SQL, stack) stay in the log under an id the client can quote.
  * <p>
  * An outage gives thousands of 503s a second: they are logged once per cause per interval with a
@@ -32,6 +34,14 @@ public final class DatabaseExceptionMapper implements ExceptionMapper<JdbiExcept
             String cause = "database unavailable [" + SqlStates.cause(error) + "]";
             UNAVAILABLE_LOG.warn(cause, "{}: {}", cause, SqlStates.rootMessage(error));
             return ApiErrors.response(Response.Status.SERVICE_UNAVAILABLE, "database unavailable, retry later")
+                    .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
+                    .build();
+        }
+        if (SqlStates.isStatementTimeout(error)) {
+            String cause = "statement timeout [" + SqlStates.cause(error) + "]";
+            UNAVAILABLE_LOG.warn(cause, "{}: {}", cause, SqlStates.rootMessage(error));
+            return ApiErrors.response(Response.Status.SERVICE_UNAVAILABLE,
+                            "the database did not answer in time, retry later")
                     .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
                     .build();
         }

@@ -43,6 +43,8 @@ final class PrometheusNames implements SampleBuilder {
             new Rule("dev\\.fortress\\.db\\.replica\\.(.+)\\.(lag-bytes|lag-seconds|in-use|max-lag-bytes|max-lag-seconds|reads)",
                     m -> "fortress_db_replica_" + m.group(2).replace('-', '_'), "replica"),
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.slow-statements", m -> "fortress_db_slow_statements", "pool"),
+            new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.statement-timeouts", m -> "fortress_db_statement_timeouts",
+                    "pool"),
             // StatementMetrics: dev.fortress.db.<pool>.<Dao>.<method>
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.(\\w+\\.\\w+)", m -> "fortress_db_statement_duration", "pool",
                     "statement"),

@@ -26,7 +26,7 @@ import redis.clients.jedis.Pipeline;
  *       counts only if it was written under the current epoch and generation.</li>
  *   <li>Miss: one aggregation per org and version in this instance (single-flight), then a
  *       pipelined {@code SETEX} of the entry, tagged with the versions read <em>before</em> the
- *       aggregation ran.</li>
+ *       aggregation ran; none for an org with no users (nothing to save, and no key per id sent).</li>
  *   <li>Invalidate (after a write commits): {@code INCR} the org's generation. This closes the
  *       read-then-stale-write race: a miss that read the database before the write and stores
  *       its result after the invalidation stores it under the old generation, which no reader
@@ -168,6 +168,11 @@ public final class OrgStatsCache {
         }
         long started = System.nanoTime();
         OrgStats stats = aggregate(orgId);
+        if (stats.users() == 0) {
+            // No entry for an organisation without users: any id a caller sends would otherwise leave
+            // one in Redis, and the answer costs an index look-up that finds nothing.
+            return stats;
+        }
         long computeMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
         Entry entry = new Entry(epoch, generation, stats.users(), stats.avgAge(), computeMillis,
                 System.currentTimeMillis() + ttlSeconds * 1000);

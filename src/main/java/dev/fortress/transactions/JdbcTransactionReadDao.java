@@ -78,6 +78,8 @@ final class JdbcTransactionReadDao implements TransactionReads {
             return switch (name) {
                 case "head" -> SummaryPieces::head;
                 case "tail" -> SummaryPieces::tail;
+                case "minutesHead" -> SummaryPieces::minutesHead;
+                case "minutesTail" -> SummaryPieces::minutesTail;
                 case "hoursHead" -> SummaryPieces::hoursHead;
                 case "hoursTail" -> SummaryPieces::hoursTail;
                 case "daysHead" -> SummaryPieces::daysHead;

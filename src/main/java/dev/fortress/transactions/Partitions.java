@@ -1,5 +1,6 @@
 package dev.fortress.transactions;
 
+import dev.fortress.db.StatementTimeoutDao;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -86,6 +87,10 @@ public final class Partitions {
 
     private Report run(YearMonth from, YearMonth to, boolean retire) {
         Report report = writer.inTransaction(h -> {
+            if (config.getJobStatementTimeout() != null) {
+                // The advisory locks and DETACH's lock on the parent may wait longer than a request may.
+                h.attach(StatementTimeoutDao.class).extendTo(config.getJobStatementTimeout());
+            }
             PartitionsDao partitions = h.attach(PartitionsDao.class);
             partitions.lock(LOCK);
             List<YearMonth> present = partitions.present();

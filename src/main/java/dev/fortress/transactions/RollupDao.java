@@ -8,8 +8,9 @@ import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /**
- * The rollups of {@code transactions} (changeset 5-transaction-rollups): the deltas its triggers
- * append, and the hour, day and month buckets the rollup job moves them into. Writes here run
+ * The rollups of {@code transactions} (changesets 5, 8 and 16-minute-rollups): the deltas its
+ * triggers append (per organisation and UTC minute), and the minute, hour, day and month buckets the
+ * rollup job moves them into. Writes here run
  * inside a transaction that holds {@link Rollups#LOCK}.
  */
 public interface RollupDao {

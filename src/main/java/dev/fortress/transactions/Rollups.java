@@ -1,13 +1,15 @@
 package dev.fortress.transactions;
 
 import com.codahale.metrics.Meter;
+import dev.fortress.db.StatementTimeoutDao;
+import io.dropwizard.util.Duration;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Moves the deltas that writes to {@code transactions} leave (one row per statement and hour, by
- * trigger) into hour, day and month rollups, so that a summary reads a few rows whatever its
+ * Moves the deltas that writes to {@code transactions} leave (one row per statement, organisation and minute, by
+ * trigger) into minute, hour, day and month rollups, so that a summary reads a few rows whatever its
  * range. Each batch is one writer transaction under a transaction-scoped advisory lock (which also
  * holds behind PgBouncer in transaction mode): it deletes the oldest deltas and adds them to their
  * buckets, so a reader's snapshot sees each write exactly once, as a delta or inside a rollup.
@@ -39,16 +41,21 @@ public final class Rollups {
     private final int batch;
     private final Meter runs;
     private final Meter deltasRolledUp;
+    private final Duration statementTimeout;
 
     /**
      * @param runs           marked once per run
      * @param deltasRolledUp marked with the deltas each committed batch moved
+     * @param statementTimeout each batch's statement_timeout (transactions.jobStatementTimeout): a batch
+     *                       after an outage of the job, or a wait for another instance's batch (the
+     *                       advisory lock), outlasts a request's; null keeps the role's
      */
-    public Rollups(Jdbi writer, int batch, Meter runs, Meter deltasRolledUp) {
+    public Rollups(Jdbi writer, int batch, Meter runs, Meter deltasRolledUp, Duration statementTimeout) {
         this.writer = writer;
         this.batch = batch;
         this.runs = runs;
         this.deltasRolledUp = deltasRolledUp;
+        this.statementTimeout = statementTimeout;
     }
 
     /** Rolls up every delta committed before it started (and any that come meanwhile, up to MAX_BATCHES). */
@@ -59,6 +66,9 @@ public final class Rollups {
         RollupDao.Moved moved;
         do {
             moved = writer.inTransaction(h -> {
+                if (statementTimeout != null) {
+                    h.attach(StatementTimeoutDao.class).extendTo(statementTimeout);
+                }
                 RollupDao dao = h.attach(RollupDao.class);
                 dao.lock();
                 return dao.rollUp(batch);

@@ -16,6 +16,14 @@ public interface TransactionSeedDao {
     @SqlUpdate("set local synchronous_commit = off")
     void synchronousCommitOff();
 
+    /**
+     * For the rest of the transaction: no statement_timeout. Seeding is an operator's one-off bulk
+     * load of 200,000-row statements, which the role's 5 s (changeset 15) would cut off on a busy
+     * machine; the writer's socketTimeout still bounds each.
+     */
+    @SqlUpdate("set local statement_timeout = 0")
+    void noStatementTimeout();
+
     /** Transactions {@code first..last} of a run, over the year before {@code now}, for existing users. */
     @SqlUpdate
     @UseClasspathSqlLocator

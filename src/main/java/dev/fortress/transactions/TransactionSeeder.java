@@ -44,10 +44,15 @@ public final class TransactionSeeder {
             added += writer.inTransaction(h -> {
                 TransactionSeedDao dao = h.attach(TransactionSeedDao.class);
                 dao.synchronousCommitOff();
+                dao.noStatementTimeout();
                 return dao.insert(now, from, last);
             });
         }
-        writer.useExtension(TransactionSeedDao.class, TransactionSeedDao::analyze);
+        writer.useTransaction(h -> {
+            TransactionSeedDao dao = h.attach(TransactionSeedDao.class);
+            dao.noStatementTimeout();
+            dao.analyze();
+        });
         return added;
     }
 }

@@ -66,7 +66,7 @@ public final class Transactions {
         String prefix = "dev.fortress.transactions.rollups";
         Rollups rollups = new Rollups(databases.writer(), Rollups.BATCH,
                 environment.metrics().meter(MetricRegistry.name(prefix, "runs")),
-                environment.metrics().meter(MetricRegistry.name(prefix, "deltas")));
+                environment.metrics().meter(MetricRegistry.name(prefix, "deltas")), config.getJobStatementTimeout());
         jobs.addHandler(RollupJob.class, new RollupJob(rollups));
         jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
                 .withId("transaction-rollups")

@@ -51,6 +51,13 @@ public class TransactionsConfiguration {
     @JsonProperty
     private Duration rollupMaxLag;
 
+    /**
+     * The {@code statement_timeout} of the rollup batches' and partition maintenance's transactions,
+     * instead of the role's (changeset 15). Null (tests that build this by hand): the role's.
+     */
+    @JsonProperty
+    private Duration jobStatementTimeout;
+
     public TransactionsConfiguration() {
     }
 
@@ -74,6 +81,11 @@ public class TransactionsConfiguration {
 
     public String getMaintenanceCron() {
         return maintenanceCron;
+    }
+
+    /** Null: the role's statement_timeout. */
+    public Duration getJobStatementTimeout() {
+        return jobStatementTimeout;
     }
 
     public Duration getRollupInterval() {

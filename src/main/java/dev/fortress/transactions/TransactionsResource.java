@@ -129,7 +129,7 @@ public class TransactionsResource {
         Instant[] window = window(from, to);
         SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);
         long org = caller.orgId();
-        TransactionDao.Summary summary = reader.read(token, pieces.onWholeHours()
+        TransactionDao.Summary summary = reader.read(token, pieces.onWholeMinutes()
                 ? reads -> reads.summaryAligned(org, pieces) : reads -> reads.summary(org, pieces));
         return new WindowSummary(window[0].toString(), window[1].toString(), summary.count(),
                 summary.sum().setScale(2).toPlainString());

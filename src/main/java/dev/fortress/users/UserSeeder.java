@@ -29,7 +29,11 @@ public final class UserSeeder {
                 added += insertChunk(token, orgs, first, Math.min(wanted, first + CHUNK - 1));
             }
         }
-        jdbi.useExtension(UserSeedDao.class, UserSeedDao::analyze);
+        jdbi.useTransaction(h -> {
+            UserSeedDao dao = h.attach(UserSeedDao.class);
+            dao.noStatementTimeout();
+            dao.analyze();
+        });
         return added;
     }
 
@@ -38,6 +42,7 @@ public final class UserSeeder {
             UserSeedDao dao = h.attach(UserSeedDao.class);
             // Bulk demo data: losing the last chunk in a crash is fine, waiting on fsync is not.
             dao.synchronousCommitOff();
+            dao.noStatementTimeout();
             return dao.insert(token, orgs, first, last);
         });
     }

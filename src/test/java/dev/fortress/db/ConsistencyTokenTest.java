@@ -16,6 +16,10 @@ class ConsistencyTokenTest {
         assertThat(high.position()).isEqualTo(1L << 32).isGreaterThan(low.position());
         assertThat(low.toString()).isEqualTo("0/16B3748");
         assertThat(ConsistencyToken.parse("a/ff").toString()).isEqualTo("A/FF");
+        ConsistencyToken last = ConsistencyToken.parse("FFFFFFFF/FFFFFFFF");
+        assertThat(last.toString()).isEqualTo("FFFFFFFF/FFFFFFFF");
+        assertThat(Long.compareUnsigned(last.position(), high.position())).as("the largest, compared unsigned")
+                .isPositive();
     }
 
     @Test

@@ -108,6 +108,34 @@ class ReplicaReadsTest {
         assertThat(onWriterDelta(() -> read(id, null))).as("back on the replica").isZero();
     }
 
+    @Test
+    void aTokenAheadOfTheWriterIsRefusedWhileOnesTheWriterReachedAreServed() {
+        HttpResponse<String> created = create("ahead-" + System.nanoTime() + "@x.io");
+        long id = ((Number) Http.json(created).get("id")).longValue();
+        String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+        long refused = metrics().meter("dev.fortress.db.consistency-tokens.refused");
+
+        for (String beyond : new String[] {"FFFFFFFF/FFFFFFFF", "7FFFFFFF/0", "1000/0"}) {
+            HttpResponse<String> ahead = read(id, beyond);
+
+            assertThat(ahead.statusCode()).as(beyond + ": " + ahead.body()).isEqualTo(400);
+            assertThat(Http.json(ahead)).containsEntry("code", 400);
+            assertThat(Http.json(ahead).get("message").toString())
+                    .startsWith("X-Consistency-Token " + beyond + " is ahead of the writer");
+        }
+        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused")).isEqualTo(refused + 3);
+        // A position this instance never issued nor sampled (another instance's write, made just now)
+        // is one the writer has reached: asked, the writer says so, and the read is served.
+        String elsewhere = DB.jdbi().withHandle(h -> {
+            h.execute("insert into users (email, role, org_id, age) values (?, 'member', 3, 40)",
+                    "elsewhere-" + System.nanoTime() + "@x.io");
+            return h.createQuery("select cast(pg_current_wal_lsn() as text)").mapTo(String.class).one();
+        });
+        assertThat(read(id, elsewhere).statusCode()).isEqualTo(200);
+        assertThat(read(id, token).statusCode()).as("read-your-write with the write's own token").isEqualTo(200);
+        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused")).isEqualTo(refused + 3);
+    }
+
     private static boolean onReplica(long userId) {
         try (java.sql.Connection c = REPLICA.connect();
              java.sql.PreparedStatement st = c.prepareStatement("select 1 from users where id = ?")) {

@@ -33,7 +33,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(DropwizardExtensionsSupport.class)
 class IdempotencyKeyTest {
 
-    private static final TestDatabase DB = TestDatabase.create();
+    /**
+     * Two tests hold a lock while a write waits behind it, one until its client (Http's 10 s
+     * timeout) has given up: longer than the role's statement_timeout (5 s) would let the write wait.
+     */
+    private static final TestDatabase DB = TestDatabase.create()
+            .withRoleDefault("statement_timeout", "60s")
+            .withRoleDefault("idle_in_transaction_session_timeout", "60s");
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
     /** The organisation of DB.aUser's users, which the tests' users and transactions belong to. */
     private static final long ORG = 1;

@@ -34,7 +34,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(DropwizardExtensionsSupport.class)
 class JobsDashboardBrowserTest {
 
-    private static final TestDatabase DB = TestDatabase.create();
+    /** The lock below is held while a browser looks, which may take longer than the role's guards allow. */
+    private static final TestDatabase DB = TestDatabase.create()
+            .withRoleDefault("statement_timeout", "60s")
+            .withRoleDefault("idle_in_transaction_session_timeout", "60s");
     private static final int DASHBOARD_PORT = OwnedProcesses.freePort();
     private static final String USER = "ops";
     private static final String PASSWORD = "s3cret";

@@ -87,11 +87,25 @@ class OrgStatsAppTest {
     }
 
     @Test
-    void anOrgWithNoUsersHasZeroUsersAndNoAverage() {
-        HttpResponse<String> empty = client.stats(ORG_BASE + 2);
+    void anOrgWithNoUsersHasZeroUsersAndNoAverageAndLeavesNoKeyInRedis() {
+        long org = ORG_BASE + 2;
+        HttpResponse<String> empty = client.stats(org);
+        HttpResponse<String> again = client.stats(org);
 
         assertThat(empty.statusCode()).isEqualTo(200);
-        assertThat(empty.body()).isEqualTo("{\"orgId\":" + (ORG_BASE + 2) + ",\"users\":0,\"avgAge\":null}");
+        assertThat(empty.body()).isEqualTo("{\"orgId\":" + org + ",\"users\":0,\"avgAge\":null}");
+        assertThat(again.headers().firstValue("X-Cache")).as("nothing was stored to hit").contains("miss");
+        try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
+            jedis.select(REDIS_DB);
+            assertThat(jedis.keys("*{" + org + "}*")).as("keys of the org without users").isEmpty();
+        }
+
+        client.addUser(org, 20);
+        client.stats(org);
+        try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
+            jedis.select(REDIS_DB);
+            assertThat(jedis.exists(OrgStatsCache.entryKey(org))).as("cached once it has a user").isTrue();
+        }
     }
 
     @Test

@@ -133,6 +133,23 @@ public final class TestDatabase {
         return source;
     }
 
+    /**
+     * Sets a default of the test's role in this database, as changeset 15 sets statement_timeout and
+     * idle_in_transaction_session_timeout, for the sessions opened from now on (so: before the app
+     * starts). For a test that holds a lock longer than those guards allow on purpose.
+     */
+    public TestDatabase withRoleDefault(String parameter, String value) {
+        if (!parameter.matches("[a-z_]+") || !value.matches("[0-9a-z]+")) {
+            throw new IllegalArgumentException(parameter + " = " + value);
+        }
+        try (Connection c = server.connect(name); Statement st = c.createStatement()) {
+            st.execute("alter role \"" + user() + "\" in database " + name + " set " + parameter + " = '" + value + "'");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot set " + parameter + " for " + name + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
     /** Applies every changeset not applied yet. */
     public void migrate() {
         update(Integer.MAX_VALUE);

@@ -73,17 +73,17 @@ class RollupsTest {
     }
 
     private static Rollups rollups(Jdbi jdbi, int batch) {
-        return new Rollups(jdbi, batch, new Meter(), new Meter());
+        return new Rollups(jdbi, batch, new Meter(), new Meter(), null);
     }
 
     @Test
-    void eachStatementLeavesOneDeltaPerHourItTouchesAndUpdatesAndDeletesSubtract() {
+    void eachStatementLeavesOneDeltaPerMinuteItTouchesAndUpdatesAndDeletesSubtract() {
         Jdbi jdbi = fresh();
 
         execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) select u.id, u.org_id, 1.25, "
                 + "timestamptz '2026-05-03T10:00:00Z' + (g % 3) * interval '1 hour' "
                 + "from (select id, org_id from users where org_id = ?) u, generate_series(1, 999) g", ORG);
-        assertThat(deltas(jdbi)).as("one delta per hour, not per row").isEqualTo(3);
+        assertThat(deltas(jdbi)).as("one delta per minute, not per row").isEqualTo(3);
         assertDeltasAddUpToTheRows(jdbi);
 
         execute(jdbi, "update transactions set created_at = created_at + interval '1 day' "
@@ -91,26 +91,26 @@ class RollupsTest {
         execute(jdbi, "update transactions set amount = amount * 2 where created_at >= '2026-05-03T12:00:00Z'"); // 2 hours
         execute(jdbi, "delete from transactions where id % 10 = 0");
         execute(jdbi, "update transactions set amount = amount where id % 7 = 0");
-        assertThat(deltas(jdbi)).as("moved rows leave their hour and join another; no-op updates add nothing")
+        assertThat(deltas(jdbi)).as("moved rows leave their minute and join another; no-op updates add nothing")
                 .isEqualTo(3 + 2 + 2 + 3);
         assertDeltasAddUpToTheRows(jdbi);
         assertExact(jdbi, Instant.parse("2026-05-01T00:00:00Z"), Instant.parse("2026-06-01T00:00:00Z"));
     }
 
     @Test
-    void oneStatementLeavesOneDeltaPerOrganisationAndHourAndTheRunKeepsThemApart() {
+    void oneStatementLeavesOneDeltaPerOrganisationAndMinuteAndTheRunKeepsThemApart() {
         Jdbi jdbi = fresh();
 
         execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) "
                 + "select u.id, u.org_id, u.org_id, timestamptz '2026-07-01T10:00:00Z' + (g % 2) * interval '1 hour' "
                 + "from users u, generate_series(1, 10) g where u.org_id <> ?", WITHOUT_ROWS);
-        assertThat(deltas(jdbi)).as("one delta per organisation and hour").isEqualTo(ORGS.size() * 2);
+        assertThat(deltas(jdbi)).as("one delta per organisation and minute").isEqualTo(ORGS.size() * 2);
         assertDeltasAddUpToTheRows(jdbi);
 
         rollups(jdbi, Rollups.BATCH).run();
 
         assertThat(scalar(jdbi, "select count(*) from (select distinct org_id, grain from transaction_rollups) k"))
-                .as("hour, day and month rollups of each organisation").isEqualTo(ORGS.size() * 3);
+                .as("minute, hour, day and month rollups of each organisation").isEqualTo(ORGS.size() * 4);
         for (long org : ORGS) {
             assertThat(summary(jdbi, org, Instant.parse("2026-07-01T00:00:00Z"), Instant.parse("2026-08-01T00:00:00Z")))
                     .as("org " + org).isEqualTo(new TransactionDao.Summary(10, BigDecimal.valueOf(10 * org).setScale(2)));
@@ -148,7 +148,7 @@ class RollupsTest {
         Meter runs = new Meter();
         Meter moved = new Meter();
 
-        Rollups.Report report = new Rollups(jdbi, 3, runs, moved).run();
+        Rollups.Report report = new Rollups(jdbi, 3, runs, moved, null).run();
 
         assertThat(report.deltas()).isEqualTo(20);
         assertThat(report.transactions()).as("6 full batches and the rest").isEqualTo(7);
@@ -238,7 +238,7 @@ class RollupsTest {
     }
 
     @Test
-    void theMigrationTurnsExistingRowsIntoDeltas() {
+    void theMigrationsKeepExistingRowsExact() {
         TestDatabase db = TestDatabase.createWithFirst(4);
         Jdbi jdbi = withUserAndPartitions(db);
         // Before changeset 8 a row has no org_id: the migration takes it from the row's user.
@@ -252,11 +252,55 @@ class RollupsTest {
         assertThat(scalar(jdbi, "select count(*) from transactions t join users u on u.id = t.user_id "
                 + "where t.org_id <> u.org_id")).as("every row carries its user's organisation").isZero();
         assertThat(scalar(jdbi, "select count(distinct org_id) from transactions")).isEqualTo(ORGS.size());
-        assertDeltasAddUpToTheRows(jdbi);
+        // Changeset 8 made them deltas again; 15 rolled those up and built the minute rollups from the rows.
+        assertThat(deltas(jdbi)).isZero();
+        assertDeltasAndRollupsAddUpToTheRows(jdbi);
+        assertGrainsAgree(jdbi);
         List<Instant[]> windows = randomWindows(new Random(SEED), 30);
         windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
         rollups(jdbi, Rollups.BATCH).run();
         windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
+    }
+
+    /**
+     * Changeset 15 on data that has both hour rollups and hourly deltas pending: the pending ones are
+     * rolled up, minute rollups are built from the rows, and every window (on whole minutes or not)
+     * is exact at once, then after runs and new writes (one delta per minute from then on).
+     */
+    @Test
+    void theMinuteRollupsMigrationKeepsRolledUpAndPendingWritesExact() {
+        TestDatabase db = TestDatabase.createWithFirst(12); // through 12-api-keys-revoked-at
+        Jdbi jdbi = withUserAndPartitions(db);
+        Random random = new Random(SEED);
+        insertRandom(jdbi, random, 200);
+        // The hourly rollup of changeset 8's day, as the job ran it then.
+        execute(jdbi, """
+                with moved as (delete from transaction_deltas returning org_id, bucket, count, sum),
+                hours as (select org_id, bucket, sum(count) as count, sum(sum) as sum from moved group by 1, 2),
+                buckets as (
+                  select org_id, 'hour' as grain, bucket, count, sum from hours
+                  union all
+                  select org_id, 'day', date_trunc('day', bucket, 'UTC'), sum(count), sum(sum) from hours group by 1, 3
+                  union all
+                  select org_id, 'month', date_trunc('month', bucket, 'UTC'), sum(count), sum(sum) from hours group by 1, 3)
+                insert into transaction_rollups as r (org_id, grain, bucket, count, sum)
+                select org_id, grain, bucket, count, sum from buckets
+                on conflict (org_id, grain, bucket) do update set count = r.count + excluded.count, sum = r.sum + excluded.sum""");
+        insertRandom(jdbi, random, 100); // pending hourly deltas beside the rollups
+        assertThat(deltas(jdbi)).isPositive();
+
+        db.migrate();
+
+        assertThat(deltas(jdbi)).as("the hourly deltas were rolled up").isZero();
+        assertDeltasAndRollupsAddUpToTheRows(jdbi);
+        assertGrainsAgree(jdbi);
+        List<Instant[]> windows = randomWindows(new Random(SEED + 1), 40);
+        windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
+        insertRandom(jdbi, random, 100);
+        windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
+        rollups(jdbi, Rollups.BATCH).run();
+        windows.forEach(w -> assertExact(jdbi, w[0], w[1]));
+        assertGrainsAgree(jdbi);
     }
 
     @Test
@@ -349,8 +393,8 @@ class RollupsTest {
         SummaryPieces pieces = SummaryPieces.of(from, to);
         JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
         TransactionDao.Summary summary = reads.summary(org, pieces);
-        if (pieces.onWholeHours()) {
-            assertThat(reads.summaryAligned(org, pieces)).as("the statement for whole hours agrees (org " + org + ")")
+        if (pieces.onWholeMinutes()) {
+            assertThat(reads.summaryAligned(org, pieces)).as("the statement for whole minutes agrees (org " + org + ")")
                     .isEqualTo(summary);
         }
         return summary;
@@ -407,18 +451,21 @@ class RollupsTest {
                 where coalesce(d.c, 0) <> coalesce(t.c, 0) or coalesce(d.s, 0) <> coalesce(t.s, 0)""")).isZero();
     }
 
-    /** Per organisation, every day is the sum of its hours, every month the sum of its days. */
+    /** Per organisation, every hour is the sum of its minutes, every day of its hours, every month of its days. */
     private static void assertGrainsAgree(Jdbi jdbi) {
         assertThat(scalar(jdbi, """
                 select count(*) from (
-                  select org_id as o, date_trunc('day', bucket, 'UTC') as b, 'day' as g, sum(count) as c, sum(sum) as s
+                  select org_id as o, date_trunc('hour', bucket, 'UTC') as b, 'hour' as g, sum(count) as c, sum(sum) as s
+                    from transaction_rollups where grain = 'minute' group by 1, 2
+                  union all
+                  select org_id, date_trunc('day', bucket, 'UTC'), 'day', sum(count), sum(sum)
                     from transaction_rollups where grain = 'hour' group by 1, 2
                   union all
                   select org_id, date_trunc('month', bucket, 'UTC'), 'month', sum(count), sum(sum)
                     from transaction_rollups where grain = 'day' group by 1, 2
                 ) expected full join transaction_rollups r
                     on r.org_id = expected.o and r.grain = expected.g and r.bucket = expected.b
-                where r.grain is distinct from 'hour'
+                where r.grain is distinct from 'minute'
                   and (expected.c is distinct from r.count or expected.s is distinct from r.sum)"""))
                 .isZero();
     }

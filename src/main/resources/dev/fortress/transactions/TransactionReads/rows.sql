@@ -1,6 +1,6 @@
 -- GET /transactions/summary, its first two pieces: the caller's organisation's raw rows in the
--- partial hours at the ends of [from, to) (index transactions_org_created_idx). A window on whole
--- hours (every dashboard's and the bench's ranges) has none, and its statement leaves these
+-- partial minutes at the ends of [from, to), under a minute each (index transactions_org_created_idx).
+-- A window on whole minutes (every dashboard's and the bench's ranges) has none, and its statement leaves these
 -- branches out: planning them over every partition of transactions was most of PostgreSQL's time
 -- per request (custom plans: the generic plan's estimate crosses jit_above_cost).
 -- JdbcTransactionReadDao joins the pieces with union all.
