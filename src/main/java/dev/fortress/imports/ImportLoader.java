@@ -1,6 +1,7 @@
 package dev.fortress.imports;
 
 import dev.fortress.db.SqlStates;
+import dev.fortress.db.StatementTimeoutDao;
 import dev.fortress.users.UserWriteDao;
 import jakarta.validation.Validator;
 import java.io.IOException;
@@ -143,6 +144,7 @@ final class ImportLoader {
 
         private void commit(ImportBatch batch) {
             long imported = writer.inTransaction(h -> {
+                h.attach(StatementTimeoutDao.class).extendTo(config.getBatchStatementTimeout());
                 ImportBatchDao rows = h.attach(ImportBatchDao.class);
                 List<Long> orgs = new ArrayList<>();
                 long added = 0;

@@ -336,6 +336,7 @@ class ImportJobTest {
                 prefix + "ImportBatchDao.savepoint", prefix + "ImportBatchDao.copyUsers",
                 prefix + "ImportBatchDao.releaseSavepoint", prefix + "ImportBatchDao.rollbackToSavepoint",
                 prefix + "ImportBatchDao.createStage", prefix + "ImportBatchDao.copyStage",
-                prefix + "ImportBatchDao.insertStaged", prefix + "ImportBatchDao.refused");
+                prefix + "ImportBatchDao.insertStaged", prefix + "ImportBatchDao.refused",
+                prefix + "StatementTimeoutDao.setLocal");
     }
 }
