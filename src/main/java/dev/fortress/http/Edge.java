@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
@@ -55,6 +56,15 @@ public final class Edge {
         });
     }
 
+    /** The body's declared length: -1 when chunked or absent, past any bound when unreadable. */
+    private static long declared(Request request) {
+        try {
+            return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+        } catch (NumberFormatException unreadable) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     private static void install(EdgeConfiguration edge, Server server, SlowClients slowClients, Shedding shedding,
                                 ScheduledExecutorService sweeper, MetricRegistry metrics) {
         List<Connector> application = java.util.Arrays.stream(server.getConnectors())
@@ -75,7 +85,10 @@ public final class Edge {
                 .getName());
         EagerContentHandler readAhead = new EagerContentHandler(
                 new EagerContentHandler.RetainedContentLoaderFactory(edge.getBodyReadAhead().toBytes(), -1, false));
-        readAhead.include(onApplicationPort);
+        long readAheadBytes = edge.getBodyReadAhead().toBytes();
+        // A body declared larger than the read-ahead goes to its resource at once: one over its route's
+        // limit is refused there on its Content-Length (413) without waiting for bytes that may never come.
+        readAhead.include(onApplicationPort.and(r -> declared(r) <= readAheadBytes));
         // An upload is streamed to its spool by the resource, which refuses it on its headers alone
         // (429, 503, 415) before reading any of its body: it must reach the resource at once.
         readAhead.excludePath("/imports");

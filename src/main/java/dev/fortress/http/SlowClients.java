@@ -52,6 +52,8 @@ public final class SlowClients implements Connection.Listener {
     private final int maxPerAddress;
     private final Map<EndPoint, Watch> watches = new ConcurrentHashMap<>();
     private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    /** Each open connection's address, kept from its opening: a closed channel no longer tells it. */
+    private final Map<Connection, InetAddress> addresses = new ConcurrentHashMap<>();
     private final Meter headerTimeouts;
     private final Meter slowBodies;
     private final Meter stalledResponses;
@@ -76,7 +78,14 @@ public final class SlowClients implements Connection.Listener {
         if (address == null || maxPerAddress == 0) {
             return;
         }
-        int open = perAddress.computeIfAbsent(address, a -> new AtomicInteger()).incrementAndGet();
+        addresses.put(connection, address);
+        // compute and computeIfPresent run atomically per address: a counter is removed at 0 and never
+        // counted into after (an address that comes and goes leaves no entry).
+        int open = perAddress.compute(address, (a, count) -> {
+            AtomicInteger next = count == null ? new AtomicInteger() : count;
+            next.incrementAndGet();
+            return next;
+        }).get();
         if (open > maxPerAddress) {
             overAddressLimit.mark();
             abort(connection.getEndPoint());
@@ -87,14 +96,11 @@ public final class SlowClients implements Connection.Listener {
     public void onClosed(Connection connection) {
         EndPoint endPoint = connection.getEndPoint();
         watches.remove(endPoint);
-        InetAddress address = address(endPoint);
-        if (address == null || maxPerAddress == 0) {
+        InetAddress address = addresses.remove(connection);
+        if (address == null) {
             return;
         }
-        AtomicInteger open = perAddress.get(address);
-        if (open != null && open.decrementAndGet() <= 0) {
-            perAddress.remove(address, open);
-        }
+        perAddress.computeIfPresent(address, (a, count) -> count.decrementAndGet() <= 0 ? null : count);
     }
 
     /** One look at every connection of {@code connector}; run every second. */

@@ -31,7 +31,11 @@ class RedisOutageTest {
     private static final TcpProxy REDIS = new TcpProxy("127.0.0.1", 6379);
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
             ConfigOverride.config("redis.url", "redis://127.0.0.1:" + REDIS.port() + "/14"),
-            ConfigOverride.config("redis.breakerOpenFor", "1s"));
+            ConfigOverride.config("redis.breakerOpenFor", "1s"),
+            // The load is one key as fast as the clients go, past the key's default rate on a fast machine:
+            // this test is about the cache, so the key's rate is out of its way (RateLimitTest has the limits).
+            ConfigOverride.config("rateLimits.requestsPerSecond", "1000000"),
+            ConfigOverride.config("rateLimits.burst", "1000000"));
     private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     private final OrgsClient client = new OrgsClient(DB, APP.getLocalPort());
