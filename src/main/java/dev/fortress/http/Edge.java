@@ -27,6 +27,8 @@ import org.eclipse.jetty.util.component.LifeCycle;
  *       (Jetty's {@link EagerContentHandler}): a body sent a byte at a time waits in the selector,
  *       not in a request thread's blocking read. Not uploads ({@code /imports}): their resource
  *       refuses them on their headers, and bounds how many stream at once;</li>
+ *   <li>at most {@code maxPipelinedRequests} requests in a row sent ahead of their answers on one
+ *       connection, then 503 and the connection closed ({@link PipelineBound});</li>
  *   <li>at most {@code maxConcurrentRequests} requests handled at once, the rest waiting briefly
  *       and then shed with 503 ({@link Shedding}); readiness is never shed.</li>
  * </ol>
@@ -83,8 +85,7 @@ public final class Edge {
 
         Predicate<Request> onApplicationPort = r -> APPLICATION.equals(r.getConnectionMetaData().getConnector()
                 .getName());
-        EagerContentHandler readAhead = new EagerContentHandler(
-                new EagerContentHandler.RetainedContentLoaderFactory(edge.getBodyReadAhead().toBytes(), -1, false));
+        EagerContentHandler readAhead = new EagerContentHandler(new ReadAhead(edge.getBodyReadAhead().toBytes()));
         long readAheadBytes = edge.getBodyReadAhead().toBytes();
         // A body declared larger than the read-ahead goes to its resource at once: one over its route's
         // limit is refused there on its Content-Length (413) without waiting for bytes that may never come.
@@ -95,7 +96,10 @@ public final class Edge {
         shedding.include(onApplicationPort);
         shedding.excludePath("/health-check");
         shedding.setHandler(server.getHandler());
-        readAhead.setHandler(shedding);
+        PipelineBound pipelineBound = new PipelineBound(edge.getMaxPipelinedRequests(),
+                metrics.meter("dev.fortress.edge.closed.pipelining"));
+        pipelineBound.setHandler(shedding);
+        readAhead.setHandler(pipelineBound);
         server.setHandler(readAhead);
     }
 }

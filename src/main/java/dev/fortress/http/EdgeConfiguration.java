@@ -51,6 +51,16 @@ public class EdgeConfiguration {
     @JsonProperty
     private DataSize bodyReadAhead;
 
+    /** Requests in a row a connection may send ahead of their answers; the next gets 503 and the connection closes. */
+    @NotNull
+    @Min(1)
+    @JsonProperty
+    private Integer maxPipelinedRequests;
+
+    public int getMaxPipelinedRequests() {
+        return maxPipelinedRequests;
+    }
+
     /** Requests handled at once; past it they wait (below), then get 503. */
     @NotNull
     @Min(1)
