@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.Server;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,12 +108,31 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         // with it, and an executor's stop (shutdown(), no interrupt, non-daemon threads) would leave
         // the senders looping to maxDuration and hold up the exit of an application stopped mid-warm-up.
         int port = getLocalPort(server);
-        Thread thread = new Thread(() -> run(port), "fortress-warmup");
+        String base = "http://" + localHost(server, port) + ":" + port;
+        Thread thread = new Thread(() -> run(base), "fortress-warmup");
         thread.setDaemon(true);
         thread.start();
     }
 
-    private void run(int port) {
+    /**
+     * Where the application port can be reached from this process: loopback when it listens on every
+     * address, else the one address it is bound to (a fleet's host binds its own: bin/cluster).
+     */
+    static String localHost(Server server, int port) {
+        for (Connector connector : server.getConnectors()) {
+            if (connector instanceof NetworkConnector network && network.getLocalPort() == port) {
+                String host = network.getHost();
+                if (host == null || host.isBlank() || host.equals("0.0.0.0") || host.equals("::")
+                        || host.equals("[::]")) {
+                    break;
+                }
+                return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+            }
+        }
+        return "127.0.0.1";
+    }
+
+    private void run(String base) {
         startedNanos.set(System.nanoTime());
         List<WarmupRequest> mix = new ArrayList<>();
         long orgId = 1;
@@ -128,18 +149,18 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
             return;
         }
         try (Access.TemporaryKey key = access.temporaryKey(orgId, Set.of(Scopes.READ, Scopes.WRITE))) {
-            warm(port, mix, key.authorization(), key.unknownAuthorization());
+            warm(base, mix, key.authorization(), key.unknownAuthorization());
         }
     }
 
-    private void warm(int port, List<WarmupRequest> mix, String authorization, String unknown) {
+    private void warm(String base, List<WarmupRequest> mix, String authorization, String unknown) {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = startedNanos.get() + config.getMaxDuration().toNanoseconds();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < config.getConcurrency(); i++) {
             int offset = i;
-            Thread worker = new Thread(() -> send(client, port, mix, offset, deadline, authorization, unknown),
+            Thread worker = new Thread(() -> send(client, base, mix, offset, deadline, authorization, unknown),
                     "fortress-warmup-" + i);
             worker.setDaemon(true);
             worker.start();
@@ -180,9 +201,8 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         return "its time bound (" + config.getMaxDuration() + ") came first";
     }
 
-    private void send(HttpClient client, int port, List<WarmupRequest> mix, int offset, long deadline,
+    private void send(HttpClient client, String base, List<WarmupRequest> mix, int offset, long deadline,
                       String authorization, String unknown) {
-        String base = "http://127.0.0.1:" + port;
         for (int i = offset; !stopping && System.nanoTime() < deadline; i++) {
             WarmupRequest request = mix.get(i % mix.size());
             HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(base + request.path().get()))
