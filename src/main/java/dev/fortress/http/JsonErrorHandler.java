@@ -61,10 +61,31 @@ public final class JsonErrorHandler extends ErrorHandler {
 
     static byte[] body(int code) {
         String reason = HttpStatus.getMessage(code);
+        return body(code, reason == null ? "HTTP " + code : reason);
+    }
+
+    /** The API's error shape, {@code {"code": code, "message": message}}, for answers written outside Jersey. */
+    static byte[] body(int code, String message) {
         try {
-            return JSON.writeValueAsBytes(new ErrorMessage(code, reason == null ? "HTTP " + code : reason));
+            return JSON.writeValueAsBytes(new ErrorMessage(code, message));
         } catch (JsonProcessingException e) {
             return ("{\"code\":" + code + ",\"message\":\"HTTP " + code + "\"}").getBytes(StandardCharsets.US_ASCII);
         }
+    }
+
+    /**
+     * A 503 the edge answers before any resource runs ({@link Shedding}, {@link PipelineBound}):
+     * {@code body} from {@link #body(int, String)}, with {@code Retry-After: 1}, and the connection
+     * closed after it when {@code close}.
+     */
+    static void unavailable(Response response, Callback callback, byte[] body, boolean close) {
+        response.setStatus(HttpStatus.SERVICE_UNAVAILABLE_503);
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        if (close) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
+        response.write(true, ByteBuffer.wrap(body), callback);
     }
 }

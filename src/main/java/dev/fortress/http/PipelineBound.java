@@ -1,10 +1,7 @@
 package dev.fortress.http;
 
 import com.codahale.metrics.Meter;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -25,8 +22,8 @@ import org.eclipse.jetty.util.Callback;
 final class PipelineBound extends Handler.Wrapper {
 
     private static final String AHEAD = PipelineBound.class.getName() + ".ahead";
-    private static final byte[] BODY = "{\"code\":503,\"message\":\"Too many requests sent ahead of their answers on one connection\"}"
-            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] BODY = JsonErrorHandler.body(503,
+            "Too many requests sent ahead of their answers on one connection");
 
     private final int max;
     private final Meter closed;
@@ -43,12 +40,7 @@ final class PipelineBound extends Handler.Wrapper {
             connection.setAttribute(AHEAD, ahead);
             if (ahead > max) {
                 closed.mark();
-                response.setStatus(503);
-                response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
-                response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
-                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, BODY.length);
-                response.write(true, ByteBuffer.wrap(BODY), callback);
+                JsonErrorHandler.unavailable(response, callback, BODY, true);
                 return true;
             }
         }

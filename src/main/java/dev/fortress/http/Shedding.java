@@ -1,9 +1,6 @@
 package dev.fortress.http;
 
 import com.codahale.metrics.Meter;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.QoSHandler;
@@ -17,8 +14,7 @@ import org.eclipse.jetty.util.Callback;
  */
 final class Shedding extends QoSHandler {
 
-    private static final byte[] BODY = "{\"code\":503,\"message\":\"The service is over its capacity; retry later\"}"
-            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] BODY = JsonErrorHandler.body(503, "The service is over its capacity; retry later");
 
     private final Meter shed;
 
@@ -48,10 +44,6 @@ final class Shedding extends QoSHandler {
 
     private void unavailable(Response response, Callback callback) {
         shed.mark();
-        response.setStatus(503);
-        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, BODY.length);
-        response.write(true, ByteBuffer.wrap(BODY), callback);
+        JsonErrorHandler.unavailable(response, callback, BODY, false);
     }
 }

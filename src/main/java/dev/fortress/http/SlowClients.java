@@ -41,7 +41,7 @@ public final class SlowClients implements Connection.Listener {
 
     private static final class Watch {
         long messages = -1;
-        Phase phase = Phase.IDLE;
+        Phase phase;
         long since;
         long bytesAtStart;
     }
@@ -119,6 +119,10 @@ public final class SlowClients implements Connection.Listener {
 
     private void check(EndPoint endPoint, HttpConnection connection, long now) {
         Phase phase = phase(endPoint, connection.getParser());
+        if (phase == Phase.IDLE) {
+            watches.remove(endPoint); // between requests: the idle timeout's, nothing to watch
+            return;
+        }
         Watch watch = watches.computeIfAbsent(endPoint, e -> new Watch());
         long messages = connection.getMessagesIn();
         long bytes = phase == Phase.WRITING ? connection.getBytesOut() : connection.getBytesIn();
