@@ -71,9 +71,9 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 configuration.getWriterDatabase());
         Redis redis = Caches.build(configuration.getRedis(), environment);
         RequestHygiene.register(environment);
-        Edge.register(configuration.getEdge(), environment);
         Access access = Access.build(configuration.getAuth(), configuration.getRateLimits(), environment, databases,
                 redis);
+        Edge.register(configuration.getEdge(), environment, access::refusedAtEdge);
         Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);

@@ -35,6 +35,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
 import org.glassfish.jersey.server.internal.LocalizationMessages;
 
@@ -79,7 +82,22 @@ public final class Access implements AccessCheck {
         }
     }
 
-    public record Refused(Response response) implements Decision {
+    /**
+     * The answer a request gets instead of being served; {@code known}: for a key refused for its
+     * rate, until when it stays refused whatever any instance does (else null).
+     */
+    public record Refused(Response response, RateRefusal known) implements Decision {
+
+        public Refused(Response response) {
+            this(response, null);
+        }
+    }
+
+    /**
+     * A key over its rate until {@code untilNanos} ({@link System#nanoTime}): the fields of its 429
+     * ({@code Retry-After} in seconds, {@code RateLimit-Policy}, {@code RateLimit}, the message).
+     */
+    public record RateRefusal(long untilNanos, long retryAfter, String policy, String state, String message) {
     }
 
     private final KeyCache cache;
@@ -93,10 +111,19 @@ public final class Access implements AccessCheck {
     private final Response unauthenticated = unauthorized.buildResponse(SCHEME, REALM);
     private final Refusals refusals;
     private final RateLimiter limits;
+    /**
+     * The {@code Authorization} headers of keys refused for their rate, each until its bucket admits
+     * again: the edge answers their requests ({@link #refusedAtEdge}) without Jersey or Redis.
+     */
+    private final Cache<String, RateRefusal> refusedKeys;
     /** The unknown keys the warm-up sends on purpose (401), which its per-address limit must not turn into 429s. */
     private final Set<String> ownUnknownKeys = ConcurrentHashMap.newKeySet();
 
-    private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals, RateLimiter limits) {
+    private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals, RateLimiter limits, int maxRefused) {
+        this.refusedKeys = Caffeine.newBuilder().maximumSize(maxRefused)
+                .expireAfter(Expiry.creating((String header, RateRefusal refusal) ->
+                        java.time.Duration.ofNanos(Math.max(0, refusal.untilNanos() - System.nanoTime()))))
+                .build();
         this.cache = cache;
         this.keys = keys;
         this.refusals = refusals;
@@ -127,7 +154,7 @@ public final class Access implements AccessCheck {
                 System::nanoTime));
         Refusals refusals = new Refusals(environment.metrics());
         Access access = new Access(cache, keys, refusals,
-                new RateLimiter(rateLimits, redis, environment.metrics(), System::nanoTime));
+                new RateLimiter(rateLimits, redis, environment.metrics(), System::nanoTime), rateLimits.getLocalBuckets());
 
         environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder(access)
                 .setAuthenticator(access::authenticate)
@@ -209,7 +236,7 @@ public final class Access implements AccessCheck {
             refusals.family(family).unauthenticated();
             return new Refused(unauthenticated);
         }
-        Decision admitted = admit(caller.get());
+        Decision admitted = admit(caller.get(), authorization);
         if (admitted instanceof Allowed allowed && !caller.get().has(scope)) {
             allowed.release();
             refusals.family(family).forbidden();
@@ -223,8 +250,25 @@ public final class Access implements AccessCheck {
      * Jersey's {@link BearerKeyFilter}): its rate shared by all instances and its requests in flight
      * here ({@link RateLimiter}). At most one Redis round trip; no exception.
      */
-    Decision admit(Caller caller) {
-        return limits.admit(caller);
+    Decision admit(Caller caller, String authorization) {
+        Decision decision = limits.admit(caller);
+        if (decision instanceof Refused refused && refused.known() != null && authorization != null) {
+            refusedKeys.put(authorization, refused.known());
+        }
+        return decision;
+    }
+
+    /**
+     * For the edge, before any handler: the 429 of a request whose {@code Authorization} header is a
+     * key refused for its rate and still over it, or null. Counted as every 429 of a key's rate.
+     */
+    public RateRefusal refusedAtEdge(String authorization) {
+        RateRefusal refusal = refusedKeys.getIfPresent(authorization);
+        if (refusal == null || refusal.untilNanos() - System.nanoTime() <= 0) {
+            return null;
+        }
+        limits.refusedAtEdge();
+        return refusal;
     }
 
     /**

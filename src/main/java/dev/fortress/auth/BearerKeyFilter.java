@@ -36,7 +36,8 @@ final class BearerKeyFilter extends AuthFilter<String, Caller> {
      */
     @Override
     public void filter(ContainerRequestContext request) {
-        String key = Access.credentials(request.getHeaderString(HttpHeaders.AUTHORIZATION));
+        String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
+        String key = Access.credentials(authorization);
         if (!authenticate(request, key, Access.SCHEME)) {
             // No servlet request in Jersey's in-memory test container: one address for all there.
             Response over = access.overUnauthenticated(key, servletRequest == null ? null : servletRequest.getRemoteAddr());
@@ -46,7 +47,8 @@ final class BearerKeyFilter extends AuthFilter<String, Caller> {
             }
             throw unauthorizedHandler.buildException(prefix, realm);
         }
-        Access.Decision decision = access.admit((Caller) request.getSecurityContext().getUserPrincipal());
+        Access.Decision decision = access.admit((Caller) request.getSecurityContext().getUserPrincipal(),
+                authorization);
         if (decision instanceof Access.Refused refused) {
             request.abortWith(refused.response());
             return;

@@ -140,16 +140,27 @@ final class RateLimiter {
         }
         double rate = caller.requestsPerSecond() > 0 ? caller.requestsPerSecond() : keyRate;
         int burst = caller.requestsPerSecond() > 0 ? burstAt(rate) : keyBurst;
-        long outcome = take(keyPrefix + caller.keyId(), rate, burst);
+        String bucket = keyPrefix + caller.keyId();
+        long outcome = take(bucket, rate, burst);
         if (outcome < 0) {
             held.decrementAndGet();
             limitedKey.mark();
             long retry = -outcome;
-            return new Access.Refused(tooMany(retry, keyPolicy(caller), "\"" + KEY + "\";r=0;t=" + retry,
-                    "rate limit of this key exceeded: " + shown(rate) + " requests per second, bursts of " + burst));
+            String policy = keyPolicy(caller);
+            String state = "\"" + KEY + "\";r=0;t=" + retry;
+            String message = "rate limit of this key exceeded: " + shown(rate) + " requests per second, bursts of "
+                    + burst;
+            Long until = refusedUntil.getIfPresent(bucket); // absent while Redis does not answer: no edge refusals
+            return new Access.Refused(tooMany(retry, policy, state, message),
+                    until == null ? null : new Access.RateRefusal(until, retry, policy, state, message));
         }
         return new Access.Allowed(caller, "\"" + KEY + "\";r=" + (outcome >>> 32) + ";t=" + (outcome & 0xFFFF_FFFFL),
                 held);
+    }
+
+    /** A request of a key refused for its rate, answered at the edge ({@link Access#refusedAtEdge}). */
+    void refusedAtEdge() {
+        limitedKey.mark();
     }
 
     /** For a request without a valid key from {@code address}: null when it may have its 401, else the 429. */

@@ -6,7 +6,9 @@ import io.dropwizard.core.setup.Environment;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Predicate;
+import dev.fortress.auth.Access;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -31,6 +33,8 @@ import org.eclipse.jetty.util.component.LifeCycle;
  *       connection, then 503 and the connection closed ({@link PipelineBound});</li>
  *   <li>at most {@code maxConcurrentRequests} requests handled at once, the rest waiting briefly
  *       and then shed with 503 ({@link Shedding}); readiness is never shed.</li>
+ *   <li>before all of these, a key still over its rate gets its 429 {@code refusalDelay} late,
+ *       without a thread ({@link RefusedKeys}).</li>
  * </ol>
  */
 public final class Edge {
@@ -41,7 +45,12 @@ public final class Edge {
     private Edge() {
     }
 
-    public static void register(EdgeConfiguration edge, Environment environment) {
+    /**
+     * @param refusedKeys the 429 of a request whose {@code Authorization} header is a key still over
+     *                    its rate, or null ({@link Access#refusedAtEdge})
+     */
+    public static void register(EdgeConfiguration edge, Environment environment,
+                                Function<String, Access.RateRefusal> refusedKeys) {
         MetricRegistry metrics = environment.metrics();
         SlowClients slowClients = new SlowClients(edge, metrics);
         Shedding shedding = new Shedding(edge, metrics.meter("dev.fortress.edge.shed"));
@@ -52,7 +61,7 @@ public final class Edge {
             @Override
             public void lifeCycleStarting(LifeCycle event) {
                 if (event instanceof Server server) {
-                    install(edge, server, slowClients, shedding, sweeper, metrics);
+                    install(edge, server, slowClients, shedding, sweeper, metrics, refusedKeys);
                 }
             }
         });
@@ -68,7 +77,8 @@ public final class Edge {
     }
 
     private static void install(EdgeConfiguration edge, Server server, SlowClients slowClients, Shedding shedding,
-                                ScheduledExecutorService sweeper, MetricRegistry metrics) {
+                                ScheduledExecutorService sweeper, MetricRegistry metrics,
+                                Function<String, Access.RateRefusal> refusedKeys) {
         List<Connector> application = java.util.Arrays.stream(server.getConnectors())
                 .filter(c -> APPLICATION.equals(c.getName())).toList();
         if (application.isEmpty()) {
@@ -100,6 +110,10 @@ public final class Edge {
                 metrics.meter("dev.fortress.edge.closed.pipelining"));
         pipelineBound.setHandler(shedding);
         readAhead.setHandler(pipelineBound);
-        server.setHandler(readAhead);
+        // First: a key still over its rate is answered before its body is read or a place is taken.
+        RefusedKeys refused = new RefusedKeys(onApplicationPort, refusedKeys, edge.getRefusalDelay().toMilliseconds(),
+                edge.getMaxDelayedRefusals(), metrics.meter("dev.fortress.edge.refused-keys"));
+        refused.setHandler(readAhead);
+        server.setHandler(refused);
     }
 }

@@ -79,6 +79,28 @@ public class EdgeConfiguration {
     @JsonProperty
     private Duration maxQueueWait;
 
+    /**
+     * A request with the key of a caller already refused for its rate (until its bucket admits again)
+     * is answered 429 here, at the edge, after this long; 0: at once.
+     */
+    @NotNull
+    @JsonProperty
+    private Duration refusalDelay;
+
+    /** Refused requests held for {@code refusalDelay} at once; past it the oldest is answered at once. */
+    @NotNull
+    @Min(1)
+    @JsonProperty
+    private Integer maxDelayedRefusals;
+
+    public Duration getRefusalDelay() {
+        return refusalDelay;
+    }
+
+    public int getMaxDelayedRefusals() {
+        return maxDelayedRefusals;
+    }
+
     public int getMaxConnections() {
         return maxConnections;
     }

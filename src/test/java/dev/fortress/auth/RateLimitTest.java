@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * /orgs/{id}/stats in front of Jersey, GET /transactions in Jersey) while another organisation's key
  * is served; a rate set by {@code keys create --rate} is the one enforced; requests without a key are
  * limited per address while a keyed caller from the same address is served; with Redis killed, the
- * instance limits on its own. Counts, never time: each burst is sent as fast as the test can, and the
+ * instance limits on its own; a key still over its rate is answered at the edge. Counts, never time: each burst is sent as fast as the test can, and the
  * admitted count is bounded by the burst plus the rate times the measured elapsed time, rounded up.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
@@ -106,6 +106,7 @@ class RateLimitTest {
         Http other = api().as(TestKeys.of(DB, OTHER_ORG, Scopes.READ));
         List<HttpResponse<String>> others = new ArrayList<>();
         long limitedBefore = metrics().meter("dev.fortress.ratelimit.limited.key");
+        long atEdgeBefore = metrics().meter("dev.fortress.edge.refused-keys");
 
         Burst sent = burst(api().as(greedy), GREEDY_ORG, 30,
                 () -> others.add(other.get(others.size() % 2 == 0 ? "/orgs/" + OTHER_ORG + "/stats" : "/transactions")));
@@ -124,6 +125,10 @@ class RateLimitTest {
         });
         assertThat(metrics().meter("dev.fortress.ratelimit.limited.key") - limitedBefore)
                 .as("dev.fortress.ratelimit.limited.key").isEqualTo(sent.refused().size());
+        // The first 429 of each refusal comes from the limiter (Redis said so); the key's next requests
+        // until its bucket admits again are answered by the edge (RefusedKeys), with the same fields.
+        assertThat(metrics().meter("dev.fortress.edge.refused-keys") - atEdgeBefore)
+                .as("429s answered at the edge").isPositive().isLessThan(sent.refused().size());
     }
 
     @Test
