@@ -13,21 +13,53 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A TCP proxy on 127.0.0.1 in front of a dependency, so a test can take the dependency away
  * ({@link #cut()}: the port refuses connections and every open connection is closed, as when
- * the server dies) and bring it back ({@link #restore()}) on the same port.
+ * the server dies) and bring it back ({@link #restore()}) on the same port. Given a delay, every
+ * chunk crosses it that much later in each direction, as over a network whose round trip is twice
+ * the delay (chunks in flight are not held up by each other, so the throughput is the link's). This
+ * kernel has no {@code netem}; bench/round-trips runs it with {@link #main} to validate the
+ * round-trip model of docs/design/fleet.md.
  */
 public final class TcpProxy implements AutoCloseable {
 
     private final String targetHost;
     private final int targetPort;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final InetAddress listenOn;
+    private final long delayNanos;
     private int port;
     private ServerSocket listener;
     private volatile boolean cut;
 
     public TcpProxy(String targetHost, int targetPort) {
+        this(InetAddress.getLoopbackAddress(), 0, targetHost, targetPort, 0);
+    }
+
+    /** Listens on {@code listenOn:listenPort} (0: any port) and delays each direction by {@code delayNanos}. */
+    public TcpProxy(InetAddress listenOn, int listenPort, String targetHost, int targetPort, long delayNanos) {
+        this.listenOn = listenOn;
         this.targetHost = targetHost;
         this.targetPort = targetPort;
-        listen(0);
+        this.delayNanos = delayNanos;
+        listen(listenPort);
+    }
+
+    /**
+     * {@code TcpProxy <listen address> <listen port> <target host> <target port> <delay ms per direction>}:
+     * runs until killed.
+     */
+    public static void main(String[] args) throws InterruptedException {
+        if (args.length != 5) {
+            System.err.println("usage: TcpProxy <listen address> <listen port> <target host> <target port> <delay ms>");
+            System.exit(2);
+        }
+        try (TcpProxy proxy = new TcpProxy(InetAddress.getByName(args[0]), Integer.parseInt(args[1]), args[2],
+                Integer.parseInt(args[3]), (long) (Double.parseDouble(args[4]) * 1_000_000))) {
+            System.out.println("proxy " + args[0] + ":" + proxy.port() + " -> " + args[2] + ":" + args[3] + ", "
+                    + args[4] + " ms each way");
+            Thread.currentThread().join();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 
     public int port() {
@@ -64,7 +96,7 @@ public final class TcpProxy implements AutoCloseable {
         try {
             ServerSocket socket = new ServerSocket();
             socket.setReuseAddress(true);
-            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), wantedPort));
+            socket.bind(new InetSocketAddress(listenOn, wantedPort));
             listener = socket;
             port = socket.getLocalPort();
             daemon("proxy-accept-" + port, () -> accept(socket));
@@ -95,6 +127,10 @@ public final class TcpProxy implements AutoCloseable {
     }
 
     private void pump(Socket from, Socket to) {
+        if (delayNanos > 0) {
+            delayedPump(from, to);
+            return;
+        }
         byte[] buffer = new byte[16 * 1024];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
@@ -109,6 +145,49 @@ public final class TcpProxy implements AutoCloseable {
             closeQuietly(to);
             open.remove(from);
             open.remove(to);
+        }
+    }
+
+    /** A chunk read at {@code readNanos}, written {@code delayNanos} after it; an empty one: the end. */
+    private record Chunk(long readNanos, byte[] bytes) {
+    }
+
+    /** Reads as {@link #pump} does; a second thread writes each chunk once its delay has passed. */
+    private void delayedPump(Socket from, Socket to) {
+        java.util.concurrent.BlockingQueue<Chunk> chunks = new java.util.concurrent.LinkedBlockingQueue<>();
+        daemon("proxy-delay-" + port, () -> {
+            try (OutputStream out = to.getOutputStream()) {
+                while (true) {
+                    Chunk chunk = chunks.take();
+                    if (chunk.bytes().length == 0) {
+                        break;
+                    }
+                    long wait;
+                    while ((wait = chunk.readNanos() + delayNanos - System.nanoTime()) > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                    out.write(chunk.bytes());
+                    out.flush();
+                }
+            } catch (IOException | InterruptedException e) {
+                // one side went away
+            } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+                open.remove(from);
+                open.remove(to);
+            }
+        });
+        byte[] buffer = new byte[16 * 1024];
+        try (InputStream in = from.getInputStream()) {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                chunks.add(new Chunk(System.nanoTime(), java.util.Arrays.copyOf(buffer, n)));
+            }
+        } catch (IOException e) {
+            // one side went away
+        } finally {
+            chunks.add(new Chunk(System.nanoTime(), new byte[0]));
         }
     }
 
