@@ -69,6 +69,8 @@ stop_package_instance() {  # stop_package_instance <init service name>
 # Everything the fleet runs comes from Debian packages (and the project's jar).
 ensure_packages() {
     local missing=()
+    # ip (namespaces, veth pairs, the bridge): not in every minimal image.
+    command -v ip >/dev/null || missing+=(iproute2)
     command -v haproxy >/dev/null || missing+=(haproxy)
     command -v socat >/dev/null || missing+=(socat)
     command -v curl >/dev/null || missing+=(curl)

@@ -60,6 +60,13 @@ fleet_pids() {
     done | xargs
 }
 fleet_idle() { [[ -z "$(fleet_pids)" ]]; }
+# "<pid> (<command line>)" for each, for the log.
+describe_pids() {  # describe_pids <pid...>
+    local p
+    for p in "$@"; do
+        printf '%s (%s) ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60 | sed 's/ *$//')"
+    done
+}
 ns_idle() { [[ -z "$(ip netns pids "$1" 2>/dev/null)" ]]; }  # ns_idle <host>
 
 # Every process left in the namespaces gets SIGTERM, all at once (Fortress drains for its
@@ -74,7 +81,8 @@ network_down() {
         kill -TERM $pids 2>/dev/null || true
         if ! wait_for 20 fleet_idle; then
             pids="$(fleet_pids)"
-            log "SIGKILL to what still runs after 20 s (pids $pids)"
+            # shellcheck disable=SC2086
+            log "SIGKILL to what still runs after 20 s: $(describe_pids $pids)"
             # shellcheck disable=SC2086
             kill -KILL $pids 2>/dev/null || true
             wait_for 5 fleet_idle || log "some processes outlived SIGKILL: $(fleet_pids)"

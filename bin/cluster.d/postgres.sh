@@ -176,6 +176,18 @@ up_standby() {  # up_standby <host>
         die "$host: not streaming from ${ADDR[$PRIMARY]}; see $(pg_dir "$host")/postgres.log"
 }
 
+# For `down`: SIGINT to every PostgreSQL server, a fast shutdown (sessions are ended, a standby stops
+# recovering at once), as `pg_ctl stop` does by default. The SIGTERM `down` sends to everything else
+# would be a smart shutdown for PostgreSQL: it waits for every session to end by itself, and a standby
+# keeps recovering meanwhile (restarting its WAL receiver while the primary is gone).
+pg_stop_fast_all() {
+    local h pid
+    for h in "$PRIMARY" "${STANDBYS[@]}"; do
+        pid="$(live_pid "$(pg_data "$h")/postmaster.pid" postgres)" || continue
+        kill -INT "$pid" 2>/dev/null || true
+    done
+}
+
 status_pg() {  # status_pg <host>
     local host=$1
     if [[ $host == "$PRIMARY" ]]; then

@@ -26,6 +26,11 @@ public final class Http {
         this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(), "http://" + host + ":" + port, null);
     }
 
+    /** On a client of the caller's (e.g. one that speaks HTTP/1.1 only, as behind a load balancer). */
+    public Http(HttpClient client, String host, int port) {
+        this(client, "http://" + host + ":" + port, null);
+    }
+
     private Http(HttpClient client, String base, String authorization) {
         this.client = client;
         this.base = base;

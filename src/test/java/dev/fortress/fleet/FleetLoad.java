@@ -1,0 +1,121 @@
+package dev.fortress.fleet;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
+
+/**
+ * A bounded closed-loop load through the load balancer: a few clients send requests one after
+ * another until stopped, each pausing briefly after each answer, and every request is kept with
+ * its answer (a write's body too, to find its row). The pause keeps the load under what one API
+ * key may send (1,000 requests/s across the fleet) and under what these two cores serve while an
+ * instance restarts, so what it measures is the roll, not a queue.
+ */
+final class FleetLoad {
+
+    /** 8 clients pausing 10 ms after each answer send at most ~800 requests/s. */
+    private static final Duration THINK = Duration.ofMillis(10);
+
+    /** A request: its route (for the report), its key (an Idempotency-Key, or null), how to send it. */
+    record Request(String route, String key, Supplier<HttpResponse<String>> send) {
+    }
+
+    /** One request as its client saw it: status -1 and {@code error} for a client-side failure (no answer). */
+    record Call(String route, String key, long started, long ended, int status, String body, boolean replayed,
+                String error) {
+
+        boolean ok() {
+            return status >= 200 && status < 300;
+        }
+
+        @Override
+        public String toString() {
+            return route + (key == null ? "" : " [" + key + "]") + " -> "
+                    + (status < 0 ? "no answer: " + error : status + " " + abbreviate(body));
+        }
+
+        private static String abbreviate(String body) {
+            return body == null ? "" : body.length() > 200 ? body.substring(0, 200) + "..." : body;
+        }
+    }
+
+    private final ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicLong sequence = new AtomicLong();
+    private final ExecutorService clients;
+
+    private FleetLoad(int clientCount, LongFunction<Request> requests) {
+        clients = Executors.newFixedThreadPool(clientCount);
+        for (int i = 0; i < clientCount; i++) {
+            clients.submit(() -> {
+                while (running.get()) {
+                    send(requests.apply(sequence.incrementAndGet()));
+                    LockSupport.parkNanos(THINK.toNanos());
+                }
+            });
+        }
+    }
+
+    /** Starts {@code clientCount} clients sending {@code requests.apply(n)} for n = 1, 2, ... across them. */
+    static FleetLoad start(int clientCount, LongFunction<Request> requests) {
+        return new FleetLoad(clientCount, requests);
+    }
+
+    /** How many requests have been answered (or failed) so far. */
+    int answered() {
+        return calls.size();
+    }
+
+    /** Waits until {@code count} requests more than now have ended, or {@code timeout}. */
+    void awaitMore(int count, Duration timeout) {
+        int target = answered() + count;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (answered() < target) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the load got " + (answered() - target + count) + " of " + count
+                        + " answers within " + timeout.toSeconds() + " s");
+            }
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+    }
+
+    /** Stops the clients, lets each finish its request (each has a 10 s deadline), returns every call in order. */
+    List<Call> stop() throws InterruptedException {
+        running.set(false);
+        clients.shutdown();
+        if (!clients.awaitTermination(60, TimeUnit.SECONDS)) {
+            throw new AssertionError("load clients did not stop: a request hangs past its deadline");
+        }
+        List<Call> all = new ArrayList<>(calls);
+        all.sort(Comparator.comparingLong(Call::started));
+        return all;
+    }
+
+    private void send(Request request) {
+        long started = System.nanoTime();
+        Call call;
+        try {
+            HttpResponse<String> response = request.send().get();
+            boolean write = !"GET".equals(response.request().method());
+            call = new Call(request.route(), request.key(), started, System.nanoTime(), response.statusCode(),
+                    write || response.statusCode() >= 300 ? response.body() : null,
+                    response.headers().firstValue("Idempotent-Replayed").isPresent(), null);
+        } catch (RuntimeException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            call = new Call(request.route(), request.key(), started, System.nanoTime(), -1, null, false,
+                    cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        }
+        calls.add(call);
+    }
+}
