@@ -5,16 +5,32 @@ import dev.fortress.db.TimedJdbc;
 import java.sql.Types;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.locator.ClasspathSqlLocator;
 import org.jdbi.v3.core.statement.SqlStatements;
 
 /**
- * The two statements every keyed write adds, named {@code IdempotencyDao.claim} and
- * {@code IdempotencyDao.store} in the statement timers and the slow-statement log, on plain JDBC
- * on the write's own connection and transaction. Measured
- * reason: as SQL-object calls they made a keyed POST cost 1.8x the CPU of an unkeyed one, JDBI's
- * per-call attach and binding weighing more than the statements (bench/results/2026-12-01-issue15.md).
+ * The statements of keyed writes, on plain JDBC. POST /users and POST /transactions run one
+ * statement, {@link #keyedWrite}, that claims the key, inserts and stores the answer in one round
+ * trip, named after the route's insert. POST /imports claims the key and stores its answer in the
+ * transaction that stores the upload, with {@code IdempotencyDao.claim} and
+ * {@code IdempotencyDao.store}. Plain JDBC for a measured reason: as SQL-object calls the claim and
+ * store made a keyed POST cost 1.8x the CPU of an unkeyed one, JDBI's per-call attach and binding
+ * weighing more than the statements (bench/results/2026-12-01-issue15.md).
  */
 final class IdempotencyStatements {
+
+    /** The statement of a keyed write, around a route's insert ({@code {insert}}). */
+    private static final String KEYED_WRITE = ClasspathSqlLocator.removingComments()
+            .locate(IdempotencyStatements.class, "keyedWrite");
+    /** The parameters of {@link #KEYED_WRITE}'s {@code request}, before the route's own. */
+    static final int KEYED_WRITE_PARAMETERS = 6;
+
+    /**
+     * What {@link #keyedWrite} found and did: whether it held the key, the key's live stored
+     * answer if there was one (then nothing was written), and the answer it stored if it wrote.
+     */
+    record Keyed(boolean locked, IdempotentWrites.Stored earlier, String body, String location) {
+    }
 
     /**
      * What {@link #claim} found: whether this transaction now holds the key, and the key's stored
@@ -50,6 +66,37 @@ final class IdempotencyStatements {
     IdempotencyStatements(Jdbi writer, long retentionSeconds) {
         this.metrics = writer.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m ? m : null;
         this.retentionSeconds = retentionSeconds;
+    }
+
+    /** The statement of a keyed write of {@code insert} (keyedWrite.sql says what {@code insert} must be). */
+    static String keyedWrite(String insert) {
+        return KEYED_WRITE.replace("{insert}", insert);
+    }
+
+    /**
+     * Runs {@code sql} (a {@link #keyedWrite}) on its own, in autocommit, as {@code name}: the key
+     * claimed, the route's insert and the answer stored, committed together, in one round trip.
+     */
+    Keyed keyedWrite(Handle h, String name, String sql, long orgId, String scope, String key, byte[] fingerprint,
+                     int status, IdempotentWrites.Parameters insert) {
+        return TimedJdbc.query(h.getConnection(), metrics, name, sql, st -> {
+            st.setLong(1, orgId);
+            st.setString(2, scope);
+            st.setString(3, key);
+            st.setBytes(4, fingerprint);
+            st.setLong(5, retentionSeconds);
+            st.setInt(6, status);
+            insert.bind(st, KEYED_WRITE_PARAMETERS + 1);
+        }, rows -> {
+            rows.next();
+            boolean locked = rows.getBoolean(1);
+            byte[] earlierFingerprint = rows.getBytes(2);
+            int earlierStatus = rows.getInt(3);
+            IdempotentWrites.Stored earlier = earlierFingerprint != null && rows.getBoolean(6)
+                    ? new IdempotentWrites.Stored(earlierFingerprint, earlierStatus, rows.getString(4), rows.getString(5))
+                    : null;
+            return new Keyed(locked, earlier, rows.getString(7), rows.getString(8));
+        });
     }
 
     Claim claim(Handle h, long orgId, String scope, String key) {

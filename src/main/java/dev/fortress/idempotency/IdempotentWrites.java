@@ -4,6 +4,7 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.db.SqlStates;
 import dev.fortress.http.ApiErrors;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
@@ -11,10 +12,13 @@ import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * Writes guarded by an {@code Idempotency-Key} (IETF httpapi draft "The Idempotency-Key HTTP
@@ -22,15 +26,19 @@ import org.jdbi.v3.core.Jdbi;
  * it writes, and stores key, request fingerprint and answer in the write's own transaction, so no
  * crash can separate the write from its key. A repeat with the same fingerprint replays the stored
  * answer and writes nothing; with another fingerprint it is a 422; while the first still holds the
- * key, a 409. Failed writes roll back and store nothing: their repeat is tried afresh.
+ * key, a 409. Failed writes roll back and store nothing: their repeat is tried afresh. POST /users
+ * and POST /transactions do all of it in one statement, one round trip ({@link KeyedInsert});
+ * POST /imports claims and stores in the transaction that stores its upload ({@link #claim}).
  */
 public final class IdempotentWrites {
 
     public static final String KEY_HEADER = "Idempotency-Key";
     public static final String REPLAYED_HEADER = "Idempotent-Replayed";
     static final int MAX_KEY_LENGTH = 255;
+    private static final String UNIQUE_VIOLATION = "23505";
+    private static final String KEYS_PRIMARY_KEY = "idempotency_keys_pkey";
 
-    /** What a write answers: its status, its entity (stored as JSON) and its Location, if any. */
+    /** What a write without a key answers: its status, its entity and its Location, if any. */
     public record Answer(int status, Object entity, URI location) {
     }
 
@@ -69,39 +77,107 @@ public final class IdempotentWrites {
         return header;
     }
 
+    /** Runs {@code write} on the writer, without a key: as if this class did not exist. */
+    public Response write(HandleCallback<Answer, RuntimeException> write) {
+        Answer answer = writer.withHandle(write);
+        return fresh(answer, answer.entity());
+    }
+
     /**
-     * Runs {@code write} on the writer: on its own without a key (as if this class did not exist),
-     * else in one transaction with the key held and stored. A key belongs to the calling
-     * organisation {@code orgId} and the route {@code scope}: the same key elsewhere is another key.
-     * The request's fingerprint is the SHA-256 of {@code request} as JSON, the body as the route
-     * parsed it (whitespace and key order do not count; unknown fields are ignored, as the route
-     * ignores them).
+     * A route's insert as a write with a key runs it, made once per route by {@link #keyedInsert}:
+     * one statement that claims the key, inserts and stores the answer, timed as {@code name}.
+     *
+     * @param <T> the route's answer, read from the JSON the insert returns
      */
-    public Response write(long orgId, String scope, String key, Object request,
-                          HandleCallback<Answer, RuntimeException> write) {
-        if (key == null) {
-            Answer answer = writer.withHandle(write);
-            return fresh(answer, answer.entity());
+    public static final class KeyedInsert<T> {
+        private final String name;
+        private final String sql;
+        private final Class<T> answer;
+        private final int status;
+
+        private KeyedInsert(String name, String sql, Class<T> answer, int status) {
+            this.name = name;
+            this.sql = sql;
+            this.answer = answer;
+            this.status = status;
         }
+    }
+
+    /** The parameters of a route's insert, from index {@code first} of the keyed statement on. */
+    public interface Parameters {
+        void bind(PreparedStatement statement, int first) throws SQLException;
+    }
+
+    /**
+     * Makes a route's keyed write from its {@code insert}: an {@code INSERT ... SELECT ... FROM claimed}
+     * ({@code claimed} has one row, and no columns, when the request holds its key and no answer is
+     * stored) that returns two columns, the answer as JSON that reads as a {@code answer}, and its
+     * Location (or null). Its parameters are bound by the {@link Parameters} given to each
+     * {@link #write(long, String, String, Object, KeyedInsert, Parameters) write}. A successful
+     * write answers {@code status}.
+     */
+    public <T> KeyedInsert<T> keyedInsert(String name, String insert, Class<T> answer, int status) {
+        return new KeyedInsert<>(name, IdempotencyStatements.keyedWrite(insert), answer, status);
+    }
+
+    /**
+     * Runs a write with an {@code Idempotency-Key}, in one statement, so one round trip to the writer:
+     * the key taken (a 409 while another request holds it), the stored answer replayed if the
+     * request's fingerprint matches (a 422 if not), else {@code insert} run and its answer stored,
+     * committed together. A key belongs to the calling organisation {@code orgId} and the route
+     * {@code scope}: the same key elsewhere is another key. The request's fingerprint is the SHA-256
+     * of {@code request} as JSON, the body as the route parsed it (whitespace and key order do not
+     * count; unknown fields are ignored, as the route ignores them). The answer, first or replayed,
+     * is the stored JSON read as the route's answer type and written again, so both are the same
+     * bytes, and the bytes the route's own serialisation gives. Empty when the insert wrote no row
+     * (nothing is stored): the route says why. A failure of the insert (a unique violation, a
+     * check) fails the whole statement, which stores nothing.
+     */
+    public Optional<Response> write(long orgId, String scope, String key, Object request, KeyedInsert<?> insert,
+                                    Parameters parameters) {
         byte[] fingerprint = sha256(toJson(request).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        for (int attempt = 1; ; attempt++) {
+        IdempotencyStatements.Keyed done;
+        try {
+            done = keyedWrite(orgId, scope, key, fingerprint, insert, parameters);
+        } catch (UnableToExecuteStatementException e) {
+            if (!SqlStates.hasState(e, UNIQUE_VIOLATION)) {
+                throw e;
+            }
+            // The statement's snapshot is taken before its lock: a first request with the key that
+            // committed in between is not seen, and its key (or its row, such as the same email) fails
+            // this one's insert. Run again, that request is seen and replayed; a real conflict fails
+            // the same way again, for the route to answer.
             try {
-                return writer.inTransaction(h -> {
-                    Claim claim = claim(h, orgId, scope, key);
-                    if (claim.earlier().isPresent()) {
-                        return replay(claim.earlier().get(), fingerprint, key);
-                    }
-                    Answer answer = write.withHandle(h);
-                    String body = toJson(answer.entity());
-                    claim.store(fingerprint, answer.status(), body, answer.location());
-                    return fresh(answer, body);
-                });
-            } catch (ClaimedMeanwhile e) {
-                if (attempt == 2) { // the first's answer is committed: the second claim reads it
-                    throw new IllegalStateException("Idempotency-Key " + key + " raced twice", e);
+                done = keyedWrite(orgId, scope, key, fingerprint, insert, parameters);
+            } catch (UnableToExecuteStatementException again) {
+                if (SqlStates.isUniqueViolation(again, KEYS_PRIMARY_KEY)) {
+                    throw new IllegalStateException("Idempotency-Key " + key + " raced twice", again);
                 }
+                throw again;
             }
         }
+        if (!done.locked()) {
+            throw inFlight(key);
+        }
+        if (done.earlier() != null) {
+            return Optional.of(replay(done.earlier(), fingerprint, key, insert.answer));
+        }
+        if (done.body() == null) {
+            return Optional.empty();
+        }
+        stored.mark();
+        Response.ResponseBuilder response = Response.status(insert.status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(render(done.body(), insert.answer));
+        if (done.location() != null) {
+            response.location(URI.create(done.location()));
+        }
+        return Optional.of(response.build());
+    }
+
+    private IdempotencyStatements.Keyed keyedWrite(long orgId, String scope, String key, byte[] fingerprint,
+                                                   KeyedInsert<?> insert, Parameters parameters) {
+        return writer.withHandle(h -> statements.keyedWrite(h, insert.name, insert.sql, orgId, scope, key,
+                fingerprint, insert.status, parameters));
     }
 
     /** A key's stored answer. */
@@ -167,9 +243,7 @@ public final class IdempotentWrites {
     public Claim claim(Handle h, long orgId, String scope, String key) {
         IdempotencyStatements.Claim found = statements.claim(h, orgId, scope, key);
         if (!found.locked()) {
-            inFlight.mark();
-            throw ApiErrors.error(Response.Status.CONFLICT, KEY_HEADER + " " + key
-                    + " is in use by a request still running; retry once it has answered");
+            throw inFlight(key);
         }
         Optional<Stored> earlier = found.fingerprint() != null && Boolean.TRUE.equals(found.live())
                 ? Optional.of(new Stored(found.fingerprint(), found.status(), found.body(), found.location()))
@@ -179,20 +253,28 @@ public final class IdempotentWrites {
 
     /** The stored answer again, marked as a replay; a 422 if the request differs from the first. */
     public Response replay(Stored earlier, byte[] fingerprint, String key) {
+        return replay(earlier, fingerprint, key, null);
+    }
+
+    /**
+     * As {@link #replay(Stored, byte[], String)}; the stored body read as {@code answer} and written
+     * again (as the first answer was), or sent as stored when {@code answer} is null.
+     */
+    private Response replay(Stored earlier, byte[] fingerprint, String key, Class<?> answer) {
         if (!MessageDigest.isEqual(earlier.fingerprint(), fingerprint)) {
             mismatched.mark();
             throw mismatch(key);
         }
         replayed.mark();
-        Response.ResponseBuilder answer = Response.status(earlier.status()).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(earlier.body()).header(REPLAYED_HEADER, "true");
+        Response.ResponseBuilder response = Response.status(earlier.status()).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(answer == null ? earlier.body() : render(earlier.body(), answer)).header(REPLAYED_HEADER, "true");
         if (earlier.location() != null) {
-            answer.location(URI.create(earlier.location()));
+            response.location(URI.create(earlier.location()));
         }
-        return answer.build();
+        return response.build();
     }
 
-    /** The answer of a first request: the same JSON bytes a replay will send. */
+    /** The answer of a write without a key: {@code entity} as JSON. */
     public Response fresh(Answer answer, Object entity) {
         Response.ResponseBuilder response = Response.status(answer.status()).type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(entity);
@@ -200,6 +282,19 @@ public final class IdempotentWrites {
             response.location(answer.location());
         }
         return response.build();
+    }
+
+    /**
+     * A stored answer as the client gets it: read as {@code type} and written as the route writes
+     * its answers. The JSON PostgreSQL builds ({@code {"id" : 1, ...}}) and the JSON an earlier
+     * version stored ({@code {"id":1,...}}) both give the route's own bytes.
+     */
+    private String render(String body, Class<?> type) {
+        try {
+            return json.writeValueAsString(json.readValue(body, type));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a stored answer does not read as " + type.getName(), e);
+        }
     }
 
     public String toJson(Object value) {
@@ -220,6 +315,12 @@ public final class IdempotentWrites {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private WebApplicationException inFlight(String key) {
+        inFlight.mark();
+        return ApiErrors.error(Response.Status.CONFLICT, KEY_HEADER + " " + key
+                + " is in use by a request still running; retry once it has answered");
     }
 
     private static WebApplicationException mismatch(String key) {

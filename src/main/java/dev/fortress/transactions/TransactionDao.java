@@ -28,6 +28,16 @@ public interface TransactionDao {
     }
 
     /**
+     * {@link #insert} as a write with an Idempotency-Key runs it ({@code IdempotentWrites.keyedInsert}):
+     * the same row from {@code claimed}, returning the {@link Transaction} as JSON and no Location.
+     * Its parameters: amount, createdAt, userId, orgId.
+     */
+    String INSERT_CLAIMED = "insert into transactions (user_id, org_id, amount, created_at) "
+            + "select u.id, u.org_id, ?, ? from users u, claimed where u.id = ? and u.org_id = ? "
+            + "returning json_build_object('id', id, 'userId', user_id, 'amount', amount, 'createdAt', created_at), "
+            + "cast(null as text)";
+
+    /**
      * A transaction of user {@code userId}, carrying the user's organisation, if that is
      * {@code orgId}: empty (nothing written) for a user that does not exist or is another
      * organisation's. The look-up is the one the foreign key makes anyway.
@@ -57,9 +67,8 @@ public interface TransactionDao {
     final class Mapper implements RowMapper<Transaction> {
         @Override
         public Transaction map(ResultSet rs, StatementContext ctx) throws SQLException {
-            return new Transaction(rs.getLong("id"), rs.getLong("user_id"),
-                    rs.getBigDecimal("amount").setScale(2).toPlainString(),
-                    rs.getTimestamp("created_at").toInstant().toString());
+            return Transaction.of(rs.getLong("id"), rs.getLong("user_id"), rs.getBigDecimal("amount"),
+                    rs.getTimestamp("created_at").toInstant());
         }
     }
 

@@ -56,7 +56,7 @@ public final class Transactions {
                         : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
         registerRollups(config, environment, databases, jobs);
         routes.resource(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new), idempotent,
-                partitions, routes.access().refusals("transactions")));
+                databases.writer(), partitions, routes.access().refusals("transactions")));
         return new Transactions();
     }
 

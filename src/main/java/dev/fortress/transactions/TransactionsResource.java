@@ -31,6 +31,7 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
@@ -51,13 +52,19 @@ public class TransactionsResource {
     static final String SCOPE = "POST /transactions";
 
     private final IdempotentWrites writes;
+    private final IdempotentWrites.KeyedInsert<Transaction> insertWithKey;
+    /** Asked, after a keyed insert found no user, whether another organisation has it. */
+    private final Jdbi writer;
     private final Partitions partitions;
     private final Refusals.Family refusals;
 
-    TransactionsResource(Reads<TransactionReads> reader, IdempotentWrites writes, Partitions partitions,
+    TransactionsResource(Reads<TransactionReads> reader, IdempotentWrites writes, Jdbi writer, Partitions partitions,
                          Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
+        this.insertWithKey = writes.keyedInsert("TransactionDao.insertWithKey", TransactionDao.INSERT_CLAIMED,
+                Transaction.class, 201);
+        this.writer = writer;
         this.partitions = partitions;
         this.refusals = refusals;
     }
@@ -79,17 +86,21 @@ public class TransactionsResource {
         if (!supported(body.createdAt())) {
             throw outsidePartitions(body);
         }
+        long org = caller.orgId();
+        BigDecimal amount = new BigDecimal(body.amount());
         try {
-            return writes.write(caller.orgId(), SCOPE, key, body, h -> {
+            if (key != null) { // the same insert, its key claimed and its answer stored in the same statement
+                return writes.write(org, SCOPE, key, body, insertWithKey, (st, first) -> {
+                    st.setBigDecimal(first, amount);
+                    st.setTimestamp(first + 1, TransactionDao.at(body.createdAt()));
+                    st.setLong(first + 2, body.userId());
+                    st.setLong(first + 3, org);
+                }).orElseThrow(() -> writer.withExtension(TransactionDao.class, dao -> unknownUser(dao, body)));
+            }
+            return writes.write(h -> {
                 TransactionDao transactions = h.attach(TransactionDao.class);
-                Transaction created = transactions.insert(caller.orgId(), body.userId(), new BigDecimal(body.amount()),
-                        TransactionDao.at(body.createdAt())).orElse(null);
-                if (created == null) {
-                    if (transactions.userExists(body.userId())) {
-                        refusals.crossTenant();
-                    }
-                    throw ApiErrors.invalid("userId " + body.userId() + " does not exist");
-                }
+                Transaction created = transactions.insert(org, body.userId(), amount, TransactionDao.at(body.createdAt()))
+                        .orElseThrow(() -> unknownUser(transactions, body));
                 return new IdempotentWrites.Answer(201, created, null);
             });
         } catch (UnableToExecuteStatementException e) {
@@ -148,6 +159,14 @@ public class TransactionsResource {
             throw ApiErrors.error(Response.Status.BAD_REQUEST, "from must be before to");
         }
         return new Instant[] {start, end};
+    }
+
+    /** The 422 for an insert that found no user of the caller's organisation, counted if another organisation has it. */
+    private WebApplicationException unknownUser(TransactionDao transactions, NewTransaction body) {
+        if (transactions.userExists(body.userId())) {
+            refusals.crossTenant();
+        }
+        return ApiErrors.invalid("userId " + body.userId() + " does not exist");
     }
 
     private WebApplicationException outsidePartitions(NewTransaction body) {

@@ -14,6 +14,15 @@ public interface UserWriteDao {
     /** The unique index that makes emails unique in an organisation whatever their case (see migrations/). */
     String UNIQUE_EMAIL = "users_org_email_lower_key";
 
+    /**
+     * {@link #insert} as a write with an Idempotency-Key runs it ({@code IdempotentWrites.keyedInsert}):
+     * the same row from {@code claimed}, returning the {@link User} as JSON and its Location. Its
+     * parameters: email, role, orgId, age, then the Location without the id ({@code /users/}).
+     */
+    String INSERT_CLAIMED = "insert into users (email, role, org_id, age) select ?, ?, ?, ? from claimed "
+            + "returning json_build_object('id', id, 'email', email, 'role', role, 'orgId', org_id, 'age', age), "
+            + "? || id";
+
     @SqlUpdate("insert into users (email, role, org_id, age) values (:email, :role, :orgId, :age)")
     @GetGeneratedKeys({"id", "email", "role", "org_id", "age"})
     User insert(@BindMethods NewUser user);
@@ -26,10 +35,12 @@ public interface UserWriteDao {
         try {
             return insert(user);
         } catch (UnableToExecuteStatementException e) {
-            if (SqlStates.isUniqueViolation(e, UNIQUE_EMAIL)) {
-                throw new DuplicateEmailException(user.email());
-            }
-            throw e;
+            throw failure(e, user);
         }
+    }
+
+    /** A failed insert of {@code user}: a {@link DuplicateEmailException} for the unique email, else {@code e}. */
+    static RuntimeException failure(UnableToExecuteStatementException e, NewUser user) {
+        return SqlStates.isUniqueViolation(e, UNIQUE_EMAIL) ? new DuplicateEmailException(user.email()) : e;
     }
 }

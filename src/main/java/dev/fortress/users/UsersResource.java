@@ -29,6 +29,7 @@ import jakarta.ws.rs.core.UriBuilder;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.LongConsumer;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 @Path("/users")
 @Produces(MediaType.APPLICATION_JSON)
@@ -40,8 +41,12 @@ public class UsersResource {
     /** The scope of this route's Idempotency-Keys. */
     static final String SCOPE = "POST /users";
 
+    /** A user's Location without its id. */
+    private static final String LOCATION_PREFIX = UriBuilder.fromResource(UsersResource.class).build() + "/";
+
     private final Reads<UserReadDao> reader;
     private final IdempotentWrites writes;
+    private final IdempotentWrites.KeyedInsert<User> insertWithKey;
     private final LongConsumer orgChanged;
     private final Refusals.Family refusals;
 
@@ -49,6 +54,8 @@ public class UsersResource {
                          Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
+        this.insertWithKey = writes.keyedInsert("UserWriteDao.insertWithKey", UserWriteDao.INSERT_CLAIMED, User.class,
+                201);
         this.orgChanged = orgChanged;
         this.refusals = refusals;
     }
@@ -104,15 +111,30 @@ public class UsersResource {
             throw ApiErrors.error(Response.Status.FORBIDDEN, "a user with role admin needs a key with the admin scope");
         }
         try {
-            Response response = writes.write(caller.orgId(), SCOPE, key, user, h -> {
+            Response response = key == null ? writes.write(h -> {
                 User created = h.attach(UserWriteDao.class).create(user);
                 return new IdempotentWrites.Answer(201, created,
                         UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()));
-            });
+            }) : createWithKey(caller.orgId(), key, user);
             orgChanged.accept(user.orgId()); // after the commit, so no reader can cache the old count
             return response;
         } catch (DuplicateEmailException e) {
             throw ApiErrors.error(Response.Status.CONFLICT, e.getMessage());
+        }
+    }
+
+    /** The same insert, its key claimed and its answer stored in the same statement (one round trip). */
+    private Response createWithKey(long orgId, String key, NewUser user) {
+        try {
+            return writes.write(orgId, SCOPE, key, user, insertWithKey, (st, first) -> {
+                st.setString(first, user.email());
+                st.setString(first + 1, user.role());
+                st.setLong(first + 2, user.orgId());
+                st.setInt(first + 3, user.age());
+                st.setString(first + 4, LOCATION_PREFIX);
+            }).orElseThrow(() -> new IllegalStateException("an insert of a user wrote no row"));
+        } catch (UnableToExecuteStatementException e) {
+            throw UserWriteDao.failure(e, user);
         }
     }
 }

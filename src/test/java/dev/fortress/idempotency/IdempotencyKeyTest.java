@@ -9,6 +9,7 @@ import dev.fortress.testing.HostileHttp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
+import dev.fortress.transactions.NewTransaction;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
@@ -145,6 +146,73 @@ class IdempotencyKeyTest {
     }
 
     @Test
+    void aKeyedAnswerIsTheBytesAnUnkeyedWriteSends() {
+        // PostgreSQL rounds the instant to microseconds and stores the amount with 2 places: the answer says so.
+        Instant at = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(2, ChronoUnit.HOURS).plusNanos(123_456_700);
+        String body = "{\"userId\":" + userId + ",\"amount\":\"10.5\",\"createdAt\":\"" + at + "\"}";
+        String key = key();
+
+        HttpResponse<String> unkeyed = post("/transactions", null, body);
+        HttpResponse<String> keyed = post("/transactions", key, body);
+        HttpResponse<String> replayed = post("/transactions", key, body);
+
+        String rounded = at.plusNanos(300).toString(); // ...00.123457Z
+        assertThat(keyed.statusCode()).isEqualTo(201);
+        assertThat(keyed.body()).isEqualTo("{\"id\":" + Http.json(keyed).get("id") + ",\"userId\":" + userId
+                + ",\"amount\":\"10.50\",\"createdAt\":\"" + rounded + "\"}");
+        assertThat(unkeyed.body()).isEqualTo(keyed.body().replace("\"id\":" + Http.json(keyed).get("id") + ",",
+                "\"id\":" + Http.json(unkeyed).get("id") + ","));
+        assertThat(replayed.body()).isEqualTo(keyed.body());
+        assertThat(keyed.headers().firstValue("X-Consistency-Token")).isPresent();
+
+        String userKey = key();
+        HttpResponse<String> user = post("/users", userKey, user("o'keyed+bytes@x.io", 30));
+        HttpResponse<String> userAgain = post("/users", userKey, user("o'keyed+bytes@x.io", 30));
+        HttpResponse<String> unkeyedUser = post("/users", null, user("o'unkeyed+bytes@x.io", 30));
+        assertThat(user.body()).isEqualTo("{\"id\":" + Http.json(user).get("id")
+                + ",\"email\":\"o'keyed+bytes@x.io\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}");
+        assertThat(userAgain.body()).isEqualTo(user.body());
+        assertThat(unkeyedUser.body()).isEqualTo("{\"id\":" + Http.json(unkeyedUser).get("id")
+                + ",\"email\":\"o'unkeyed+bytes@x.io\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}");
+        assertThat(user.headers().firstValue("Location").orElseThrow()).endsWith("/users/" + Http.json(user).get("id"));
+    }
+
+    @Test
+    void anAnswerStoredByTheFormerVersionIsReplayedAsStored() throws Exception {
+        // Before one statement did it all, the answer was stored as the ObjectMapper wrote it.
+        String key = key();
+        Instant at = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(2, ChronoUnit.HOURS);
+        NewTransaction request = new NewTransaction(userId, "7.50", at);
+        byte[] fingerprint = IdempotentWrites.sha256(APP.getObjectMapper().writeValueAsString(request)
+                .getBytes(StandardCharsets.UTF_8));
+        String stored = "{\"id\":987654,\"userId\":" + userId + ",\"amount\":\"7.50\",\"createdAt\":\"" + at + "\"}";
+        DB.jdbi().useHandle(h -> h.execute("insert into idempotency_keys (org_id, scope, key, fingerprint, status, body) "
+                + "values (?, 'POST /transactions', ?, ?, 201, ?)", ORG, key, fingerprint, stored));
+
+        HttpResponse<String> replayed = post("/transactions", key, APP.getObjectMapper().writeValueAsString(request));
+
+        assertThat(replayed.statusCode()).isEqualTo(201);
+        assertThat(replayed.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(replayed.body()).isEqualTo(stored);
+    }
+
+    @Test
+    void aKeyedWriteOfAnEmailAlreadyThereIs409AndStoresNoKey() {
+        String key = key();
+        assertThat(post("/users", null, user("taken@x.io", 30)).statusCode()).isEqualTo(201);
+
+        HttpResponse<String> taken = post("/users", key, user("TAKEN@x.io", 30));
+
+        assertThat(taken.statusCode()).isEqualTo(409);
+        assertThat(Http.json(taken)).containsEntry("message", "a user with email TAKEN@x.io already exists");
+        assertThat(count("select count(*) from idempotency_keys where key = '" + key + "'")).isZero();
+        // Nothing stored: the key may carry the corrected request.
+        HttpResponse<String> corrected = post("/users", key, user("taken-not@x.io", 30));
+        assertThat(corrected.statusCode()).isEqualTo(201);
+        assertThat(corrected.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    }
+
+    @Test
     void withoutAKeyEveryRequestWritesAsBefore() {
         long before = count("select count(*) from transactions");
         long keys = count("select count(*) from idempotency_keys");
@@ -182,9 +250,11 @@ class IdempotencyKeyTest {
         CompletableFuture<HttpResponse<String>> first;
         HttpResponse<String> second;
         try (Handle blocker = DB.jdbi().open()) {
-            // The first request's insert waits behind this lock while it holds its key.
+            // The first request's insert waits on this uncommitted row (the same email: the unique index
+            // waits for its transaction) while it holds its key. Not a lock on the table: the keyed
+            // statement is the insert too, so the repeat would wait on it as well instead of answering.
             blocker.begin();
-            blocker.execute("lock table users in share mode");
+            blocker.execute("insert into users (email, role, org_id, age) values ('inflight@x.io', 'member', ?, 30)", ORG);
             first = CompletableFuture.supplyAsync(() -> post("/users", key, user("inflight@x.io", 30)));
             awaitWaitingInsert();
             second = post("/users", key, user("inflight@x.io", 30));
@@ -237,7 +307,7 @@ class IdempotencyKeyTest {
     private static void awaitWaitingInsert() throws InterruptedException {
         for (int i = 0; i < 300; i++) {
             if (count("select count(*) from pg_stat_activity where datname = current_database() "
-                    + "and wait_event_type = 'Lock' and query like 'insert into users%'") > 0) {
+                    + "and wait_event_type = 'Lock' and query like '%insert into users%'") > 0) {
                 return;
             }
             Thread.sleep(100);
