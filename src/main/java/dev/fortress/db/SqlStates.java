@@ -2,6 +2,7 @@ package dev.fortress.db;
 
 import java.sql.SQLException;
 import java.util.Set;
+import org.jdbi.v3.core.ConnectionException;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
@@ -17,9 +18,17 @@ public final class SqlStates {
     private SqlStates() {
     }
 
-    /** True when the database could not be reached or refused work: worth a retry, not a bug. */
+    /**
+     * True when the database could not be reached or refused work: worth a retry, not a bug. A
+     * connection that could not be had at all (JDBI's {@link ConnectionException}) is one too, whatever
+     * its cause says: the pool's check of a connection it just opened during an outage fails with an
+     * SQLException that has no SQLSTATE and no cause (IdempotentRetryFaultTest saw a 500 from it).
+     */
     public static boolean isUnavailable(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof ConnectionException) {
+                return true;
+            }
             if (t instanceof SQLException sql) {
                 String state = sql.getSQLState();
                 // Class 08: connection exceptions; a pool timeout carries no state at all.
