@@ -6,6 +6,7 @@ import com.codahale.metrics.RatioGauge;
 import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.cache.NearCache;
 import dev.fortress.cache.Redis;
 import dev.fortress.cache.SingleFlight;
 import dev.fortress.db.Reads;
@@ -39,6 +40,11 @@ import redis.clients.jedis.Pipeline;
  *       background, while everyone is still served the cached entry.</li>
  *   <li>Redis down, slow or answering garbage: the request is served from the database
  *       ({@link Redis} fails open behind a circuit breaker).</li>
+ *   <li>In front of all this, each API instance keeps what it served in a {@link NearCache} for a few
+ *       seconds, so a repeated read costs no Redis round trip. Every invalidation above is also
+ *       published on {@link #channel} in the same pipeline, and every instance's subscription drops
+ *       the entry; the near-cache is used only while that subscription is trusted. A fill stores its
+ *       answer only if no invalidation of the org came since before it read Redis.</li>
  * </ul>
  */
 public final class OrgStatsCache {
@@ -57,6 +63,8 @@ public final class OrgStatsCache {
 
     private final Reads<OrgStatsDao> dao;
     private final Redis redis;
+    private final NearCache<Long, OrgStats> near;
+    private final String channel;
     private final long ttlSeconds;
     private final double beta;
     private final SingleFlight<String, OrgStats> flights = new SingleFlight<>();
@@ -69,10 +77,12 @@ public final class OrgStatsCache {
     private final Meter earlyRefreshes;
     private final Timer aggregation;
 
-    OrgStatsCache(Reads<OrgStatsDao> dao, Redis redis, OrgsConfiguration config, Executor refresher,
-                  MetricRegistry metrics) {
+    OrgStatsCache(Reads<OrgStatsDao> dao, Redis redis, NearCache<Long, OrgStats> near, OrgsConfiguration config,
+                  Executor refresher, MetricRegistry metrics) {
         this.dao = dao;
         this.redis = redis;
+        this.near = near;
+        this.channel = channel(redis.database());
         this.refresher = refresher;
         this.ttlSeconds = config.getStatsTtl().toSeconds();
         this.beta = config.getEarlyRefreshBeta();
@@ -98,8 +108,23 @@ public final class OrgStatsCache {
         return "fortress:v1:org-stats-gen:{" + orgId + "}";
     }
 
+    /**
+     * Where invalidations are published: an org id, or {@link NearCache#EVERYTHING}. Per Redis database,
+     * as the keys are (pub/sub channels are not), so deployments on two databases do not drop each
+     * other's entries.
+     */
+    static String channel(int database) {
+        return "fortress:v1:org-stats-invalidated:db" + database;
+    }
+
     public Lookup get(long orgId) {
         bumpEpochIfPending();
+        OrgStats local = near.get(orgId);
+        if (local != null) {
+            hits.mark();
+            return new Lookup(local, true);
+        }
+        NearCache.Ticket ticket = near.ticket(orgId); // before Redis is read: see NearCache
         List<String> read = read(orgId);
         if (read == null) {
             misses.mark();
@@ -117,12 +142,18 @@ public final class OrgStatsCache {
                     refresher.execute(() -> flights.get(flight, () -> load(orgId, epoch, generation)));
                 }
             }
-            return new Lookup(new OrgStats(orgId, entry.users(), entry.avgAge()), true);
+            OrgStats stats = new OrgStats(orgId, entry.users(), entry.avgAge());
+            near.put(orgId, ticket, stats,
+                    TimeUnit.MILLISECONDS.toNanos(entry.expiresAtMillis() - System.currentTimeMillis()));
+            return new Lookup(stats, true);
         }
         misses.mark();
         // Keyed by version too: a request that saw a newer generation never joins an older read.
-        return new Lookup(flights.get(orgId + ":" + epoch + ":" + generation,
-                () -> load(orgId, epoch, generation)), false);
+        OrgStats stats = flights.get(orgId + ":" + epoch + ":" + generation, () -> load(orgId, epoch, generation));
+        if (stats.users() > 0) { // as in Redis, none for an org without users
+            near.put(orgId, ticket, stats, TimeUnit.SECONDS.toNanos(ttlSeconds));
+        }
+        return new Lookup(stats, false);
     }
 
     private List<String> read(long orgId) {
@@ -136,25 +167,48 @@ public final class OrgStatsCache {
                 ? entry : null;
     }
 
-    /** Call after a write that changes the org's users has committed. */
+    /**
+     * Call after a write that changes the org's users has committed. This instance's near-cache entry
+     * is dropped after Redis's generation has moved, so a request here that reads Redis in between
+     * either sees the new generation or has its fill refused.
+     */
     public void invalidate(long orgId) {
         boolean taken = redis.call("invalidate", j -> {
             Pipeline p = j.pipelined();
             p.incr(generationKey(orgId));
             p.expire(generationKey(orgId), 2 * ttlSeconds); // outlives every entry written under it
+            p.publish(channel, Long.toString(orgId)); // every instance's near-cache; same round trip
             p.sync();
             return true;
         }).isPresent();
+        near.invalidate(orgId);
         if (!taken && epochBumpPending.compareAndSet(false, true)) {
             LOG.warn("org {} stats invalidation not taken by redis: every cached org stat is dropped "
                     + "as soon as redis answers again", orgId);
         }
     }
 
-    private void bumpEpochIfPending() {
-        if (epochBumpPending.get() && redis.call("epoch", j -> j.incr(EPOCH_KEY)).isPresent()) {
-            epochBumpPending.set(false);
+    /**
+     * After an invalidation Redis did not take: every entry is dropped, in Redis and in every
+     * instance's near-cache. Runs before each lookup and every heartbeat (an instance that only
+     * writes, such as a worker finishing imports, serves no lookup).
+     */
+    void bumpEpochIfPending() {
+        // Cleared before the bump, so an invalidation that fails while it runs is bumped for again.
+        if (!epochBumpPending.getAndSet(false)) {
+            return;
+        }
+        boolean bumped = redis.call("epoch", j -> {
+            Pipeline p = j.pipelined();
+            p.incr(EPOCH_KEY);
+            p.publish(channel, NearCache.EVERYTHING);
+            p.sync();
+            return true;
+        }).isPresent();
+        if (bumped) {
             LOG.info("org stats cache epoch bumped after missed invalidations");
+        } else {
+            epochBumpPending.set(true);
         }
     }
 

@@ -1,20 +1,28 @@
 package dev.fortress.orgs;
 
+import dev.fortress.cache.Invalidations;
+import dev.fortress.cache.NearCache;
+import dev.fortress.cache.NearCacheConfiguration;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
+import io.dropwizard.lifecycle.Managed;
 import io.dropwizard.util.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 
 /** The orgs feature: the stats route and its cache, which other features' writes invalidate. */
 public final class Orgs {
+
+    static final String NEAR_CACHE_METRICS = "dev.fortress.orgs.stats.near-cache";
 
     private final OrgStatsCache cache;
 
@@ -33,8 +41,29 @@ public final class Orgs {
                 .workQueue(new ArrayBlockingQueue<>(64))
                 .rejectedExecutionHandler(new ThreadPoolExecutor.DiscardPolicy())
                 .build();
-        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, config, refresher,
+        // The subscription's heartbeat, and the retry of an epoch bump Redis did not take (on every
+        // instance: a worker's finished import invalidates too).
+        NearCacheConfiguration nearConfig = config.getNearCache();
+        ScheduledExecutorService ticks = environment.lifecycle()
+                .scheduledExecutorService("org-stats-heartbeat", true).threads(1).build();
+        NearCache<Long, OrgStats> near = NearCache.off();
+        if (nearConfig.isEnabled() && routes.serving()) { // an instance that serves no stats keeps none
+            Invalidations invalidations = new Invalidations(redis, OrgStatsCache.channel(redis.database()), "org-stats",
+                    nearConfig.getHeartbeat(), ticks, environment.metrics(), NEAR_CACHE_METRICS);
+            near = NearCache.fedBy(invalidations, nearConfig.getMaxEntries(), nearConfig.getTtl(), Long::valueOf,
+                    environment.metrics(), NEAR_CACHE_METRICS);
+            redis.onFailure(invalidations::distrust);
+            environment.lifecycle().manage(invalidations);
+        }
+        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class), redis, near, config, refresher,
                 environment.metrics());
+        long heartbeat = nearConfig.getHeartbeat().toNanoseconds();
+        environment.lifecycle().manage(new Managed() {
+            @Override
+            public void start() {
+                ticks.scheduleWithFixedDelay(cache::bumpEpochIfPending, heartbeat, heartbeat, TimeUnit.NANOSECONDS);
+            }
+        });
         OrgsResource resource = new OrgsResource(cache, routes.access().refusals("orgs"));
         routes.resource(resource);
         routes.directGet("/orgs/", "/stats", OrgsResource.class, "stats",
