@@ -116,7 +116,10 @@ public final class Invalidations implements Managed {
         this.listener = listener;
     }
 
-    /** Whether every message published up to a short while ago (at most {@link #STALE_AFTER_HEARTBEATS} heartbeats) has been delivered. */
+    /**
+     * Whether every message published until a short while ago (at most {@link #STALE_AFTER_HEARTBEATS}
+     * heartbeats) has been delivered.
+     */
     public boolean listening() {
         if (!subscribed) {
             return false;
@@ -212,6 +215,15 @@ public final class Invalidations implements Managed {
 
     /** Every heartbeat: a PING on the subscription, or, after too many unanswered, a new subscription. */
     private void heartbeat() {
+        try {
+            pingOrReconnect();
+        } catch (RuntimeException e) {
+            // Never thrown out: the executor would run no heartbeat again, and the near-cache stay unused.
+            LOG.warn("heartbeat of the subscription to {} failed", channel, e);
+        }
+    }
+
+    private void pingOrReconnect() {
         synchronized (lock) {
             if (!subscribed || subscriber == null) {
                 return;
@@ -228,7 +240,8 @@ public final class Invalidations implements Managed {
             try {
                 subscriber.ping(Long.toString(lastPingAt));
             } catch (RuntimeException e) {
-                LOG.debug("PING on the subscription to {} failed: {}", channel, e.getMessage()); // its thread sees it too
+                // The subscriber thread's read fails too, and it subscribes again.
+                LOG.debug("PING on the subscription to {} failed: {}", channel, e.getMessage());
             }
         }
     }

@@ -48,8 +48,8 @@ public final class Orgs {
                 .scheduledExecutorService("org-stats-heartbeat", true).threads(1).build();
         NearCache<Long, OrgStats> near = NearCache.off();
         if (nearConfig.isEnabled() && routes.serving()) { // an instance that serves no stats keeps none
-            Invalidations invalidations = new Invalidations(redis, OrgStatsCache.channel(redis.database()), "org-stats",
-                    nearConfig.getHeartbeat(), ticks, environment.metrics(), NEAR_CACHE_METRICS);
+            Invalidations invalidations = new Invalidations(redis, OrgStatsCache.channel(redis.database()),
+                    "org-stats", nearConfig.getHeartbeat(), ticks, environment.metrics(), NEAR_CACHE_METRICS);
             near = NearCache.fedBy(invalidations, nearConfig.getMaxEntries(), nearConfig.getTtl(), Long::valueOf,
                     environment.metrics(), NEAR_CACHE_METRICS);
             redis.onFailure(invalidations::distrust);
