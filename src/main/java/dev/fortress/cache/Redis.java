@@ -9,7 +9,9 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -18,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.util.JedisURIHelper;
 
 /**
  * Redis for caches that must never hurt a request: every call is bounded by the pool's borrow
@@ -36,6 +39,7 @@ public final class Redis implements Managed {
     private final Meter skipped;
     private final Meter exhausted;
     private final JedisPool pool;
+    private final List<Runnable> failureListeners = new CopyOnWriteArrayList<>();
 
     public Redis(RedisConfiguration config, MetricRegistry metrics) {
         this.config = config;
@@ -127,6 +131,15 @@ public final class Redis implements Managed {
         }
     }
 
+    /**
+     * {@code listener} runs, on the caller's thread, after each failed call (not after a call skipped
+     * by the breaker or by a full pool): a failure may mean Redis restarted, so whatever this instance
+     * learns from Redis by other means (an {@link Invalidations} subscription) may have gaps.
+     */
+    public void onFailure(Runnable listener) {
+        failureListeners.add(listener);
+    }
+
     /** No pooled connection came free within the borrow timeout (the pool gives up without a cause). */
     private static boolean poolExhausted(RuntimeException e) {
         return !(e instanceof JedisConnectionException)
@@ -143,6 +156,7 @@ public final class Redis implements Managed {
         } else {
             LOG.debug("redis {} failed: {}", what, e.getMessage());
         }
+        failureListeners.forEach(Runnable::run);
         return Optional.empty();
     }
 
@@ -155,6 +169,15 @@ public final class Redis implements Managed {
 
     CircuitBreaker.State breakerState() {
         return breaker.getState();
+    }
+
+    RedisConfiguration config() {
+        return config;
+    }
+
+    /** The database number of {@code redis.url} (its path, 0 without one): keys, and so channels, are per database. */
+    public int database() {
+        return JedisURIHelper.getDBIndex(config.getUrl());
     }
 
     String where() {

@@ -1,6 +1,7 @@
 package dev.fortress.db;
 
 import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
 import jakarta.ws.rs.container.DynamicFeature;
@@ -13,7 +14,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Adds {@code X-Consistency-Token: <writer WAL position>} to every successful answer of a route
  * marked {@link IssuesConsistencyToken}. The position is read after the route returned, so after
- * its commit: a reader that has replayed past it has seen the write.
+ * its commit: a reader that has replayed past it has seen the write. A route that already read it
+ * after its commit ({@link WriterPosition#afterCommit}, as the stats cache's invalidation does) sends
+ * that one instead of asking the writer again.
  */
 public final class ConsistencyTokenFeature implements DynamicFeature {
 
@@ -34,12 +37,18 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
     @Override
     public void configure(ResourceInfo resourceInfo, FeatureContext context) {
         if (resourceInfo.getResourceMethod().isAnnotationPresent(IssuesConsistencyToken.class)) {
+            context.register((ContainerRequestFilter) request -> position.requestStarted());
             context.register((ContainerResponseFilter) this::addToken);
         }
     }
 
     private void addToken(ContainerRequestContext request, ContainerResponseContext response) {
+        ConsistencyToken read = position.requestEnded();
         if (response.getStatus() < 200 || response.getStatus() >= 300) {
+            return;
+        }
+        if (read != null) {
+            response.getHeaders().putSingle(HEADER, read.toString());
             return;
         }
         try {

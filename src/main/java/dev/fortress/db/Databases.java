@@ -91,6 +91,11 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         return new Databases(writer, writerTimed, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
+    /** The writer's position: read after a commit ({@link WriterPosition#afterCommit}), or as last known. */
+    public WriterPosition writerPosition() {
+        return replicas.writerPosition();
+    }
+
     /** The first replica's Jdbi (tests that look at one replica). */
     public Jdbi reader() {
         return replicas.member(0).jdbi();

@@ -51,8 +51,21 @@ public final class Reads<T> {
         return read(null, query, false);
     }
 
+    /**
+     * A read of the service's own that must see every commit up to {@code token} (a position read
+     * after them, see {@link WriterPosition#afterCommit}): on a replica that has replayed past it, else
+     * on the writer ({@link ReplicaSet#choosePast}, which may ask a replica how far it is); counted as
+     * {@link #read} counts.
+     */
+    public <R> R readPast(ConsistencyToken token, Function<T, R> query) {
+        return read(replicas.choosePast(token), query, true);
+    }
+
     private <R> R read(String header, Function<T, R> query, boolean counted) {
-        int k = replicas.choose(header);
+        return read(replicas.choose(header), query, counted);
+    }
+
+    private <R> R read(int k, Function<T, R> query, boolean counted) {
         if (k < 0) {
             if (counted) {
                 onWriterMeter.mark();

@@ -60,6 +60,11 @@ public final class ReplicaSet {
         metrics.register("dev.fortress.db.replicas.usable", (Gauge<Long>) this::usable);
     }
 
+    /** The writer's position as this instance knows it, shared with the replicas' monitors. */
+    public WriterPosition writerPosition() {
+        return writer;
+    }
+
     public List<Member> members() {
         return members;
     }
@@ -90,6 +95,42 @@ public final class ReplicaSet {
                 return -1;
             }
         }
+        return choose(token, true);
+    }
+
+    /**
+     * As {@link #choose(String)}, for a read of the service's own that must see every commit up to
+     * {@code token}. When no monitor has yet seen a replica replay that far (they look once a
+     * {@code replica.checkInterval}, and a replica usually replays a commit within milliseconds), the
+     * replica a read without a token would use is asked (one round trip); the read goes to the writer
+     * only if it has not replayed past the token either, or cannot be reached. Never refused: the
+     * writer has seen every commit there is, whatever position the token says (one stored before the
+     * database was replaced, say).
+     */
+    public int choosePast(ConsistencyToken token) {
+        int sampled = choose(Optional.of(token), false);
+        if (sampled >= 0) {
+            return sampled;
+        }
+        int k = choose(Optional.empty(), false);
+        if (k < 0 || members.get(k).jdbi() == null) {
+            return -1;
+        }
+        Member member = members.get(k);
+        try {
+            // Replay only moves forward, so a statement run there after this answer sees every commit up to token.
+            return member.jdbi().withExtension(ConsistencyTokenDao.class, dao -> dao.replayedPast(token.toString()))
+                    ? k : -1;
+        } catch (RuntimeException e) {
+            if (!SqlStates.isUnreachable(e)) {
+                throw e;
+            }
+            member.monitor().readerFailed(e);
+            return -1;
+        }
+    }
+
+    private int choose(Optional<ConsistencyToken> token, boolean refuseAhead) {
         int n = members.size();
         int start = n == 1 ? 0 : Math.floorMod(next.getAndIncrement(), n);
         int busy = -1;
@@ -107,7 +148,7 @@ public final class ReplicaSet {
                 busy = k;
             }
         }
-        if (busy < 0 && token.isPresent()) {
+        if (busy < 0 && token.isPresent() && refuseAhead) {
             writer.check(token.get()); // to the writer, unless not even the writer has reached it
         }
         return busy;

@@ -23,6 +23,16 @@ public final class WriterPosition {
     private final Meter refused;
     /** Compared unsigned, as LSNs are: FFFFFFFF/FFFFFFFF is the largest, not -1. */
     private final AtomicLong known = new AtomicLong();
+    /**
+     * In a request that issues a consistency token, between its request and response filters: the
+     * position {@link #afterCommit} read, for the token to reuse. Absent elsewhere (jobs, other routes).
+     */
+    private final ThreadLocal<Read> request = new ThreadLocal<>();
+
+    /** What {@link #afterCommit} read during one request; null until it does. */
+    private static final class Read {
+        private ConsistencyToken position;
+    }
 
     /**
      * @param writer  asked for its position when a token is beyond the last one known; null: never
@@ -37,6 +47,39 @@ public final class WriterPosition {
     /** A position the writer has reached (a sample, or a token just issued). */
     public void observe(long position) {
         known.accumulateAndGet(position, (a, b) -> Long.compareUnsigned(a, b) >= 0 ? a : b);
+    }
+
+    /**
+     * Reads the writer's position now (one round trip): past every transaction this thread has
+     * committed, for code that must tag what a write changed with it before the request answers (the
+     * org stats cache). In a request that issues a consistency token, call it after the request's last
+     * commit: the token is then this position, not read a second time, so the write makes no extra
+     * round trip. Throws as the writer does when it cannot be asked.
+     */
+    public ConsistencyToken afterCommit() {
+        if (writer == null) {
+            throw new IllegalStateException("no writer to ask for its position");
+        }
+        ConsistencyToken now = ConsistencyToken.parse(
+                writer.withExtension(ConsistencyTokenDao.class, ConsistencyTokenDao::writerPosition));
+        observe(now.position());
+        Read read = request.get();
+        if (read != null) {
+            read.position = now;
+        }
+        return now;
+    }
+
+    /** A request that issues a token starts on this thread ({@link ConsistencyTokenFeature}). */
+    void requestStarted() {
+        request.set(new Read());
+    }
+
+    /** It ends: what {@link #afterCommit} read during it, or null. */
+    ConsistencyToken requestEnded() {
+        Read read = request.get();
+        request.remove();
+        return read == null ? null : read.position;
     }
 
     /** The last position known, 0 before the first. */

@@ -1,7 +1,9 @@
 package dev.fortress.orgs;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.fortress.cache.NearCacheConfiguration;
 import io.dropwizard.util.Duration;
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.NotNull;
 
@@ -21,11 +23,21 @@ public class OrgsConfiguration {
     @JsonProperty
     private Double earlyRefreshBeta;
 
+    /** Each API instance's copy of the stats in front of Redis, invalidated through Redis pub/sub. */
+    @NotNull
+    @Valid
+    @JsonProperty
+    private NearCacheConfiguration nearCache;
+
     public Duration getStatsTtl() {
         return statsTtl;
     }
 
     public double getEarlyRefreshBeta() {
         return earlyRefreshBeta;
+    }
+
+    public NearCacheConfiguration getNearCache() {
+        return nearCache;
     }
 }

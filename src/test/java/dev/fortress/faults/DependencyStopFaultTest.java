@@ -56,6 +56,8 @@ class DependencyStopFaultTest {
             ConfigOverride.config("replica.maxLag", "1MiB"), ConfigOverride.config("replica.maxLagTime", "2s"));
 
     private static final Duration DOWN = Duration.ofSeconds(3);
+    /** GET /users/{id}'s statement on the writer. */
+    private static final String BY_ID_ON_WRITER = "dev.fortress.db.writer.UserReadDao.findById";
 
     private final List<Long> existing = new ArrayList<>();
     private FaultUsers users;
@@ -161,14 +163,17 @@ class DependencyStopFaultTest {
         FaultLoad load = FaultLoad.start(summary, 8, mix());
         FaultLoad.hold(Duration.ofSeconds(2));
         long onWriterBefore = metrics().meter("dev.fortress.db.reads-on-writer");
+        long byIdOnWriterBefore = metrics().timerCount(BY_ID_ON_WRITER);
         long stopping = System.nanoTime();
         long restarted;
         long onWriterDuring;
+        long byIdOnWriterDuring;
         try {
             REPLICA.stop();
             REPLICA2.stop();
             FaultLoad.hold(DOWN);
             onWriterDuring = metrics().meter("dev.fortress.db.reads-on-writer") - onWriterBefore;
+            byIdOnWriterDuring = metrics().timerCount(BY_ID_ON_WRITER) - byIdOnWriterBefore;
             assertThat(metrics().intGauge("dev.fortress.db.replicas.usable")).isZero();
         } finally {
             REPLICA.start();
@@ -180,8 +185,10 @@ class DependencyStopFaultTest {
         await(() -> inUse(REPLICA) == 1 && inUse(REPLICA2) == 1, Duration.ofSeconds(20), "reads return to both");
         Duration recovery = Duration.ofNanos(System.nanoTime() - restarted);
         long onWriterBack = metrics().meter("dev.fortress.db.reads-on-writer");
+        long byIdOnWriterBack = metrics().timerCount(BY_ID_ON_WRITER);
         FaultLoad.hold(Duration.ofMillis(1500));
         long onWriterAfter = metrics().meter("dev.fortress.db.reads-on-writer");
+        long byIdOnWriterAfter = metrics().timerCount(BY_ID_ON_WRITER);
         List<Call> calls = load.stop();
 
         FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
@@ -194,7 +201,11 @@ class DependencyStopFaultTest {
 
         assertThat(errors).as("no request failed while both replicas were away").isEmpty();
         assertThat(onWriterDuring).as("reads moved to the writer").isPositive();
-        assertThat(onWriterAfter - onWriterBack).as("and back to the replicas once they stream again").isZero();
+        assertThat(byIdOnWriterDuring).as("reads by id among them").isPositive();
+        // Not every read: a stats miss right after one of the load's writes still reads the writer when
+        // the replica it asks has not replayed that write yet (stats-cache.md#positions).
+        assertThat(byIdOnWriterAfter - byIdOnWriterBack).as("and back to the replicas once they stream again")
+                .isZero();
         rows.assertIntact();
     }
 

@@ -12,6 +12,7 @@ import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -42,10 +44,16 @@ class OrgStatsAppTest {
     private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     @BeforeAll
-    static void emptyTheTestRedisDatabase() {
+    static void emptyTheTestRedisDatabaseAndAwaitTheSubscription() {
         try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
             jedis.select(REDIS_DB);
             jedis.flushDB();
+        }
+        // Hits below are the near-cache's once its subscription is made (within a heartbeat of start).
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.orgs.stats.near-cache.listening") == 0) {
+            assertThat(System.nanoTime()).as("the near-cache's subscription within 30 s").isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
         }
     }
 
@@ -84,6 +92,22 @@ class OrgStatsAppTest {
         assertThat(afterWrite.headers().firstValue("X-Cache")).contains("miss");
         assertThat(Http.json(afterWrite)).containsEntry("users", 3).containsEntry("avgAge", 30.33);
         assertThat(client.stats(org).headers().firstValue("X-Cache")).contains("hit");
+    }
+
+    /**
+     * Drops the org's entry from the instance's near-cache as another instance's write would (an
+     * invalidation published on the channel), leaving Redis as it is; returns once it was received.
+     */
+    private void dropFromNearCache(long org) {
+        long received = metrics().meter("dev.fortress.orgs.stats.near-cache.invalidations");
+        try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
+            jedis.publish(OrgStatsCache.channel(REDIS_DB), Long.toString(org));
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (metrics().meter("dev.fortress.orgs.stats.near-cache.invalidations") == received) {
+            assertThat(System.nanoTime()).as("the invalidation received within 30 s").isLessThan(deadline);
+            LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+        }
     }
 
     @Test
@@ -182,6 +206,7 @@ class OrgStatsAppTest {
             jedis.select(REDIS_DB);
             jedis.set(OrgStatsCache.entryKey(org), "{not json");
         }
+        dropFromNearCache(org);
         long errors = metrics().meter("dev.fortress.orgs.stats.cache.errors");
 
         HttpResponse<String> answer = client.stats(org);

@@ -41,8 +41,15 @@ final class OrgsClient {
 
     /** Adds a user with a fresh email to the org through POST /users. */
     void addUser(long orgId, int age) {
+        addUserAnswer(orgId, age);
+    }
+
+    /** As {@link #addUser}; the 201 answer (its {@code X-Consistency-Token}, say). */
+    HttpResponse<String> addUserAnswer(long orgId, int age) {
         String email = "u" + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + "@x.io";
-        assertThat(as(orgId).postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId
-                + ",\"age\":" + age + "}").statusCode()).isEqualTo(201);
+        HttpResponse<String> answer = as(orgId).postJson("/users", "{\"email\":\"" + email
+                + "\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":" + age + "}");
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
+        return answer;
     }
 }
