@@ -3,11 +3,16 @@
 -- random organisation and that organisation's key, POST /transactions for a random existing user (see
 -- ids.lua) with the key of the user's organisation. With IDEMPOTENCY_KEY=1 each request carries an
 -- Idempotency-Key of its own (a first request: the key is held, looked up and stored with the write),
--- otherwise none.
+-- otherwise none. WRITES=users or WRITES=transactions: that route alone (bench/cluster --delayed-writer
+-- measures each apart).
 local user = dofile("bench/ids.lua")
 local keys = dofile("bench/keys.lua")
 local run = (os.getenv("RUN_ID") or "") .. os.time()
 local keyed = os.getenv("IDEMPOTENCY_KEY") == "1"
+local only = os.getenv("WRITES") or ""
+if only ~= "" and only ~= "users" and only ~= "transactions" then
+  error("WRITES must be users, transactions or empty (both in turn), not " .. only)
+end
 local threads = 0
 
 setup = function(thread)
@@ -26,7 +31,7 @@ request = function()
   if keyed then
     headers["Idempotency-Key"] = string.format("bench-%s-%d-%d", run, tid, n)
   end
-  if n % 2 == 0 then
+  if only == "users" or (only == "" and n % 2 == 0) then
     local org = keys.random_org()
     headers["Authorization"] = keys.bearer(org)
     local body = string.format('{"email":"w-%s-%d-%d@bench.test","role":"member","orgId":%d,"age":%d}',

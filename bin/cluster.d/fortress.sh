@@ -52,6 +52,9 @@ db_urls() {  # sets WRITE_URL READ_URL POOLER
         *) die "FORTRESS_CLUSTER_DB is '$CLUSTER_DB': pooled or direct" ;;
     esac
     WRITE_URL="jdbc:postgresql://${ADDR[$PRIMARY]}:$port/$DB_NAME"
+    # Another way to the writer for the hosts this invocation starts (bench/cluster --delayed-writer puts
+    # a proxy that delays each direction in front of db1's PgBouncer for one instance).
+    WRITE_URL="${FORTRESS_CLUSTER_WRITE_URL:-$WRITE_URL}"
     local s hosts=()
     for s in "${STANDBYS[@]}"; do hosts+=("${ADDR[$s]}:$port"); done
     READ_URL="jdbc:postgresql://$(IFS=,; echo "${hosts[*]}")/$DB_NAME"

@@ -199,16 +199,30 @@ status_pg() {  # status_pg <host>
 
 # --- PgBouncer: deploy/pgbouncer.ini (the template bin/services renders too), listening on the
 # host's address and pointing at the database beside it.
+#
+# FORTRESS_CLUSTER_PGBOUNCERS (default 1): PgBouncer processes per database host. PgBouncer is one
+# thread, one core at most; with 2 or more, each process gets `so_reuseport = 1` and they all listen on
+# the same address and port, the kernel spreading new connections among them (issue 24 compares 1, 2
+# and direct connections: bench/cluster --pgbouncer-compare). Each process has its own pool (so N x
+# default_pool_size server connections at most), directory, pid file, log and unix socket (its admin
+# console): $STATE/<host>/pgbouncer for the first, pgbouncer2, ... for the others. `up` or `start`
+# with another number than what runs stops what does not fit (SIGTERM: its clients lose their
+# connections and reconnect) and starts the rest.
+BOUNCERS="${FORTRESS_CLUSTER_PGBOUNCERS:-1}"
+[[ $BOUNCERS =~ ^[1-9][0-9]?$ ]] || die "FORTRESS_CLUSTER_PGBOUNCERS is '$BOUNCERS': a number of processes (1-99)"
 
-bouncer_dir() { echo "$STATE/$1/pgbouncer"; }
+bouncer_dir() {  # bouncer_dir <host> [n]: process n's directory (1, the default: pgbouncer; n: pgbouncer<n>)
+    local n=${2:-1}
+    if ((n == 1)); then echo "$STATE/$1/pgbouncer"; else echo "$STATE/$1/pgbouncer$n"; fi
+}
 
 bouncer_ready() {  # bouncer_ready <host>: answers the protocol (an auth request counts)
     pg_isready -q -h "${ADDR[$1]}" -p "$BOUNCER_PORT" -U "$DB_USER" -d "$DB_NAME" -t 2 2>/dev/null
 }
 
-bouncer_render() {  # bouncer_render <host>
+bouncer_render() {  # bouncer_render <host> <n>
     local host=$1 dir cfg
-    dir="$(bouncer_dir "$host")"
+    dir="$(bouncer_dir "$host" "$2")"
     cfg="$(<"$REPO_DIR/deploy/pgbouncer.ini")"
     cfg="${cfg//@BOUNCER_DIR@/"$dir"}"
     cfg="${cfg//@BOUNCER_PORT@/"$BOUNCER_PORT"}"
@@ -220,28 +234,67 @@ bouncer_render() {  # bouncer_render <host>
     cfg="${cfg//@DB_NAME@/"$DB_NAME"}"
     cfg="${cfg//@DB_USER@/"$DB_USER"}"
     [[ "$cfg" != *@[A-Z_]*@* ]] || die "deploy/pgbouncer.ini has a placeholder bin/cluster does not know"
+    if ((BOUNCERS > 1)); then
+        # Every process sets SO_REUSEPORT on its listening socket, or the second cannot bind the port.
+        cfg="${cfg/$'\n[pgbouncer]\n'/$'\n[pgbouncer]\n'";; bin/cluster: FORTRESS_CLUSTER_PGBOUNCERS=$BOUNCERS processes share the port"$'\n'"so_reuseport = 1"$'\n'}"
+        [[ "$cfg" == *$'\nso_reuseport = 1\n'* ]] || die "deploy/pgbouncer.ini has no [pgbouncer] section line to add so_reuseport to"
+    fi
     install -d -o postgres -g postgres -m 0755 "$dir"
     printf '%s\n' "$cfg" | install -o postgres -g postgres -m 0644 /dev/stdin "$dir/pgbouncer.ini"
     printf '"%s" "%s"\n' "${DB_USER//\"/\"\"}" "${DB_PASSWORD//\"/\"\"}" |
         install -o postgres -g postgres -m 0600 /dev/stdin "$dir/userlist.txt"
 }
 
-up_bouncer() {  # up_bouncer <host>
-    local host=$1 dir
-    dir="$(bouncer_dir "$host")"
-    if live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null; then
-        wait_for 10 bouncer_ready "$host" || die "$host: PgBouncer runs but does not answer; see $dir/pgbouncer.log"
-        return 0
+# The PgBouncer processes running on <host>: "<n> <pid>" per line.
+bouncer_pids() {  # bouncer_pids <host>
+    local dir n pid
+    for dir in "$STATE/$1"/pgbouncer*; do
+        [[ -d $dir ]] || continue
+        n=${dir##*/pgbouncer}
+        pid="$(live_pid "$dir/pgbouncer.pid" pgbouncer)" || continue
+        echo "${n:-1} $pid"
+    done
+}
+
+# Stops the processes that do not fit FORTRESS_CLUSTER_PGBOUNCERS: numbered above it, or started with
+# another so_reuseport setting (a socket without SO_REUSEPORT keeps the port to itself).
+bouncer_converge() {  # bouncer_converge <host>
+    local host=$1 n pid shared
+    while read -r n pid; do
+        shared=0
+        grep -qx 'so_reuseport = 1' "$(bouncer_dir "$host" "$n")/pgbouncer.ini" 2>/dev/null && shared=1
+        if ((n > BOUNCERS || shared != (BOUNCERS > 1))); then
+            log "$host: stopping PgBouncer $n (pid $pid): FORTRESS_CLUSTER_PGBOUNCERS=$BOUNCERS"
+            stop_pid "$pid" TERM 10
+        fi
+    done < <(bouncer_pids "$host")
+}
+
+bouncer_start() {  # bouncer_start <host> <n>
+    local host=$1 n=$2 dir
+    dir="$(bouncer_dir "$host" "$n")"
+    live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null && return 0
+    bouncer_render "$host" "$n"
+    if ((BOUNCERS == 1)); then
+        log "$host: starting PgBouncer on ${ADDR[$host]}:$BOUNCER_PORT"
+    else
+        log "$host: starting PgBouncer $n of $BOUNCERS on ${ADDR[$host]}:$BOUNCER_PORT (so_reuseport)"
     fi
-    bouncer_render "$host"
-    log "$host: starting PgBouncer on ${ADDR[$host]}:$BOUNCER_PORT"
     rm -f "$dir/pgbouncer.pid"
     # As postgres (PgBouncer refuses root), with room for max_client_conn = 10000 (see bin/services).
     # shellcheck disable=SC2016  # $1/$2 belong to the inner shells
     in_ns "$host" sh -c 'ulimit -n 20000 2>/dev/null; cd / && exec runuser -u postgres -- sh -c \
         '\''ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec pgbouncer -q -d "$1"'\'' sh "$1"' \
         sh "$dir/pgbouncer.ini" || die "$host: PgBouncer did not start; see $dir/pgbouncer.log"
-    wait_for 10 bouncer_ready "$host" || die "$host: PgBouncer does not answer; see $dir/pgbouncer.log"
+    wait_for 10 live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null ||
+        die "$host: PgBouncer $n wrote no pid file; see $dir/pgbouncer.log"
+}
+
+up_bouncer() {  # up_bouncer <host>
+    local host=$1 n
+    bouncer_converge "$host"
+    for ((n = 1; n <= BOUNCERS; n++)); do bouncer_start "$host" "$n"; done
+    wait_for 10 bouncer_ready "$host" || die "$host: PgBouncer does not answer; see $(bouncer_dir "$host")/pgbouncer.log"
 }
 
 status_bouncer() {  # status_bouncer <host>

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the server dies) and bring it back ({@link #restore()}) on the same port. Given a delay, every
  * chunk crosses it that much later in each direction, as over a network whose round trip is twice
  * the delay (chunks in flight are not held up by each other, so the throughput is the link's). This
- * kernel has no {@code netem}; bench/round-trips runs it with {@link #main} to validate the
+ * kernel has no {@code netem}; bench/cluster --delayed-writer runs it with {@link #main} to validate the
  * round-trip model of docs/design/fleet.md.
  */
 public final class TcpProxy implements AutoCloseable {
