@@ -1,5 +1,6 @@
 package dev.fortress.orgs;
 
+import static dev.fortress.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
@@ -13,11 +14,8 @@ import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -41,7 +39,6 @@ import redis.clients.jedis.params.ClientKillParams;
 class StatsNearCacheTest {
 
     private static final String NEAR = "dev.fortress.orgs.stats.near-cache.";
-    private static final Duration DEADLINE = Duration.ofSeconds(30);
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedRedis REDIS = new OwnedRedis();
     private static final DropwizardAppExtension<FortressConfiguration> A = FortressApp.on(DB, REDIS.override(),
@@ -230,16 +227,5 @@ class StatsNearCacheTest {
             }
             return 0;
         }
-    }
-
-    private static <T> T await(String what, Supplier<T> read, java.util.function.Predicate<T> done) {
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
-        T last = read.get();
-        while (!done.test(last)) {
-            assertThat(System.nanoTime()).as("%s within %s (last: %s)", what, DEADLINE, last).isLessThan(deadline);
-            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-            last = read.get();
-        }
-        return last;
     }
 }

@@ -1,5 +1,6 @@
 package dev.fortress.orgs;
 
+import static dev.fortress.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -23,13 +24,9 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,7 +48,6 @@ import redis.clients.jedis.Pipeline;
 @ExtendWith(DropwizardExtensionsSupport.class)
 class StatsReplicaLagTest {
 
-    private static final Duration DEADLINE = Duration.ofSeconds(30);
     private static final String NEAR = "dev.fortress.orgs.stats.near-cache.";
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedReplica REPLICA = OwnedReplica.of(DB);
@@ -339,16 +335,5 @@ class StatsReplicaLagTest {
 
     private static AdminMetrics metricsOfB() {
         return new AdminMetrics(b.adminPort());
-    }
-
-    private static <T> T await(String what, Supplier<T> read, Predicate<T> done) {
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
-        T last = read.get();
-        while (!done.test(last)) {
-            assertThat(System.nanoTime()).as("%s within %s (last: %s)", what, DEADLINE, last).isLessThan(deadline);
-            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-            last = read.get();
-        }
-        return last;
     }
 }
