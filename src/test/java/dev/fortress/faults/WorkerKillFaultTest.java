@@ -1,5 +1,7 @@
 package dev.fortress.faults;
 
+import static dev.fortress.testing.ImportStatus.errorLines;
+import static dev.fortress.testing.ImportStatus.imported;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
@@ -134,18 +136,6 @@ class WorkerKillFaultTest {
 
     private static boolean finished(Map<String, Object> status) {
         return !"processing".equals(status.get("status")) && !"queued".equals(status.get("status"));
-    }
-
-    private static long imported(Map<String, Object> status) {
-        return ((Number) status.get("rowsImported")).longValue();
-    }
-
-    private static List<Long> errorLines(Map<String, Object> status) {
-        List<Long> lines = new ArrayList<>();
-        for (Object error : (List<?>) status.get("errors")) {
-            lines.add(((Number) ((Map<?, ?>) error).get("line")).longValue());
-        }
-        return lines;
     }
 
     private static Map<String, Object> poll(Http api, String id, FaultSummary summary, Duration timeout,

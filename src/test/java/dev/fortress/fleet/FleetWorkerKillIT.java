@@ -1,5 +1,7 @@
 package dev.fortress.fleet;
 
+import static dev.fortress.testing.ImportStatus.errorLines;
+import static dev.fortress.testing.ImportStatus.imported;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.testing.Http;
@@ -128,18 +130,6 @@ class FleetWorkerKillIT {
 
     private static boolean finished(Map<String, Object> status) {
         return "succeeded".equals(status.get("status")) || "failed".equals(status.get("status"));
-    }
-
-    private static long imported(Map<String, Object> status) {
-        return ((Number) status.get("rowsImported")).longValue();
-    }
-
-    private static List<Long> errorLines(Map<String, Object> status) {
-        List<Long> lines = new ArrayList<>();
-        for (Object error : (List<?>) status.get("errors")) {
-            lines.add(((Number) ((Map<?, ?>) error).get("line")).longValue());
-        }
-        return lines;
     }
 
     private static long count(Jdbi db, String sql, String argument) {
