@@ -66,7 +66,7 @@ fortress_env() {  # fortress_env <host>: sets FORTRESS_ENV
     [[ $host == worker* ]] && mode=worker
     db_urls
     FORTRESS_ENV=(
-        "JOBS_MODE=$mode"
+        "JOBS_MODE=$mode" "JOBS_SERVER_NAME=$host"
         "DATABASE_URL_WRITE=$WRITE_URL" "DATABASE_URL_READ=$READ_URL"
         "WRITER_TRANSACTION_POOLER=$POOLER" "READER_TRANSACTION_POOLER=$POOLER"
         "DATABASE_USER=$DB_USER" "DATABASE_PASSWORD=$DB_PASSWORD"

@@ -157,10 +157,12 @@ public final class Jobs implements Managed {
     }
 
     private BackgroundJobServer backgroundServer() {
+        BackgroundJobServerConfiguration server = BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                .andWorkerCount(config.getWorkers())
+                .andPollInterval(config.getPollInterval().toJavaDuration());
+        String name = config.getServerName();
         return new BackgroundJobServer(storage, json, activator(),
-                BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
-                        .andWorkerCount(config.getWorkers())
-                        .andPollInterval(config.getPollInterval().toJavaDuration()));
+                name == null || name.isBlank() ? server : server.andName(name));
     }
 
     /** A server JobRunr stopped by itself is replaced by a new one once its storage answers again. */

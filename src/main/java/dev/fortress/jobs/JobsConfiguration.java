@@ -44,6 +44,13 @@ public class JobsConfiguration {
     @JsonProperty
     private Duration pollInterval;
 
+    /**
+     * This instance's background server's name in JobRunr's storage and dashboard; blank: JobRunr's
+     * own, the machine's host name (the same for every instance of one machine).
+     */
+    @JsonProperty
+    private String serverName;
+
     @NotNull
     @Min(0)
     @Max(65535)
@@ -72,6 +79,10 @@ public class JobsConfiguration {
 
     public Duration getPollInterval() {
         return pollInterval;
+    }
+
+    public String getServerName() {
+        return serverName;
     }
 
     public int getDashboardPort() {
