@@ -230,10 +230,16 @@ public final class Fleet implements BeforeAllCallback {
     }
 
     /**
-     * A field of HAProxy's statistics (its stats page as CSV) for one proxy and server, e.g.
-     * {@code ("fortress_api", "BACKEND", "hrsp_5xx")}.
+     * A numeric field of HAProxy's statistics (its stats page as CSV) for one proxy and server, e.g.
+     * {@code ("fortress_api", "BACKEND", "hrsp_5xx")}; an empty field is 0.
      */
     static long haproxyStat(String proxy, String server, String field) {
+        String value = haproxyField(proxy, server, field);
+        return value.isEmpty() ? 0 : Long.parseLong(value);
+    }
+
+    /** A field of HAProxy's statistics as it reads, e.g. {@code ("fortress_api", "api2", "status")}: "UP", "DOWN", ... */
+    static String haproxyField(String proxy, String server, String field) {
         HttpResponse<String> csv = new Http(CLIENT, LB, LB_STATS_PORT).get("/;csv");
         if (csv.statusCode() != 200) {
             throw new IllegalStateException("HAProxy's stats answered " + csv.statusCode());
@@ -247,7 +253,7 @@ public final class Fleet implements BeforeAllCallback {
         for (String line : lines.subList(1, lines.size())) {
             String[] values = line.split(",", -1);
             if (values.length > column && values[0].equals(proxy) && values[1].equals(server)) {
-                return values[column].isEmpty() ? 0 : Long.parseLong(values[column]);
+                return values[column];
             }
         }
         throw new IllegalStateException("HAProxy's stats have no row " + proxy + "/" + server);

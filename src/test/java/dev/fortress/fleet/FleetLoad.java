@@ -1,7 +1,11 @@
 package dev.fortress.fleet;
 
+import dev.fortress.testing.Http;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -100,6 +104,37 @@ final class FleetLoad {
         List<Call> all = new ArrayList<>(calls);
         all.sort(Comparator.comparingLong(Call::started));
         return all;
+    }
+
+    /** A user of organisation 7 of its own ({@code <prefix>@fleet.test}), created through {@code lb}: its id. */
+    static long newUser(Http lb, String prefix) {
+        HttpResponse<String> created = lb.postJson("/users", "{\"email\":\"" + prefix + "@fleet.test\",\"role\":\"member\","
+                + "\"orgId\":" + Fleet.ORG + ",\"age\":30}");
+        if (created.statusCode() != 201) {
+            throw new AssertionError("POST /users answered " + created.statusCode() + ": " + created.body());
+        }
+        return ((Number) Http.json(created).get("id")).longValue();
+    }
+
+    /**
+     * Mostly reads (a seeded user, the organisation's stats); every fifth request a write of a
+     * transaction of {@code user} with the Idempotency-Key {@code <prefix>-<n>}.
+     */
+    static LongFunction<Request> readsAndKeyedWrites(Http lb, String prefix, long user) {
+        return n -> {
+            if (n % 5 == 0) {
+                String key = prefix + "-" + n;
+                String body = "{\"userId\":" + user + ",\"amount\":\"" + (n % 1000) + ".25\",\"createdAt\":\""
+                        + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\"}";
+                return new Request("POST /transactions", key, () -> lb.send(HttpRequest.newBuilder(lb.uri("/transactions"))
+                        .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                        .POST(HttpRequest.BodyPublishers.ofString(body))));
+            }
+            if (n % 5 == 1) {
+                return new Request("GET /orgs/{id}/stats", null, () -> lb.get("/orgs/" + Fleet.ORG + "/stats"));
+            }
+            return new Request("GET /users/{id}", null, () -> lb.get("/users/" + Fleet.SEED_USER));
+        };
     }
 
     private void send(Request request) {

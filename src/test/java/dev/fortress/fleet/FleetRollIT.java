@@ -4,11 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.fleet.FleetLoad.Call;
 import dev.fortress.testing.Http;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -34,10 +30,7 @@ class FleetRollIT {
         Http lb = Fleet.lb();
         String run = UUID.randomUUID().toString().substring(0, 8);
         // A user of its own: the transactions the load writes are the only ones it has.
-        HttpResponse<String> created = lb.postJson("/users", "{\"email\":\"roll-" + run + "@fleet.test\",\"role\":\"member\","
-                + "\"orgId\":" + Fleet.ORG + ",\"age\":30}");
-        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        long user = ((Number) Http.json(created).get("id")).longValue();
+        long user = FleetLoad.newUser(lb, "roll-" + run);
 
         Map<String, Long> before = new TreeMap<>();
         for (String api : Fleet.APIS) {
@@ -48,7 +41,7 @@ class FleetRollIT {
         long retries = Fleet.haproxyStat("fortress_api", "BACKEND", "wretr");
         long redispatches = Fleet.haproxyStat("fortress_api", "BACKEND", "wredis");
 
-        FleetLoad load = FleetLoad.start(CLIENTS, n -> request(lb, run, user, n));
+        FleetLoad load = FleetLoad.start(CLIENTS, FleetLoad.readsAndKeyedWrites(lb, "roll-" + run, user));
         load.awaitMore(500, Duration.ofMinutes(2)); // under way before the first instance leaves
         long rollStarted = System.nanoTime();
         String roll = Fleet.clusterOk(Duration.ofMinutes(20), "roll");
@@ -89,21 +82,5 @@ class FleetRollIT {
                 .hasSize(writes.size()).doesNotHaveDuplicates();
         assertThat(rows).as("rows of the load's user: exactly the acknowledged writes, each once")
                 .containsExactlyInAnyOrderElementsOf(acknowledged);
-    }
-
-    /** Mostly reads (a user, the organisation's stats); every fifth request a keyed write of a transaction. */
-    private static FleetLoad.Request request(Http lb, String run, long user, long n) {
-        if (n % 5 == 0) {
-            String key = "roll-" + run + "-" + n;
-            String body = "{\"userId\":" + user + ",\"amount\":\"" + (n % 1000) + ".25\",\"createdAt\":\""
-                    + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\"}";
-            return new FleetLoad.Request("POST /transactions", key, () -> lb.send(HttpRequest.newBuilder(lb.uri("/transactions"))
-                    .header("Content-Type", "application/json").header("Idempotency-Key", key)
-                    .POST(HttpRequest.BodyPublishers.ofString(body))));
-        }
-        if (n % 5 == 1) {
-            return new FleetLoad.Request("GET /orgs/{id}/stats", null, () -> lb.get("/orgs/" + Fleet.ORG + "/stats"));
-        }
-        return new FleetLoad.Request("GET /users/{id}", null, () -> lb.get("/users/" + Fleet.SEED_USER));
     }
 }

@@ -18,10 +18,15 @@ public final class Await {
 
     /** Reads every 50 ms until {@code done} holds, and returns that reading; fails after {@link #DEADLINE}. */
     public static <T> T await(String what, Supplier<T> read, Predicate<T> done) {
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        return await(what, DEADLINE, read, done);
+    }
+
+    /** Reads every 50 ms until {@code done} holds, and returns that reading; fails after {@code within}. */
+    public static <T> T await(String what, Duration within, Supplier<T> read, Predicate<T> done) {
+        long deadline = System.nanoTime() + within.toNanos();
         T last = read.get();
         while (!done.test(last)) {
-            assertThat(System.nanoTime()).as("%s within %s (last: %s)", what, DEADLINE, last).isLessThan(deadline);
+            assertThat(System.nanoTime()).as("%s within %s (last: %s)", what, within, last).isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
             last = read.get();
         }
