@@ -7,10 +7,8 @@ import dev.fortress.testing.Http;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -64,12 +62,9 @@ class FleetApiKillIT {
         long inFlightAtKill = calls.stream().filter(c -> c.started() < killEnded && c.ended() > killStarted).count();
         List<Call> afterDown = calls.stream().filter(c -> c.started() > down).toList();
         List<Call> writes = calls.stream().filter(c -> c.key() != null).toList();
-        List<Long> acknowledged = writes.stream().filter(c -> c.status() == 201)
-                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue()).toList();
-        List<Long> rows = Fleet.db().withHandle(h -> h.select("select id from transactions where user_id = ?", user)
-                .mapTo(Long.class).list());
-        Map<String, Long> byStatus = calls.stream().collect(Collectors.groupingBy(
-                c -> c.status() < 0 ? "no answer" : String.valueOf(c.status()), TreeMap::new, Collectors.counting()));
+        List<Long> acknowledged = FleetLoad.acknowledgedWrites(writes);
+        List<Long> rows = FleetLoad.transactionRows(user);
+        Map<String, Long> byStatus = FleetLoad.byStatus(calls);
         Fleet.summary("kill -9 of an API host under load", String.format("%d requests by %d clients through 127.0.0.1:8090, "
                         + "answers %s; %d in flight (anywhere) while `bin/cluster kill %s` ran, %d failed; HAProxy marked it "
                         + "DOWN %d ms after the kill and retried %d, redispatched %d; %d requests after that, %d failed; "

@@ -9,6 +9,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 /**
  * A bounded closed-loop load through the load balancer: a few clients send requests one after
@@ -135,6 +138,24 @@ final class FleetLoad {
             }
             return new Request("GET /users/{id}", null, () -> lb.get("/users/" + Fleet.SEED_USER));
         };
+    }
+
+    /** The ids of the transactions that {@code calls}' keyed writes were answered 201 with, in order. */
+    static List<Long> acknowledgedWrites(List<Call> calls) {
+        return calls.stream().filter(c -> c.key() != null && c.status() == 201)
+                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue()).toList();
+    }
+
+    /** The ids of {@code user}'s rows in {@code transactions} on the primary. */
+    static List<Long> transactionRows(long user) {
+        return Fleet.db().withHandle(h -> h.select("select id from transactions where user_id = ?", user)
+                .mapTo(Long.class).list());
+    }
+
+    /** How many calls got each status ("no answer" for a client-side failure), for a summary line. */
+    static Map<String, Long> byStatus(List<Call> calls) {
+        return calls.stream().collect(Collectors.groupingBy(
+                c -> c.status() < 0 ? "no answer" : String.valueOf(c.status()), TreeMap::new, Collectors.counting()));
     }
 
     private void send(Request request) {

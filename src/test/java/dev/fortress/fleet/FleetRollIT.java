@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -55,12 +54,9 @@ class FleetRollIT {
         }
         List<Call> failed = calls.stream().filter(c -> !c.ok()).toList();
         List<Call> writes = calls.stream().filter(c -> c.key() != null).toList();
-        List<Long> acknowledged = writes.stream().filter(c -> c.status() == 201)
-                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue()).toList();
-        List<Long> rows = Fleet.db().withHandle(h -> h.select("select id from transactions where user_id = ?", user)
-                .mapTo(Long.class).list());
-        Map<String, Long> byStatus = calls.stream().collect(Collectors.groupingBy(
-                c -> c.status() < 0 ? "no answer" : String.valueOf(c.status()), TreeMap::new, Collectors.counting()));
+        List<Long> acknowledged = FleetLoad.acknowledgedWrites(writes);
+        List<Long> rows = FleetLoad.transactionRows(user);
+        Map<String, Long> byStatus = FleetLoad.byStatus(calls);
         long replayed = writes.stream().filter(Call::replayed).count();
         long lbRetries = Fleet.haproxyStat("fortress_api", "BACKEND", "wretr") - retries;
         long lbRedispatches = Fleet.haproxyStat("fortress_api", "BACKEND", "wredis") - redispatches;
