@@ -77,9 +77,17 @@ def main():
     lock = threading.Lock()
     tag = uuid.uuid4().hex[:8]
 
+    failures = []
+
     def watch(api, written, expected):
         """Reads api's stats until the new count (or the deadline); its own thread, so every instance is
-        read from the 201 on, none waiting for another's answer."""
+        read from the 201 on, none waiting for another's answer. A failure is kept for the main thread."""
+        try:
+            poll(api, written, expected)
+        except Exception as e:  # a thread's exception would otherwise only be printed, and the round lose a figure
+            failures.append("%s: %s" % (api, e))
+
+    def poll(api, written, expected):
         while True:
             sent = time.monotonic()
             now_users = users(conns[api], args.org, args.key)
@@ -107,6 +115,8 @@ def main():
             w.start()
         for w in watchers:
             w.join()
+        if failures:
+            raise RuntimeError("round %d: %s" % (n, "; ".join(failures)))
         time.sleep(args.pause)
 
     def figures(values):
