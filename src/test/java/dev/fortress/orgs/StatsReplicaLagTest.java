@@ -105,10 +105,7 @@ class StatsReplicaLagTest {
         long org = ORG_BASE + 1;
         OrgsClient a = clientOfA;
         OrgsClient b = clientOfB;
-        awaitOnReplica(a, org, 1, 30);
-        warm(b, org, 1);
-        REPLICA.execute("select pg_wal_replay_pause()");
-        awaitPaused();
+        firstUserCachedByBThenReplayPaused(org, 30);
         long onWriter = metricsOfB().meter("dev.fortress.db.reads-on-writer");
 
         a.addUser(org, 40);
@@ -139,10 +136,7 @@ class StatsReplicaLagTest {
         long org = ORG_BASE + 2;
         OrgsClient a = clientOfA;
         OrgsClient b = clientOfB;
-        awaitOnReplica(a, org, 1, 20);
-        warm(b, org, 1);
-        REPLICA.execute("select pg_wal_replay_pause()");
-        awaitPaused();
+        firstUserCachedByBThenReplayPaused(org, 20);
 
         HttpResponse<String> written = a.addUserAnswer(org, 30);
         HttpResponse<String> read = a.stats(org);
@@ -164,10 +158,7 @@ class StatsReplicaLagTest {
         long org = ORG_BASE + 3;
         OrgsClient a = clientOfA;
         OrgsClient b = clientOfB;
-        awaitOnReplica(a, org, 1, 50);
-        warm(b, org, 1);
-        REPLICA.execute("select pg_wal_replay_pause()");
-        awaitPaused();
+        firstUserCachedByBThenReplayPaused(org, 50);
         a.addUser(org, 70);
         ConsistencyToken written = storedPosition(Positions.key(org));
         // As a version of Fortress without positions, or an eviction, leaves it: a generation that
@@ -192,10 +183,7 @@ class StatsReplicaLagTest {
         long org = ORG_BASE + 4;
         OrgsClient a = clientOfA;
         OrgsClient b = clientOfB;
-        awaitOnReplica(a, org, 1, 10);
-        warm(b, org, 1);
-        REPLICA.execute("select pg_wal_replay_pause()");
-        awaitPaused();
+        firstUserCachedByBThenReplayPaused(org, 10);
         a.addUser(org, 20);
 
         REDIS.kill(); // its generations and positions, the write's included, are gone
@@ -259,6 +247,18 @@ class StatsReplicaLagTest {
         var raised = Positions.raise(p, key, Positions.format(position), 600);
         p.sync();
         raised.get();
+    }
+
+    /**
+     * The org's first user, of {@code age}, written through A and replayed; its stats held in B's
+     * near-cache (and read by A); then the replica's replay paused, so that the next write is on the
+     * writer only.
+     */
+    private static void firstUserCachedByBThenReplayPaused(long org, int age) {
+        awaitOnReplica(clientOfA, org, 1, age);
+        warm(clientOfB, org, 1);
+        REPLICA.execute("select pg_wal_replay_pause()");
+        awaitPaused();
     }
 
     /** Adds a user of {@code age} to a new org through {@code client}, and waits for the replica to have it. */
