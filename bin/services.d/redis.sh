@@ -22,8 +22,10 @@ redis_pid() {
 }
 
 up_redis() {
-    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-        apt_install redis-server
+    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-sentinel >/dev/null; then
+        # redis-sentinel: cache/RedisSentinelFailoverTest runs three of its own; the package's own is not wanted.
+        apt_install redis-server redis-sentinel
+        stop_package_instance redis-sentinel
     fi
     if redis_ready; then
         redis_limit_memory

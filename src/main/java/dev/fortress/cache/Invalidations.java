@@ -4,12 +4,11 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import io.dropwizard.lifecycle.Managed;
-import java.net.URI;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPubSub;
@@ -25,6 +24,9 @@ import redis.clients.jedis.JedisPubSub;
  *   <li>it is subscribed on a live connection. A closed connection (Redis stopped or restarted, the
  *       connection killed) ends it; the thread subscribes again every heartbeat until Redis answers,
  *       and the listener is told {@link Listener#lost()} when it ends and again when it is made;</li>
+ *   <li>it is on the master {@link Redis} calls go to ({@link Redis#master()}): after a Sentinel
+ *       failover the thread subscribes again on the new master (the old one's death ends the
+ *       subscription; one on an old master that lives on, demoted, is closed at the next heartbeat);</li>
  *   <li>a PING sent on it in the last {@link #STALE_AFTER_HEARTBEATS} heartbeats has been answered.
  *       Redis answers on the connection in order, so the PONG comes after every message published
  *       before the PING: the instance has heard everything published up to the PING's sending. A
@@ -53,8 +55,7 @@ public final class Invalidations implements Managed {
 
     private static final Logger LOG = LoggerFactory.getLogger(Invalidations.class);
 
-    private final URI url;
-    private final String where;
+    private final Redis redis;
     private final JedisClientConfig clientConfig;
     private final String channel;
     private final long heartbeatNanos;
@@ -68,6 +69,8 @@ public final class Invalidations implements Managed {
     /** The subscription's connection and its handler; guarded by {@link #lock} (PINGs are written under it). */
     private Jedis connection;
     private Subscriber subscriber;
+    /** The master the subscription was last made (or tried) on. */
+    private volatile HostAndPort master;
     private volatile boolean subscribed;
     /** {@link #now} at which the last answered PING was sent, or the subscription was made. */
     private volatile long heardAt;
@@ -88,16 +91,8 @@ public final class Invalidations implements Managed {
      */
     public Invalidations(Redis redis, String channel, String name, io.dropwizard.util.Duration heartbeat,
                          ScheduledExecutorService heartbeats, MetricRegistry metrics, String prefix) {
-        RedisConfiguration config = redis.config();
-        this.url = config.getUrl();
-        this.where = redis.where();
-        // The URL's user, password and database are added by Jedis; RESP2, as the pool speaks.
-        this.clientConfig = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis((int) config.getConnectTimeout().toMilliseconds())
-                .socketTimeoutMillis((int) config.getTimeout().toMilliseconds())
-                .autoNegotiateProtocol(false)
-                .clientName("fortress-" + name) // in CLIENT LIST
-                .build();
+        this.redis = redis;
+        this.clientConfig = redis.clientConfig("fortress-" + name); // in CLIENT LIST
         this.channel = channel;
         this.heartbeatNanos = heartbeat.toNanoseconds();
         this.heartbeats = heartbeats;
@@ -166,7 +161,8 @@ public final class Invalidations implements Managed {
             Subscriber handler = new Subscriber();
             RuntimeException failure = null;
             try {
-                jedis = new Jedis(url, clientConfig);
+                master = redis.findMaster();
+                jedis = new Jedis(master, clientConfig);
                 jedis.connect();
                 synchronized (lock) {
                     if (stopping) {
@@ -197,10 +193,10 @@ public final class Invalidations implements Managed {
             String cause = failure == null ? "unsubscribed by redis" : failure.getMessage();
             if (handler.made) {
                 LOG.warn("subscription to {} on redis at {} lost ({}): the caches it invalidates are not used until "
-                        + "it is made again (tried every {} ms)", channel, where, cause, heartbeatNanos / 1_000_000);
+                        + "it is made again (tried every {} ms)", channel, where(), cause, heartbeatNanos / 1_000_000);
             } else if (!failing) {
                 LOG.warn("cannot subscribe to {} on redis at {} ({}): the caches it invalidates are not used; "
-                        + "trying again every {} ms", channel, where, cause, heartbeatNanos / 1_000_000);
+                        + "trying again every {} ms", channel, where(), cause, heartbeatNanos / 1_000_000);
             } else {
                 LOG.debug("subscribing to {} failed again: {}", channel, cause);
             }
@@ -228,10 +224,18 @@ public final class Invalidations implements Managed {
             if (!subscribed || subscriber == null) {
                 return;
             }
+            HostAndPort now = redis.master();
+            if (now != null && !now.equals(master)) {
+                LOG.warn("subscription to {} on redis at {}, but the master is now {}: subscribing there", channel,
+                        master, now);
+                subscribed = false;
+                connection.disconnect(); // the subscriber thread's read fails, and it subscribes again
+                return;
+            }
             unanswered = lastPingAt > heardAt ? unanswered + 1 : 0;
             if (unanswered >= STALE_AFTER_HEARTBEATS) {
                 LOG.warn("subscription to {} on redis at {}: {} PINGs in a row unanswered, subscribing again",
-                        channel, where, unanswered);
+                        channel, where(), unanswered);
                 subscribed = false;
                 connection.disconnect(); // the subscriber thread's read fails, and it subscribes again
                 return;
@@ -244,6 +248,12 @@ public final class Invalidations implements Managed {
                 LOG.debug("PING on the subscription to {} failed: {}", channel, e.getMessage());
             }
         }
+    }
+
+    /** Where the subscription is, or was last tried, for logs. */
+    private String where() {
+        HostAndPort at = master;
+        return at == null ? redis.where() : at.toString();
     }
 
     private static void closeQuietly(Jedis jedis) {
@@ -271,7 +281,7 @@ public final class Invalidations implements Managed {
             heardAt = now();
             subscribed = true;
             subscriptions.mark();
-            LOG.info("subscribed to {} on redis at {}", channel, where);
+            LOG.info("subscribed to {} on redis at {}", channel, where());
         }
 
         @Override

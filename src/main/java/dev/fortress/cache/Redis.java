@@ -14,19 +14,26 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.util.JedisURIHelper;
+import redis.clients.jedis.util.Pool;
 
 /**
  * Redis for caches that must never hurt a request: every call is bounded by the pool's borrow
  * timeout and the socket timeout, a failure (down, slow, refused) is logged once per state
  * change and answered with {@link Optional#empty()}, and after repeated failures a circuit
  * breaker skips Redis for a while so requests pay nothing for it.
+ * <p>
+ * Calls go to the master: {@code redis.url}'s host, or the one the Sentinels name now
+ * ({@code redis.sentinels}), followed through failovers ({@link RedisConnections}). The first call
+ * to reach a new master runs the {@link #onMasterChange} and {@link #onFailure} listeners first, and
+ * is answered empty ({@link RedisMasters}).
  */
 public final class Redis implements Managed {
 
@@ -38,7 +45,8 @@ public final class Redis implements Managed {
     private final Meter errors;
     private final Meter skipped;
     private final Meter exhausted;
-    private final JedisPool pool;
+    private final RedisConnections connections;
+    private final RedisMasters masters;
     private final List<Runnable> failureListeners = new CopyOnWriteArrayList<>();
 
     public Redis(RedisConfiguration config, MetricRegistry metrics) {
@@ -48,15 +56,20 @@ public final class Redis implements Managed {
         this.errors = metrics.meter(MetricRegistry.name(PREFIX, "errors"));
         this.skipped = metrics.meter(MetricRegistry.name(PREFIX, "skipped-breaker-open"));
         this.exhausted = metrics.meter(MetricRegistry.name(PREFIX, "pool-exhausted"));
-        this.pool = newPool();
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "active"), (Gauge<Integer>) () -> pool.getNumActive());
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "idle"), (Gauge<Integer>) () -> pool.getNumIdle());
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "waiters"), (Gauge<Integer>) () -> pool.getNumWaiters());
+        this.connections = new RedisConnections(config);
+        this.masters = new RedisMasters(metrics, PREFIX);
+        // Reached by no call yet, but the one master there is: its gauge exists from start-up.
+        if (!config.usesSentinels()) {
+            masters.arrivedAt(connections.master());
+        }
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "active"), poolGauge(Pool::getNumActive));
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "idle"), poolGauge(Pool::getNumIdle));
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "waiters"), poolGauge(Pool::getNumWaiters));
         metrics.register(MetricRegistry.name(PREFIX, "pool", "max"), (Gauge<Integer>) config::getMaxTotal);
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-mean-seconds"),
-                (Gauge<Double>) () -> pool.getMeanBorrowWaitTimeMillis() / 1000.0);
-        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-max-seconds"),
-                (Gauge<Double>) () -> pool.getMaxBorrowWaitTimeMillis() / 1000.0);
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-mean-seconds"), (Gauge<Double>) () ->
+                connections.current() == null ? 0.0 : connections.current().getMeanBorrowWaitTimeMillis() / 1000.0);
+        metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-max-seconds"), (Gauge<Double>) () ->
+                connections.current() == null ? 0.0 : connections.current().getMaxBorrowWaitTimeMillis() / 1000.0);
         // 0 closed, 1 half-open, 2 open: one number an alert can compare.
         metrics.register(MetricRegistry.name(PREFIX, "breaker-state"), (Gauge<Integer>) () ->
                 switch (breaker.getState()) {
@@ -83,15 +96,12 @@ public final class Redis implements Managed {
                 .build());
     }
 
-    private JedisPool newPool() {
-        GenericObjectPoolConfig<Jedis> poolConfig = new GenericObjectPoolConfig<>();
-        poolConfig.setMaxTotal(config.getMaxTotal());
-        poolConfig.setMaxIdle(config.getMaxTotal());
-        poolConfig.setMinIdle(config.getMinIdle());
-        poolConfig.setMaxWait(config.getBorrowTimeout().toJavaDuration());
-        poolConfig.setJmxEnabled(false);
-        return new JedisPool(poolConfig, config.getUrl(), (int) config.getConnectTimeout().toMilliseconds(),
-                (int) config.getTimeout().toMilliseconds());
+    /** 0 while there is no pool (no Sentinel has named the master yet). */
+    private Gauge<Integer> poolGauge(ToIntFunction<Pool<Jedis>> read) {
+        return () -> {
+            Pool<Jedis> pool = connections.current();
+            return pool == null ? 0 : read.applyAsInt(pool);
+        };
     }
 
     /**
@@ -108,7 +118,7 @@ public final class Redis implements Managed {
         }
         Jedis borrowed;
         try {
-            borrowed = pool.getResource();
+            borrowed = connections.borrow();
         } catch (RuntimeException e) {
             if (poolExhausted(e)) {
                 // Local saturation, not a Redis failure: this request goes to the database, the breaker stays as it is.
@@ -117,6 +127,13 @@ public final class Redis implements Managed {
                 return Optional.empty();
             }
             return failed(what, e);
+        }
+        if (masters.arrivedAt(borrowed.getConnection().getHostAndPort())) {
+            // The listeners have acted, but this call's caller may have checked what they change before
+            // it called: it gets nothing read from the new master.
+            borrowed.close();
+            breaker.releasePermission();
+            return Optional.empty();
         }
         try (Jedis jedis = borrowed) {
             T result = call.apply(jedis);
@@ -133,11 +150,23 @@ public final class Redis implements Managed {
 
     /**
      * {@code listener} runs, on the caller's thread, after each failed call (not after a call skipped
-     * by the breaker or by a full pool): a failure may mean Redis restarted, so whatever this instance
-     * learns from Redis by other means (an {@link Invalidations} subscription) may have gaps.
+     * by the breaker or by a full pool), and when the master changes ({@link #onMasterChange}): a
+     * failure may mean Redis restarted, and a new master may lack the old one's last writes, so whatever
+     * this instance learns from Redis by other means (an {@link Invalidations} subscription) may have gaps.
      */
     public void onFailure(Runnable listener) {
         failureListeners.add(listener);
+        masters.onChange(listener); // a new master may lack what the old one had: a gap, as after a failure
+    }
+
+    /**
+     * {@code listener} runs, on the caller's thread, when a call first reaches a master other than the
+     * one calls reached before (a Sentinel failover), before that call runs and before any other call
+     * runs on the new master; the {@link #onFailure} listeners run then too. The new master may lack
+     * the old one's last writes: what a cache stored or invalidated there just before may be lost.
+     */
+    public void onMasterChange(Runnable listener) {
+        masters.onChange(listener);
     }
 
     /** No pooled connection came free within the borrow timeout (the pool gives up without a cause). */
@@ -162,17 +191,29 @@ public final class Redis implements Managed {
 
     /** A PING that bypasses the breaker (health checks must see recovery before requests do). */
     String ping() {
-        try (Jedis jedis = pool.getResource()) {
+        try (Jedis jedis = connections.borrow()) {
+            masters.arrivedAt(jedis.getConnection().getHostAndPort()); // a PONG reads nothing a cache uses
             return jedis.ping();
         }
     }
 
-    CircuitBreaker.State breakerState() {
-        return breaker.getState();
+    /** The master new connections go to now; null while no Sentinel has named one. */
+    public HostAndPort master() {
+        return connections.master();
     }
 
-    RedisConfiguration config() {
-        return config;
+    /** As {@link #master()}, asking the Sentinels if none has named one yet; throws when none answers. */
+    HostAndPort findMaster() {
+        return connections.findMaster();
+    }
+
+    /** How this instance connects to the master outside the pool (a subscription), named {@code clientName}. */
+    JedisClientConfig clientConfig(String clientName) {
+        return RedisConnections.clientConfig(config, clientName);
+    }
+
+    CircuitBreaker.State breakerState() {
+        return breaker.getState();
     }
 
     /** The database number of {@code redis.url} (its path, 0 without one): keys, and so channels, are per database. */
@@ -180,12 +221,29 @@ public final class Redis implements Managed {
         return JedisURIHelper.getDBIndex(config.getUrl());
     }
 
+    /** For logs and the health check: the master's address, and with Sentinels who named it. */
     String where() {
-        return config.getUrl().getHost() + ":" + config.getUrl().getPort();
+        if (!config.usesSentinels()) {
+            return config.getUrl().getHost() + ":" + config.getUrl().getPort();
+        }
+        HostAndPort master = master();
+        return (master == null ? "(unknown)" : master.toString()) + ", master '" + config.getMasterName()
+                + "' per the Sentinels " + config.sentinelAddresses();
+    }
+
+    /** What an operator checks when Redis does not answer. */
+    String whatToCheck() {
+        if (!config.usesSentinels()) {
+            return "Check REDIS_URL and that Redis runs (bin/services status).";
+        }
+        HostAndPort sentinel = config.sentinelAddresses().get(0);
+        return "Check REDIS_SENTINELS, REDIS_MASTER_NAME and what the Sentinels say (redis-cli -h "
+                + sentinel.getHost() + " -p " + sentinel.getPort() + " sentinel get-master-addr-by-name "
+                + config.getMasterName() + ").";
     }
 
     @Override
     public void stop() {
-        pool.close();
+        connections.close();
     }
 }

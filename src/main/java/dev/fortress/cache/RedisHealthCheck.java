@@ -22,9 +22,8 @@ public final class RedisHealthCheck extends HealthCheck {
                     redis.breakerState().name().toLowerCase());
         } catch (RuntimeException e) {
             return Result.unhealthy("degraded: redis at %s does not answer (%s); caches are bypassed and "
-                    + "requests are served from the database. Check REDIS_URL and that Redis runs "
-                    + "(bin/services status). Breaker %s.", redis.where(), e.getMessage(),
-                    redis.breakerState().name().toLowerCase());
+                    + "requests are served from the database. %s Breaker %s.", redis.where(), e.getMessage(),
+                    redis.whatToCheck(), redis.breakerState().name().toLowerCase());
         }
     }
 }

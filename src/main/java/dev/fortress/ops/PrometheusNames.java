@@ -63,6 +63,8 @@ final class PrometheusNames implements SampleBuilder {
             new Rule("io\\.dropwizard\\.jetty\\.MutableServletContextHandler\\.active-requests",
                     m -> "fortress_http_server_active_requests"),
             new Rule("dev\\.fortress\\.health\\.([\\w-]+)", m -> "fortress_health_healthy", "check"),
+            // cache/RedisMasters: dev.fortress.cache.redis.master.<host:port>, 1 for the master calls reach now
+            new Rule("dev\\.fortress\\.cache\\.redis\\.master\\.(.+)", m -> "fortress_cache_redis_master", "master"),
             new Rule("dev\\.fortress\\.jobs\\.state\\.(\\w+)", m -> "fortress_jobs_in_state", "state"),
             // auth/Refusals: dev.fortress.auth.refused.<family>.<reason>
             new Rule("dev\\.fortress\\.auth\\.refused\\.(\\w+)\\.([\\w-]+)", m -> "fortress_auth_refused", "family",

@@ -18,6 +18,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +46,9 @@ import redis.clients.jedis.Response;
  *       under the new generation. See {@link Positions}.</li>
  *   <li>An invalidation that Redis did not take (it was down), or whose position the writer did not
  *       give, bumps the global epoch as soon as Redis answers again, dropping every entry, since any
- *       of them may be stale; the epoch gets a position too.</li>
+ *       of them may be stale; the epoch gets a position too. So does a new Redis master (a Sentinel
+ *       failover): it may lack the last invalidations the old one took, so its entries are not served
+ *       (lookups go to the database) until that bump is done.</li>
  *   <li>Hot entries are refreshed shortly before they expire by one request, chosen by chance
  *       ("XFetch": the likelier the closer to expiry and the slower the aggregation), in the
  *       background, while everyone is still served the cached entry.</li>
@@ -86,6 +89,9 @@ public final class OrgStatsCache {
     private final double beta;
     private final SingleFlight<String, Fill> flights = new SingleFlight<>();
     private final AtomicBoolean epochBumpPending = new AtomicBoolean();
+    /** Master changes seen, and how many of them an epoch bump has covered: entries are not served in between. */
+    private final AtomicLong masterChanges = new AtomicLong();
+    private final AtomicLong bumpedThrough = new AtomicLong();
     /** The positions of the invalidations the pending epoch bump stands for (see {@link #bumpEpochIfPending}). */
     private final Positions.Pending pendingPosition = new Positions.Pending();
     /** Runs early refreshes; bounded, and drops a refresh it has no room for (the entry is still served). */
@@ -147,7 +153,7 @@ public final class OrgStatsCache {
         }
         NearCache.Ticket ticket = near.ticket(orgId); // before Redis is read: see NearCache
         List<String> read = read(orgId);
-        if (read == null) {
+        if (read == null || bumpedThrough.get() < masterChanges.get()) { // after the read: see masterChanged
             misses.mark();
             Fill unversioned = flights.get(orgId + ":unversioned", () -> new Fill(aggregate(orgId, null), false));
             return new Lookup(unversioned.stats(), false);
@@ -240,6 +246,22 @@ public final class OrgStatsCache {
     }
 
     /**
+     * Redis calls reach a new master (a Sentinel failover; {@link Redis#onMasterChange}). Replication is
+     * asynchronous, so the generations the old master moved last, with their positions, may be missing
+     * from the new one, whose entries are then stale and current: every entry is dropped, as after an
+     * invalidation Redis did not take, with the writer's position (past every write whose invalidation
+     * may be lost). Runs before any call of this instance reads the new master, so a lookup that read
+     * it sees the change, and serves from the database until the bump is done (the next heartbeat,
+     * since it asks the writer).
+     */
+    void masterChanged() {
+        pendingPosition.unknown(); // before the bump is marked pending: see Positions.Pending
+        masterChanges.incrementAndGet(); // before too: the bump that clears the mark covers this change
+        epochBumpPending.set(true);
+        LOG.warn("redis master changed: every cached org stat is dropped once the writer gives its position");
+    }
+
+    /**
      * After an invalidation Redis did not take, or whose position the writer did not give: every entry
      * is dropped, in Redis and in every instance's near-cache, and the epoch's position raised past
      * those invalidations' writes, as an org's is. Runs before each lookup and every heartbeat (an
@@ -255,6 +277,7 @@ public final class OrgStatsCache {
         if (!epochBumpPending.getAndSet(false)) {
             return;
         }
+        long covers = masterChanges.get();
         ConsistencyToken position;
         try {
             position = pendingPosition.take(writerPosition);
@@ -273,6 +296,7 @@ public final class OrgStatsCache {
             return true;
         }).isPresent();
         if (bumped) {
+            bumpedThrough.accumulateAndGet(covers, Math::max);
             LOG.info("org stats cache epoch bumped after missed invalidations");
         } else {
             pendingPosition.add(position);

@@ -60,6 +60,7 @@ public final class Orgs {
         }
         OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class),
                 databases.writerPosition()::afterCommit, redis, near, config, refresher, environment.metrics());
+        redis.onMasterChange(cache::masterChanged);
         long heartbeat = nearConfig.getHeartbeat().toNanoseconds();
         environment.lifecycle().manage(new Managed() {
             @Override
