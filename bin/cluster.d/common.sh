@@ -11,8 +11,8 @@ BRIDGE=fortress-br0
 BRIDGE_ADDR="$NET.1"
 
 # One network namespace per host, named after it. Start order; `down` goes in reverse.
-HOSTS=(cache db1 db2 db3 api1 api2 api3 worker1 worker2)
-declare -A ADDR=([cache]="$NET.41" [db1]="$NET.31" [db2]="$NET.32" [db3]="$NET.33"
+HOSTS=(monitor cache cache2 db1 db2 db3 api1 api2 api3 worker1 worker2)
+declare -A ADDR=([monitor]="$NET.51" [cache]="$NET.41" [cache2]="$NET.42" [db1]="$NET.31" [db2]="$NET.32" [db3]="$NET.33"
     [api1]="$NET.11" [api2]="$NET.12" [api3]="$NET.13" [worker1]="$NET.21" [worker2]="$NET.22")
 APIS=(api1 api2 api3)
 WORKERS=(worker1 worker2)
@@ -76,13 +76,20 @@ ensure_packages() {
     command -v curl >/dev/null || missing+=(curl)
     command -v pgbouncer >/dev/null || missing+=(pgbouncer)
     command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
     [[ -x "$(pg_bin initdb 2>/dev/null)" ]] && command -v psql >/dev/null || missing+=(postgresql)
+    # pg_auto_failover (bin/cluster.d/postgres.sh): pg_autoctl and the extension for the server's major.
+    command -v pg_autoctl >/dev/null || missing+=(pg-auto-failover-cli)
+    local major
+    major="$(pg_bin initdb 2>/dev/null | awk -F/ '{ print $5 }')"
+    [[ -z $major || -f /usr/share/postgresql/$major/extension/pgautofailover.control ]] ||
+        missing+=("postgresql-$major-auto-failover")
     ((${#missing[@]})) || return 0
     apt_install "${missing[@]}"
     local p
     for p in "${missing[@]}"; do
         case $p in
-            haproxy | pgbouncer | redis-server) stop_package_instance "$p" ;;
+            haproxy | pgbouncer | redis-server | redis-sentinel) stop_package_instance "$p" ;;
         esac
     done
 }

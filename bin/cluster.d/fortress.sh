@@ -42,7 +42,11 @@ release_install() {
     done
 }
 
-# The JDBC URLs of the fleet: through the PgBouncer beside each database, or straight to them.
+# The JDBC URLs of the fleet: through the PgBouncer beside each database, or straight to them. Both
+# name all three database hosts, since any of them may be the primary: the writer's pool takes the one
+# that is (pgjdbc's targetServerType=primary, checked on each new connection; config.yml's writer
+# validation query drops a connection that leads to a standby), and the readers use those in recovery
+# (a reader that is the primary now takes no reads: db/ReplicaMonitor).
 db_urls() {  # sets WRITE_URL READ_URL POOLER
     local port=$BOUNCER_PORT
     POOLER=true
@@ -51,12 +55,14 @@ db_urls() {  # sets WRITE_URL READ_URL POOLER
         direct) port=$PG_PORT POOLER=false ;;
         *) die "FORTRESS_CLUSTER_DB is '$CLUSTER_DB': pooled or direct" ;;
     esac
-    WRITE_URL="jdbc:postgresql://${ADDR[$PRIMARY]}:$port/$DB_NAME"
+    local h hosts=()
+    for h in "${DB_HOSTS[@]}"; do hosts+=("${ADDR[$h]}:$port"); done
+    # hostRecheckSeconds: how long pgjdbc trusts what it learnt of a host's role (10 s by default); a
+    # promoted standby is taken within 2 s of answering as the primary.
+    WRITE_URL="jdbc:postgresql://$(IFS=,; echo "${hosts[*]}")/$DB_NAME?targetServerType=primary&hostRecheckSeconds=2"
     # Another way to the writer for the hosts this invocation starts (bench/cluster --delayed-writer puts
     # a proxy that delays each direction in front of db1's PgBouncer for one instance).
     WRITE_URL="${FORTRESS_CLUSTER_WRITE_URL:-$WRITE_URL}"
-    local s hosts=()
-    for s in "${STANDBYS[@]}"; do hosts+=("${ADDR[$s]}:$port"); done
     READ_URL="jdbc:postgresql://$(IFS=,; echo "${hosts[*]}")/$DB_NAME"
 }
 
@@ -70,7 +76,9 @@ fortress_env() {  # fortress_env <host>: sets FORTRESS_ENV
         "DATABASE_URL_WRITE=$WRITE_URL" "DATABASE_URL_READ=$READ_URL"
         "WRITER_TRANSACTION_POOLER=$POOLER" "READER_TRANSACTION_POOLER=$POOLER"
         "DATABASE_USER=$DB_USER" "DATABASE_PASSWORD=$DB_PASSWORD"
-        "REDIS_URL=redis://${ADDR[$CACHE]}:$REDIS_PORT"
+        # The master through the Sentinels (the URL gives only the database number then).
+        "REDIS_URL=redis://${ADDR[$CACHE]}:$REDIS_PORT" "REDIS_SENTINELS=$(redis_sentinels)"
+        "REDIS_MASTER_NAME=$REDIS_MASTER_NAME"
         # Its own address only, the admin port too: the hosts reach each other over the bridge.
         "BIND_HOST=$addr" "ADMIN_BIND_HOST=$addr" "PORT=$APP_PORT" "ADMIN_PORT=$ADMIN_PORT"
         # Behind HAProxy every connection comes from the load balancer's address (config.yml, edge:).
@@ -128,16 +136,19 @@ fortress_stop() {  # fortress_stop <host>
 # Migrate, seed an empty database and make a development key, from this namespace straight to the
 # primary, as bin/run does.
 fortress_prepare() {
-    local env=(DATABASE_URL_WRITE="jdbc:postgresql://${ADDR[$PRIMARY]}:$PG_PORT/$DB_NAME"
-        DATABASE_URL_READ="jdbc:postgresql://${ADDR[$PRIMARY]}:$PG_PORT/$DB_NAME"
+    local primary
+    primary="$(pg_current_primary)" || die "no primary to migrate: $(monitor_nodes | xargs)"
+    local env=(DATABASE_URL_WRITE="jdbc:postgresql://${ADDR[$primary]}:$PG_PORT/$DB_NAME"
+        DATABASE_URL_READ="jdbc:postgresql://${ADDR[$primary]}:$PG_PORT/$DB_NAME"
         DATABASE_USER="$DB_USER" DATABASE_PASSWORD="$DB_PASSWORD"
-        REDIS_URL="redis://${ADDR[$CACHE]}:$REDIS_PORT")
+        REDIS_URL="redis://${ADDR[$CACHE]}:$REDIS_PORT" REDIS_SENTINELS="$(redis_sentinels)"
+        REDIS_MASTER_NAME="$REDIS_MASTER_NAME")
     env "${env[@]}" java -jar "$RELEASE/fortress.jar" db migrate "$RELEASE/config.yml" >"$STATE/migrate.log" 2>&1 ||
         die "db migrate failed; see $STATE/migrate.log"
     local empty
-    empty="$(PGPASSWORD="$DB_PASSWORD" psql -X -tA -v ON_ERROR_STOP=1 -h "${ADDR[$PRIMARY]}" -p "$PG_PORT" \
+    empty="$(PGPASSWORD="$DB_PASSWORD" psql -X -tA -v ON_ERROR_STOP=1 -h "${ADDR[$primary]}" -p "$PG_PORT" \
         -U "$DB_USER" -d "$DB_NAME" -c 'SELECT NOT EXISTS (SELECT 1 FROM users)')" ||
-        die "cannot read the users table on ${ADDR[$PRIMARY]}:$PG_PORT"
+        die "cannot read the users table on ${ADDR[$primary]}:$PG_PORT"
     if [[ $empty == t ]]; then
         log "users table is empty: seeding ($SEED_USERS users, 100 orgs)"
         env "${env[@]}" java -jar "$RELEASE/fortress.jar" seed "$RELEASE/config.yml" --users "$SEED_USERS" \

@@ -1,9 +1,24 @@
-# bin/cluster.d/postgres.sh — db1: the PostgreSQL primary; db2, db3: streaming hot standbys cloned from
-# it with pg_basebackup; on each of the three, PgBouncer in front of its own database
-# (docs/design/fleet.md says why there). Plain initdb data directories under $STATE/<host>/ (not
-# Debian clusters: pg_lsclusters and the machine's own 5432/5433/5434 stay untouched), each server
-# listening on its host's address only, its unix socket in $STATE/<host>/run.
+# bin/cluster.d/postgres.sh — PostgreSQL with automatic failover by pg_auto_failover 2.0 (Debian's
+# postgresql-15-auto-failover; docs/design/failover.md says why it and not Patroni): a monitor on
+# `monitor`, a keeper (`pg_autoctl run`, the parent of its PostgreSQL) on db1, db2 and db3. db1 starts as
+# the primary and db2, db3 are cloned from it by their keepers; after that the monitor decides who is
+# primary, and a host that returns rejoins as a standby. On each database host, PgBouncer in front of
+# the database beside it (docs/design/fleet.md says why there). Data directories under
+# $STATE/<host>/pgdata (not Debian clusters: pg_lsclusters and the machine's own 5432/5433/5434 stay
+# untouched), each server listening in its host's namespace, its unix socket in $STATE/<host>/run (0700:
+# only postgres and root reach it), pg_autoctl's configuration and state under $STATE/<host>/xdg.
+#
+# Env: FORTRESS_CLUSTER_SYNC (on, the default: one synchronous standby of the two; off: asynchronous),
+# applied on every `up`.
 # shellcheck shell=bash
+
+DB_HOSTS=(db1 db2 db3)
+MONITOR=monitor
+# The roles `up` starts with; pg_current_roles gives them as they are now.
+PRIMARY=db1
+STANDBYS=(db2 db3)
+SYNC="${FORTRESS_CLUSTER_SYNC:-on}"
+[[ $SYNC == on || $SYNC == off ]] || die "FORTRESS_CLUSTER_SYNC is '$SYNC': on or off"
 
 pg_bin() {  # pg_bin <program>: the newest installed major version's binary
     local ver
@@ -18,6 +33,19 @@ pg_socket_dir() { echo "$STATE/$1/run"; }
 
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }  # postgres cannot read root's cwd
 
+# pg_autoctl as postgres in <host>'s namespace, its configuration and state kept with the host's.
+autoctl_env() {  # autoctl_env <host>: sets AUTOCTL_ENV
+    AUTOCTL_ENV=(XDG_CONFIG_HOME="$STATE/$1/xdg/config" XDG_DATA_HOME="$STATE/$1/xdg/data"
+        XDG_RUNTIME_DIR="$STATE/$1/xdg/run" PGDATA="$(pg_data "$1")" PGHOST="$(pg_socket_dir "$1")"
+        PGPORT="$PG_PORT")
+}
+autoctl() {  # autoctl <host> <pg_autoctl args...>
+    local host=$1
+    shift
+    autoctl_env "$host"
+    (cd / && in_ns "$host" runuser -u postgres -- env "${AUTOCTL_ENV[@]}" pg_autoctl "$@")
+}
+
 pg_ready() {  # pg_ready <host>: accepts connections on its address
     pg_isready -q -h "${ADDR[$1]}" -p "$PG_PORT" -t 2 2>/dev/null
 }
@@ -29,7 +57,7 @@ pg_probe() {  # pg_probe <host> <sql>
         -U "$REPL_USER" -d postgres -c "$2" 2>/dev/null
 }
 
-# As the postgres superuser over <host>'s unix socket (peer authentication).
+# As the postgres superuser over <host>'s unix socket.
 pg_super() {  # pg_super <host> [psql args...]
     local host=$1
     shift
@@ -37,89 +65,199 @@ pg_super() {  # pg_super <host> [psql args...]
         -d postgres "$@"
 }
 
-pg_primary_ok() { [[ "$(pg_probe "$PRIMARY" 'SELECT pg_is_in_recovery()')" == f ]]; }
+# The monitor's view, one node per line: "<name> <reported state> <goal state>".
+monitor_nodes() {
+    pg_super "$MONITOR" -F ' ' -d pg_auto_failover -c \
+        "SELECT nodename, reportedstate, goalstate FROM pgautofailover.node ORDER BY nodeid" 2>/dev/null
+}
 
-# In recovery and its WAL receiver streaming from the primary.
+# Not in recovery (asked over its socket: before pg_provision there is no role to ask with over TCP).
+pg_is_primary() { [[ "$(pg_super "$1" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" == f ]]; }  # pg_is_primary <host>
+
+# In recovery and its WAL receiver streaming.
 pg_standby_ok() {  # pg_standby_ok <host>
     [[ "$(pg_probe "$1" "SELECT pg_is_in_recovery(),
         coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')")" == "t streaming" ]]
 }
 
-pg_sysid() {  # pg_sysid <data dir>: the cluster's system identifier
-    "$(pg_bin pg_controldata)" "$1" 2>/dev/null | awk -F': *' '/^Database system identifier/ {print $2}'
+# The host that is primary now (asked of the databases themselves), else nothing and a failure.
+pg_current_primary() {
+    local h
+    for h in "${DB_HOSTS[@]}"; do
+        if pg_is_primary "$h"; then echo "$h"; return 0; fi
+    done
+    return 1
 }
 
-# Settings shared by all three (a standby's copy comes with its base backup). Per host on the command
-# line: the address, the socket directory, cluster_name (a standby's application_name on the primary).
-pg_write_conf() {  # pg_write_conf <data dir>
-    local conf="$1/fortress-cluster.conf"
-    cat >"$conf" <<CONF
-# Written by bin/cluster (Fortress fleet). listen_addresses, unix_socket_directories and
-# cluster_name come from its command line (pg_ctl -o), one per host.
-port = $PG_PORT
+# PRIMARY and STANDBYS as they are now (for scripts that measure the fleet as they find it).
+pg_current_roles() {
+    local h
+    PRIMARY="$(pg_current_primary)" || die "no database host is primary now: $(monitor_nodes | xargs)"
+    STANDBYS=()
+    for h in "${DB_HOSTS[@]}"; do [[ $h == "$PRIMARY" ]] || STANDBYS+=("$h"); done
+}
+
+# Settings of every node and the monitor, in postgresql.auto.conf: read after the
+# postgresql-auto-failover.conf pg_autoctl includes, so these win; a standby's copy comes with its base
+# backup, so nothing here is per host (pg_autoctl sets listen_addresses and port). What is per host is in
+# $STATE/<host>/host.conf, outside the data directory (so no base backup copies it), included by a path
+# relative to postgresql.conf.
+pg_write_conf() {  # pg_write_conf <data dir> <monitor|node>
+    grep -qxF "include_if_exists = '../host.conf'" "$1/postgresql.conf" ||
+        echo "include_if_exists = '../host.conf'" >>"$1/postgresql.conf"
+    local conf="$1/postgresql.auto.conf"
+    cat >>"$conf" <<CONF
+# Written by bin/cluster (Fortress fleet).
+# pg_autoctl sizes shared_buffers to a quarter of the machine's memory; here four servers share it.
+shared_buffers = '128MB'
+effective_cache_size = '1GB'
+maintenance_work_mem = '64MB'
+CONF
+    if [[ $2 == node ]]; then
+        cat >>"$conf" <<CONF
 # 5 instances x (writer 10 + readers 20) when they connect directly (FORTRESS_CLUSTER_DB=direct);
 # through PgBouncer far fewer. A standby needs at least the primary's value.
 max_connections = 200
-# No replication slots (a standby gone for good never makes the primary keep WAL without bound):
-# this much WAL is kept for a standby that was down for a while instead.
-wal_keep_size = 512MB
-hot_standby = on
+# pg_auto_failover keeps a replication slot per standby; this bounds the WAL a standby that is gone
+# for good can make the primary keep.
+max_slot_wal_keep_size = '2GB'
 hot_standby_feedback = on
 max_standby_streaming_delay = 30s
 # Round trips per route are counted from pg_stat_statements (issue 24).
 shared_preload_libraries = 'pg_stat_statements'
 CONF
+    fi
     chown postgres:postgres "$conf"
-    grep -qxF "include_if_exists = 'fortress-cluster.conf'" "$1/postgresql.conf" ||
-        echo "include_if_exists = 'fortress-cluster.conf'" >>"$1/postgresql.conf"
-    # First match wins: the superuser only over the unix socket; everyone else only from the fleet's
-    # network, with a password.
+    # First match wins. Over the socket (in the 0700 data directory) pg_autoctl and the superuser;
+    # from the fleet's network the application and the probes' role with a password. pg_autoctl appends
+    # its own lines for its roles (autoctl_node, pgautofailover_monitor, pgautofailover_replicator:
+    # --auth trust, on this private bridge only; docs/design/failover.md).
     cat >"$1/pg_hba.conf" <<HBA
-# Written by bin/cluster (Fortress fleet).
-local   all           postgres                    peer
-host    all           all              $NET.0/24  scram-sha-256
-host    replication   $REPL_USER  $NET.0/24  scram-sha-256
+# Written by bin/cluster (Fortress fleet); pg_autoctl appends below.
+local   all           all                         trust
+host    all           $DB_USER  $NET.0/24  scram-sha-256
+host    all           $REPL_USER  $NET.0/24  scram-sha-256
 HBA
     chown postgres:postgres "$1/pg_hba.conf"
 }
 
-pg_start() {  # pg_start <host>
+pg_initdb() {  # pg_initdb <host> <monitor|node>
+    local data
+    data="$(pg_data "$1")"
+    log "$1: initdb $data"
+    rm -rf -- "$data"
+    as_postgres "$(pg_bin initdb)" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 --data-checksums \
+        --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    pg_write_conf "$data" "$2"
+}
+
+pg_host_dirs() {  # pg_host_dirs <host>: its directories, and its settings of its own (pg_write_conf)
+    install -d -o postgres -g postgres -m 0755 "$(pg_dir "$1")" "$STATE/$1/xdg"
+    install -d -o postgres -g postgres -m 0700 "$(pg_socket_dir "$1")"
+    # The namespaces share the file system, and /var/run/postgresql is the machine's own server's.
+    printf "# Written by bin/cluster (Fortress fleet): %s's own.\nunix_socket_directories = '%s'\n" \
+        "$1" "$(pg_socket_dir "$1")" | install -o postgres -g postgres -m 0644 /dev/stdin "$(pg_dir "$1")/host.conf"
+}
+
+# The pg_autoctl service of <host> (the parent of its PostgreSQL), if it runs.
+autoctl_pid() {  # autoctl_pid <host>
+    local p
+    for p in $(ip netns pids "$1" 2>/dev/null); do
+        # The service's first process: pg_autoctl run (its children are `pg_autoctl do service ...`).
+        if [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == pg_autoctl &&
+            "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" == "pg_autoctl run "* ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+autoctl_start() {  # autoctl_start <host>: `pg_autoctl run` in the background, unless it runs
     local host=$1
-    log "$host: starting PostgreSQL on ${ADDR[$host]}:$PG_PORT"
-    (cd / && in_ns "$host" runuser -u postgres -- "$(pg_bin pg_ctl)" -D "$(pg_data "$host")" \
-        -l "$(pg_dir "$host")/postgres.log" -w -t 120 \
-        -o "-c listen_addresses=${ADDR[$host]} -c unix_socket_directories=$(pg_socket_dir "$host") -c cluster_name=$host" \
-        start >/dev/null) ||
-        die "$host: PostgreSQL did not start; see $(pg_dir "$host")/postgres.log"
+    autoctl_pid "$host" >/dev/null && return 0
+    log "$host: starting pg_autoctl run"
+    autoctl_env "$host"
+    # The whole background job's output to the log: nothing of it may hold the caller's stdout open.
+    (cd / && exec ip netns exec "$host" setsid runuser -u postgres -- env "${AUTOCTL_ENV[@]}" pg_autoctl run) \
+        >>"$(pg_dir "$host")/pg_autoctl.log" 2>&1 </dev/null &
 }
 
-# Whether a postmaster runs on the data directory (it may be starting or recovering: not ready yet).
-pg_running() { as_postgres "$(pg_bin pg_ctl)" -D "$(pg_data "$1")" status >/dev/null 2>&1; }
+MONITOR_URI="postgres://autoctl_node@${ADDR[$MONITOR]}:$PG_PORT/pg_auto_failover?sslmode=disable"
 
-pg_host_dirs() {  # pg_host_dirs <host>
-    install -d -o postgres -g postgres -m 0755 "$(pg_dir "$1")" "$(pg_socket_dir "$1")"
+# The monitor decides a failover; these bound how soon (issue 25: writes back within 15 s of losing the
+# primary's host). Health checks every second, a node unhealthy after 3 s without its keeper's report
+# and a failed check, and the old primary given 4 s to say it has stopped before a standby is promoted
+# (each keeper's network_partition_timeout, 2 s, is below it: a primary cut off from the monitor and
+# every standby demotes itself first, so two primaries never take writes).
+monitor_settings() {
+    pg_super "$MONITOR" <<'SQL'
+ALTER SYSTEM SET pgautofailover.health_check_period = 1000;
+ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000;
+ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;
+ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500;
+ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 3000;
+ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 4000;
+SELECT pg_reload_conf();
+SQL
 }
 
-up_primary() {
-    local host=$PRIMARY data
+up_monitor() {
+    local host=$MONITOR data
     data="$(pg_data "$host")"
     pg_host_dirs "$host"
-    if [[ ! -f "$data/PG_VERSION" ]]; then
-        log "$host: initdb $data"
-        rm -rf -- "$data"
-        as_postgres "$(pg_bin initdb)" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
-            --auth-local=peer --auth-host=scram-sha-256 >/dev/null
-        pg_write_conf "$data"
+    if [[ ! -f "$(pg_dir "$host")/created" ]]; then
+        pg_initdb "$host" monitor
+        autoctl "$host" create monitor --pgdata "$data" --pgport "$PG_PORT" --hostname "${ADDR[$host]}" \
+            --auth trust --no-ssl --pgctl "$(pg_bin pg_ctl)" >>"$(pg_dir "$host")/pg_autoctl.log" 2>&1 ||
+            die "$host: pg_autoctl create monitor failed; see $(pg_dir "$host")/pg_autoctl.log"
+        touch "$(pg_dir "$host")/created"
     fi
-    pg_running "$host" || pg_start "$host"
-    wait_for 60 pg_ready "$host" || die "$host: PostgreSQL does not answer; see $(pg_dir "$host")/postgres.log"
-    pg_provision
+    autoctl_start "$host"
+    wait_for 60 monitor_ready || die "$host: the monitor does not answer; see $(pg_dir "$host")/pg_autoctl.log"
+    monitor_settings >/dev/null
+}
+
+monitor_ready() { pg_super "$MONITOR" -d pg_auto_failover -c 'SELECT 1 FROM pgautofailover.node LIMIT 1' >/dev/null 2>&1; }
+
+# A node has reached the state the monitor assigned it, and it is a serving one.
+node_settled() {  # node_settled <host>
+    case "$(monitor_nodes | awk -v n="$1" '$1 == n && $2 == $3 { print $2 }')" in
+        primary | secondary | single | wait_primary) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+up_node() {  # up_node <host>
+    local host=$1 data
+    data="$(pg_data "$host")"
+    pg_host_dirs "$host"
+    if [[ ! -f "$(pg_dir "$host")/created" ]]; then
+        # The first node of the formation gets our initdb and becomes its primary; the others start
+        # empty and their keepers clone the primary (pg_basebackup) when they run.
+        if [[ -z "$(monitor_nodes)" ]]; then
+            pg_initdb "$host" node
+        else
+            rm -rf -- "$data"
+        fi
+        autoctl "$host" create postgres --pgdata "$data" --pgport "$PG_PORT" --hostname "${ADDR[$host]}" \
+            --name "$host" --monitor "$MONITOR_URI" --auth trust --no-ssl --dbname "$DB_NAME" \
+            --pgctl "$(pg_bin pg_ctl)" >>"$(pg_dir "$host")/pg_autoctl.log" 2>&1 ||
+            die "$host: pg_autoctl create postgres failed; see $(pg_dir "$host")/pg_autoctl.log"
+        autoctl "$host" config set timeout.network_partition_timeout 2 >/dev/null
+        touch "$(pg_dir "$host")/created"
+    fi
+    autoctl_start "$host"
+    wait_for 180 node_settled "$host" ||
+        die "$host: not serving as the monitor assigned ($(monitor_nodes | xargs)); see $(pg_dir "$host")/pg_autoctl.log"
 }
 
 # Roles, the database and the grants, as bin/services gives the machine's own primary; plus the
-# replication role and pg_stat_statements. Converges on every `up`.
+# probes' role and pg_stat_statements. On the primary of the moment; converges on every `up`.
 pg_provision() {
-    pg_super "$PRIMARY" -v db_user="$DB_USER" -v db_password="$DB_PASSWORD" -v db_name="$DB_NAME" \
+    local primary
+    primary="$(pg_current_primary)" || die "no primary to provision: $(monitor_nodes | xargs)"
+    pg_super "$primary" -v db_user="$DB_USER" -v db_password="$DB_PASSWORD" -v db_name="$DB_NAME" \
         -v repl_user="$REPL_USER" -v repl_password="$REPL_PASSWORD" <<'SQL'
 SET client_min_messages = warning;
 SELECT format('CREATE ROLE %I', :'db_user')
@@ -127,6 +265,8 @@ SELECT format('CREATE ROLE %I', :'db_user')
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'db_user', :'db_password') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db_name') \gexec
+-- pg_autoctl made the database as postgres: its owner creates the schema (PostgreSQL 15's public).
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db_name', :'db_user') \gexec
 SELECT format('CREATE ROLE %I', :'repl_user')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'repl_user') \gexec
 SELECT format('ALTER ROLE %I REPLICATION LOGIN PASSWORD %L', :'repl_user', :'repl_password') \gexec
@@ -135,7 +275,7 @@ SELECT format('GRANT pg_read_all_stats TO %I', :'repl_user')
 SQL
     local db
     for db in template1 "$DB_NAME"; do
-        pg_super "$PRIMARY" -d "$db" -v db_user="$DB_USER" <<'SQL'
+        pg_super "$primary" -d "$db" -v db_user="$DB_USER" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 SELECT format('GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO %I', :'db_user') \gexec
@@ -143,58 +283,69 @@ SQL
     done
 }
 
-# A fresh base backup of the primary, into a sibling directory first and then swapped in.
-pg_clone() {  # pg_clone <host> <reason>
-    local host=$1 data tmp
-    data="$(pg_data "$host")"
-    tmp="$data.clone"
-    log "$host: pg_basebackup from ${ADDR[$PRIMARY]} ($2)"
-    if pg_running "$host"; then
-        as_postgres "$(pg_bin pg_ctl)" -D "$data" -m fast -w stop >/dev/null || true
-    fi
-    rm -rf -- "$tmp"
-    install -d -o postgres -g postgres -m 0700 "$tmp"
-    # -R: standby.signal and primary_conninfo (the primary's address, with the password).
-    (cd / && in_ns "$host" runuser -u postgres -- env PGPASSWORD="$REPL_PASSWORD" "$(pg_bin pg_basebackup)" \
-        -h "${ADDR[$PRIMARY]}" -p "$PG_PORT" -U "$REPL_USER" -D "$tmp" -R -X stream -c fast) ||
-        die "$host: pg_basebackup from ${ADDR[$PRIMARY]}:$PG_PORT failed"
-    rm -rf -- "$data"
-    mv -- "$tmp" "$data"
+# Synchronous replication (FORTRESS_CLUSTER_SYNC=on): both standbys in the replication quorum and one
+# of them must confirm each commit (synchronous_standby_names = 'ANY 1 (...)', synchronous_commit = on:
+# flushed to the standby's disk). off: neither standby in the quorum, commits wait for no standby.
+pg_sync_apply() {
+    local h quorum=true number=1
+    [[ $SYNC == on ]] || quorum=false number=0
+    # Each change goes through the monitor's apply_settings on the primary; the next waits for it (the
+    # monitor refuses a change while another is being applied). The order keeps number-sync-standbys
+    # within the standbys that count towards it at every step.
+    [[ $SYNC == on ]] || sync_set formation number-sync-standbys "$number"
+    for h in "${DB_HOSTS[@]}"; do sync_set node replication-quorum "$quorum" "$h"; done
+    [[ $SYNC == off ]] || sync_set formation number-sync-standbys "$number"
 }
 
-up_standby() {  # up_standby <host>
-    local host=$1 data
-    data="$(pg_data "$host")"
-    pg_host_dirs "$host"
-    if [[ ! -f "$data/standby.signal" ]]; then
-        pg_clone "$host" "no standby there yet"
-    elif [[ "$(pg_sysid "$data")" != "$(pg_sysid "$(pg_data "$PRIMARY")")" ]]; then
-        pg_clone "$host" "its data comes from another primary"
-    fi
-    pg_running "$host" || pg_start "$host"
-    wait_for 60 pg_standby_ok "$host" ||
-        die "$host: not streaming from ${ADDR[$PRIMARY]}; see $(pg_dir "$host")/postgres.log"
+formation_settled() { [[ -n "$(monitor_nodes)" && -z "$(monitor_nodes | awk '$2 != $3')" ]]; }
+
+sync_set() {  # sync_set <formation|node> <setting> <value> [host]: pg_autoctl set, on a settled formation
+    local host=${4:-${DB_HOSTS[0]}}
+    [[ "$(autoctl "$host" get "$1" "$2" 2>/dev/null | tail -n1 | awk '{ print $NF }')" == "$3" ]] && return 0
+    wait_for 60 formation_settled || log "the formation has not settled: $(monitor_nodes | xargs)"
+    autoctl "$host" set "$1" "$2" "$3" >/dev/null 2>&1 || log "$host: pg_autoctl set $1 $2 $3 failed"
+    wait_for 60 formation_settled || log "the formation has not settled after $1 $2 $3: $(monitor_nodes | xargs)"
 }
 
-# For `down`: SIGINT to every PostgreSQL server, a fast shutdown (sessions are ended, a standby stops
-# recovering at once), as `pg_ctl stop` does by default. The SIGTERM `down` sends to everything else
-# would be a smart shutdown for PostgreSQL: it waits for every session to end by itself, and a standby
-# keeps recovering meanwhile (restarting its WAL receiver while the primary is gone).
+up_databases() {
+    up_monitor
+    local h
+    for h in "${DB_HOSTS[@]}"; do up_node "$h"; done
+    pg_provision
+    pg_sync_apply
+    for h in "${DB_HOSTS[@]}"; do up_bouncer "$h"; done
+}
+
+# For `down`: SIGTERM to every pg_autoctl service (each stops its PostgreSQL with a fast shutdown), the
+# nodes first and the monitor last.
 pg_stop_fast_all() {
     local h pid
-    for h in "$PRIMARY" "${STANDBYS[@]}"; do
-        pid="$(live_pid "$(pg_data "$h")/postmaster.pid" postgres)" || continue
-        kill -INT "$pid" 2>/dev/null || true
+    for h in "${DB_HOSTS[@]}" "$MONITOR"; do
+        pid="$(autoctl_pid "$h")" || continue
+        kill -TERM "$pid" 2>/dev/null || true
     done
 }
 
-status_pg() {  # status_pg <host>
-    local host=$1
-    if [[ $host == "$PRIMARY" ]]; then
-        status_line "$host" "${ADDR[$host]}:$PG_PORT" pg-primary "$(ready_word pg_primary_ok)"
-    else
-        status_line "$host" "${ADDR[$host]}:$PG_PORT" pg-standby "$(ready_word pg_standby_ok "$host")"
+status_pg() {  # status_pg <host>: its role now (the database's own answer, else the monitor's goal for it)
+    local host=$1 role goal
+    if pg_is_primary "$host"; then
+        status_line "$host" "${ADDR[$host]}:$PG_PORT" pg-primary ready
+        return 0
     fi
+    if pg_standby_ok "$host"; then
+        status_line "$host" "${ADDR[$host]}:$PG_PORT" pg-standby ready
+        return 0
+    fi
+    goal="$(monitor_nodes | awk -v n="$host" '$1 == n { print $3 }')"
+    case $goal in
+        single | wait_primary | primary | join_primary | apply_settings | prepare_promotion | stop_replication) role=pg-primary ;;
+        *) role=pg-standby ;;
+    esac
+    status_line "$host" "${ADDR[$host]}:$PG_PORT" "$role" down
+}
+
+status_monitor() {
+    status_line "$MONITOR" "${ADDR[$MONITOR]}:$PG_PORT" monitor "$(ready_word monitor_ready)"
 }
 
 # --- PgBouncer: deploy/pgbouncer.ini (the template bin/services renders too), listening on the
@@ -295,13 +446,35 @@ up_bouncer() {  # up_bouncer <host>
     bouncer_converge "$host"
     for ((n = 1; n <= BOUNCERS; n++)); do bouncer_start "$host" "$n"; done
     wait_for 10 bouncer_ready "$host" || die "$host: PgBouncer does not answer; see $(bouncer_dir "$host")/pgbouncer.log"
+    follower_start "$host"
+}
+
+# bin/cluster.d/bouncer-follow on <host>: RECONNECTs its PgBouncers when the database beside them changes
+# role (the script says why). Started again with another number of PgBouncers.
+follower_pid() {  # follower_pid <host>
+    local p
+    for p in $(ip netns pids "$1" 2>/dev/null); do
+        [[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" == *"/bouncer-follow "* ]] && { echo "$p"; return 0; }
+    done
+    return 1
+}
+follower_start() {  # follower_start <host>
+    local host=$1 n pid dirs=()
+    for ((n = 1; n <= BOUNCERS; n++)); do dirs+=("$(bouncer_dir "$host" "$n")"); done
+    if pid="$(follower_pid "$host")"; then
+        [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" == *" ${dirs[*]} " ]] && return 0
+        stop_pid "$pid" TERM 5
+    fi
+    (cd / && exec ip netns exec "$host" setsid runuser -u postgres -- "$REPO_DIR/bin/cluster.d/bouncer-follow" \
+        "$(pg_socket_dir "$host")" "$PG_PORT" "$BOUNCER_PORT" "${dirs[@]}") \
+        >>"$(pg_dir "$host")/bouncer-follow.log" 2>&1 </dev/null &
 }
 
 status_bouncer() {  # status_bouncer <host>
     status_line "$1" "${ADDR[$1]}:$BOUNCER_PORT" pgbouncer "$(ready_word bouncer_ready "$1")"
 }
 
-up_db_host() {  # up_db_host <host>
-    if [[ $1 == "$PRIMARY" ]]; then up_primary; else up_standby "$1"; fi
+up_db_host() {  # up_db_host <host>: its keeper (which rejoins the formation as the monitor says) and PgBouncer
+    up_node "$1"
     up_bouncer "$1"
 }

@@ -66,7 +66,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 // One thread, so no %d: the lifecycle also names the executor's thread metrics after
                 // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
                 ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
-                        writerPosition, environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
+                        writerPosition, hosts.size() == 1, environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
                                 .threads(1).build());
                 environment.lifecycle().manage(monitor);
                 DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),

@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * and seconds since the last replayed transaction while there is something to replay) and
  * decides whether reads may use it. Unreachable or lagging past the bounds: reads go to the
  * writer until it has caught up. Each change of mind is logged once. A reader that is not a
- * standby (a laptop's single server) counts as never behind.
+ * standby counts as never behind when it is the only reader (a laptop's single server); among
+ * several (a fleet whose primary may be any of its database hosts) it is the primary of the moment
+ * and takes no reads, the writer's pool being its way in, without counting as a fault.
  */
 public final class ReplicaMonitor implements Managed {
 
@@ -27,10 +29,13 @@ public final class ReplicaMonitor implements Managed {
     private final ReplicaConfiguration config;
     private final String name;
     private final WriterPosition writerPosition;
+    private final boolean onlyReader;
     private final ScheduledExecutorService schedule;
     private ScheduledFuture<?> checks;
     private volatile boolean usable = true;
     private volatile boolean standby;
+    /** Among several readers, this one is not a standby now: it is the primary (see the class comment). */
+    private volatile boolean primaryAmongReaders;
     private volatile long lagBytes;
     private volatile double lagSeconds;
     /**
@@ -48,15 +53,18 @@ public final class ReplicaMonitor implements Managed {
      */
     public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
                           ScheduledExecutorService schedule) {
-        this(writer, reader, config, metrics, name, new WriterPosition(null, new Meter()), schedule);
+        this(writer, reader, config, metrics, name, new WriterPosition(null, new Meter()), true, schedule);
     }
 
     /**
      * @param writerPosition told the writer's position each check measures (the replicas' monitors
      *                       share one), against which consistency tokens are checked
+     * @param onlyReader     the reader is the only one configured: it serves reads even when it is not
+     *                       a standby
      */
     public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
-                          WriterPosition writerPosition, ScheduledExecutorService schedule) {
+                          WriterPosition writerPosition, boolean onlyReader, ScheduledExecutorService schedule) {
+        this.onlyReader = onlyReader;
         this.writerPosition = writerPosition;
         this.writer = writer;
         this.reader = reader;
@@ -67,6 +75,8 @@ public final class ReplicaMonitor implements Managed {
         metrics.register(MetricRegistry.name(prefix, "lag-bytes"), (Gauge<Long>) () -> lagBytes);
         metrics.register(MetricRegistry.name(prefix, "lag-seconds"), (Gauge<Double>) () -> lagSeconds);
         metrics.register(MetricRegistry.name(prefix, "in-use"), (Gauge<Integer>) () -> usable ? 1 : 0);
+        // 1 while this reader is the primary among several (out of use by design, not a fault).
+        metrics.register(MetricRegistry.name(prefix, "primary"), (Gauge<Integer>) () -> primaryAmongReaders ? 1 : 0);
         // The bounds beside the lag, so an alert compares the two without repeating the configuration.
         metrics.register(MetricRegistry.name(prefix, "max-lag-bytes"), (Gauge<Long>) () -> config.getMaxLag().toBytes());
         metrics.register(MetricRegistry.name(prefix, "max-lag-seconds"),
@@ -97,9 +107,9 @@ public final class ReplicaMonitor implements Managed {
         return usable && Long.compareUnsigned(replayed, token.position()) >= 0;
     }
 
-    /** Why reads are on the writer, or null when they are not. */
+    /** Why reads avoid this reader because something is wrong, or null (in use, or the primary now). */
     public String degradedReason() {
-        return usable ? null : reason;
+        return usable || primaryAmongReaders ? null : reason;
     }
 
     /**
@@ -125,7 +135,14 @@ public final class ReplicaMonitor implements Managed {
         try {
             ReplicaLagDao.Replay replica = reader.withExtension(ReplicaLagDao.class, ReplicaLagDao::replay);
             standby = replica.standby();
-            if (!standby) {
+            primaryAmongReaders = !standby && !onlyReader;
+            if (primaryAmongReaders) {
+                lagBytes = 0;
+                lagSeconds = 0;
+                replayed = 0;
+                ok = false;
+                why = "it is the primary now: reads go to the standbys, writes reach it through the writer's pool";
+            } else if (!standby) {
                 lagBytes = 0;
                 lagSeconds = 0;
                 replayed = Long.MAX_VALUE;
@@ -154,6 +171,7 @@ public final class ReplicaMonitor implements Managed {
             }
         } catch (RuntimeException e) {
             ok = false;
+            primaryAmongReaders = false;
             why = "replica unreachable: " + SqlStates.rootMessage(e);
         }
         if (ok != usable) {

@@ -9,8 +9,13 @@ import org.postgresql.util.ServerErrorMessage;
 /** Reads PostgreSQL's SQLSTATE out of whatever JDBI or the pool wrapped it in. */
 public final class SqlStates {
 
-    /** Server shutting down, crash recovery, too many connections, cannot connect now. */
-    private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400");
+    /**
+     * Server shutting down, crash recovery, too many connections, cannot connect now; and 25006
+     * (read_only_sql_transaction): a write that reached a standby, on a connection made while that
+     * server was the primary (a failover or a switchover since; the writer pool's validation query drops
+     * the connection at its next check).
+     */
+    private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400", "25006");
 
     /** query_canceled: statement_timeout, or a cancel request (a driver query timeout). */
     public static final String QUERY_CANCELED = "57014";

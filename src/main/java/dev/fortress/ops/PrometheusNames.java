@@ -40,7 +40,7 @@ final class PrometheusNames implements SampleBuilder {
                     m -> "fortress_db_pool_" + snake(m.group(2)), "pool"),
             new Rule("dev\\.fortress\\.db\\.pool\\.([\\w-]+)\\.(\\w+)", m -> "fortress_db_pool_" + m.group(2), "pool"),
             // ReplicaMonitor and ReplicaSet: dev.fortress.db.replica.<host:port>.<what>
-            new Rule("dev\\.fortress\\.db\\.replica\\.(.+)\\.(lag-bytes|lag-seconds|in-use|max-lag-bytes|max-lag-seconds|reads)",
+            new Rule("dev\\.fortress\\.db\\.replica\\.(.+)\\.(lag-bytes|lag-seconds|in-use|primary|max-lag-bytes|max-lag-seconds|reads)",
                     m -> "fortress_db_replica_" + m.group(2).replace('-', '_'), "replica"),
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.slow-statements", m -> "fortress_db_slow_statements", "pool"),
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.statement-timeouts", m -> "fortress_db_statement_timeouts",

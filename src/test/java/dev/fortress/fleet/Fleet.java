@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -51,7 +52,7 @@ public final class Fleet implements BeforeAllCallback {
     /** As bin/cluster.d/common.sh: the private network and the state directory. */
     static final String NET = env("FORTRESS_CLUSTER_NET", "10.77.0");
     static final Path STATE = Path.of(env("FORTRESS_CLUSTER_DIR", "/var/tmp/fortress-cluster"));
-    static final List<String> HOSTS = List.of("cache", "db1", "db2", "db3", "api1", "api2", "api3", "worker1", "worker2");
+    static final List<String> HOSTS = List.of("monitor", "cache", "cache2", "db1", "db2", "db3", "api1", "api2", "api3", "worker1", "worker2");
     static final List<String> APIS = List.of("api1", "api2", "api3");
     static final List<String> WORKERS = List.of("worker1", "worker2");
     /** The load balancer's API and stats addresses (bin/cluster.d/common.sh). */
@@ -65,9 +66,11 @@ public final class Fleet implements BeforeAllCallback {
     static final long ORG = 7;
     static final long SEED_USER = 6;
 
-    private static final Map<String, String> ADDRESSES = Map.of("cache", NET + ".41", "db1", NET + ".31",
-            "db2", NET + ".32", "db3", NET + ".33", "api1", NET + ".11", "api2", NET + ".12", "api3", NET + ".13",
-            "worker1", NET + ".21", "worker2", NET + ".22");
+    private static final Map<String, String> ADDRESSES = Map.ofEntries(Map.entry("monitor", NET + ".51"),
+            Map.entry("cache", NET + ".41"), Map.entry("cache2", NET + ".42"), Map.entry("db1", NET + ".31"),
+            Map.entry("db2", NET + ".32"), Map.entry("db3", NET + ".33"), Map.entry("api1", NET + ".11"),
+            Map.entry("api2", NET + ".12"), Map.entry("api3", NET + ".13"), Map.entry("worker1", NET + ".21"),
+            Map.entry("worker2", NET + ".22"));
     private static final Duration UP_DEADLINE = Duration.ofMinutes(20);
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(Fleet.class);
     /** HTTP/1.1 only, as a load balancer's clients speak it (no h2c upgrade offered). */
@@ -212,10 +215,25 @@ public final class Fleet implements BeforeAllCallback {
         return CLIENT;
     }
 
-    /** The fleet's database: the primary on db1, directly (as the fortress role, from the bridge). */
+    /** The database hosts, any of which may be the primary (pg_auto_failover decides). */
+    static final List<String> DB_HOSTS = List.of("db1", "db2", "db3");
+
+    /**
+     * The fleet's database: whichever of db1-db3 is the primary when a connection is made, directly
+     * (as the fortress role, from the bridge; pgjdbc's targetServerType=primary).
+     */
     static Jdbi db() {
-        return Jdbi.create("jdbc:postgresql://" + address("db1") + ":" + PG_PORT + "/" + env("FORTRESS_DB", "fortress"),
+        String hosts = DB_HOSTS.stream().map(h -> address(h) + ":" + PG_PORT).collect(Collectors.joining(","));
+        return Jdbi.create("jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress")
+                        + "?targetServerType=primary&hostRecheckSeconds=1&connectTimeout=2",
                 env("DATABASE_USER", "fortress"), env("DATABASE_PASSWORD", "fortress"));
+    }
+
+    /** The database host that is the primary now (asked of the primary itself). */
+    static String primary() {
+        String address = db().withHandle(h -> h.select("select host(inet_server_addr())").mapTo(String.class).one());
+        return DB_HOSTS.stream().filter(h -> address(h).equals(address)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("the primary's address " + address + " is no database host"));
     }
 
     /** A sample without labels from {@code host}'s Prometheus scrape (admin port), e.g. {@code fortress_imports_started_total}. */

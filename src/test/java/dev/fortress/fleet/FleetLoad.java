@@ -38,9 +38,12 @@ final class FleetLoad {
     record Request(String route, String key, Supplier<HttpResponse<String>> send) {
     }
 
-    /** One request as its client saw it: status -1 and {@code error} for a client-side failure (no answer). */
+    /**
+     * One request as its client saw it: status -1 and {@code error} for a client-side failure (no answer);
+     * {@code cache} the answer's X-Cache (hit or miss on the stats), else null.
+     */
     record Call(String route, String key, long started, long ended, int status, String body, boolean replayed,
-                String error) {
+                String cache, String error) {
 
         boolean ok() {
             return status >= 200 && status < 300;
@@ -82,6 +85,13 @@ final class FleetLoad {
     /** How many requests have been answered (or failed) so far. */
     int answered() {
         return calls.size();
+    }
+
+    /** The calls so far, in order of their start (the load goes on). */
+    List<Call> snapshot() {
+        List<Call> all = new ArrayList<>(calls);
+        all.sort(Comparator.comparingLong(Call::started));
+        return all;
     }
 
     /** Waits until {@code count} requests more than now have ended, or {@code timeout}. */
@@ -166,10 +176,11 @@ final class FleetLoad {
             boolean write = !"GET".equals(response.request().method());
             call = new Call(request.route(), request.key(), started, System.nanoTime(), response.statusCode(),
                     write || response.statusCode() >= 300 ? response.body() : null,
-                    response.headers().firstValue("Idempotent-Replayed").isPresent(), null);
+                    response.headers().firstValue("Idempotent-Replayed").isPresent(),
+                    response.headers().firstValue("X-Cache").orElse(null), null);
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            call = new Call(request.route(), request.key(), started, System.nanoTime(), -1, null, false,
+            call = new Call(request.route(), request.key(), started, System.nanoTime(), -1, null, false, null,
                     cause.getClass().getSimpleName() + ": " + cause.getMessage());
         }
         calls.add(call);
