@@ -22,6 +22,8 @@ public final class DatabaseHealthCheck extends HealthCheck {
     private final int timeoutSeconds;
 
     private final java.util.function.Supplier<String> degraded;
+    /** The writer's check tells it what it saw; null for the readers'. */
+    private final WriterRole role;
 
     /**
      * @param url      the datasource's own URL (one replica's, when readerDatabase names several)
@@ -30,6 +32,14 @@ public final class DatabaseHealthCheck extends HealthCheck {
     public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
                                DataSourceFactory factory, String url, Duration timeout,
                                java.util.function.Supplier<String> degraded) {
+        this(name, jdbi, dataSource, factory, url, timeout, degraded, null);
+    }
+
+    /** @param role told the writer's address and synchronous standbys at each check (the writer's check only) */
+    public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
+                               DataSourceFactory factory, String url, Duration timeout,
+                               java.util.function.Supplier<String> degraded, WriterRole role) {
+        this.role = role;
         this.degraded = degraded;
         this.name = name;
         this.jdbi = jdbi;
@@ -46,6 +56,9 @@ public final class DatabaseHealthCheck extends HealthCheck {
         try {
             probe = jdbi.withExtension(DatabaseHealthDao.class, dao -> dao.probe(timeoutSeconds));
         } catch (RuntimeException e) {
+            if (role != null) {
+                role.unknown();
+            }
             if (SqlStates.isPoolExhausted(e)) {
                 // The database may well answer: every connection is busy (slow statements, locks).
                 // Degraded, not down: a lock that saturates every instance's pool at once must not
@@ -60,6 +73,9 @@ public final class DatabaseHealthCheck extends HealthCheck {
                     degraded.get() != null ? "degraded: reads avoid it; " : "", name, where,
                     SqlStates.rootMessage(e), pool());
         }
+        if (role != null && !probe.inRecovery()) {
+            role.observe(probe.address(), probe.synchronousStandbyNames());
+        }
         if (Databases.WRITER.equals(name) && probe.inRecovery()) {
             return Result.unhealthy("writer database at %s is a read-only standby (pg_is_in_recovery): "
                     + "DATABASE_URL_WRITE must point at the primary", where);
@@ -68,6 +84,12 @@ public final class DatabaseHealthCheck extends HealthCheck {
         if (why != null) {
             return Result.unhealthy("degraded: reads avoid %s (other replicas, else the writer, serve them) because "
                     + "it is behind: %s. %s", name, why, pool());
+        }
+        if (role != null) {
+            return Result.healthy("%s: PostgreSQL %s at %s, the primary at %s; commits wait for %s. %s", name,
+                    probe.version(), where, probe.address() == null ? "a local socket" : probe.address(),
+                    probe.synchronousStandbyNames().isBlank() ? "no standby (asynchronous replication)"
+                            : "a standby (synchronous_standby_names: " + probe.synchronousStandbyNames() + ")", pool());
         }
         return Result.healthy("%s: PostgreSQL %s at %s%s. %s", name, probe.version(), where,
                 probe.inRecovery() ? " (standby)" : "", pool());

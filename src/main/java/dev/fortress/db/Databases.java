@@ -47,7 +47,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, slowQueryThreshold);
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
-                () -> null));
+                () -> null, new WriterRole(environment.metrics())));
         WriterPosition writerPosition = new WriterPosition(writer,
                 environment.metrics().meter("dev.fortress.db.consistency-tokens.refused"));
         FortressDataSourceFactory readers = readerDatabase;

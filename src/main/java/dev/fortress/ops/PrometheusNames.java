@@ -42,6 +42,8 @@ final class PrometheusNames implements SampleBuilder {
             // ReplicaMonitor and ReplicaSet: dev.fortress.db.replica.<host:port>.<what>
             new Rule("dev\\.fortress\\.db\\.replica\\.(.+)\\.(lag-bytes|lag-seconds|in-use|primary|max-lag-bytes|max-lag-seconds|reads)",
                     m -> "fortress_db_replica_" + m.group(2).replace('-', '_'), "replica"),
+            // WriterRole: dev.fortress.db.writer.primary.<address>, 1 for the server the writer reaches now
+            new Rule("dev\\.fortress\\.db\\.writer\\.primary\\.(.+)", m -> "fortress_db_writer_primary", "address"),
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.slow-statements", m -> "fortress_db_slow_statements", "pool"),
             new Rule("dev\\.fortress\\.db\\.([\\w-]+)\\.statement-timeouts", m -> "fortress_db_statement_timeouts",
                     "pool"),

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Issue 25: in a fleet the reader URL names every database host, one of which is the primary of the
  * moment. Here it names the primary and a streaming replica: the primary takes no reads (the
  * writer's pool is its way in), it is not counted as a fault (healthy, readiness 200, the alert's
- * gauge {@code primary} 1), and the replica takes every read.
+ * gauge {@code primary} 1), and the replica takes every read. And the writer's check says which
+ * server is primary and whether its commits wait for a standby (WriterRole).
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class PrimaryAmongReadersTest {
@@ -58,5 +59,21 @@ class PrimaryAmongReadersTest {
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).as("no reader check fails for the primary").doesNotContain("UNHEALTHY");
         assertThat(api.get("/health-check").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void theWriterCheckSaysWhichServerIsPrimaryAndWhetherCommitsWaitForAStandby() {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        // bin/services' replicas are asynchronous: the primary names no synchronous standby.
+        String expected = DB.jdbi().withHandle(h -> h.select("show synchronous_standby_names").mapTo(String.class).one());
+        Await.await("the writer's check has run", () -> metrics.intGauge("dev.fortress.db.writer.synchronous"), s -> s >= 0);
+        assertThat(metrics.intGauge("dev.fortress.db.writer.synchronous")).isEqualTo(expected.isBlank() ? 0 : 1);
+        assertThat(metrics.intGauge("dev.fortress.db.writer.primary." + DB.host())).as("the writer reaches " + DB.host())
+                .isEqualTo(1);
+        String scrape = new Http("127.0.0.1", APP.getAdminPort()).get("/prometheus").body();
+        assertThat(scrape).contains("fortress_db_writer_primary{address=\"" + DB.host() + "\",} 1.0")
+                .contains("fortress_db_writer_synchronous " + (expected.isBlank() ? "0.0" : "1.0"));
+        assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
+                .contains("the primary at " + DB.host());
     }
 }
