@@ -316,6 +316,21 @@ up_databases() {
     for h in "${DB_HOSTS[@]}"; do up_bouncer "$h"; done
 }
 
+# `bin/cluster switchover`: the monitor promotes a standby and demotes the primary, which rejoins as a
+# standby (maintenance of the primary's host); returns once the formation has settled with another
+# primary.
+pg_switchover() {
+    local before after
+    before="$(pg_current_primary)" || die "no primary to switch over from: $(monitor_nodes | xargs)"
+    log "switchover: from $before"
+    autoctl "$before" perform switchover --wait 120 >>"$(pg_dir "$before")/pg_autoctl.log" 2>&1 ||
+        die "pg_autoctl perform switchover failed; see $(pg_dir "$before")/pg_autoctl.log"
+    wait_for 120 formation_settled || die "the formation has not settled after the switchover: $(monitor_nodes | xargs)"
+    after="$(pg_current_primary)" || die "no primary after the switchover: $(monitor_nodes | xargs)"
+    [[ $after != "$before" ]] || die "$before is still the primary after the switchover"
+    log "switchover: $after is the primary, $before a standby"
+}
+
 # For `down`: SIGTERM to every pg_autoctl service (each stops its PostgreSQL with a fast shutdown), the
 # nodes first and the monitor last.
 pg_stop_fast_all() {
