@@ -2,6 +2,7 @@ package dev.fortress.fleet;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fortress.testing.Await;
 import dev.fortress.testing.Http;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -227,6 +228,25 @@ public final class Fleet implements BeforeAllCallback {
         return Jdbi.create("jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress")
                         + "?targetServerType=primary&hostRecheckSeconds=1&connectTimeout=2",
                 env("DATABASE_USER", "fortress"), env("DATABASE_PASSWORD", "fortress"));
+    }
+
+    /**
+     * Waits until {@code host}'s PostgreSQL is a streaming standby (`bin/cluster status`) and api1 reads
+     * from it again (its reads counter for the host's PgBouncer moves); that reader's name, host:6432.
+     */
+    static String awaitStandbyServingReads(String host) {
+        String replica = address(host) + ":6432";
+        String reads = "fortress_db_replica_reads_total{replica=\"" + replica + "\",}";
+        Await.await(host + " a streaming standby", Duration.ofMinutes(3),
+                () -> clusterOk(Duration.ofSeconds(60), "status").lines()
+                        .filter(l -> l.startsWith(host + " ") && l.contains(":" + PG_PORT)).findFirst().orElse(""),
+                line -> line.contains("pg-standby") && line.endsWith("ready"));
+        double before = metric("api1", reads);
+        Await.await("api1 reads from " + host, Duration.ofMinutes(2), () -> {
+            api("api1").get("/users/" + SEED_USER);
+            return metric("api1", reads);
+        }, n -> n > before);
+        return replica;
     }
 
     /** The database host that is the primary now (asked of the primary itself). */

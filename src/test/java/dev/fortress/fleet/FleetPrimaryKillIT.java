@@ -2,7 +2,6 @@ package dev.fortress.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fortress.testing.Await;
 import dev.fortress.testing.FaultSummary;
 import dev.fortress.testing.Http;
 import java.time.Duration;
@@ -77,17 +76,7 @@ class FleetPrimaryKillIT {
 
         // The old primary comes back: it rejoins as a standby by itself and the API reads from it again.
         Fleet.clusterOk(Duration.ofMinutes(6), "start", victim);
-        String replica = Fleet.address(victim) + ":6432";
-        Await.await(victim + " a standby again, streaming", Duration.ofMinutes(3),
-                () -> Fleet.clusterOk(Duration.ofSeconds(60), "status").lines()
-                        .filter(l -> l.startsWith(victim + " ") && l.contains(":5432")).findFirst().orElse(""),
-                line -> line.contains("pg-standby") && line.endsWith("ready"));
-        double readsBefore = Fleet.metric("api1", "fortress_db_replica_reads_total{replica=\"" + replica + "\",}");
-        Await.await("api1 reads from " + victim + " again", Duration.ofMinutes(2), () -> {
-            lb.get("/users/" + Fleet.SEED_USER);
-            Fleet.api("api1").get("/users/" + Fleet.SEED_USER);
-            return Fleet.metric("api1", "fortress_db_replica_reads_total{replica=\"" + replica + "\",}");
-        }, reads -> reads > readsBefore);
+        String replica = Fleet.awaitStandbyServingReads(victim);
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
                 .as(victim + " is no primary for api1").isZero();
     }
