@@ -58,7 +58,8 @@ class PrimaryAmongReadersTest {
         assertThat(metrics.intGauge("dev.fortress.db.replica." + REPLICA.name() + ".primary")).isZero();
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).as("no reader check fails for the primary").doesNotContain("UNHEALTHY");
-        assertThat(api.get("/health-check").statusCode()).isEqualTo(200);
+        // Readiness turns 200 once the (disabled) warm-up's check has run: awaited, not timed.
+        assertThat(Await.await("readiness", () -> api.get("/health-check").statusCode(), s -> s == 200)).isEqualTo(200);
     }
 
     @Test
