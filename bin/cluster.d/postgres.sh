@@ -137,6 +137,10 @@ CONF
 local   all           all                         trust
 host    all           $DB_USER  $NET.0/24  scram-sha-256
 host    all           $REPL_USER  $NET.0/24  scram-sha-256
+# pg_rewind of a node that rejoins connects to the new primary's "postgres" database as pg_autoctl's
+# replication role, for which pg_autoctl writes no line: without it the rewind fails and the node is
+# cloned whole again (pg_basebackup), minutes instead of seconds.
+host    postgres      pgautofailover_replicator  $NET.0/24  trust
 HBA
     chown postgres:postgres "$1/pg_hba.conf"
 }

@@ -128,7 +128,7 @@ class FleetWorkerKillIT {
         }
     }
 
-    private static boolean finished(Map<String, Object> status) {
+    static boolean finished(Map<String, Object> status) {
         return "succeeded".equals(status.get("status")) || "failed".equals(status.get("status"));
     }
 
@@ -137,10 +137,10 @@ class FleetWorkerKillIT {
     }
 
     /** {@code rows} users of organisation 7 under {@code domain}; {@link #BAD_ROWS} of them with an age out of range. */
-    private record Csv(byte[] bytes, List<Long> badLines) {
+    record Csv(byte[] bytes, int rows, List<Long> badLines) {
 
         long valid() {
-            return ROWS - badLines.size();
+            return rows - badLines.size();
         }
 
         static Csv generate(int rows, String domain) {
@@ -154,7 +154,7 @@ class FleetWorkerKillIT {
                 csv.append('u').append(line).append('@').append(domain).append(",member,").append(Fleet.ORG).append(',')
                         .append(bad.contains(line) ? 151 : 18 + line % 60).append('\n');
             }
-            return new Csv(csv.toString().getBytes(StandardCharsets.UTF_8), new ArrayList<>(bad));
+            return new Csv(csv.toString().getBytes(StandardCharsets.UTF_8), rows, new ArrayList<>(bad));
         }
     }
 }
