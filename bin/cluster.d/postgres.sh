@@ -301,6 +301,11 @@ pg_sync_apply() {
     [[ $SYNC == off ]] || sync_set formation number-sync-standbys "$number"
 }
 
+# on or off: whether the primary's commits wait for a standby now (synchronous_standby_names set).
+pg_sync_now() {
+    [[ -n "$(pg_super "$(pg_current_primary)" -c 'SHOW synchronous_standby_names' 2>/dev/null)" ]] && echo on || echo off
+}
+
 formation_settled() { [[ -n "$(monitor_nodes)" && -z "$(monitor_nodes | awk '$2 != $3')" ]]; }
 
 sync_set() {  # sync_set <formation|node> <setting> <value> [host]: pg_autoctl set, on a settled formation
