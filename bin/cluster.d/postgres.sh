@@ -306,6 +306,19 @@ pg_sync_now() {
     [[ -n "$(pg_super "$(pg_current_primary)" -c 'SHOW synchronous_standby_names' 2>/dev/null)" ]] && echo on || echo off
 }
 
+# To stderr, for a failure's report: the ends of the logs of each node not in its assigned state (the
+# keeper's and its PostgreSQL's), where the reason it does not get there is.
+pg_tell_unsettled() {
+    local h f
+    for h in $(monitor_nodes | awk '$2 != $3 { print $1 }'); do
+        log "$h: $(monitor_nodes | awk -v n="$h" '$1 == n { print "reported " $2 ", assigned " $3 }'); the end of its logs:"
+        tail -n 30 "$(pg_dir "$h")/pg_autoctl.log" >&2 2>/dev/null || true
+        f="$(pg_data "$h")/$(cat "$(pg_data "$h")/current_logfiles" 2>/dev/null | awk '{ print $2 }')"
+        [[ -f $f ]] && tail -n 15 "$f" >&2
+    done
+    return 0
+}
+
 formation_settled() { [[ -n "$(monitor_nodes)" && -z "$(monitor_nodes | awk '$2 != $3')" ]]; }
 
 sync_set() {  # sync_set <formation|node> <setting> <value> [host]: pg_autoctl set, on a settled formation
@@ -332,13 +345,48 @@ pg_switchover() {
     local before after
     before="$(pg_current_primary)" || die "no primary to switch over from: $(monitor_nodes | xargs)"
     log "switchover: from $before"
-    autoctl "$before" perform switchover --wait 120 >>"$(pg_dir "$before")/pg_autoctl.log" 2>&1 ||
+    if ! autoctl "$before" perform switchover --wait 120 >>"$(pg_dir "$before")/pg_autoctl.log" 2>&1; then
+        pg_tell_unsettled
         die "pg_autoctl perform switchover failed; see $(pg_dir "$before")/pg_autoctl.log"
-    wait_for 120 formation_settled || die "the formation has not settled after the switchover: $(monitor_nodes | xargs)"
+    fi
+    if ! wait_for 60 formation_settled; then
+        # pg_auto_failover 2.0 can leave the old primary in join_secondary for good: its WAL went past
+        # the point where the new primary's timeline forked, and only 2.0's rewind on the way back from
+        # a demotion would mend that (upstream #683, fixed after 2.2). Clone it again.
+        pg_tell_unsettled
+        local h
+        for h in $(monitor_nodes | awk '$2 != $3 && $3 == "secondary" { print $1 }'); do pg_rebuild "$h"; done
+        wait_for 60 formation_settled || die "the formation has not settled after the switchover: $(monitor_nodes | xargs)"
+    fi
     after="$(pg_current_primary)" || die "no primary after the switchover: $(monitor_nodes | xargs)"
     [[ $after != "$before" ]] || die "$before is still the primary after the switchover"
     log "switchover: $after is the primary, $before a standby"
 }
+
+# `bin/cluster rebuild <host>`: a standby that cannot follow the primary (its history diverged, its
+# data directory is damaged) is dropped from the monitor and cloned afresh from the primary by a new
+# keeper (pg_autoctl's procedure for a lost node: drop node --force, create postgres). Refuses the primary.
+pg_rebuild() {  # pg_rebuild <host>
+    local host=$1 primary pid
+    primary="$(pg_current_primary)" || die "no primary to clone $host from: $(monitor_nodes | xargs)"
+    [[ $primary != "$host" ]] || die "$host is the primary: bin/cluster switchover first"
+    log "$host: rebuilding it as a standby cloned from $primary"
+    if pid="$(autoctl_pid "$host")"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_for 30 autoctl_gone "$host" || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # Whatever still runs of its PostgreSQL goes: the directory is about to be replaced.
+    [[ -f "$(pg_data "$host")/postmaster.pid" ]] &&
+        as_postgres "$(pg_bin pg_ctl)" -D "$(pg_data "$host")" stop -m immediate >/dev/null 2>&1 || true
+    autoctl "$MONITOR" drop node --monitor "$MONITOR_URI" --formation default --name "$host" --force \
+        >>"$(pg_dir "$host")/pg_autoctl.log" 2>&1 || die "$host: pg_autoctl drop node failed; see $(pg_dir "$host")/pg_autoctl.log"
+    rm -rf -- "$(pg_data "$host")" "$STATE/$host/xdg/config" "$STATE/$host/xdg/data" "$(pg_dir "$host")/created"
+    up_node "$host"
+    pg_sync_apply
+    log "$host: a standby again ($(monitor_nodes | awk -v n="$host" '$1 == n { print $2 }'))"
+}
+
+autoctl_gone() { ! autoctl_pid "$1" >/dev/null; }  # autoctl_gone <host>
 
 # For `down`: SIGTERM to every pg_autoctl service (each stops its PostgreSQL with a fast shutdown), the
 # nodes first and the monitor last.

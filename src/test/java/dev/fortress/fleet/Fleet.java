@@ -225,8 +225,16 @@ public final class Fleet implements BeforeAllCallback {
      */
     static Jdbi db() {
         String hosts = DB_HOSTS.stream().map(h -> address(h) + ":" + PG_PORT).collect(Collectors.joining(","));
-        return Jdbi.create("jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress")
-                        + "?targetServerType=primary&hostRecheckSeconds=1&connectTimeout=2",
+        return jdbi(hosts, "targetServerType=primary&hostRecheckSeconds=1&connectTimeout=2");
+    }
+
+    /** {@code host}'s PostgreSQL directly, whatever its role now (as the fortress role, from the bridge). */
+    static Jdbi db(String host) {
+        return jdbi(address(host) + ":" + PG_PORT, "connectTimeout=2");
+    }
+
+    private static Jdbi jdbi(String hosts, String parameters) {
+        return Jdbi.create("jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress") + "?" + parameters,
                 env("DATABASE_USER", "fortress"), env("DATABASE_PASSWORD", "fortress"));
     }
 
