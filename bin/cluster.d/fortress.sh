@@ -75,6 +75,10 @@ fortress_env() {  # fortress_env <host>: sets FORTRESS_ENV
         "JOBS_MODE=$mode" "JOBS_SERVER_NAME=$host"
         "DATABASE_URL_WRITE=$WRITE_URL" "DATABASE_URL_READ=$READ_URL"
         "WRITER_TRANSACTION_POOLER=$POOLER" "READER_TRANSACTION_POOLER=$POOLER"
+        # A switchover leaves no primary for 2-3 s: writes wait that out instead of answering 503
+        # (db/PrimaryWait; docs/design/failover.md). A lost host takes longer: 503 after the wait.
+        "WRITER_PRIMARY_WAIT=${WRITER_PRIMARY_WAIT:-5s}"
+        "WRITER_VALIDATION_INTERVAL=${WRITER_VALIDATION_INTERVAL:-50ms}"
         "DATABASE_USER=$DB_USER" "DATABASE_PASSWORD=$DB_PASSWORD"
         # The master through the Sentinels (the URL gives only the database number then).
         "REDIS_URL=redis://${ADDR[$CACHE]}:$REDIS_PORT" "REDIS_SENTINELS=$(redis_sentinels)"

@@ -43,7 +43,8 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
                                   ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment) {
         ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
-        DataSource writerTimed = timed(environment, writerPool, writerDatabase, WRITER);
+        DataSource writerTimed = PrimaryWait.wrap(timed(environment, writerPool, writerDatabase, WRITER),
+                writerDatabase.getPrimaryWait().toJavaDuration(), environment.metrics());
         Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, slowQueryThreshold);
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),

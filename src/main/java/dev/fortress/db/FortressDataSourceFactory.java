@@ -2,7 +2,10 @@ package dev.fortress.db;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MaxDuration;
 import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A Dropwizard datasource that also says whether a transaction-mode pooler (PgBouncer) sits in
@@ -15,6 +18,24 @@ public class FortressDataSourceFactory extends DataSourceFactory {
     @NotNull
     @JsonProperty
     private Boolean transactionPooler;
+
+    /**
+     * The writer's only: how long a caller that finds no primary (none reachable, or a failover or a
+     * switchover under way) waits for one before its request fails; 0 fails at once. A saturated pool
+     * is not waited out: that still fails after maxWaitForConnection.
+     */
+    @NotNull
+    @MaxDuration(value = 30, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    private Duration primaryWait = Duration.seconds(0);
+
+    public Duration getPrimaryWait() {
+        return primaryWait;
+    }
+
+    public void setPrimaryWait(Duration primaryWait) {
+        this.primaryWait = primaryWait;
+    }
 
     public boolean isTransactionPooler() {
         return transactionPooler;

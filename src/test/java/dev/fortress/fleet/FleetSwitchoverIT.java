@@ -7,6 +7,9 @@ import dev.fortress.testing.Http;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -24,6 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class FleetSwitchoverIT {
 
     private static final int CLIENTS = 6;
+    private static final Duration PROBE_INTERVAL = Duration.ofMillis(20);
     private static final int AFTER = 300;
 
     @Test
@@ -33,6 +37,7 @@ class FleetSwitchoverIT {
         long user = FleetLoad.newUser(lb, run);
         String before = Fleet.primary();
         KeyedWriters writers = new KeyedWriters(CLIENTS, lb, run, user);
+        OldPrimaryProbe probe = new OldPrimaryProbe(before);
         long started;
         long ended;
         String after;
@@ -49,17 +54,22 @@ class FleetSwitchoverIT {
             attempts = writers.stop();
         } finally {
             writers.stop();
+            probe.close();
         }
 
         KeyedWriters.Outcome outcome = KeyedWriters.Outcome.of(attempts, user, started);
-        long inFlight = outcome.failed().stream().filter(a -> a.started() < started).count();
+        // In flight: under way when the old primary's server went (its sessions ended), and so failed
+        // with it; the target allows those and no other failure.
+        long stopped = probe.stopped();
+        long inFlight = outcome.failed().stream().filter(a -> a.started() < stopped).count();
         FaultSummary summary = new FaultSummary("5b. switchover under keyed writes (pg_autoctl perform switchover)");
         attempts.forEach(a -> summary.record(a.status()));
         summary.report(outcome.lost(), outcome.extra(), outcome.unavailable(), String.format("%s -> %s in %.1f s; writes "
                         + "unavailable %.1f s (longest time without an acknowledgement from the switchover on); %d attempts "
-                        + "failed (%s), %d of them in flight when it began; %d keys acknowledged, %d rows%s",
+                        + "failed (%s), %d of them under way when %s's server went, %.1f s in; %d keys acknowledged, %d rows%s",
                 before, after, (ended - started) / 1e9, outcome.unavailable().toMillis() / 1000.0, outcome.failed().size(),
-                outcome.failedByStatus(), inFlight, outcome.idsByKey().size(), outcome.rows().size(),
+                outcome.failedByStatus(), inFlight, before, (stopped - started) / 1e9, outcome.idsByKey().size(),
+                outcome.rows().size(),
                 switched.contains("rebuilding it as a standby") ? "; " + before + " did not settle and was rebuilt" : ""));
 
         assertThat(after).as("another host is the primary").isNotEqualTo(before);
@@ -76,5 +86,44 @@ class FleetSwitchoverIT {
         String replica = Fleet.awaitStandbyServingReads(before);
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
                 .as(before + " is no primary for api1").isZero();
+    }
+
+    /**
+     * A session on the old primary, asked {@code SELECT 1} every 20 ms from before the switchover: the
+     * moment it fails is when that server ended its sessions (pg_auto_failover stops it to demote it).
+     */
+    private static final class OldPrimaryProbe implements AutoCloseable {
+
+        private final AtomicLong stopped = new AtomicLong();
+        private final Thread thread;
+        private volatile boolean done;
+
+        OldPrimaryProbe(String host) {
+            Handle handle = Fleet.db(host).open();
+            thread = new Thread(() -> {
+                try (handle) {
+                    while (!done) {
+                        handle.select("select 1").mapTo(Integer.class).one();
+                        LockSupport.parkNanos(PROBE_INTERVAL.toNanos());
+                    }
+                } catch (RuntimeException gone) {
+                    stopped.set(System.nanoTime());
+                }
+            }, "old-primary-probe");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** When its session failed (System.nanoTime()); fails the test if it never did. */
+        long stopped() {
+            assertThat(stopped.get()).as("the old primary's session ended during the switchover").isNotZero();
+            return stopped.get();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            done = true;
+            thread.join(Duration.ofSeconds(5).toMillis());
+        }
     }
 }
