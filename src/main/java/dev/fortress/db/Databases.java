@@ -43,9 +43,12 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
                                   ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment) {
         ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
-        DataSource writerTimed = PrimaryWait.wrap(timed(environment, writerPool, writerDatabase, WRITER),
-                writerDatabase.getPrimaryWait().toJavaDuration(), environment.metrics());
-        Jdbi writer = managed(environment, writerPool, writerTimed, WRITER, slowQueryThreshold);
+        PrimaryWait writerTimed = new PrimaryWait(timed(environment, writerPool, writerDatabase, WRITER),
+                writerPool instanceof DataSourceProxy proxy ? proxy.getPoolProperties() : null,
+                writerDatabase.getPrimaryWait().toJavaDuration(), PrimaryWait.CHECK_ALL_FOR, environment.metrics());
+        environment.lifecycle().manage(writerPool);
+        Jdbi writer = configure(Jdbi.create(writerTimed), new StatementMetrics(environment.metrics(), WRITER,
+                slowQueryThreshold.toJavaDuration(), writerTimed::statementFailed));
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
                 () -> null, new WriterRole(environment.metrics())));

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
+import org.apache.tomcat.jdbc.pool.PoolConfiguration;
 
 /**
  * The writer's pool as callers borrow from it: one that finds no primary waits for one, up to
@@ -25,9 +26,18 @@ import javax.sql.DataSource;
  * retry cannot write twice. Only failures to reach a primary are waited out
  * ({@link SqlStates#isUnreachable}); a saturated pool fails after its {@code maxWaitForConnection}.
  *
+ * <p>A pooled connection that leads to the old primary is found at the borrow only when the pool
+ * checks it there, and it checks one last checked over {@code validationInterval} ago (1 s): within
+ * that second its write fails instead (25006 on a server that is a standby now, 08P01 from PgBouncer).
+ * So once a statement on a writer connection has failed that way ({@link #statementFailed}), every
+ * borrow is checked for {@link #CHECK_ALL_FOR}, and the pool's interval is restored afterwards.
+ * Checking every borrow always would cost a round trip per write: bench/cluster --validation-compare
+ * measured +0.5 to +1.2 round trips per keyed write at 50 ms (2026-12-06-cluster-validation.md).
+ *
  * <p>Metrics ({@code dev.fortress.db.writer.primary-wait.*}): {@code waiting} (callers waiting now),
  * {@code held} (borrows that found no primary at first and got one), {@code failed} (borrows that
- * found none within the wait, or at once with a wait of 0).
+ * found none within the wait, or at once with a wait of 0), {@code checking-every-borrow} (1 while
+ * every borrow is checked).
  */
 final class PrimaryWait implements DataSource {
 
@@ -36,24 +46,55 @@ final class PrimaryWait implements DataSource {
     /** An attempt asks each database host of the URL; a few a second per waiting caller is enough. */
     private static final Duration MAX_PAUSE = Duration.ofMillis(400);
 
+    /** After a statement failed for want of the primary: a failover or switchover lasts seconds. */
+    static final Duration CHECK_ALL_FOR = Duration.ofSeconds(30);
+
     private final DataSource pool;
+    /** The pool's live settings (tomcat-jdbc reads validationInterval at each check); null: none to change. */
+    private final PoolConfiguration settings;
+    private final long normalInterval;
+    private final long checkAllNanos;
+    /** System.nanoTime() until which every borrow is checked; 0: as configured. */
+    private volatile long checkAllUntil;
     private final long waitNanos;
     private final AtomicInteger waiting = new AtomicInteger();
     private final Meter held;
     private final Meter failed;
 
-    private PrimaryWait(DataSource pool, Duration wait, MetricRegistry metrics) {
+    PrimaryWait(DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
         this.pool = pool;
+        this.settings = settings;
+        this.normalInterval = settings == null ? 0 : settings.getValidationInterval();
+        this.checkAllNanos = checkAllFor.toNanos();
         this.waitNanos = wait.toNanos();
         String prefix = MetricRegistry.name("dev.fortress.db", Databases.WRITER, "primary-wait");
         metrics.register(MetricRegistry.name(prefix, "waiting"), (Gauge<Integer>) waiting::get);
+        metrics.register(MetricRegistry.name(prefix, "checking-every-borrow"), (Gauge<Integer>) () -> checkAllUntil == 0 ? 0 : 1);
         this.held = metrics.meter(MetricRegistry.name(prefix, "held"));
         this.failed = metrics.meter(MetricRegistry.name(prefix, "failed"));
     }
 
-    /** {@code pool}, its borrows waiting up to {@code wait} for a primary (zero: failing at once, counted). */
-    static DataSource wrap(DataSource pool, Duration wait, MetricRegistry metrics) {
-        return new PrimaryWait(pool, wait, metrics);
+    /**
+     * A statement on a connection of this pool failed: if for want of the primary, every borrow is
+     * checked for the next {@link #CHECK_ALL_FOR} (StatementMetrics calls this for the writer).
+     */
+    void statementFailed(SQLException error) {
+        if (settings != null && SqlStates.isUnreachable(error)) {
+            checkEveryBorrow();
+        }
+    }
+
+    private synchronized void checkEveryBorrow() {
+        long until = System.nanoTime() + checkAllNanos;
+        checkAllUntil = until == 0 ? 1 : until;
+        settings.setValidationInterval(0); // tomcat-jdbc: 0 checks every borrow
+    }
+
+    private synchronized void checkAsConfigured(long until) {
+        if (checkAllUntil == until) {
+            checkAllUntil = 0;
+            settings.setValidationInterval(normalInterval);
+        }
     }
 
     @Override
@@ -71,6 +112,10 @@ final class PrimaryWait implements DataSource {
     }
 
     private Connection borrow(Borrow borrow) throws SQLException {
+        long until = checkAllUntil;
+        if (until != 0 && System.nanoTime() - until > 0) {
+            checkAsConfigured(until);
+        }
         try {
             return borrow.get();
         } catch (SQLException first) {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.jdbi.v3.core.extension.ExtensionMethod;
 import org.jdbi.v3.core.statement.SqlLogger;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -41,10 +42,17 @@ public final class StatementMetrics implements SqlLogger {
     private final long slowNanos;
     private final Meter slow;
     private final Meter timeouts;
+    private final Consumer<SQLException> onFailure;
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Set<String> unnamedLogged = ConcurrentHashMap.newKeySet();
 
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
+        this(registry, datasource, slowThreshold, error -> { });
+    }
+
+    /** @param onFailure told of each failed statement (the writer's {@link PrimaryWait}) */
+    StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold, Consumer<SQLException> onFailure) {
+        this.onFailure = onFailure;
         this.registry = registry;
         this.datasource = datasource;
         this.prefix = MetricRegistry.name("dev.fortress.db", datasource);
@@ -69,6 +77,7 @@ public final class StatementMetrics implements SqlLogger {
         if (SqlStates.isStatementTimeout(error)) {
             timeouts.mark();
         }
+        onFailure.accept(error);
     }
 
     private void record(StatementContext context) {
