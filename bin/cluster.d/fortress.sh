@@ -79,7 +79,7 @@ fortress_env() {  # fortress_env <host>: sets FORTRESS_ENV
         # (db/PrimaryWait; docs/design/failover.md). A lost host takes longer: 503 after the wait.
         "WRITER_PRIMARY_WAIT=${WRITER_PRIMARY_WAIT:-5s}"
         # A writer connection last checked over 50 ms ago is checked at its borrow (config.yml: 1s), so one
-        # that leads to a demoted primary fails its borrow, which waits, not its write. It costs +0.5 to +1.2
+        # that leads to a demoted primary fails its borrow, which waits, not its write. It costs +0.4 to +1.2
         # round trips per keyed write (bench/cluster --validation-compare); db/PrimaryWait checks every
         # borrow for 30 s after a write failed for want of the primary whatever this says.
         "WRITER_VALIDATION_INTERVAL=${WRITER_VALIDATION_INTERVAL:-50ms}"

@@ -32,7 +32,7 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
  * So once a statement on a writer connection has failed that way ({@link #statementFailed}), every
  * borrow is checked for {@link #CHECK_ALL_FOR}, and the pool's interval is restored afterwards.
  * Checking every borrow always would cost a round trip per write: bench/cluster --validation-compare
- * measured +0.5 to +1.2 round trips per keyed write at 50 ms (2026-12-06-cluster-validation.md).
+ * measured +0.4 to +1.2 round trips per keyed write at 50 ms (2026-12-06-cluster-validation.md).
  *
  * <p>Metrics ({@code dev.fortress.db.writer.primary-wait.*}): {@code waiting} (callers waiting now),
  * {@code held} (borrows that found no primary at first and got one), {@code failed} (borrows that
