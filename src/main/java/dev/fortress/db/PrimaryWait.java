@@ -3,14 +3,11 @@ package dev.fortress.db;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.apache.tomcat.jdbc.pool.PoolConfiguration;
 
@@ -39,7 +36,7 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
  * found none within the wait, or at once with a wait of 0), {@code checking-every-borrow} (1 while
  * every borrow is checked).
  */
-final class PrimaryWait implements DataSource {
+final class PrimaryWait extends PoolInFront {
 
     /** First pause after a failed attempt; doubled up to {@link #MAX_PAUSE}. */
     private static final Duration FIRST_PAUSE = Duration.ofMillis(50);
@@ -49,7 +46,6 @@ final class PrimaryWait implements DataSource {
     /** After a statement failed for want of the primary: a failover or switchover lasts seconds. */
     static final Duration CHECK_ALL_FOR = Duration.ofSeconds(30);
 
-    private final DataSource pool;
     /** The pool's live settings (tomcat-jdbc reads validationInterval at each check); null: none to change. */
     private final PoolConfiguration settings;
     private final long normalInterval;
@@ -62,7 +58,7 @@ final class PrimaryWait implements DataSource {
     private final Meter failed;
 
     PrimaryWait(DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
-        this.pool = pool;
+        super(pool);
         this.settings = settings;
         this.normalInterval = settings == null ? 0 : settings.getValidationInterval();
         this.checkAllNanos = checkAllFor.toNanos();
@@ -154,40 +150,5 @@ final class PrimaryWait implements DataSource {
         } finally {
             waiting.decrementAndGet();
         }
-    }
-
-    @Override
-    public PrintWriter getLogWriter() throws SQLException {
-        return pool.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) throws SQLException {
-        pool.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) throws SQLException {
-        pool.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() throws SQLException {
-        return pool.getLoginTimeout();
-    }
-
-    @Override
-    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-        return pool.getParentLogger();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> type) throws SQLException {
-        return type.isInstance(pool) ? type.cast(pool) : pool.unwrap(type);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> type) throws SQLException {
-        return type.isInstance(pool) || pool.isWrapperFor(type);
     }
 }
