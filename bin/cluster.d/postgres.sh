@@ -191,9 +191,11 @@ MONITOR_URI="postgres://autoctl_node@${ADDR[$MONITOR]}:$PG_PORT/pg_auto_failover
 
 # The monitor decides a failover; these bound how soon (issue 25: writes back within 15 s of losing the
 # primary's host). Health checks every second, a node unhealthy after 3 s without its keeper's report
-# and a failed check, and the old primary given 4 s to say it has stopped before a standby is promoted
-# (each keeper's network_partition_timeout, 2 s, is below it: a primary cut off from the monitor and
-# every standby demotes itself first, so two primaries never take writes).
+# and a failed check, and the old primary given 3 s to say it has stopped before a standby is promoted
+# (each keeper's network_partition_timeout, 2 s, is below it, and counts from the keeper's last contact,
+# before the monitor's 3 s begin: a primary cut off from the monitor and every standby has demoted
+# itself first, so two primaries never take writes). The 3 s wait was 4 s until 2026-12-06: in a kill
+# at 02:28Z the standby then waited 3.2 s in stop_replication for it, of the 13.6 s to wait_primary.
 monitor_settings() {
     pg_super "$MONITOR" <<'SQL'
 ALTER SYSTEM SET pgautofailover.health_check_period = 1000;
@@ -201,7 +203,7 @@ ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000;
 ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;
 ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500;
 ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 3000;
-ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 4000;
+ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 3000;
 SELECT pg_reload_conf();
 SQL
 }
