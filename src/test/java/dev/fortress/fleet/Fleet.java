@@ -228,6 +228,39 @@ public final class Fleet implements BeforeAllCallback {
         return jdbi(hosts, "targetServerType=primary&hostRecheckSeconds=1&connectTimeout=2");
     }
 
+    /**
+     * What pg_auto_failover's monitor did since {@code since}, as seconds after it: when it marked
+     * {@code failed} unhealthy, when the last standby reported its LSN, and when {@code promoted}
+     * reported {@code wait_primary} (takes writes). Read from its event table over the bridge as
+     * autoctl_node, which bin/cluster lets in from the /24.
+     */
+    static String failoverTimeline(Instant since, String failed, String promoted) {
+        Jdbi monitor = Jdbi.create("jdbc:postgresql://" + address("monitor") + ":" + PG_PORT
+                + "/pg_auto_failover?connectTimeout=2", "autoctl_node", "");
+        List<Map<String, Object>> events = monitor.withHandle(h -> h.select("select nodename, reportedstate, goalstate, "
+                + "description, extract(epoch from eventtime) * 1000 as at from pgautofailover.event "
+                + "where eventtime >= to_timestamp(? / 1000.0) order by eventid", since.toEpochMilli()).mapToMap().list());
+        java.util.function.Predicate<Map<String, Object>> unhealthy = e -> failed.equals(e.get("nodename"))
+                && String.valueOf(e.get("description")).contains("marked as unhealthy");
+        java.util.function.Predicate<Map<String, Object>> reported = e -> !failed.equals(e.get("nodename"))
+                && "report_lsn".equals(e.get("reportedstate")) && "report_lsn".equals(e.get("goalstate"));
+        java.util.function.Predicate<Map<String, Object>> writable = e -> promoted.equals(e.get("nodename"))
+                && "wait_primary".equals(e.get("reportedstate"));
+        return String.format("monitor: %s unhealthy %s, standbys' LSNs reported %s, %s wait_primary %s", failed,
+                after(events, unhealthy, since, true), after(events, reported, since, false), promoted,
+                after(events, writable, since, true));
+    }
+
+    private static String after(List<Map<String, Object>> events, java.util.function.Predicate<Map<String, Object>> which,
+                                Instant since, boolean first) {
+        List<Double> at = events.stream().filter(which).map(e -> ((Number) e.get("at")).doubleValue()).toList();
+        if (at.isEmpty()) {
+            return "(no event)";
+        }
+        double ms = first ? at.get(0) : at.get(at.size() - 1);
+        return String.format("+%.1f s", (ms - since.toEpochMilli()) / 1000.0);
+    }
+
     /** {@code host}'s PostgreSQL directly, whatever its role now (as the fortress role, from the bridge). */
     static Jdbi db(String host) {
         return jdbi(address(host) + ":" + PG_PORT, "connectTimeout=2");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fortress.testing.FaultSummary;
 import dev.fortress.testing.Http;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -33,12 +34,14 @@ class FleetPrimaryKillIT {
         long user = FleetLoad.newUser(lb, run);
         String victim = Fleet.primary();
         KeyedWriters writers = new KeyedWriters(CLIENTS, lb, run, user);
+        Instant killedAt;
         long killStarted;
         long killEnded;
         String promoted;
         List<KeyedWriters.Attempt> attempts;
         try {
             writers.awaitAcknowledged(AFTER, Duration.ofMinutes(2));
+            killedAt = Instant.now();
             killStarted = System.nanoTime();
             Fleet.clusterOk(Duration.ofMinutes(2), "kill", victim);
             killEnded = System.nanoTime();
@@ -57,9 +60,10 @@ class FleetPrimaryKillIT {
         attempts.forEach(a -> summary.record(a.status()));
         summary.report(outcome.lost(), outcome.extra(), outcome.unavailable(), String.format("bin/cluster kill %s, %s "
                         + "promoted; writes unavailable %.1f s (longest time without an acknowledgement after the kill); "
-                        + "%d attempts failed (%s), the last %.1f s after the kill; %d keys acknowledged, %d rows",
+                        + "%d attempts failed (%s), the last %.1f s after the kill; %d keys acknowledged, %d rows; %s",
                 victim, promoted, outcome.unavailable().toMillis() / 1000.0, outcome.failed().size(),
-                outcome.failedByStatus(), (lastFailure - killEnded) / 1e9, outcome.idsByKey().size(), outcome.rows().size()));
+                outcome.failedByStatus(), (lastFailure - killEnded) / 1e9, outcome.idsByKey().size(), outcome.rows().size(),
+                Fleet.failoverTimeline(killedAt, victim, promoted)));
 
         assertThat(promoted).as("a standby was promoted").isNotEqualTo(victim);
         assertThat(outcome.idsByKey().values()).as("each key acknowledged with one transaction (replays give the same)")
