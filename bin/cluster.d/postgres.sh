@@ -125,6 +125,11 @@ hot_standby_feedback = on
 max_standby_streaming_delay = 30s
 # Round trips per route are counted from pg_stat_statements (issue 24).
 shared_preload_libraries = 'pg_stat_statements'
+# A node that rejoins and cannot be rewound is cloned again by pg_autoctl, whose pg_basebackup waits for
+# a spread checkpoint: 0.9 x checkpoint_timeout, 4.5 min with the default 5 min (a .ci/fleet run at
+# 02:48Z, 2026-12-06: the killed primary's rewind failed and its clone waited 4 min 30 s). Also bounds
+# what a standby flushes when pg_autoctl restarts it during a failover. Costs more full-page writes.
+checkpoint_timeout = '30s'
 CONF
     fi
     chown postgres:postgres "$conf"

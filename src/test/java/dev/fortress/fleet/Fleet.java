@@ -126,7 +126,29 @@ public final class Fleet implements BeforeAllCallback {
             if (!down.compareAndSet(false, true)) {
                 return new Result(0, "");
             }
+            keepLogs();
             return cluster(Duration.ofMinutes(5), "down");
+        }
+    }
+
+    /**
+     * Before {@code bin/cluster down} removes them: each host's logs (pg_autoctl's, Fortress's, PgBouncer's
+     * follower) into target/fleet/logs/<host>/, so that a failed run can be read afterwards.
+     */
+    static void keepLogs() {
+        Path into = LOG.getParent().resolve("logs");
+        for (String host : HOSTS) {
+            for (String name : List.of("pg_autoctl.log", "fortress.log", "bouncer-follow.log")) {
+                Path log = STATE.resolve(host).resolve(name);
+                if (Files.isRegularFile(log)) {
+                    try {
+                        Files.createDirectories(into.resolve(host));
+                        Files.copy(log, into.resolve(host).resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    } catch (java.io.IOException e) {
+                        System.err.println("[fleet] could not keep " + log + ": " + e);
+                    }
+                }
+            }
         }
     }
 
