@@ -261,14 +261,15 @@ public final class Fleet implements BeforeAllCallback {
                 + "/pg_auto_failover?connectTimeout=2", "autoctl_node", "");
         List<Map<String, Object>> events = monitor.withHandle(h -> h.select("select nodename, reportedstate, goalstate, "
                 + "description, extract(epoch from eventtime) * 1000 as at from pgautofailover.event "
-                + "where eventtime >= to_timestamp(? / 1000.0) order by eventid", since.toEpochMilli()).mapToMap().list());
+                + "where eventtime >= to_timestamp(? / 1000.0) - interval '10 seconds' order by eventid", since.toEpochMilli())
+                .mapToMap().list());
         java.util.function.Predicate<Map<String, Object>> unhealthy = e -> failed.equals(e.get("nodename"))
                 && String.valueOf(e.get("description")).contains("marked as unhealthy");
         java.util.function.Predicate<Map<String, Object>> reported = e -> !failed.equals(e.get("nodename"))
                 && "report_lsn".equals(e.get("reportedstate")) && "report_lsn".equals(e.get("goalstate"));
         java.util.function.Predicate<Map<String, Object>> writable = e -> promoted.equals(e.get("nodename"))
                 && "wait_primary".equals(e.get("reportedstate"));
-        return String.format("monitor: %s unhealthy %s, standbys' LSNs reported %s, %s wait_primary %s", failed,
+        return String.format("monitor, after the kill: %s unhealthy %s, standbys' LSNs reported %s, %s wait_primary %s", failed,
                 after(events, unhealthy, since, true), after(events, reported, since, false), promoted,
                 after(events, writable, since, true));
     }

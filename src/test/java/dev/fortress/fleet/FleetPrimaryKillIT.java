@@ -41,10 +41,10 @@ class FleetPrimaryKillIT {
         List<KeyedWriters.Attempt> attempts;
         try {
             writers.awaitAcknowledged(AFTER, Duration.ofMinutes(2));
-            killedAt = Instant.now();
             killStarted = System.nanoTime();
             Fleet.clusterOk(Duration.ofMinutes(2), "kill", victim);
             killEnded = System.nanoTime();
+            killedAt = Instant.now(); // the processes are gone once bin/cluster kill returns
             long before = writers.acknowledged();
             writers.awaitAcknowledged(before + AFTER, Duration.ofMinutes(3)); // on the new primary
             promoted = Fleet.primary();

@@ -35,7 +35,7 @@ final class KeyedWriters {
     private final ExecutorService clients;
 
     /** One attempt of one keyed write, as its client saw it (status -1: no answer). */
-    record Attempt(String key, long started, long ended, int status, String retryAfter, Long id) {
+    record Attempt(String key, long started, long ended, int status, String retryAfter, Long id, boolean replayed) {
 
         boolean ok() {
             return status >= 200 && status < 300;
@@ -46,7 +46,8 @@ final class KeyedWriters {
      * What the writers' attempts came to against {@code user}'s rows: each key's transaction ids (one,
      * replays included, when all is well), the rows, the acknowledged writes lost (no row) and the rows
      * no acknowledgement stands for, the failed attempts, and how long writes were unavailable: the
-     * longest time between two acknowledgements (answer to answer) from {@code since} (nanoTime) on.
+     * longest time between two acknowledgements of new writes (answer to answer; a replay of an earlier
+     * commit does not count) from {@code since} (nanoTime) on.
      */
     record Outcome(Map<String, Set<Long>> idsByKey, List<Long> rows, long lost, long extra, List<Attempt> failed,
                    Duration unavailable) {
@@ -59,8 +60,10 @@ final class KeyedWriters {
             Set<Long> distinctRows = new HashSet<>(rows);
             long lost = acknowledged.stream().filter(id -> !distinctRows.contains(id)).count();
             long extra = rows.size() - acknowledged.stream().filter(distinctRows::contains).count();
-            List<Attempt> oks = attempts.stream().filter(Attempt::ok).sorted(Comparator.comparingLong(Attempt::ended))
-                    .toList();
+            // New writes only: a replay of a key committed before the fault reads its stored answer, which
+            // a promoted standby still in read-only mode gives while it takes no write.
+            List<Attempt> oks = attempts.stream().filter(a -> a.ok() && !a.replayed())
+                    .sorted(Comparator.comparingLong(Attempt::ended)).toList();
             long gap = 0;
             for (int i = 1; i < oks.size(); i++) {
                 if (oks.get(i).ended() > since) {
@@ -116,9 +119,10 @@ final class KeyedWriters {
                     .POST(HttpRequest.BodyPublishers.ofString(body)));
             Long id = response.statusCode() == 201 ? ((Number) Fleet.json(response.body()).get("id")).longValue() : null;
             return new Attempt(key, started, System.nanoTime(), response.statusCode(),
-                    response.headers().firstValue("Retry-After").orElse(null), id);
+                    response.headers().firstValue("Retry-After").orElse(null), id,
+                    response.headers().firstValue("Idempotent-Replayed").isPresent());
         } catch (RuntimeException e) {
-            return new Attempt(key, started, System.nanoTime(), -1, null, null);
+            return new Attempt(key, started, System.nanoTime(), -1, null, null, false);
         }
     }
 
