@@ -316,13 +316,13 @@ pg_sync_now() {
 # To stderr, for a failure's report: the ends of the logs of each node not in its assigned state (the
 # keeper's and its PostgreSQL's), where the reason it does not get there is.
 pg_tell_unsettled() {
-    local h f
-    for h in $(monitor_nodes | awk '$2 != $3 { print $1 }'); do
-        log "$h: $(monitor_nodes | awk -v n="$h" '$1 == n { print "reported " $2 ", assigned " $3 }'); the end of its logs:"
+    local h reported assigned f
+    while read -r h reported assigned; do
+        log "$h: reported $reported, assigned $assigned; the end of its logs:"
         tail -n 30 "$(pg_dir "$h")/pg_autoctl.log" >&2 2>/dev/null || true
         f="$(pg_data "$h")/$(cat "$(pg_data "$h")/current_logfiles" 2>/dev/null | awk '{ print $2 }')"
         [[ -f $f ]] && tail -n 15 "$f" >&2
-    done
+    done < <(monitor_nodes | awk '$2 != $3')
     return 0
 }
 

@@ -8,10 +8,12 @@ import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
 import io.dropwizard.util.Duration;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.sql.DataSource;
 import org.apache.tomcat.jdbc.pool.DataSourceProxy;
@@ -43,12 +45,11 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
                                   ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment) {
         ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
-        PrimaryWait writerTimed = new PrimaryWait(timed(environment, writerPool, writerDatabase, WRITER),
-                writerPool instanceof DataSourceProxy proxy ? proxy.getPoolProperties() : null,
-                writerDatabase.getPrimaryWait().toJavaDuration(), PrimaryWait.CHECK_ALL_FOR, environment.metrics());
-        environment.lifecycle().manage(writerPool);
-        Jdbi writer = configure(Jdbi.create(writerTimed), new StatementMetrics(environment.metrics(), WRITER,
-                slowQueryThreshold.toJavaDuration(), writerTimed::statementFailed));
+        // Dropwizard's pools are tomcat-jdbc's: PrimaryWait changes the writer's validationInterval live.
+        PrimaryWait writerSource = new PrimaryWait(timed(environment, writerPool, writerDatabase, WRITER),
+                ((DataSourceProxy) writerPool).getPoolProperties(), writerDatabase.getPrimaryWait().toJavaDuration(),
+                PrimaryWait.CHECK_ALL_FOR, environment.metrics());
+        Jdbi writer = managed(environment, writerPool, writerSource, WRITER, slowQueryThreshold, writerSource::statementFailed);
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
                 () -> null, new WriterRole(environment.metrics())));
@@ -66,7 +67,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
                 ManagedDataSource pool = pool(readers, environment, name);
                 DataSource timed = timed(environment, pool, readers, name);
-                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold);
+                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, error -> { });
                 // One thread, so no %d: the lifecycle also names the executor's thread metrics after
                 // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
                 ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
@@ -92,7 +93,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         ReplicaSet replicas = new ReplicaSet(members, writerPosition);
         replicas.register(environment.metrics());
         environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition));
-        return new Databases(writer, writerTimed, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
+        return new Databases(writer, writerSource, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
     /** The writer's position: read after a commit ({@link WriterPosition#afterCommit}), or as last known. */
@@ -154,11 +155,12 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         return new TimedDataSource(pool, environment.metrics().timer(MetricRegistry.name(prefix, "wait")));
     }
 
-    private static Jdbi managed(Environment environment, ManagedDataSource pool, DataSource timed, String name,
-                                Duration slowQueryThreshold) {
+    /** @param onFailure told of each failed statement on it (the writer's PrimaryWait; nothing for a reader) */
+    private static Jdbi managed(Environment environment, ManagedDataSource pool, DataSource source, String name,
+                                Duration slowQueryThreshold, Consumer<SQLException> onFailure) {
         environment.lifecycle().manage(pool);
-        return configure(Jdbi.create(timed),
-                new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration()));
+        return configure(Jdbi.create(source),
+                new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration(), onFailure));
     }
 
     /** The JDBI set-up every Fortress datasource shares; DAO tests use it too. */

@@ -46,7 +46,7 @@ final class PrimaryWait extends PoolInFront {
     /** After a statement failed for want of the primary: a failover or switchover lasts seconds. */
     static final Duration CHECK_ALL_FOR = Duration.ofSeconds(30);
 
-    /** The pool's live settings (tomcat-jdbc reads validationInterval at each check); null: none to change. */
+    /** The pool's live settings: tomcat-jdbc reads validationInterval at each check. */
     private final PoolConfiguration settings;
     private final long normalInterval;
     private final long checkAllNanos;
@@ -60,7 +60,7 @@ final class PrimaryWait extends PoolInFront {
     PrimaryWait(DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
         super(pool);
         this.settings = settings;
-        this.normalInterval = settings == null ? 0 : settings.getValidationInterval();
+        this.normalInterval = settings.getValidationInterval();
         this.checkAllNanos = checkAllFor.toNanos();
         this.waitNanos = wait.toNanos();
         String prefix = MetricRegistry.name("dev.fortress.db", Databases.WRITER, "primary-wait");
@@ -75,7 +75,7 @@ final class PrimaryWait extends PoolInFront {
      * checked for the next {@link #CHECK_ALL_FOR} (StatementMetrics calls this for the writer).
      */
     void statementFailed(SQLException error) {
-        if (settings != null && SqlStates.isUnreachable(error)) {
+        if (SqlStates.isUnreachable(error)) {
             checkEveryBorrow();
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.AdminMetrics;
+import dev.fortress.testing.Await;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
@@ -18,7 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -57,8 +57,8 @@ class PrimaryWaitTest {
         WRITER.cut();
         LockSupport.parkNanos(PAST_VALIDATION.toNanos());
         CompletableFuture<HttpResponse<String>> write = CompletableFuture.supplyAsync(PrimaryWaitTest::post);
-        await(() -> metrics.counter(ACTIVE_REQUESTS) >= 1 && metrics.intGauge(METRICS + "waiting") >= 1,
-                "the write in flight and a borrow waiting for a primary");
+        Await.await("the write in flight and a borrow waiting for a primary",
+                () -> metrics.counter(ACTIVE_REQUESTS) >= 1 && metrics.intGauge(METRICS + "waiting") >= 1, waiting -> waiting);
         assertThat(write).as("no answer while there is no primary").isNotDone();
         WRITER.restore();
 
@@ -86,20 +86,12 @@ class PrimaryWaitTest {
         assertThat(metrics.meter(METRICS + "failed")).as("borrows that found no primary within the wait")
                 .isGreaterThan(failed);
         WRITER.restore();
-        await(() -> post().statusCode() == 201, "writes succeed again after the restore");
+        Await.await("writes succeed again after the restore", () -> post().statusCode(), status -> status == 201);
     }
 
     private static HttpResponse<String> post() {
         String json = "{\"email\":\"primary-wait" + EMAILS.incrementAndGet() + "@x.io\",\"role\":\"member\","
                 + "\"orgId\":9,\"age\":33}";
         return new Http("127.0.0.1", APP.getLocalPort()).as(KEY).postJson("/users", json);
-    }
-
-    private static void await(BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-            LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
-        }
     }
 }
