@@ -129,8 +129,12 @@ fortress_start() {  # fortress_start <host>: starts it unless it runs (does not 
 }
 
 fortress_wait() {  # fortress_wait <host>
-    wait_for "${FORTRESS_READY_TIMEOUT:-240}" fortress_ready "$1" ||
-        die "$1: readiness (http://${ADDR[$1]}:$APP_PORT/health-check) is not 200; see $STATE/$1/fortress.log"
+    wait_for "${FORTRESS_READY_TIMEOUT:-240}" fortress_ready "$1" && return 0
+    # The end of its log says why (bin/cluster down removes the log with the rest of the state).
+    tail -n 40 "$STATE/$1/fortress.log" 2>/dev/null | sed "s/^/[$1] /" >&2
+    curl -s --max-time 2 "http://${ADDR[$1]}:$ADMIN_PORT/healthcheck" 2>/dev/null | head -c 2000 | sed "s/^/[$1 healthcheck] /" >&2
+    echo >&2
+    die "$1: readiness (http://${ADDR[$1]}:$APP_PORT/health-check) is not 200; see $STATE/$1/fortress.log"
 }
 
 # SIGTERM: readiness turns 503 for health.shutdownWaitPeriod, then Jetty finishes what it accepted.

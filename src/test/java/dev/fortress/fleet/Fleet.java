@@ -202,6 +202,7 @@ public final class Fleet implements BeforeAllCallback {
             return fleet;
         } catch (RuntimeException e) {
             if (before.isEmpty() && fleet == null) {
+                keepLogs(); // why it did not come up
                 cluster(Duration.ofMinutes(5), "down"); // what came up before the failure
             }
             throw e;
