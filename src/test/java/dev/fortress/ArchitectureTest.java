@@ -8,7 +8,7 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package rules of STYLE.md, on the compiled main classes. Infrastructure ({@code db},
+ * The project's package rules (docs/design/README.md), on the compiled main classes. Infrastructure ({@code db},
  * {@code cache}, {@code jobs}, {@code ops}, {@code http}, {@code auth}) is given what it needs: it imports no
  * feature and not the root configuration or application, so a feature can change without it.
  */

@@ -7,7 +7,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 
-/** The API's two error shapes (see API.md), as exceptions a resource throws. */
+/** The API's two error shapes (see docs/api.md), as exceptions a resource throws. */
 public final class ApiErrors {
 
     private ApiErrors() {

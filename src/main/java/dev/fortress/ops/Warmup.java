@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * the real databases and Redis, from a few client threads, until the JIT has compiled them;
  * readiness (the critical {@code warmup} health check, initially down) turns 200 only then.
  * Under a client's full load the 64 request threads leave the JIT's compiler threads a sliver of
- * the two cores, and a cold instance ran at a third of its speed for minutes (STACK.md).
+ * the two cores, and a cold instance ran at a third of its speed for minutes (before this class:
+ * about 460 requests/s of GET /users/{id} in its first 10 s, 7,700 after 3 minutes).
  * <p>
  * It ends when at least {@code minRequests} were answered and the JIT has settled (less than a
  * tenth of a core compiling for two consecutive seconds), or at {@code maxDuration}, whichever

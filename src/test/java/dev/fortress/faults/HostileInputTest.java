@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 9, scenario 7: over a thousand generated malformed requests across every route of API.md
+ * Issue 9, scenario 7: over a thousand generated malformed requests across every route of docs/api.md
  * (seeded, so a failure reproduces), sent over raw sockets. No answer may be a 5xx; every error
  * is JSON in the API's shape, without stack traces or SQL; a connection may close unanswered only
  * where the server refuses an oversized request; and the database changes only by the valid

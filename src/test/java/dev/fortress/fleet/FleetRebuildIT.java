@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Issue 25: {@code bin/cluster rebuild HOST}, the remedy for a standby that cannot follow the primary
  * (pg_auto_failover 2.0 can leave an old primary in join_secondary after a switchover; `bin/cluster
- * switchover` rebuilds it itself, docs/runbooks/postgres-rejoin.md). A standby is dropped from the
+ * switchover` rebuilds it itself, docs/runbooks.md#rejoining-a-node). A standby is dropped from the
  * monitor and cloned afresh: it comes back a streaming standby holding what was written before,
  * receives what is written after, and api1 reads from it again. The primary is refused.
  */

@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * Generates malformed requests against every route of API.md, reproducibly from a seeded
+ * Generates malformed requests against every route of docs/api.md, reproducibly from a seeded
  * {@link Random}: broken JSON, wrong types, huge numbers, deep nesting, invalid UTF-8, SQL
  * metacharacters, very long strings, oversized headers and bodies, absurd limits and dates,
  * wrong content types, unknown, null and duplicated fields, malformed HTTP; what an attacker tries
