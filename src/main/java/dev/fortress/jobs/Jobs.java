@@ -49,6 +49,8 @@ public final class Jobs implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(Jobs.class);
     /** Arbitrary, fixed: "JobRunr schema" for pg_advisory_xact_lock. */
     static final long SCHEMA_LOCK = 0x4a6f6252756e72L;
+    /** How long an instance waits for another to create JobRunr's tables, and one may take to create them. */
+    private static final String SCHEMA_LOCK_BOUND = "2min";
 
     private final JobsConfiguration config;
     private final DataSource writer;
@@ -214,6 +216,13 @@ public final class Jobs implements Managed {
         try (Connection lockHolder = DriverManager.getConnection(writerFactory.getUrl(), props)) {
             lockHolder.setAutoCommit(false);
             try (Statement st = lockHolder.createStatement()) {
+                // The role's 5 s statement_timeout and 10 s idle_in_transaction_session_timeout are for
+                // requests. Here one instance creates JobRunr's tables while the others wait for the lock,
+                // and it holds its transaction idle meanwhile: five instances starting at once on a busy
+                // fleet waited longer than 5 s, failed their start and were never ready (.ci/fleet,
+                // 2026-12-06 04:25Z). Bounded, so a creation that hangs still ends.
+                st.execute("set local statement_timeout = '" + SCHEMA_LOCK_BOUND + "'");
+                st.execute("set local idle_in_transaction_session_timeout = '" + SCHEMA_LOCK_BOUND + "'");
                 st.execute("select pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
                 PostgresStorageProvider created = new PostgresStorageProvider(writer, DatabaseOptions.CREATE);
                 lockHolder.commit();

@@ -56,6 +56,41 @@ class JobsTest {
         }
     }
 
+    /**
+     * The waiting instance's lock wait is a statement: under the role's statement_timeout (5 s, the
+     * changelog's) a wait past it failed the instance's start, as five fleet instances starting
+     * together on a fresh database did.
+     */
+    @Test
+    void setUpWaitsForTheSchemaLockLongerThanTheRolesStatementTimeout() throws Exception {
+        TestDatabase db = TestDatabase.create();
+        DataSourceFactory factory = new DataSourceFactory();
+        ManagedDataSource pool = pool(db, factory, "jobs-waiting-long");
+        Jobs jobs = new Jobs(Configs.load().getJobs(), pool, factory, Executors.newSingleThreadScheduledExecutor());
+        try (org.jdbi.v3.core.Handle other = db.jdbi().open()) {
+            assertThat(other.select("show statement_timeout").mapTo(String.class).one())
+                    .as("the role's statement_timeout, which the wait outlasts").isEqualTo("5s");
+            other.begin();
+            other.execute("select pg_advisory_xact_lock(" + Jobs.SCHEMA_LOCK + ")");
+            CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
+                try {
+                    jobs.start();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // Past the 5 s, under the role's idle_in_transaction_session_timeout (10 s) of this holder.
+            Thread.sleep(6_500);
+            assertThat(start).as("still waiting for the lock, not failed").isNotDone();
+            other.commit();
+            start.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(jobs.scheduler()).isNotNull();
+        } finally {
+            jobs.stop();
+            pool.stop();
+        }
+    }
+
     @Test
     void instancesStartingTogetherOnAFreshDatabaseAllComeUp() throws Exception {
         TestDatabase db = TestDatabase.create();
