@@ -4,6 +4,7 @@ import dev.fortress.auth.Access;
 import dev.fortress.cache.Caches;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
+import dev.fortress.db.LogLimiter;
 import dev.fortress.idempotency.Idempotency;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.imports.Imports;
@@ -13,6 +14,7 @@ import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.Edge;
+import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.http.RequestHygiene;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.Warmup;
@@ -32,6 +34,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
     public static final String CHANGELOG = "db/changelog.xml";
 
     private Databases databases;
+    private LogLimiter logs;
 
     public static void main(String[] args) throws Exception {
         new FortressApplication().run(args);
@@ -65,16 +68,17 @@ public class FortressApplication extends Application<FortressConfiguration> {
 
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
+        logs = LogLimiter.build(environment);
         databases = Databases.build(configuration.getWriterDatabase(), configuration.getReaderDatabase(),
-                configuration.getReplica(), configuration.getSlowQueryThreshold(), environment);
+                configuration.getReplica(), configuration.getSlowQueryThreshold(), environment, logs);
         Jobs jobs = Jobs.build(configuration.getJobs(), environment, databases.writerDataSource(),
                 configuration.getWriterDatabase());
         Redis redis = Caches.build(configuration.getRedis(), environment);
-        RequestHygiene.register(environment);
+        DatabaseExceptionMapper databaseErrors = RequestHygiene.register(environment, logs);
         Access access = Access.build(configuration.getAuth(), configuration.getRateLimits(), environment, databases,
                 redis);
         Edge.register(configuration.getEdge(), environment, access::refusedAtEdge);
-        Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
+        Routes routes = Routes.of(environment, access, databaseErrors, configuration.getJobs().getMode().servesApi());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
         IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,
@@ -94,5 +98,10 @@ public class FortressApplication extends Application<FortressConfiguration> {
     /** The running instance's datasources; for admin tasks and tests. */
     public Databases databases() {
         return databases;
+    }
+
+    /** The running instance's rate-limited logs; for tests. */
+    public LogLimiter logs() {
+        return logs;
     }
 }

@@ -22,16 +22,17 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
 
     public static final String HEADER = "X-Consistency-Token";
     private static final Logger LOG = LoggerFactory.getLogger(ConsistencyTokenFeature.class);
-    /** A saturated or unreachable writer fails this for every write: once per cause per interval. */
-    private static final RateLimitedLog NO_TOKEN_LOG = RateLimitedLog.warn(LOG);
 
     private final Jdbi writer;
     private final WriterPosition position;
+    /** A saturated or unreachable writer fails this for every write: once per cause per interval. */
+    private final RateLimitedLog noTokenLog;
 
     /** @param position told each token issued: a position the writer has reached */
-    public ConsistencyTokenFeature(Jdbi writer, WriterPosition position) {
+    ConsistencyTokenFeature(Jdbi writer, WriterPosition position, LogLimiter logs) {
         this.writer = writer;
         this.position = position;
+        this.noTokenLog = logs.warn(LOG);
     }
 
     @Override
@@ -58,7 +59,7 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
         } catch (RuntimeException e) {
             // The write is committed; without a token the client's next read may simply be stale.
             String cause = "no consistency token [" + SqlStates.cause(e) + "]";
-            NO_TOKEN_LOG.warn(cause, "{} for {} {}: {}", cause, request.getMethod(), request.getUriInfo().getPath(),
+            noTokenLog.warn(cause, "{} for {} {}: {}", cause, request.getMethod(), request.getUriInfo().getPath(),
                     SqlStates.rootMessage(e));
         }
     }

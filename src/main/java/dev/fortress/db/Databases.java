@@ -43,13 +43,15 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
      * lifecycle and registers their health checks, monitors and the consistency-token filter.
      */
     public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
-                                  ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment) {
+                                  ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment,
+                                  LogLimiter logs) {
         ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
         // Dropwizard's pools are tomcat-jdbc's: PrimaryWait changes the writer's validationInterval live.
         PrimaryWait writerSource = new PrimaryWait(timed(environment, writerPool, writerDatabase, WRITER),
                 ((DataSourceProxy) writerPool).getPoolProperties(), writerDatabase.getPrimaryWait().toJavaDuration(),
                 PrimaryWait.CHECK_ALL_FOR, environment.metrics());
-        Jdbi writer = managed(environment, writerPool, writerSource, WRITER, slowQueryThreshold, writerSource::statementFailed);
+        Jdbi writer = managed(environment, writerPool, writerSource, WRITER, slowQueryThreshold, logs,
+                writerSource::statementFailed);
         environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
                 writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
                 () -> null, new WriterRole(environment.metrics())));
@@ -67,7 +69,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
                 ManagedDataSource pool = pool(readers, environment, name);
                 DataSource timed = timed(environment, pool, readers, name);
-                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, error -> { });
+                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, logs, error -> { });
                 // One thread, so no %d: the lifecycle also names the executor's thread metrics after
                 // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
                 ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
@@ -92,7 +94,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         }
         ReplicaSet replicas = new ReplicaSet(members, writerPosition);
         replicas.register(environment.metrics());
-        environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition));
+        environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition, logs));
         return new Databases(writer, writerSource, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
@@ -157,10 +159,10 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
 
     /** @param onFailure told of each failed statement on it (the writer's PrimaryWait; nothing for a reader) */
     private static Jdbi managed(Environment environment, ManagedDataSource pool, DataSource source, String name,
-                                Duration slowQueryThreshold, Consumer<SQLException> onFailure) {
+                                Duration slowQueryThreshold, LogLimiter logs, Consumer<SQLException> onFailure) {
         environment.lifecycle().manage(pool);
         return configure(Jdbi.create(source),
-                new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration(), onFailure));
+                new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration(), logs, onFailure));
     }
 
     /** The JDBI set-up every Fortress datasource shares; DAO tests use it too. */

@@ -3,9 +3,6 @@ package dev.fortress.db;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -20,7 +17,8 @@ import org.slf4j.Logger;
  * <p>
  * Ours because nothing on the classpath counts per key: logback's {@code DuplicateMessageFilter}
  * drops repeats of a message text globally without counting them, and Dropwizard's throttling
- * appender slows a whole appender down.
+ * appender slows a whole appender down. Made by the application's {@link LogLimiter}, whose thread
+ * writes the summaries.
  */
 public final class RateLimitedLog {
 
@@ -32,15 +30,7 @@ public final class RateLimitedLog {
     private final LongSupplier nanoClock;
     private final Map<String, Window> windows = new ConcurrentHashMap<>();
 
-    /** A limited WARN log on {@code log} whose summaries a background thread writes. */
-    public static RateLimitedLog warn(Logger log) {
-        RateLimitedLog limited = new RateLimitedLog(log, INTERVAL, System::nanoTime);
-        Summaries.EXECUTOR.scheduleWithFixedDelay(limited::flush, INTERVAL.toNanos(), INTERVAL.toNanos(),
-                TimeUnit.NANOSECONDS);
-        return limited;
-    }
-
-    /** For tests: time from {@code nanoClock}, and summaries only when {@link #flush()} is called. */
+    /** Time from {@code nanoClock}; summaries when {@link #flush()} is called ({@link LogLimiter} does). */
     RateLimitedLog(Logger log, Duration interval, LongSupplier nanoClock) {
         this.log = log;
         this.intervalNanos = interval.toNanos();
@@ -97,18 +87,5 @@ public final class RateLimitedLog {
         Window(long started) {
             this.started = new AtomicLong(started);
         }
-    }
-
-    /**
-     * Ours, not the lifecycle's executor: the limited logs are static, as loggers are, so this is
-     * made at class-init time before any Environment exists, and a daemon thread that only writes
-     * summary lines needs no stopping with the application.
-     */
-    private static final class Summaries {
-        static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "fortress-log-summaries");
-            thread.setDaemon(true);
-            return thread;
-        });
     }
 }

@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
 public final class StatementMetrics implements SqlLogger {
 
     private static final Logger LOG = LoggerFactory.getLogger(StatementMetrics.class);
-    private static final RateLimitedLog SLOW_LOG = RateLimitedLog.warn(LOG);
     /** The name of a statement no SQL-object method ran. */
     static final String UNNAMED = "sql.raw";
     private static final int MAX_UNNAMED_LOGGED = 32;
@@ -43,16 +42,22 @@ public final class StatementMetrics implements SqlLogger {
     private final Meter slow;
     private final Meter timeouts;
     private final Consumer<SQLException> onFailure;
+    private final RateLimitedLog slowLog;
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    /** Each SQL-object method's statement name, made once: every statement passes here. */
+    private final Map<Method, String> names = new ConcurrentHashMap<>();
     private final Set<String> unnamedLogged = ConcurrentHashMap.newKeySet();
 
+    /** For a command or a test: the slow-statement log writes no summary lines. */
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
-        this(registry, datasource, slowThreshold, error -> { });
+        this(registry, datasource, slowThreshold, LogLimiter.withoutSummaries(), error -> { });
     }
 
     /** @param onFailure told of each failed statement (the writer's {@link PrimaryWait}) */
-    StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold, Consumer<SQLException> onFailure) {
+    StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold, LogLimiter logs,
+                     Consumer<SQLException> onFailure) {
         this.onFailure = onFailure;
+        this.slowLog = logs.warn(LOG);
         this.registry = registry;
         this.datasource = datasource;
         this.prefix = MetricRegistry.name("dev.fortress.db", datasource);
@@ -101,7 +106,7 @@ public final class StatementMetrics implements SqlLogger {
                 .update(elapsed, TimeUnit.NANOSECONDS);
         if (elapsed >= slowNanos) {
             slow.mark();
-            SLOW_LOG.warn("slow statement " + statement + " on " + datasource, "slow statement {} on {} took {} ms",
+            slowLog.warn("slow statement " + statement + " on " + datasource, "slow statement {} on {} took {} ms",
                     statement, datasource, TimeUnit.NANOSECONDS.toMillis(elapsed));
         }
     }
@@ -110,11 +115,9 @@ public final class StatementMetrics implements SqlLogger {
      * {@code Dao.method} for SQL objects; {@code sql.raw} for SQL run on a raw Handle, which
      * Fortress does not do: the full-app tests fail when a {@code sql.raw} timer appears.
      */
-    static String statementName(StatementContext context) {
+    String statementName(StatementContext context) {
         ExtensionMethod extension = context.getExtensionMethod();
-        return extension == null ? UNNAMED : NAMES.computeIfAbsent(extension.getMethod(),
+        return extension == null ? UNNAMED : names.computeIfAbsent(extension.getMethod(),
                 method -> extension.getType().getSimpleName() + "." + method.getName());
     }
-
-    private static final Map<Method, String> NAMES = new ConcurrentHashMap<>();
 }

@@ -71,15 +71,16 @@ public final class DirectGetFilter implements Filter {
     private final String scope;
     private final String family;
     private final ObjectMapper json;
-    private final DatabaseExceptionMapper databaseErrors = new DatabaseExceptionMapper();
+    private final DatabaseExceptionMapper databaseErrors;
     private final LoggingExceptionMapper<Throwable> otherErrors = new LoggingExceptionMapper<>() { };
     private final Timer method;
     private final Timer total;
     private final Meter[] responses = new Meter[5];
 
     DirectGetFilter(String prefix, String suffix, String metricName, Route route, AccessCheck access, String scope,
-                    String family, ObjectMapper json, MetricRegistry metrics) {
+                    String family, ObjectMapper json, DatabaseExceptionMapper databaseErrors, MetricRegistry metrics) {
         this.prefix = prefix;
+        this.databaseErrors = databaseErrors;
         this.suffix = suffix;
         this.route = route;
         this.access = access;
@@ -98,12 +99,12 @@ public final class DirectGetFilter implements Filter {
      * access rule and metrics of {@code resource}'s {@code method} (the Jersey method it stands in
      * for, which must name one scope in {@code @RolesAllowed}).
      */
-    public static void register(Environment environment, Access access, String prefix, String suffix,
-                                Class<?> resource, String method, Route route) {
+    public static void register(Environment environment, Access access, DatabaseExceptionMapper databaseErrors,
+                                String prefix, String suffix, Class<?> resource, String method, Route route) {
         String metricName = MetricRegistry.name(resource, method);
         environment.servlets().addFilter(metricName, new DirectGetFilter(prefix, suffix, metricName, route, access,
                         scopeOf(resource, method), Access.family(resource), environment.getObjectMapper(),
-                        environment.metrics()))
+                        databaseErrors, environment.metrics()))
                 .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, prefix + "*");
     }
 

@@ -53,7 +53,8 @@ public final class Edge {
                                 Function<String, Access.RateRefusal> refusedKeys) {
         MetricRegistry metrics = environment.metrics();
         SlowClients slowClients = new SlowClients(edge, metrics);
-        Shedding shedding = new Shedding(edge, metrics.meter("dev.fortress.edge.shed"));
+        JsonErrorHandler errors = new JsonErrorHandler(environment.getObjectMapper());
+        Shedding shedding = new Shedding(edge, errors, metrics.meter("dev.fortress.edge.shed"));
         metrics.register("dev.fortress.edge.waiting", (Gauge<Integer>) shedding::getSuspendedRequestCount);
         ScheduledExecutorService sweeper = environment.lifecycle().scheduledExecutorService("edge-sweep")
                 .threads(1).build();
@@ -61,7 +62,7 @@ public final class Edge {
             @Override
             public void lifeCycleStarting(LifeCycle event) {
                 if (event instanceof Server server) {
-                    install(edge, server, slowClients, shedding, sweeper, metrics, refusedKeys);
+                    install(edge, server, slowClients, shedding, errors, sweeper, metrics, refusedKeys);
                 }
             }
         });
@@ -77,7 +78,7 @@ public final class Edge {
     }
 
     private static void install(EdgeConfiguration edge, Server server, SlowClients slowClients, Shedding shedding,
-                                ScheduledExecutorService sweeper, MetricRegistry metrics,
+                                JsonErrorHandler errors, ScheduledExecutorService sweeper, MetricRegistry metrics,
                                 Function<String, Access.RateRefusal> refusedKeys) {
         List<Connector> application = java.util.Arrays.stream(server.getConnectors())
                 .filter(c -> APPLICATION.equals(c.getName())).toList();
@@ -106,13 +107,13 @@ public final class Edge {
         shedding.include(onApplicationPort);
         shedding.excludePath("/health-check");
         shedding.setHandler(server.getHandler());
-        PipelineBound pipelineBound = new PipelineBound(edge.getMaxPipelinedRequests(),
+        PipelineBound pipelineBound = new PipelineBound(edge.getMaxPipelinedRequests(), errors,
                 metrics.meter("dev.fortress.edge.closed.pipelining"));
         pipelineBound.setHandler(shedding);
         readAhead.setHandler(pipelineBound);
         // First: a key still over its rate is answered before its body is read or a place is taken.
         RefusedKeys refused = new RefusedKeys(onApplicationPort, refusedKeys, edge.getRefusalDelay().toMilliseconds(),
-                edge.getMaxDelayedRefusals(), metrics.meter("dev.fortress.edge.refused-keys"));
+                edge.getMaxDelayedRefusals(), errors, metrics.meter("dev.fortress.edge.refused-keys"));
         refused.setHandler(readAhead);
         server.setHandler(refused);
     }

@@ -25,7 +25,12 @@ import org.eclipse.jetty.util.component.LifeCycle;
  */
 public final class JsonErrorHandler extends ErrorHandler {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The application's: error bodies are written as its resources' are. */
+    private final ObjectMapper json;
+
+    JsonErrorHandler(ObjectMapper json) {
+        this.json = json;
+    }
 
     /** Installs the handler on the server as it starts. */
     public static void register(Environment environment) {
@@ -33,7 +38,7 @@ public final class JsonErrorHandler extends ErrorHandler {
             @Override
             public void lifeCycleStarting(LifeCycle event) {
                 if (event instanceof Server server) {
-                    server.setErrorHandler(new JsonErrorHandler());
+                    server.setErrorHandler(new JsonErrorHandler(environment.getObjectMapper()));
                 }
             }
         });
@@ -59,15 +64,15 @@ public final class JsonErrorHandler extends ErrorHandler {
         return ByteBuffer.wrap(body(status));
     }
 
-    static byte[] body(int code) {
+    byte[] body(int code) {
         String reason = HttpStatus.getMessage(code);
         return body(code, reason == null ? "HTTP " + code : reason);
     }
 
     /** The API's error shape, {@code {"code": code, "message": message}}, for answers written outside Jersey. */
-    static byte[] body(int code, String message) {
+    byte[] body(int code, String message) {
         try {
-            return JSON.writeValueAsBytes(new ErrorMessage(code, message));
+            return json.writeValueAsBytes(new ErrorMessage(code, message));
         } catch (JsonProcessingException e) {
             return ("{\"code\":" + code + ",\"message\":\"HTTP " + code + "\"}").getBytes(StandardCharsets.US_ASCII);
         }

@@ -22,13 +22,13 @@ import org.eclipse.jetty.util.Callback;
 final class PipelineBound extends Handler.Wrapper {
 
     private static final String AHEAD = PipelineBound.class.getName() + ".ahead";
-    private static final byte[] BODY = JsonErrorHandler.body(503,
-            "Too many requests sent ahead of their answers on one connection");
 
+    private final byte[] body;
     private final int max;
     private final Meter closed;
 
-    PipelineBound(int max, Meter closed) {
+    PipelineBound(int max, JsonErrorHandler errors, Meter closed) {
+        this.body = errors.body(503, "Too many requests sent ahead of their answers on one connection");
         this.max = max;
         this.closed = closed;
     }
@@ -40,7 +40,7 @@ final class PipelineBound extends Handler.Wrapper {
             connection.setAttribute(AHEAD, ahead);
             if (ahead > max) {
                 closed.mark();
-                JsonErrorHandler.unavailable(response, callback, BODY, true);
+                JsonErrorHandler.unavailable(response, callback, body, true);
                 return true;
             }
         }

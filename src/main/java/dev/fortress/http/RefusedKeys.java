@@ -32,14 +32,16 @@ final class RefusedKeys extends Handler.Wrapper {
     private final Predicate<Request> applies;
     private final Function<String, Access.RateRefusal> refused;
     private final Handler delayed;
+    private final JsonErrorHandler errors;
     private final Meter counted;
 
     RefusedKeys(Predicate<Request> applies, Function<String, Access.RateRefusal> refused, long delayMillis,
-                int maxDelayed, Meter counted) {
+                int maxDelayed, JsonErrorHandler errors, Meter counted) {
         this.applies = applies;
         this.refused = refused;
+        this.errors = errors;
         this.counted = counted;
-        this.delayed = new DoSHandler.DelayedRejectHandler(delayMillis, maxDelayed, RefusedKeys::answer);
+        this.delayed = new DoSHandler.DelayedRejectHandler(delayMillis, maxDelayed, this::answer);
         installBean(delayed);
     }
 
@@ -63,9 +65,9 @@ final class RefusedKeys extends Handler.Wrapper {
     }
 
     /** The rate limiter's 429 ({@code RateLimiter}), written by the edge. */
-    private static boolean answer(Request request, Response response, Callback callback) {
+    private boolean answer(Request request, Response response, Callback callback) {
         Access.RateRefusal refusal = (Access.RateRefusal) request.getAttribute(REFUSAL);
-        byte[] body = JsonErrorHandler.body(429, refusal.message());
+        byte[] body = errors.body(429, refusal.message());
         response.setStatus(429);
         response.getHeaders().put(HttpHeader.RETRY_AFTER, refusal.retryAfter());
         response.getHeaders().put("RateLimit-Policy", refusal.policy());

@@ -2,6 +2,7 @@ package dev.fortress.http;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import dev.fortress.db.LogLimiter;
 import io.dropwizard.core.setup.Environment;
 
 /**
@@ -24,12 +25,15 @@ public final class RequestHygiene {
     private RequestHygiene() {
     }
 
-    public static void register(Environment environment) {
+    /** @return the database error mapper it registered with Jersey, for the routes in front of Jersey */
+    public static DatabaseExceptionMapper register(Environment environment, LogLimiter logs) {
         environment.getObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         environment.jersey().register(new StrictUtf8Json());
         environment.jersey().register(new BodySizeLimitFeature());
-        environment.jersey().register(new DatabaseExceptionMapper());
+        DatabaseExceptionMapper databaseErrors = new DatabaseExceptionMapper(logs);
+        environment.jersey().register(databaseErrors);
         JsonErrorHandler.register(environment);
+        return databaseErrors;
     }
 }

@@ -13,16 +13,20 @@ public final class Routes {
 
     private final Environment environment;
     private final Access access;
+    private final DatabaseExceptionMapper databaseErrors;
     private final boolean serving;
 
-    private Routes(Environment environment, Access access, boolean serving) {
+    private Routes(Environment environment, Access access, DatabaseExceptionMapper databaseErrors, boolean serving) {
         this.environment = environment;
         this.access = access;
+        this.databaseErrors = databaseErrors;
         this.serving = serving;
     }
 
-    public static Routes of(Environment environment, Access access, boolean servesApi) {
-        return new Routes(environment, access, servesApi);
+    /** @param databaseErrors Jersey's, which the direct routes answer with too ({@link RequestHygiene}) */
+    public static Routes of(Environment environment, Access access, DatabaseExceptionMapper databaseErrors,
+                            boolean servesApi) {
+        return new Routes(environment, access, databaseErrors, servesApi);
     }
 
     /** Whether this instance serves the API. */
@@ -44,7 +48,7 @@ public final class Routes {
     /** {@code GET <prefix><segment><suffix>} served by {@code route} in front of Jersey (see {@link DirectGetFilter}). */
     public void directGet(String prefix, String suffix, Class<?> resource, String method, DirectGetFilter.Route route) {
         if (serving) {
-            DirectGetFilter.register(environment, access, prefix, suffix, resource, method, route);
+            DirectGetFilter.register(environment, access, databaseErrors, prefix, suffix, resource, method, route);
         }
     }
 }

@@ -14,11 +14,11 @@ import org.eclipse.jetty.util.Callback;
  */
 final class Shedding extends QoSHandler {
 
-    private static final byte[] BODY = JsonErrorHandler.body(503, "The service is over its capacity; retry later");
-
+    private final byte[] body;
     private final Meter shed;
 
-    Shedding(EdgeConfiguration edge, Meter shed) {
+    Shedding(EdgeConfiguration edge, JsonErrorHandler errors, Meter shed) {
+        this.body = errors.body(503, "The service is over its capacity; retry later");
         this.shed = shed;
         setMaxRequestCount(edge.getMaxConcurrentRequests());
         setMaxSuspendedRequestCount(edge.getMaxQueuedRequests());
@@ -44,6 +44,6 @@ final class Shedding extends QoSHandler {
 
     private void unavailable(Response response, Callback callback) {
         shed.mark();
-        JsonErrorHandler.unavailable(response, callback, BODY, false);
+        JsonErrorHandler.unavailable(response, callback, body, false);
     }
 }

@@ -4,7 +4,6 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.sqlobject.config.RegisterColumnMapper;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
-import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.locator.UseClasspathSqlLocator;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -53,7 +52,7 @@ public interface ImportDao {
     @SqlQuery("select id, status, rows_imported + rows_rejected as rows_total, rows_imported, rows_rejected, "
             + "errors::text as errors, reason "
             + "from imports where id = :id and org_id = :orgId and status <> 'uploading'")
-    @RegisterRowMapper(ImportStatusMapper.class)
+    // mapped by ImportStatusMapper, which Imports registers on the writer's Jdbi
     Optional<ImportStatus> status(@Bind("id") UUID id, @Bind("orgId") long orgId);
 
     /** Whether import {@code id} exists in any organisation: only asked after a refused status, for its count. */

@@ -44,9 +44,9 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
     private final Consumer<Set<Long>> orgsChanged;
 
     ImportJob(Jdbi writer, Validator validator, ImportsConfiguration config, ImportMetrics metrics,
-              Consumer<Set<Long>> orgsChanged) {
+              ImportStatusMapper format, Consumer<Set<Long>> orgsChanged) {
         this.writer = writer;
-        this.loader = new ImportLoader(writer, validator, config, metrics, MAX_ERRORS);
+        this.loader = new ImportLoader(writer, validator, config, metrics, MAX_ERRORS, format);
         this.metrics = metrics;
         this.orgsChanged = orgsChanged;
     }

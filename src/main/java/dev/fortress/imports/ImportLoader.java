@@ -51,10 +51,16 @@ final class ImportLoader {
     private final ImportsConfiguration config;
     private final ImportMetrics metrics;
     private final int maxErrors;
+    private final ImportStatusMapper format;
 
-    /** @param maxErrors row errors an import keeps (it counts them all) */
-    ImportLoader(Jdbi writer, Validator validator, ImportsConfiguration config, ImportMetrics metrics, int maxErrors) {
+    /**
+     * @param maxErrors row errors an import keeps (it counts them all)
+     * @param format    writes the row errors as GET /imports/{id} reads them
+     */
+    ImportLoader(Jdbi writer, Validator validator, ImportsConfiguration config, ImportMetrics metrics, int maxErrors,
+                 ImportStatusMapper format) {
         this.writer = writer;
+        this.format = format;
         this.validator = validator;
         this.config = config;
         this.metrics = metrics;
@@ -171,7 +177,7 @@ final class ImportLoader {
                         batch.errors.subList(0, Math.min(batch.errors.size(), maxErrors - errorsKept));
                 ImportDao imports = h.attach(ImportDao.class);
                 int advanced = imports.advance(id, watermark, batch.lastLine, added,
-                        batch.total - added, ImportStatusMapper.errorsJson(kept));
+                        batch.total - added, format.errorsJson(kept));
                 if (advanced != 1) {
                     throw new IllegalStateException("import " + id + " was advanced by another run; this one stops");
                 }

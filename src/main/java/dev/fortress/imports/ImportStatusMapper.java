@@ -12,16 +12,22 @@ import org.jdbi.v3.core.statement.StatementContext;
 
 /**
  * Maps an imports row, whose errors are a jsonb array, to what {@code GET /imports/{id}} shows;
- * and writes that array (the import job appends to it), so the format lives in one class.
+ * and writes that array (the import job appends to it), so the format lives in one class. Registered
+ * on the writer's Jdbi ({@link Imports}), with the application's ObjectMapper.
  */
 public final class ImportStatusMapper implements RowMapper<ImportStatus> {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<List<ImportStatus.RowError>> ERRORS = new TypeReference<>() { };
 
-    static String errorsJson(List<ImportStatus.RowError> errors) {
+    private final ObjectMapper json;
+
+    public ImportStatusMapper(ObjectMapper json) {
+        this.json = json;
+    }
+
+    String errorsJson(List<ImportStatus.RowError> errors) {
         try {
-            return JSON.writeValueAsString(errors);
+            return json.writeValueAsString(errors);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -32,7 +38,7 @@ public final class ImportStatusMapper implements RowMapper<ImportStatus> {
         try {
             return new ImportStatus(rs.getObject("id", UUID.class), ImportState.of(rs.getString("status")).value(),
                     rs.getLong("rows_total"), rs.getLong("rows_imported"), rs.getLong("rows_rejected"),
-                    JSON.readValue(rs.getString("errors"), ERRORS), rs.getString("reason"));
+                    json.readValue(rs.getString("errors"), ERRORS), rs.getString("reason"));
         } catch (JsonProcessingException e) {
             throw new SQLException("imports.errors is not a JSON array of row errors", e);
         }

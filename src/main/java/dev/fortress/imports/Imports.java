@@ -25,9 +25,11 @@ public final class Imports {
                                 Databases databases, Jobs jobs, IdempotentWrites idempotent,
                                 Consumer<Set<Long>> orgsChanged) {
         ImportMetrics metrics = new ImportMetrics(environment.metrics());
+        ImportStatusMapper format = new ImportStatusMapper(environment.getObjectMapper());
+        databases.writer().registerRowMapper(format);
         ImportDao dao = databases.writer().onDemand(ImportDao.class);
         jobs.addHandler(ImportJob.class, new ImportJob(databases.writer(), environment.getValidator(), config,
-                metrics, orgsChanged));
+                metrics, format, orgsChanged));
         UploadSpool spool = new UploadSpool(config.getSpoolDirectory());
         environment.lifecycle().manage(spool);
         environment.metrics().register("dev.fortress.imports.spool-bytes", (Gauge<Long>) spool::bytes);

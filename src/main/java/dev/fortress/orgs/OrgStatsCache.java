@@ -64,7 +64,6 @@ import redis.clients.jedis.Response;
 public final class OrgStatsCache {
 
     private static final Logger LOG = LoggerFactory.getLogger(OrgStatsCache.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     static final String EPOCH_KEY = "fortress:v1:org-stats-epoch";
 
     /** A stats answer and whether it came from the cache. */
@@ -80,6 +79,8 @@ public final class OrgStatsCache {
     }
 
     private final Reads<OrgStatsDao> dao;
+    /** The application's: an entry is read and written as the API's JSON is. */
+    private final ObjectMapper json;
     /** The writer's position now: past every commit made so far (one round trip to the writer). */
     private final Supplier<ConsistencyToken> writerPosition;
     private final Redis redis;
@@ -104,8 +105,9 @@ public final class OrgStatsCache {
 
     OrgStatsCache(Reads<OrgStatsDao> dao, Supplier<ConsistencyToken> writerPosition, Redis redis,
                   NearCache<Long, OrgStats> near, OrgsConfiguration config, Executor refresher,
-                  MetricRegistry metrics) {
+                  ObjectMapper json, MetricRegistry metrics) {
         this.dao = dao;
+        this.json = json;
         this.writerPosition = writerPosition;
         this.redis = redis;
         this.near = near;
@@ -375,7 +377,7 @@ public final class OrgStatsCache {
             return null;
         }
         try {
-            return JSON.readValue(stored, Entry.class);
+            return json.readValue(stored, Entry.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {
             if (count) {
                 errors.mark(); // garbage in Redis: a miss, and the next write replaces it
@@ -396,9 +398,9 @@ public final class OrgStatsCache {
         }
     }
 
-    private static String json(Entry entry) {
+    private String json(Entry entry) {
         try {
-            return JSON.writeValueAsString(entry);
+            return json.writeValueAsString(entry);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

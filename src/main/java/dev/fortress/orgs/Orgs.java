@@ -59,7 +59,8 @@ public final class Orgs {
             environment.lifecycle().manage(invalidations);
         }
         OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class),
-                databases.writerPosition()::afterCommit, redis, near, config, refresher, environment.metrics());
+                databases.writerPosition()::afterCommit, redis, near, config, refresher, environment.getObjectMapper(),
+                environment.metrics());
         redis.onMasterChange(cache::masterChanged);
         long heartbeat = nearConfig.getHeartbeat().toNanoseconds();
         environment.lifecycle().manage(new Managed() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.auth.Access;
+import dev.fortress.db.LogLimiter;
 import dev.fortress.auth.Caller;
 import dev.fortress.testing.Http;
 import io.dropwizard.jackson.Jackson;
@@ -47,7 +48,7 @@ class DirectGetFilterExactlyOnceTest {
         Caller caller = new Caller(1, 7, Set.of("read"), "fk_test", null);
         DirectGetFilter filter = new DirectGetFilter("/things/", "", "things.get", route,
                 (authorization, address, scope, family) -> new Access.Allowed(caller), "read", "things",
-                Jackson.newObjectMapper(), new MetricRegistry());
+                Jackson.newObjectMapper(), new DatabaseExceptionMapper(LogLimiter.withoutSummaries()), new MetricRegistry());
         context.addFilter(new FilterHolder(filter), "/things/*", EnumSet.of(DispatcherType.REQUEST));
         context.addServlet(new ServletHolder(new HttpServlet() {
             @Override

@@ -31,7 +31,8 @@ class ImportJobTest {
     private static final TestDatabase DB = TestDatabase.create();
     /** The organisation of the key that uploads the imports here (unless a test says otherwise). */
     private static final long ORG = 1;
-    private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin());
+    private static final ImportStatusMapper FORMAT = new ImportStatusMapper(Jackson.newObjectMapper());
+    private static final Jdbi JDBI = DB.jdbi().installPlugin(new SqlObjectPlugin()).registerRowMapper(FORMAT);
 
     private static final UploadSpool SPOOL = spool();
 
@@ -65,7 +66,7 @@ class ImportJobTest {
     private ImportJob job(Validator validator, int batchRows) {
         ImportsConfiguration config = Configs.load().getImports();
         config.setBatchRows(batchRows);
-        return new ImportJob(JDBI, validator, config, metrics, changedOrgs::addAll);
+        return new ImportJob(JDBI, validator, config, metrics, FORMAT, changedOrgs::addAll);
     }
 
     private static ImportStatus status(UUID id) {
@@ -325,7 +326,7 @@ class ImportJobTest {
         ImportsConfiguration config = Configs.load().getImports();
         config.setBatchRows(100);
 
-        new ImportJob(writer, Validators.newValidator(), config, metrics, changedOrgs::addAll)
+        new ImportJob(writer, Validators.newValidator(), config, metrics, FORMAT, changedOrgs::addAll)
                 .run(new ImportJob.Request(id));
 
         assertThat(status(id).rowsImported()).isEqualTo(151);

@@ -15,6 +15,7 @@ import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.db.ReplicaSet;
 import dev.fortress.db.StatementMetrics;
 import dev.fortress.http.BodySizeLimitFeature;
+import dev.fortress.db.LogLimiter;
 import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.testing.Configs;
@@ -83,7 +84,7 @@ class UsersResourceTest {
                         new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
                         CHANGED_ORGS::add, access.refusals("users")))
                 .addProvider(new BodySizeLimitFeature())
-                .addProvider(new DatabaseExceptionMapper());
+                .addProvider(new DatabaseExceptionMapper(LogLimiter.withoutSummaries()));
         jersey.getInstances().stream().filter(p -> !instances.contains(p)).forEach(builder::addProvider);
         jersey.getClasses().stream().filter(p -> !classes.contains(p)).forEach(builder::addProvider);
         return builder.build();
