@@ -55,9 +55,9 @@ final class KeyCache {
     private volatile boolean told;
 
     /**
-     * @param lookUp     the look-up of a key not kept (it never throws a checked exception)
-     * @param staleAfter how long after the last news of revocations keys are still trusted from here
-     * @param clock      wall-clock milliseconds (expiry, last use); {@code nanoClock}: elapsed time
+     * @param lookUp          the look-up of a key not kept (it never throws a checked exception)
+     * @param staleAfterNanos how long after the last news of revocations keys are still trusted from here
+     * @param clock           wall-clock milliseconds (expiry, last use); {@code nanoClock}: elapsed time
      */
     KeyCache(Authenticator<String, Caller> lookUp, long cacheForNanos, int maxKeys, long staleAfterNanos,
              LastUse lastUse, LongSupplier clock, LongSupplier nanoClock, MetricRegistry metrics) {
