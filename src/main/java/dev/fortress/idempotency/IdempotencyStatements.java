@@ -12,8 +12,8 @@ import org.jdbi.v3.core.statement.SqlStatements;
  * The statements of keyed writes, on plain JDBC. POST /users and POST /transactions run one
  * statement, {@link #keyedWrite}, that claims the key, inserts and stores the answer in one round
  * trip, named after the route's insert. POST /imports claims the key and stores its answer in the
- * transaction that stores the upload, with {@code IdempotencyDao.claim} and
- * {@code IdempotencyDao.store}. Plain JDBC for a measured reason: as SQL-object calls the claim and
+ * transaction that stores the upload, with {@link #claim} and {@link #store}, timed under those
+ * names. Plain JDBC for a measured reason: as SQL-object calls the claim and
  * store made a keyed POST cost 1.8x the CPU of an unkeyed one, JDBI's per-call attach and binding
  * weighing more than the statements (bench/results/2026-12-01-issue15.md).
  */
@@ -100,7 +100,7 @@ final class IdempotencyStatements {
     }
 
     Claim claim(Handle h, long orgId, String scope, String key) {
-        return TimedJdbc.query(h.getConnection(), metrics, "IdempotencyDao.claim", CLAIM, st -> {
+        return TimedJdbc.query(h.getConnection(), metrics, "IdempotencyStatements.claim", CLAIM, st -> {
             // CLAIM's placeholders: the lock's org, scope and key, the retention, the join's org, scope and key.
             st.setString(1, Long.toString(orgId));
             st.setString(2, scope);
@@ -121,7 +121,7 @@ final class IdempotencyStatements {
 
     int store(Handle h, long orgId, String scope, String key, byte[] fingerprint, int status, String body,
               String location) {
-        return TimedJdbc.update(h.getConnection(), metrics, "IdempotencyDao.store", STORE, st -> {
+        return TimedJdbc.update(h.getConnection(), metrics, "IdempotencyStatements.store", STORE, st -> {
             st.setLong(1, orgId);
             st.setString(2, scope);
             st.setString(3, key);
