@@ -13,6 +13,7 @@ import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.Edge;
+import dev.fortress.http.OpenApi;
 import dev.fortress.http.RequestHygiene;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.Warmup;
@@ -75,6 +76,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 redis);
         Edge.register(configuration.getEdge(), environment, access::refusedAtEdge);
         Routes routes = Routes.of(environment, access, configuration.getJobs().getMode().servesApi());
+        OpenApi.register(environment, routes.serving());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
         IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,
