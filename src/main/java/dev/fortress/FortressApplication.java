@@ -15,6 +15,7 @@ import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
 import dev.fortress.http.Edge;
 import dev.fortress.http.DatabaseExceptionMapper;
+import dev.fortress.http.OpenApi;
 import dev.fortress.http.RequestHygiene;
 import dev.fortress.http.Routes;
 import dev.fortress.ops.Warmup;
@@ -79,6 +80,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 redis);
         Edge.register(configuration.getEdge(), environment, access::refusedAtEdge);
         Routes routes = Routes.of(environment, access, databaseErrors, configuration.getJobs().getMode().servesApi());
+        OpenApi.register(environment, routes.serving());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
         IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,

@@ -2,6 +2,7 @@ package dev.fortress.imports;
 
 import dev.fortress.http.ApiErrors;
 import dev.fortress.idempotency.IdempotentWrites;
+import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
 import java.io.IOException;
@@ -188,6 +189,7 @@ final class ImportUploads {
     }
 
     /** The answer to a new upload, {@code {"importId","status":"queued"}}, in that order. */
+    @Schema(name = "ImportAccepted")
     record Accepted(UUID importId, ImportState status) {
     }
 

@@ -10,6 +10,15 @@ import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.http.ApiErrors;
 import io.dropwizard.auth.Auth;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -35,6 +44,7 @@ import org.jobrunr.scheduling.JobBuilder;
  */
 @Path("/imports")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "imports", description = "CSV uploads of users into the caller's organisation, imported in the background.")
 public class ImportsResource {
 
     private final ImportUploads uploads;
@@ -67,7 +77,33 @@ public class ImportsResource {
     @RolesAllowed(Scopes.IMPORT)
     @Timed(name = "upload")
     @ResponseMetered(name = "upload")
-    public Response upload(@Auth Caller caller, InputStream body,
+    @Operation(operationId = "uploadImport", summary = "Uploads a CSV of users to import", description = "Streamed "
+            + "and stored before the answer; rows are imported in the background (see GET /imports/{id}).",
+            parameters = @Parameter(in = ParameterIn.HEADER, name = "Content-Encoding", description = "identity "
+                    + "(or none) only: a compressed body is refused.", schema = @Schema(type = "string",
+                    allowableValues = "identity")),
+            responses = {
+        @ApiResponse(responseCode = "202", description = "Stored and queued.",
+                headers = @Header(name = "Location", description = "/imports/{id}, its progress.",
+                        schema = @Schema(type = "string")),
+                content = @Content(schema = @Schema(implementation = ImportUploads.Accepted.class))),
+        @ApiResponse(responseCode = "400", description = "An empty body, one that broke off, or a malformed "
+                + "Idempotency-Key."),
+        @ApiResponse(responseCode = "409", description = "A request with the same Idempotency-Key is still being "
+                + "received or stored."),
+        @ApiResponse(responseCode = "413", description = "Over imports.maxUploadSize."),
+        @ApiResponse(responseCode = "415", description = "Not text/csv, or a Content-Encoding other than identity."),
+        @ApiResponse(responseCode = "422", description = "The Idempotency-Key was used with another body."),
+        @ApiResponse(responseCode = "429", description = "The organisation already has imports.maxUploadsPerOrg "
+                + "uploads in progress on this instance (Retry-After: imports.uploadRetryAfter); or the key or "
+                + "address is over a limit (RateLimit-Policy says which)."),
+        @ApiResponse(responseCode = "503", description = "The instance already has imports.maxConcurrentUploads "
+                + "uploads (Retry-After: imports.uploadRetryAfter); or it is over its capacity, or a database is "
+                + "unavailable.")})
+    public Response upload(@Parameter(hidden = true) @Auth Caller caller,
+                           @RequestBody(required = true, description = "Header row email,role,org_id,age.",
+                                   content = @Content(mediaType = "text/csv",
+                                           schema = @Schema(type = "string", format = "binary"))) InputStream body,
                            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
                            @Context HttpHeaders headers) {
         String key = IdempotentWrites.key(idempotencyKey);
@@ -114,7 +150,13 @@ public class ImportsResource {
     @RolesAllowed({Scopes.READ, Scopes.IMPORT})
     @Timed(name = "status")
     @ResponseMetered(name = "status")
-    public ImportStatus status(@Auth Caller caller, @PathParam("id") UUID id) {
+    @Operation(operationId = "getImport", summary = "Where an import of the caller's organisation stands",
+            responses = {
+        @ApiResponse(responseCode = "200", description = "Its status, counts and first errors.",
+                useReturnTypeSchema = true),
+        @ApiResponse(responseCode = "404", description = "No such import, another organisation's, or one past "
+                + "imports.retention.")})
+    public ImportStatus status(@Parameter(hidden = true) @Auth Caller caller, @PathParam("id") UUID id) {
         return dao.status(id, caller.orgId()).orElseThrow(() -> {
             if (dao.exists(id)) {
                 refusals.crossTenant();

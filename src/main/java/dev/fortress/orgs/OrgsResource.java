@@ -9,6 +9,13 @@ import java.util.OptionalLong;
 import com.codahale.metrics.annotation.ResponseMetered;
 import com.codahale.metrics.annotation.Timed;
 import io.dropwizard.auth.Auth;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -19,6 +26,7 @@ import jakarta.ws.rs.core.Response;
 
 @Path("/orgs")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "orgs", description = "The caller's organisation.")
 public class OrgsResource {
 
     private final OrgStatsCache stats;
@@ -40,7 +48,18 @@ public class OrgsResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "stats")
     @ResponseMetered(name = "stats")
-    public Response stats(@Auth Caller caller, @PathParam("orgId") String orgId) {
+    @Operation(operationId = "getOrgStats", summary = "The caller's organisation's user count and average age",
+            description = "Cached in Redis and briefly in memory; a write of the organisation's users is counted "
+                    + "at once, so an X-Consistency-Token is not needed (and ignored).", responses = {
+        @ApiResponse(responseCode = "200", description = "The stats (avgAge null for no users).",
+                headers = @Header(name = "X-Cache", description = "hit: answered from a cache; miss: not.",
+                        schema = @Schema(type = "string", allowableValues = {"hit", "miss"})),
+                content = @Content(schema = @Schema(implementation = OrgStats.class))),
+        @ApiResponse(responseCode = "404", description = "Any organisation but the key's, or an id that is not one.")})
+    public Response stats(@Parameter(hidden = true) @Auth Caller caller,
+                          @Parameter(description = "The key's own organisation.",
+                                  schema = @Schema(type = "integer", format = "int64"))
+                          @PathParam("orgId") String orgId) {
         OptionalLong id = PathIds.parse(orgId);
         if (id.isEmpty()) {
             return ApiErrors.notFound();

@@ -13,6 +13,12 @@ import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.BodySizeLimit;
 import io.dropwizard.auth.Auth;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -40,6 +46,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 @Path("/transactions")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "transactions", description = "The transactions of the caller's organisation's users.")
 public class TransactionsResource {
 
     static final int DEFAULT_LIMIT = 100;
@@ -80,7 +87,20 @@ public class TransactionsResource {
     @RolesAllowed(Scopes.WRITE)
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@Auth Caller caller, @NotNull @Valid NewTransaction body,
+    @Operation(operationId = "createTransaction", summary = "Books a transaction for a user of the caller's "
+            + "organisation", responses = {
+        @ApiResponse(responseCode = "201", description = "The transaction (amount with 2 places).",
+                content = @Content(schema = @Schema(implementation = Transaction.class))),
+        @ApiResponse(responseCode = "400", description = "Malformed JSON, a createdAt that is not an instant, or a "
+                + "malformed Idempotency-Key."),
+        @ApiResponse(responseCode = "409", description = "A request with the same Idempotency-Key is still running."),
+        @ApiResponse(responseCode = "413", description = "A body over 4 KiB."),
+        @ApiResponse(responseCode = "415", description = "A body that is not JSON."),
+        @ApiResponse(responseCode = "422", description = "An amount with more than 2 decimals or not a number, a "
+                + "missing user or another organisation's, a createdAt in a month without a partition (the message "
+                + "names the kept window); or the Idempotency-Key was used with another body.",
+                content = @Content(schema = @Schema(ref = "Unprocessable")))})
+    public Response create(@Parameter(hidden = true) @Auth Caller caller, @NotNull @Valid NewTransaction body,
                            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (!supported(body.createdAt())) {
@@ -115,8 +135,22 @@ public class TransactionsResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "list")
     @ResponseMetered(name = "list")
-    public List<Transaction> list(@Auth Caller caller, @QueryParam("from") String from, @QueryParam("to") String to,
-                                  @QueryParam("userId") Long userId, @QueryParam("limit") Integer limit,
+    @Operation(operationId = "listTransactions", summary = "The caller's organisation's transactions, newest first",
+            responses = {
+        @ApiResponse(responseCode = "200", description = "The transactions.", useReturnTypeSchema = true),
+        @ApiResponse(responseCode = "400", description = "from not before to, an instant or a limit that is not "
+                + "one, or an X-Consistency-Token ahead of the writer.")})
+    public List<Transaction> list(@Parameter(hidden = true) @Auth Caller caller,
+                                  @Parameter(description = "Inclusive; an open end if absent.",
+                                          schema = @Schema(type = "string", format = "date-time"))
+                                  @QueryParam("from") String from,
+                                  @Parameter(description = "Exclusive; an open end if absent.",
+                                          schema = @Schema(type = "string", format = "date-time"))
+                                  @QueryParam("to") String to,
+                                  @Parameter(description = "Only this user's (of the caller's organisation).")
+                                  @QueryParam("userId") Long userId,
+                                  @Parameter(schema = @Schema(minimum = "1", maximum = "" + MAX_LIMIT,
+                                          defaultValue = "" + DEFAULT_LIMIT)) @QueryParam("limit") Integer limit,
                                   @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
         int rows = limit == null ? DEFAULT_LIMIT : limit;
@@ -135,7 +169,20 @@ public class TransactionsResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "summary")
     @ResponseMetered(name = "summary")
-    public WindowSummary summary(@Auth Caller caller, @QueryParam("from") String from, @QueryParam("to") String to,
+    @Operation(operationId = "summarizeTransactions", summary = "Count and sum of the caller's organisation's "
+            + "transactions in [from, to)", description = "Exact to the cent, at the same cost for any range.",
+            responses = {
+        @ApiResponse(responseCode = "200", description = "The count and sum (\"0.00\" for none).",
+                useReturnTypeSchema = true),
+        @ApiResponse(responseCode = "400", description = "from not before to, an instant that is not one, or an "
+                + "X-Consistency-Token ahead of the writer.")})
+    public WindowSummary summary(@Parameter(hidden = true) @Auth Caller caller,
+                                 @Parameter(description = "Inclusive; an open end if absent.",
+                                         schema = @Schema(type = "string", format = "date-time"))
+                                 @QueryParam("from") String from,
+                                 @Parameter(description = "Exclusive; an open end if absent.",
+                                         schema = @Schema(type = "string", format = "date-time"))
+                                 @QueryParam("to") String to,
                                  @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         Instant[] window = window(from, to);
         SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);

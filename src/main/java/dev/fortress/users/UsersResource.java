@@ -13,6 +13,13 @@ import dev.fortress.http.ApiErrors;
 import dev.fortress.http.BodySizeLimit;
 import dev.fortress.http.PathIds;
 import io.dropwizard.auth.Auth;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -33,6 +40,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 @Path("/users")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "users", description = "The users of the caller's organisation.")
 public class UsersResource {
 
     /** A user is ~100 bytes of JSON; anything near this limit is not a user. */
@@ -72,7 +80,14 @@ public class UsersResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "get")
     @ResponseMetered(name = "get")
-    public Response get(@Auth Caller caller, @PathParam("id") String id,
+    @Operation(operationId = "getUser", summary = "A user of the caller's organisation", responses = {
+        @ApiResponse(responseCode = "200", description = "The user.",
+                content = @Content(schema = @Schema(implementation = User.class))),
+        @ApiResponse(responseCode = "400", description = "An X-Consistency-Token ahead of the writer."),
+        @ApiResponse(responseCode = "404", description = "No such user, or another organisation's.")})
+    public Response get(@Parameter(hidden = true) @Auth Caller caller,
+                        @Parameter(description = "The user's id; one that is not a number is a 404.",
+                                schema = @Schema(type = "integer", format = "int64")) @PathParam("id") String id,
                         @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
         if (userId.isEmpty()) {
@@ -100,7 +115,21 @@ public class UsersResource {
     @RolesAllowed(Scopes.WRITE)
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    public Response create(@Auth Caller caller, @NotNull @Valid NewUser user,
+    @Operation(operationId = "createUser", summary = "Creates a user in the caller's organisation", responses = {
+        @ApiResponse(responseCode = "201", description = "The user, created.",
+                headers = @Header(name = "Location", description = "/users/{id} of the new user.",
+                        schema = @Schema(type = "string")),
+                content = @Content(schema = @Schema(implementation = User.class))),
+        @ApiResponse(responseCode = "400", description = "Malformed JSON, or a malformed Idempotency-Key."),
+        @ApiResponse(responseCode = "403", description = "The key lacks the scope (write, and admin for an admin), "
+                + "or the body names another organisation; nothing is written."),
+        @ApiResponse(responseCode = "409", description = "The email is already in the organisation (in any case), "
+                + "or a request with the same Idempotency-Key is still running."),
+        @ApiResponse(responseCode = "413", description = "A body over 16 KiB."),
+        @ApiResponse(responseCode = "415", description = "A body that is not JSON."),
+        @ApiResponse(responseCode = "422", description = "Every invalid field; or the Idempotency-Key was used "
+                + "with another body.", content = @Content(schema = @Schema(ref = "Unprocessable")))})
+    public Response create(@Parameter(hidden = true) @Auth Caller caller, @NotNull @Valid NewUser user,
                            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (user.orgId() != caller.orgId()) {
