@@ -5,20 +5,20 @@ import dev.fortress.cache.Caches;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.LogLimiter;
+import dev.fortress.http.DatabaseExceptionMapper;
+import dev.fortress.http.Edge;
+import dev.fortress.http.OpenApi;
+import dev.fortress.http.RequestHygiene;
+import dev.fortress.http.Routes;
 import dev.fortress.idempotency.Idempotency;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.imports.Imports;
 import dev.fortress.jobs.Jobs;
-import dev.fortress.orgs.Orgs;
-import dev.fortress.transactions.Transactions;
 import dev.fortress.ops.FortressMetricRegistry;
 import dev.fortress.ops.Prometheus;
-import dev.fortress.http.Edge;
-import dev.fortress.http.DatabaseExceptionMapper;
-import dev.fortress.http.OpenApi;
-import dev.fortress.http.RequestHygiene;
-import dev.fortress.http.Routes;
 import dev.fortress.ops.Warmup;
+import dev.fortress.orgs.Orgs;
+import dev.fortress.transactions.Transactions;
 import dev.fortress.users.Users;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
@@ -70,30 +70,43 @@ public class FortressApplication extends Application<FortressConfiguration> {
     @Override
     public void run(FortressConfiguration configuration, Environment environment) {
         logs = LogLimiter.build(environment);
-        databases = Databases.build(configuration.getWriterDatabase(), configuration.getReaderDatabase(),
-                configuration.getReplica(), configuration.getSlowQueryThreshold(), environment, logs);
-        Jobs jobs = Jobs.build(configuration.getJobs(), environment, databases.writerDataSource(),
-                configuration.getWriterDatabase());
+        databases = Databases.build(
+                configuration.getWriterDatabase(),
+                configuration.getReaderDatabase(),
+                configuration.getReplica(),
+                configuration.getSlowQueryThreshold(),
+                environment,
+                logs);
+        Jobs jobs = Jobs.build(
+                configuration.getJobs(), environment, databases.writerDataSource(), configuration.getWriterDatabase());
         Redis redis = Caches.build(configuration.getRedis(), environment);
         DatabaseExceptionMapper databaseErrors = RequestHygiene.register(environment, logs);
-        Access access = Access.build(configuration.getAuth(), configuration.getRateLimits(), environment, databases,
-                redis);
+        Access access =
+                Access.build(configuration.getAuth(), configuration.getRateLimits(), environment, databases, redis);
         Edge.register(configuration.getEdge(), environment, access::refusedAtEdge);
-        Routes routes = Routes.of(environment, access, databaseErrors, configuration.getJobs().getMode().servesApi());
+        Routes routes = Routes.of(
+                environment,
+                access,
+                databaseErrors,
+                configuration.getJobs().getMode().servesApi());
         OpenApi.register(environment, routes.serving());
 
         Orgs orgs = Orgs.build(configuration.getOrgs(), environment, routes, databases, redis);
-        IdempotentWrites idempotent = Idempotency.build(configuration.getIdempotency(), environment,
-                databases.writer(), jobs).writes();
+        IdempotentWrites idempotent = Idempotency.build(
+                        configuration.getIdempotency(), environment, databases.writer(), jobs)
+                .writes();
         Users users = Users.build(environment, routes, databases, idempotent, orgs::invalidate);
-        Imports.build(configuration.getImports(), environment, routes, databases, jobs, idempotent,
-                orgs::invalidate);
-        Transactions transactions = Transactions.build(configuration.getTransactions(), environment, routes,
-                databases, jobs, idempotent);
+        Imports.build(configuration.getImports(), environment, routes, databases, jobs, idempotent, orgs::invalidate);
+        Transactions transactions =
+                Transactions.build(configuration.getTransactions(), environment, routes, databases, jobs, idempotent);
 
         // An instance that serves no API has nothing to warm: its readiness turns 200 at once.
-        Warmup.register(configuration.getWarmup(), environment, access, users.warmupOrg(), routes.serving()
-                ? List.of(users.warmup(), orgs.warmup(), transactions.warmup()) : List.of());
+        Warmup.register(
+                configuration.getWarmup(),
+                environment,
+                access,
+                users.warmupOrg(),
+                routes.serving() ? List.of(users.warmup(), orgs.warmup(), transactions.warmup()) : List.of());
         Prometheus.register(environment, configuration.getHealthFactory().orElse(null));
     }
 

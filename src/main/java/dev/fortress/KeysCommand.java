@@ -52,46 +52,68 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
 
     @Override
     public void configure(Subparser subparser) {
-        Subparser create = subparser.addSubparsers().addParser("create").setDefault(ACTION, "create")
+        Subparser create = subparser
+                .addSubparsers()
+                .addParser("create")
+                .setDefault(ACTION, "create")
                 .description("Creates a key and prints it once, on the last line");
         addFileArgument(create);
-        create.addArgument("--org").required(true)
+        create.addArgument("--org")
+                .required(true)
                 .help("the organisation id, or a range a-b for one key per organisation");
         create.addArgument("--scopes").required(true).help("comma-separated: " + String.join(",", Scopes.ALL));
         create.addArgument("--expires").help("lifetime, e.g. 90d, 12h, 30m (default: never)");
         create.addArgument("--rate")
-                .help("the key's request rate across all instances, e.g. 50/s or 600/m (default: rateLimits.requestsPerSecond)");
-        create.addArgument("--wait").setDefault("10s")
-                .help("how long to wait for the replicas to have the key, so it works everywhere at once (default 10s)");
+                .help(
+                        "the key's request rate across all instances, e.g. 50/s or 600/m (default: rateLimits.requestsPerSecond)");
+        create.addArgument("--wait")
+                .setDefault("10s")
+                .help(
+                        "how long to wait for the replicas to have the key, so it works everywhere at once (default 10s)");
 
-        Subparser list = subparser.addSubparsers().addParser("list").setDefault(ACTION, "list")
+        Subparser list = subparser
+                .addSubparsers()
+                .addParser("list")
+                .setDefault(ACTION, "list")
                 .description("Lists an organisation's keys (never the keys themselves)");
         addFileArgument(list);
         list.addArgument("--org").type(Long.class).required(true).help("the organisation id");
 
-        Subparser revoke = subparser.addSubparsers().addParser("revoke").setDefault(ACTION, "revoke")
+        Subparser revoke = subparser
+                .addSubparsers()
+                .addParser("revoke")
+                .setDefault(ACTION, "revoke")
                 .description("Revokes a key; every instance refuses it within auth.revocationCheckInterval");
         revoke.addArgument("key").help("the key's id (keys list) or the key itself");
-        revoke.addArgument("--wait").setDefault("10s")
+        revoke.addArgument("--wait")
+                .setDefault("10s")
                 .help("how long to wait for the replicas to replay the revocation (default 10s)");
         addFileArgument(revoke);
     }
 
     @Override
-    protected void run(Bootstrap<FortressConfiguration> bootstrap, Namespace namespace,
-                       FortressConfiguration configuration) throws Exception {
+    protected void run(
+            Bootstrap<FortressConfiguration> bootstrap, Namespace namespace, FortressConfiguration configuration)
+            throws Exception {
         PrintStream out = System.out;
         MetricRegistry metrics = new MetricRegistry();
         ManagedDataSource pool = configuration.getWriterDatabase().build(metrics, "keys");
         pool.start();
         try {
-            Jdbi writer = Databases.configure(Jdbi.create(pool), new StatementMetrics(metrics, "keys", Duration.ofHours(1)));
+            Jdbi writer =
+                    Databases.configure(Jdbi.create(pool), new StatementMetrics(metrics, "keys", Duration.ofHours(1)));
             ApiKeyStore store = new ApiKeyStore(writer);
             switch (namespace.getString(ACTION)) {
                 case "create" -> create(out, store, writer, configuration, namespace);
                 case "list" -> list(out, store, namespace.getLong("org"));
-                default -> revoke(out, store, writer, configuration, namespace.getString("key"),
-                        io.dropwizard.util.Duration.parse(namespace.getString("wait")));
+                default ->
+                    revoke(
+                            out,
+                            store,
+                            writer,
+                            configuration,
+                            namespace.getString("key"),
+                            io.dropwizard.util.Duration.parse(namespace.getString("wait")));
             }
         } finally {
             pool.stop();
@@ -103,14 +125,17 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
      * there and a key they do not have yet is refused, then prints them: stdout is the keys alone
      * (after one line on a single key), a replica that is behind is said on stderr.
      */
-    private static void create(PrintStream out, ApiKeyStore store, Jdbi writer, FortressConfiguration configuration,
-                               Namespace namespace) throws InterruptedException {
+    private static void create(
+            PrintStream out, ApiKeyStore store, Jdbi writer, FortressConfiguration configuration, Namespace namespace)
+            throws InterruptedException {
         long[] orgs = orgs(namespace.getString("org"));
         Set<String> scopes = Scopes.parse(namespace.getString("scopes"));
         io.dropwizard.util.Duration wait = io.dropwizard.util.Duration.parse(namespace.getString("wait"));
         String lifetime = namespace.getString("expires");
-        Instant expires = lifetime == null ? null
-                : Instant.now().plusMillis(io.dropwizard.util.Duration.parse(lifetime).toMilliseconds())
+        Instant expires = lifetime == null
+                ? null
+                : Instant.now()
+                        .plusMillis(io.dropwizard.util.Duration.parse(lifetime).toMilliseconds())
                         .truncatedTo(ChronoUnit.SECONDS);
         String rateGiven = namespace.getString("rate");
         Double rate = rateGiven == null ? null : rate(rateGiven);
@@ -120,13 +145,19 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         }
         List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
         if (!behind.isEmpty()) {
-            System.err.printf("WARNING: the replicas %s do not have the new key(s) after %s: instances reading keys "
-                    + "there refuse them (401) until they have%n", String.join(", ", behind), wait);
+            System.err.printf(
+                    "WARNING: the replicas %s do not have the new key(s) after %s: instances reading keys "
+                            + "there refuse them (401) until they have%n",
+                    String.join(", ", behind), wait);
         }
         if (keys.size() == 1) {
             ApiKeyStore.Created key = keys.get(0);
-            out.printf("created key %d (%s...) of organisation %d, scopes %s, %s, %s%n", key.id(),
-                    key.key().substring(0, 11), key.orgId(), String.join(",", key.scopes()),
+            out.printf(
+                    "created key %d (%s...) of organisation %d, scopes %s, %s, %s%n",
+                    key.id(),
+                    key.key().substring(0, 11),
+                    key.orgId(),
+                    String.join(",", key.scopes()),
                     expires == null ? "never expires" : "expires " + expires,
                     rate == null ? "default rate" : "rate " + shownRate(rate));
             out.println(key.key());
@@ -169,7 +200,8 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
 
     /** A rate as {@code keys list} shows it: 50/s, or 0.5/s. */
     static String shownRate(double perSecond) {
-        return (perSecond == Math.rint(perSecond) ? String.valueOf((long) perSecond) : String.valueOf(perSecond)) + "/s";
+        return (perSecond == Math.rint(perSecond) ? String.valueOf((long) perSecond) : String.valueOf(perSecond))
+                + "/s";
     }
 
     /** {@code 7} or {@code 1-1000}. */
@@ -187,24 +219,31 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
             }
             return orgs;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--org takes an organisation id (7) or a range of at most "
-                    + MAX_RANGE + " (1-1000), not '" + given + "'");
+            throw new IllegalArgumentException("--org takes an organisation id (7) or a range of at most " + MAX_RANGE
+                    + " (1-1000), not '" + given + "'");
         }
     }
 
     private static void list(PrintStream out, ApiKeyStore store, long org) {
         List<ApiKeyDao.Listed> keys = store.list(org);
-        out.printf("%-8s %-15s %-24s %-10s %-20s %-20s %-20s %s%n", "ID", "PREFIX", "SCOPES", "RATE", "CREATED",
-                "EXPIRES", "LAST USED", "STATE");
+        out.printf(
+                "%-8s %-15s %-24s %-10s %-20s %-20s %-20s %s%n",
+                "ID", "PREFIX", "SCOPES", "RATE", "CREATED", "EXPIRES", "LAST USED", "STATE");
         OffsetDateTime now = OffsetDateTime.now();
         for (ApiKeyDao.Listed key : keys) {
-            String state = key.revokedAt() != null ? "revoked " + time(key.revokedAt())
+            String state = key.revokedAt() != null
+                    ? "revoked " + time(key.revokedAt())
                     : key.expiresAt() != null && !key.expiresAt().isAfter(now) ? "expired" : "active";
-            out.printf("%-8d %-15s %-24s %-10s %-20s %-20s %-20s %s%n", key.id(), key.prefix() + "...",
+            out.printf(
+                    "%-8d %-15s %-24s %-10s %-20s %-20s %-20s %s%n",
+                    key.id(),
+                    key.prefix() + "...",
                     String.join(",", key.scopes()),
                     key.requestsPerSecond() == null ? "default" : shownRate(key.requestsPerSecond()),
-                    time(key.createdAt()), time(key.expiresAt()),
-                    time(key.lastUsedAt()), state);
+                    time(key.createdAt()),
+                    time(key.expiresAt()),
+                    time(key.lastUsedAt()),
+                    state);
         }
         out.printf("%d key(s) of organisation %d%n", keys.size(), org);
     }
@@ -213,23 +252,33 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         return at == null ? "-" : at.toInstant().truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
-    private static void revoke(PrintStream out, ApiKeyStore store, Jdbi writer, FortressConfiguration configuration, String key,
-                        io.dropwizard.util.Duration wait) throws InterruptedException {
+    private static void revoke(
+            PrintStream out,
+            ApiKeyStore store,
+            Jdbi writer,
+            FortressConfiguration configuration,
+            String key,
+            io.dropwizard.util.Duration wait)
+            throws InterruptedException {
         Optional<ApiKeyDao.Revoked> revoked = store.revoke(key);
         if (revoked.isEmpty()) {
-            throw new IllegalArgumentException("no key " + (key.startsWith("fk_") ? key.substring(0, 11) + "..." : key));
+            throw new IllegalArgumentException(
+                    "no key " + (key.startsWith("fk_") ? key.substring(0, 11) + "..." : key));
         }
         ApiKeyDao.Revoked done = revoked.get();
-        out.printf("revoked key %d (%s...) of organisation %d at %s%n", done.id(), done.prefix(), done.orgId(),
-                time(done.revokedAt()));
+        out.printf(
+                "revoked key %d (%s...) of organisation %d at %s%n",
+                done.id(), done.prefix(), done.orgId(), time(done.revokedAt()));
         List<String> behind = waitForReplicas(configuration.getReaderDatabase(), writerPosition(writer), wait);
         io.dropwizard.util.Duration within = configuration.getAuth().getRevocationCheckInterval();
         if (behind.isEmpty()) {
-            out.printf("the replicas have replayed it: every instance refuses the key within %s (auth.revocationCheckInterval)%n",
+            out.printf(
+                    "the replicas have replayed it: every instance refuses the key within %s (auth.revocationCheckInterval)%n",
                     within);
         } else {
-            out.printf("WARNING: not replayed after %s by %s: instances reading keys there refuse it once it has "
-                    + "(or once its lag passes replica.maxLagTime and reads leave it); the others within %s%n",
+            out.printf(
+                    "WARNING: not replayed after %s by %s: instances reading keys there refuse it once it has "
+                            + "(or once its lag passes replica.maxLagTime and reads leave it); the others within %s%n",
                     wait, String.join(", ", behind), within);
         }
     }
@@ -246,7 +295,8 @@ public final class KeysCommand extends ConfiguredCommand<FortressConfiguration> 
         List<String> behind = new ArrayList<>();
         long deadline = System.nanoTime() + wait.toNanoseconds();
         for (String host : JdbcUrls.hosts(readers.getUrl())) {
-            Jdbi replica = Jdbi.create(JdbcUrls.withHost(readers.getUrl(), host), props).installPlugin(new SqlObjectPlugin());
+            Jdbi replica = Jdbi.create(JdbcUrls.withHost(readers.getUrl(), host), props)
+                    .installPlugin(new SqlObjectPlugin());
             boolean replayed = false;
             while (!replayed && System.nanoTime() < deadline) {
                 try {

@@ -1,7 +1,6 @@
 package dev.fortress;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.fortress.FortressConfiguration;
 import dev.fortress.db.Databases;
 import dev.fortress.db.StatementMetrics;
 import dev.fortress.transactions.TransactionSeeder;
@@ -24,17 +23,27 @@ public final class SeedCommand extends ConfiguredCommand<FortressConfiguration> 
     @Override
     public void configure(Subparser subparser) {
         super.configure(subparser);
-        subparser.addArgument("--users").type(Long.class).setDefault(0L)
+        subparser
+                .addArgument("--users")
+                .type(Long.class)
+                .setDefault(0L)
                 .help("how many users to add (emails never collide with existing ones)");
-        subparser.addArgument("--orgs").type(Long.class).setDefault(100L)
+        subparser
+                .addArgument("--orgs")
+                .type(Long.class)
+                .setDefault(100L)
                 .help("spread the users over organisations 1..orgs");
-        subparser.addArgument("--transactions").type(Long.class).setDefault(0L)
+        subparser
+                .addArgument("--transactions")
+                .type(Long.class)
+                .setDefault(0L)
                 .help("how many transactions to add, over the last 12 months, for existing users");
     }
 
     @Override
-    protected void run(Bootstrap<FortressConfiguration> bootstrap, Namespace namespace,
-                       FortressConfiguration configuration) throws Exception {
+    protected void run(
+            Bootstrap<FortressConfiguration> bootstrap, Namespace namespace, FortressConfiguration configuration)
+            throws Exception {
         long users = namespace.getLong("users");
         long orgs = namespace.getLong("orgs");
         long transactions = namespace.getLong("transactions");
@@ -45,18 +54,20 @@ public final class SeedCommand extends ConfiguredCommand<FortressConfiguration> 
         ManagedDataSource dataSource = configuration.getWriterDatabase().build(metrics, "seed");
         dataSource.start();
         try {
-            Jdbi jdbi = Databases.configure(Jdbi.create(dataSource),
-                    new StatementMetrics(metrics, "seed", Duration.ofHours(1)));
+            Jdbi jdbi = Databases.configure(
+                    Jdbi.create(dataSource), new StatementMetrics(metrics, "seed", Duration.ofHours(1)));
             long started = System.nanoTime();
             if (users > 0) {
                 long added = new UserSeeder(jdbi).seed(users, orgs);
-                System.out.printf("seeded %d users over orgs 1..%d in %.1f s%n",
+                System.out.printf(
+                        "seeded %d users over orgs 1..%d in %.1f s%n",
                         added, orgs, (System.nanoTime() - started) / 1e9);
             }
             if (transactions > 0) {
                 long begun = System.nanoTime();
                 long added = new TransactionSeeder(jdbi, configuration.getTransactions()).seed(transactions);
-                System.out.printf("seeded %d transactions over the last 12 months in %.1f s%n",
+                System.out.printf(
+                        "seeded %d transactions over the last 12 months in %.1f s%n",
                         added, (System.nanoTime() - begun) / 1e9);
             }
         } finally {

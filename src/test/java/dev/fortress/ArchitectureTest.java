@@ -33,11 +33,20 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
 
     private static final String[] INFRASTRUCTURE = {
-        "dev.fortress.db..", "dev.fortress.cache..", "dev.fortress.jobs..", "dev.fortress.ops..", "dev.fortress.http..",
-        "dev.fortress.auth.."};
+        "dev.fortress.db..",
+        "dev.fortress.cache..",
+        "dev.fortress.jobs..",
+        "dev.fortress.ops..",
+        "dev.fortress.http..",
+        "dev.fortress.auth.."
+    };
     private static final String[] FEATURES = {
-        "dev.fortress.users..", "dev.fortress.orgs..", "dev.fortress.transactions..", "dev.fortress.imports..",
-        "dev.fortress.idempotency.."};
+        "dev.fortress.users..",
+        "dev.fortress.orgs..",
+        "dev.fortress.transactions..",
+        "dev.fortress.imports..",
+        "dev.fortress.idempotency.."
+    };
 
     private static final JavaClasses MAIN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -45,42 +54,70 @@ class ArchitectureTest {
 
     @Test
     void infrastructureImportsNoFeature() {
-        noClasses().that().resideInAnyPackage(INFRASTRUCTURE)
-                .should().dependOnClassesThat().resideInAnyPackage(FEATURES)
+        noClasses()
+                .that()
+                .resideInAnyPackage(INFRASTRUCTURE)
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(FEATURES)
                 .check(MAIN);
     }
 
     @Test
     void infrastructureAndFeaturesImportNeitherTheRootConfigurationNorTheApplication() {
-        noClasses().that().resideInAnyPackage(INFRASTRUCTURE).or().resideInAnyPackage(FEATURES)
-                .should().dependOnClassesThat().haveFullyQualifiedName(FortressConfiguration.class.getName())
-                .orShould().dependOnClassesThat().haveFullyQualifiedName(FortressApplication.class.getName())
-                .orShould().dependOnClassesThat().haveFullyQualifiedName(SeedCommand.class.getName())
-                .orShould().dependOnClassesThat().haveFullyQualifiedName(KeysCommand.class.getName())
+        noClasses()
+                .that()
+                .resideInAnyPackage(INFRASTRUCTURE)
+                .or()
+                .resideInAnyPackage(FEATURES)
+                .should()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName(FortressConfiguration.class.getName())
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName(FortressApplication.class.getName())
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName(SeedCommand.class.getName())
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName(KeysCommand.class.getName())
                 .check(MAIN);
     }
 
     /** A static executor outlives the application that started it; a static ObjectMapper is not the application's. */
-    private static final ArchRule NO_STATIC_EXECUTOR_OR_OBJECT_MAPPER = noFields().that().areStatic()
-            .should().haveRawType(assignableTo(Executor.class))
-            .orShould().haveRawType(assignableTo(ObjectMapper.class))
+    private static final ArchRule NO_STATIC_EXECUTOR_OR_OBJECT_MAPPER = noFields()
+            .that()
+            .areStatic()
+            .should()
+            .haveRawType(assignableTo(Executor.class))
+            .orShould()
+            .haveRawType(assignableTo(ObjectMapper.class))
             .because("they are taken from the application's lifecycle and environment (issue 26)");
 
     /** A map a class holds is a constant: final, and its static initialiser makes no mutable map. */
-    private static final ArchRule STATIC_MAPS_ARE_CONSTANTS = fields().that().areStatic()
-            .and().haveRawType(assignableTo(Map.class))
+    private static final ArchRule STATIC_MAPS_ARE_CONSTANTS = fields().that()
+            .areStatic()
+            .and()
+            .haveRawType(assignableTo(Map.class))
             .should(new ArchCondition<JavaField>("be final, from Map.of, Map.copyOf or the like") {
                 @Override
                 public void check(JavaField field, ConditionEvents events) {
                     boolean finalField = field.getModifiers().contains(JavaModifier.FINAL);
-                    boolean makesMutableMap = field.getOwner().getStaticInitializer()
+                    boolean makesMutableMap = field.getOwner()
+                            .getStaticInitializer()
                             .map(init -> init.getConstructorCallsFromSelf().stream()
                                     .anyMatch(call -> call.getTargetOwner().isAssignableTo(Map.class)))
                             .orElse(false);
                     if (!finalField || makesMutableMap) {
-                        events.add(SimpleConditionEvent.violated(field, field.getFullName() + " is "
-                                + (finalField ? "" : "not final ") + (makesMutableMap ? "made mutable in "
-                                + field.getOwner().getSimpleName() + "'s static initialiser" : "")));
+                        events.add(SimpleConditionEvent.violated(
+                                field,
+                                field.getFullName() + " is "
+                                        + (finalField ? "" : "not final ")
+                                        + (makesMutableMap
+                                                ? "made mutable in "
+                                                        + field.getOwner().getSimpleName() + "'s static initialiser"
+                                                : "")));
                     }
                 }
             })
@@ -97,10 +134,12 @@ class ArchitectureTest {
     void theGlobalStateRulesFindGlobalState() {
         JavaClasses offending = new ClassFileImporter().importClasses(GlobalState.class, Constants.class);
         assertThatThrownBy(() -> NO_STATIC_EXECUTOR_OR_OBJECT_MAPPER.check(offending))
-                .hasMessageContaining("GlobalState.SUMMARIES").hasMessageContaining("GlobalState.JSON")
+                .hasMessageContaining("GlobalState.SUMMARIES")
+                .hasMessageContaining("GlobalState.JSON")
                 .hasMessageNotContaining("Constants");
         assertThatThrownBy(() -> STATIC_MAPS_ARE_CONSTANTS.check(offending))
-                .hasMessageContaining("GlobalState.NAMES").hasMessageNotContaining("Constants");
+                .hasMessageContaining("GlobalState.NAMES")
+                .hasMessageNotContaining("Constants");
     }
 
     @SuppressWarnings("unused")

@@ -22,6 +22,7 @@ class FortressAppTest {
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB);
     /** The organisation every request here calls as (a key of it made on the test database). */
     private static final long ORG = 7;
+
     private static final String KEY = TestKeys.of(DB, ORG);
 
     private Http api() {
@@ -45,18 +46,24 @@ class FortressAppTest {
         HttpResponse<String> created = post("{\"email\":\"a@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":31}");
         assertThat(created.statusCode()).isEqualTo(201);
         Map<String, Object> user = Http.json(created);
-        assertThat(user).containsEntry("email", "a@x.io").containsEntry("role", "member")
-                .containsEntry("orgId", 7).containsEntry("age", 31).containsKey("id");
-        assertThat(created.headers().firstValue("Location")).hasValueSatisfying(
-                location -> assertThat(location).endsWith("/users/" + user.get("id")));
+        assertThat(user)
+                .containsEntry("email", "a@x.io")
+                .containsEntry("role", "member")
+                .containsEntry("orgId", 7)
+                .containsEntry("age", 31)
+                .containsKey("id");
+        assertThat(created.headers().firstValue("Location"))
+                .hasValueSatisfying(location -> assertThat(location).endsWith("/users/" + user.get("id")));
 
         HttpResponse<String> read = api().get("/users/" + user.get("id"));
         assertThat(read.statusCode()).isEqualTo(200);
         assertThat(Http.json(read)).isEqualTo(user);
 
-        assertThat(post("{\"email\":\"A@X.IO\",\"role\":\"member\",\"orgId\":7,\"age\":31}").statusCode())
+        assertThat(post("{\"email\":\"A@X.IO\",\"role\":\"member\",\"orgId\":7,\"age\":31}")
+                        .statusCode())
                 .isEqualTo(409);
-        assertThat(post("{\"email\":\"b@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":200}").statusCode())
+        assertThat(post("{\"email\":\"b@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":200}")
+                        .statusCode())
                 .isEqualTo(422);
         assertThat(post("{not json").statusCode()).isEqualTo(400);
         assertThat(api().get("/users/999999999").statusCode()).isEqualTo(404);
@@ -88,12 +95,19 @@ class FortressAppTest {
                 .matches("There was an error processing your request\\. It has been logged \\(ID [0-9a-f]+\\)\\.");
 
         String bodies = failed.body()
-                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":-1}").body()
-                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":\"x\"}").body()
+                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":-1}")
+                        .body()
+                + post("{\"email\":\"c@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":\"x\"}")
+                        .body()
                 + api().get("/users/abc").body();
-        assertThat(bodies).doesNotContainIgnoringCase("select").doesNotContainIgnoringCase("insert")
-                .doesNotContain("leak_probe").doesNotContainIgnoringCase("constraint")
-                .doesNotContain("Exception").doesNotContain("at dev.").doesNotContain("at com.");
+        assertThat(bodies)
+                .doesNotContainIgnoringCase("select")
+                .doesNotContainIgnoringCase("insert")
+                .doesNotContain("leak_probe")
+                .doesNotContainIgnoringCase("constraint")
+                .doesNotContain("Exception")
+                .doesNotContain("at dev.")
+                .doesNotContain("at com.");
     }
 
     @Test
@@ -103,7 +117,9 @@ class FortressAppTest {
         assertThat(((Map<?, ?>) health.get("writer")).get("healthy")).isEqualTo(true);
         assertThat(((Map<?, ?>) health.get("reader")).get("healthy")).isEqualTo(true);
         assertThat((String) ((Map<?, ?>) health.get("writer")).get("message"))
-                .startsWith("writer: PostgreSQL 1").contains("/" + DB.name()).contains("max 10");
+                .startsWith("writer: PostgreSQL 1")
+                .contains("/" + DB.name())
+                .contains("max 10");
         assertThat((String) ((Map<?, ?>) health.get("reader")).get("message")).contains("max 20");
     }
 
@@ -115,9 +131,11 @@ class FortressAppTest {
         api().get("/users/1");
         post("{\"email\":\"timed@x.io\",\"role\":\"viewer\",\"orgId\":7,\"age\":44}");
 
-        assertThat(metrics().timerCount("dev.fortress.db.reader.UserReadDao.findById")).isEqualTo(reads + 1);
-        assertThat(metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert")).isEqualTo(writes + 1);
-        assertThat(metrics().timerCount("dev.fortress.db.writer.UserReadDao.findById")).isZero();
+        assertThat(metrics().timerCount("dev.fortress.db.reader.UserReadDao.findById"))
+                .isEqualTo(reads + 1);
+        assertThat(metrics().timerCount("dev.fortress.db.writer.UserWriteDao.insert"))
+                .isEqualTo(writes + 1);
+        assertThat(metrics().timerCount("dev.fortress.db.writer.UserReadDao.findById"))
+                .isZero();
     }
-
 }

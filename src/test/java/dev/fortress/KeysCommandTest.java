@@ -35,13 +35,21 @@ class KeysCommandTest {
         String key = created.lastLine();
         assertThat(ApiKeyFormat.wellFormed(key)).as(key).isTrue();
         Map<String, Object> row = JDBI.withHandle(h -> h.createQuery("select org_id, prefix, hash, "
-                + "array_to_string(scopes, ',') as scopes, expires_at > now() + interval '89 days' as ninety_days "
-                + "from api_keys where prefix = :prefix").bind("prefix", ApiKeyFormat.shown(key)).mapToMap().one());
-        assertThat(row).containsEntry("org_id", 7L).containsEntry("scopes", "read,write,import")
-                .containsEntry("ninety_days", true).containsEntry("hash", ApiKeyFormat.hash(key));
+                        + "array_to_string(scopes, ',') as scopes, expires_at > now() + interval '89 days' as ninety_days "
+                        + "from api_keys where prefix = :prefix")
+                .bind("prefix", ApiKeyFormat.shown(key))
+                .mapToMap()
+                .one());
+        assertThat(row)
+                .containsEntry("org_id", 7L)
+                .containsEntry("scopes", "read,write,import")
+                .containsEntry("ninety_days", true)
+                .containsEntry("hash", ApiKeyFormat.hash(key));
         long stored = JDBI.withHandle(h -> h.createQuery("select count(*) from api_keys where "
-                + "position(:key in prefix) > 0 or encode(hash, 'escape') like '%' || :key || '%'")
-                .bind("key", key).mapTo(Long.class).one());
+                        + "position(:key in prefix) > 0 or encode(hash, 'escape') like '%' || :key || '%'")
+                .bind("key", key)
+                .mapTo(Long.class)
+                .one());
         assertThat(stored).as("the key itself is stored nowhere").isZero();
     }
 
@@ -50,14 +58,16 @@ class KeysCommandTest {
         Commands.Result created = keys("create", "--org", "101-105", "--scopes", "read");
 
         assertThat(created.failure()).as(created.err()).isEmpty();
-        List<String> lines = created.lines().stream().filter(l -> l.matches("\\d+ fk_\\S+")).toList();
+        List<String> lines =
+                created.lines().stream().filter(l -> l.matches("\\d+ fk_\\S+")).toList();
         assertThat(lines).hasSize(5);
         for (int i = 0; i < 5; i++) {
             String[] parts = lines.get(i).split(" ");
             assertThat(parts[0]).isEqualTo(Long.toString(101 + i));
             assertThat(ApiKeyFormat.wellFormed(parts[1])).isTrue();
         }
-        assertThat(count("select count(distinct org_id) from api_keys where org_id between 101 and 105")).isEqualTo(5);
+        assertThat(count("select count(distinct org_id) from api_keys where org_id between 101 and 105"))
+                .isEqualTo(5);
     }
 
     @Test
@@ -69,13 +79,22 @@ class KeysCommandTest {
         Commands.Result listed = keys("list", "--org", "8");
 
         assertThat(listed.failure()).as(listed.err()).isEmpty();
-        assertThat(listed.out()).doesNotContain(key).doesNotContain(revoked)
-                .contains(ApiKeyFormat.shown(key) + "...").contains(ApiKeyFormat.shown(revoked) + "...")
+        assertThat(listed.out())
+                .doesNotContain(key)
+                .doesNotContain(revoked)
+                .contains(ApiKeyFormat.shown(key) + "...")
+                .contains(ApiKeyFormat.shown(revoked) + "...")
                 .contains("2 key(s) of organisation 8");
-        assertThat(listed.lines()).anySatisfy(l -> assertThat(l).contains(ApiKeyFormat.shown(key)).contains("read")
-                .endsWith("active"));
-        assertThat(listed.lines()).anySatisfy(l -> assertThat(l).contains(ApiKeyFormat.shown(revoked))
-                .contains("write,admin").contains("revoked"));
+        assertThat(listed.lines())
+                .anySatisfy(l -> assertThat(l)
+                        .contains(ApiKeyFormat.shown(key))
+                        .contains("read")
+                        .endsWith("active"));
+        assertThat(listed.lines())
+                .anySatisfy(l -> assertThat(l)
+                        .contains(ApiKeyFormat.shown(revoked))
+                        .contains("write,admin")
+                        .contains("revoked"));
     }
 
     @Test
@@ -83,17 +102,24 @@ class KeysCommandTest {
         String byKey = keys("create", "--org", "9", "--scopes", "read").lastLine();
         String byId = keys("create", "--org", "9", "--scopes", "read").lastLine();
         long id = JDBI.withHandle(h -> h.createQuery("select id from api_keys where prefix = :p")
-                .bind("p", ApiKeyFormat.shown(byId)).mapTo(Long.class).one());
+                .bind("p", ApiKeyFormat.shown(byId))
+                .mapTo(Long.class)
+                .one());
 
         Commands.Result first = keys("revoke", byKey, "--wait", "0s");
         Commands.Result second = keys("revoke", Long.toString(id), "--wait", "0s");
 
         assertThat(first.failure()).as(first.err()).isEmpty();
-        assertThat(first.out()).contains("revoked key").contains("of organisation 9").doesNotContain(byKey);
+        assertThat(first.out())
+                .contains("revoked key")
+                .contains("of organisation 9")
+                .doesNotContain(byKey);
         assertThat(second.failure()).as(second.err()).isEmpty();
-        assertThat(count("select count(*) from api_keys where org_id = 9 and revoked_at is not null")).isEqualTo(2);
+        assertThat(count("select count(*) from api_keys where org_id = 9 and revoked_at is not null"))
+                .isEqualTo(2);
         assertThat(keys("revoke", "999999", "--wait", "0s").failure()).isPresent();
-        assertThat(keys("revoke", ApiKeyFormat.generate(new java.security.SecureRandom()), "--wait", "0s").failure())
+        assertThat(keys("revoke", ApiKeyFormat.generate(new java.security.SecureRandom()), "--wait", "0s")
+                        .failure())
                 .isPresent();
     }
 
@@ -101,15 +127,31 @@ class KeysCommandTest {
     void badArgumentsAreRefusedAndCreateNothing() {
         long before = count("select count(*) from api_keys");
 
-        assertThat(keys("create", "--org", "0", "--scopes", "read").failure()).as("org 0").isPresent();
-        assertThat(keys("create", "--org", "-3", "--scopes", "read").failure()).as("a negative org").isPresent();
-        assertThat(keys("create", "--org", "5-1", "--scopes", "read").failure()).as("an empty range").isPresent();
-        assertThat(keys("create", "--org", "1-200000", "--scopes", "read").failure()).as("a range too big").isPresent();
-        assertThat(keys("create", "--org", "7", "--scopes", "read,root").failure()).as("an unknown scope").isPresent();
-        assertThat(keys("create", "--org", "7", "--scopes", "").failure()).as("no scope").isPresent();
-        assertThat(keys("create", "--org", "7", "--scopes", "read", "--expires", "soon").failure())
-                .as("an expiry that is no duration").isPresent();
-        assertThat(keys("revoke", "not-a-key", "--wait", "0s").failure()).as("neither id nor key").isPresent();
+        assertThat(keys("create", "--org", "0", "--scopes", "read").failure())
+                .as("org 0")
+                .isPresent();
+        assertThat(keys("create", "--org", "-3", "--scopes", "read").failure())
+                .as("a negative org")
+                .isPresent();
+        assertThat(keys("create", "--org", "5-1", "--scopes", "read").failure())
+                .as("an empty range")
+                .isPresent();
+        assertThat(keys("create", "--org", "1-200000", "--scopes", "read").failure())
+                .as("a range too big")
+                .isPresent();
+        assertThat(keys("create", "--org", "7", "--scopes", "read,root").failure())
+                .as("an unknown scope")
+                .isPresent();
+        assertThat(keys("create", "--org", "7", "--scopes", "").failure())
+                .as("no scope")
+                .isPresent();
+        assertThat(keys("create", "--org", "7", "--scopes", "read", "--expires", "soon")
+                        .failure())
+                .as("an expiry that is no duration")
+                .isPresent();
+        assertThat(keys("revoke", "not-a-key", "--wait", "0s").failure())
+                .as("neither id nor key")
+                .isPresent();
 
         assertThat(count("select count(*) from api_keys")).isEqualTo(before);
     }

@@ -2,8 +2,6 @@ package dev.fortress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fortress.FortressApplication;
-import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.core.cli.Cli;
@@ -43,14 +41,19 @@ class SeedCommandTest {
                 .run("seed", FortressApp.configPath(), "--users", "2500", "--orgs", "25", "--transactions", "5000");
 
         assertThat(failure).as(err.toString(StandardCharsets.UTF_8)).isEmpty();
-        java.util.Map<String, Object> seeded = DB.jdbi().withHandle(h -> h.createQuery(
-                "select count(*) as users, count(distinct org_id) as orgs from users").mapToMap().one());
+        java.util.Map<String, Object> seeded = DB.jdbi()
+                .withHandle(h -> h.createQuery("select count(*) as users, count(distinct org_id) as orgs from users")
+                        .mapToMap()
+                        .one());
         assertThat(seeded).containsEntry("users", 2500L).containsEntry("orgs", 25L);
-        java.util.Map<String, Object> transactions = DB.jdbi().withHandle(h -> h.createQuery("""
+        java.util.Map<String, Object> transactions =
+                DB.jdbi().withHandle(h -> h.createQuery("""
                 select count(*) as rows, count(distinct date_trunc('month', created_at)) >= 12 as spread,
                        bool_and(created_at > now() - interval '366 days' and created_at <= now()) as last_year
                 from transactions""").mapToMap().one());
-        assertThat(transactions).containsEntry("rows", 5000L).containsEntry("spread", true)
+        assertThat(transactions)
+                .containsEntry("rows", 5000L)
+                .containsEntry("spread", true)
                 .containsEntry("last_year", true);
     }
 }

@@ -1,5 +1,8 @@
 package dev.fortress.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
@@ -35,9 +38,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
 import org.glassfish.jersey.server.internal.LocalizationMessages;
 
@@ -61,8 +61,7 @@ public final class Access implements AccessCheck {
     static final String REALM = "fortress";
 
     /** What {@link #check} decided: the caller, or the answer the request gets instead. */
-    public sealed interface Decision permits Allowed, Refused {
-    }
+    public sealed interface Decision permits Allowed, Refused {}
 
     /**
      * An admitted caller: {@code rateLimit} is the {@code RateLimit} field its answer carries (null:
@@ -97,8 +96,7 @@ public final class Access implements AccessCheck {
      * A key over its rate until {@code untilNanos} ({@link System#nanoTime}): the fields of its 429
      * ({@code Retry-After} in seconds, {@code RateLimit-Policy}, {@code RateLimit}, the message).
      */
-    public record RateRefusal(long untilNanos, long retryAfter, String policy, String state, String message) {
-    }
+    public record RateRefusal(long untilNanos, long retryAfter, String policy, String state, String message) {}
 
     private final KeyCache cache;
     private final ApiKeyAuthenticator keys;
@@ -109,6 +107,7 @@ public final class Access implements AccessCheck {
      * (bench/results/2026-12-05-auth-profile.md's run).
      */
     private final Response unauthenticated = unauthorized.buildResponse(SCHEME, REALM);
+
     private final Refusals refusals;
     private final RateLimiter limits;
     /**
@@ -120,7 +119,8 @@ public final class Access implements AccessCheck {
     private final Set<String> ownUnknownKeys = ConcurrentHashMap.newKeySet();
 
     private Access(KeyCache cache, ApiKeyAuthenticator keys, Refusals refusals, RateLimiter limits, int maxRefused) {
-        this.refusedKeys = Caffeine.newBuilder().maximumSize(maxRefused)
+        this.refusedKeys = Caffeine.newBuilder()
+                .maximumSize(maxRefused)
                 .expireAfter(Expiry.creating((String header, RateRefusal refusal) ->
                         java.time.Duration.ofNanos(Math.max(0, refusal.untilNanos() - System.nanoTime()))))
                 .build();
@@ -136,44 +136,78 @@ public final class Access implements AccessCheck {
      * filter, the scope rule, {@code @Auth Caller} injection, and the count of refusals per route
      * family. As the server starts it refuses to serve a route that has no access rule.
      */
-    public static Access build(AuthConfiguration config, RateLimitsConfiguration rateLimits, Environment environment,
-                               Databases databases, Redis redis) {
-        LastUse lastUse = new LastUse(databases.writer(),
-                environment.lifecycle().scheduledExecutorService("api-key-last-use", true).threads(1).build(),
+    public static Access build(
+            AuthConfiguration config,
+            RateLimitsConfiguration rateLimits,
+            Environment environment,
+            Databases databases,
+            Redis redis) {
+        LastUse lastUse = new LastUse(
+                databases.writer(),
+                environment
+                        .lifecycle()
+                        .scheduledExecutorService("api-key-last-use", true)
+                        .threads(1)
+                        .build(),
                 config.getLastUseFlushInterval().toMilliseconds());
         environment.lifecycle().manage(lastUse);
         Reads<ApiKeyReadDao> reads = databases.reads(JdbcApiKeyReadDao::new);
         ApiKeyAuthenticator keys = new ApiKeyAuthenticator(reads);
         long interval = config.getRevocationCheckInterval().toNanoseconds();
-        KeyCache cache = new KeyCache(keys, config.getCacheFor().toNanoseconds(), config.getCachedKeys(),
-                Revocations.staleAfterNanos(interval), lastUse, Clock.systemUTC()::millis, System::nanoTime,
+        KeyCache cache = new KeyCache(
+                keys,
+                config.getCacheFor().toNanoseconds(),
+                config.getCachedKeys(),
+                Revocations.staleAfterNanos(interval),
+                lastUse,
+                Clock.systemUTC()::millis,
+                System::nanoTime,
                 environment.metrics());
         // Each check looks back further than any key is kept, plus a minute for clocks and commits.
-        environment.lifecycle().manage(new Revocations(reads, cache, interval, config.getCacheFor().toSeconds() + 60.0,
-                environment.lifecycle().scheduledExecutorService("api-key-revocations", true).threads(1).build(),
-                System::nanoTime));
+        environment
+                .lifecycle()
+                .manage(new Revocations(
+                        reads,
+                        cache,
+                        interval,
+                        config.getCacheFor().toSeconds() + 60.0,
+                        environment
+                                .lifecycle()
+                                .scheduledExecutorService("api-key-revocations", true)
+                                .threads(1)
+                                .build(),
+                        System::nanoTime));
         Refusals refusals = new Refusals(environment.metrics());
-        Access access = new Access(cache, keys, refusals,
-                new RateLimiter(rateLimits, redis, environment.metrics(), System::nanoTime), rateLimits.getLocalBuckets());
+        Access access = new Access(
+                cache,
+                keys,
+                refusals,
+                new RateLimiter(rateLimits, redis, environment.metrics(), System::nanoTime),
+                rateLimits.getLocalBuckets());
 
-        environment.jersey().register(new AuthDynamicFeature(new BearerKeyFilter.Builder(access)
-                .setAuthenticator(access::authenticate)
-                .setAuthorizer((caller, scope, request) -> caller.has(scope))
-                .setPrefix(SCHEME)
-                .setRealm(REALM)
-                .setUnauthorizedHandler(access.unauthorized)
-                .buildAuthFilter()));
+        environment
+                .jersey()
+                .register(new AuthDynamicFeature(new BearerKeyFilter.Builder(access)
+                        .setAuthenticator(access::authenticate)
+                        .setAuthorizer((caller, scope, request) -> caller.has(scope))
+                        .setPrefix(SCHEME)
+                        .setRealm(REALM)
+                        .setUnauthorizedHandler(access.unauthorized)
+                        .buildAuthFilter()));
         environment.jersey().register(RolesAllowedDynamicFeature.class);
         environment.jersey().register(new AuthValueFactoryProvider.Binder<>(Caller.class));
         environment.jersey().register(new RefusalCounter(refusals));
         environment.jersey().register(new RateLimitField());
         // First in the chain: whatever happens in Jersey, the in-flight place it took is given back.
-        environment.servlets().addFilter("rate-limit-release", new ReleaseInFlight())
+        environment
+                .servlets()
+                .addFilter("rate-limit-release", new ReleaseInFlight())
                 .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
-                List<Class<?>> resources = new ArrayList<>(environment.jersey().getResourceConfig().getClasses());
+                List<Class<?>> resources =
+                        new ArrayList<>(environment.jersey().getResourceConfig().getClasses());
                 environment.jersey().getResourceConfig().getInstances().forEach(r -> resources.add(r.getClass()));
                 List<AccessRules.Route> open = AccessRules.withoutRule(resources);
                 if (!open.isEmpty()) {
@@ -285,8 +319,10 @@ public final class Access implements AccessCheck {
 
     /** Jersey's 403 for a key without the route's scope, as Dropwizard's exception mapper words it. */
     static Response forbidden() {
-        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(403, LocalizationMessages.USER_NOT_AUTHORIZED())).build();
+        return Response.status(Response.Status.FORBIDDEN)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(403, LocalizationMessages.USER_NOT_AUTHORIZED()))
+                .build();
     }
 
     /** The refusal counts of a route family, for the cross-tenant answers a route decides itself. */
@@ -347,7 +383,8 @@ public final class Access implements AccessCheck {
     private static final class RateLimitField implements ContainerResponseFilter {
         @Override
         public void filter(ContainerRequestContext request, ContainerResponseContext response) {
-            if (request.getProperty(ADMITTED) instanceof Allowed allowed && allowed.rateLimit() != null
+            if (request.getProperty(ADMITTED) instanceof Allowed allowed
+                    && allowed.rateLimit() != null
                     && !response.getHeaders().containsKey("RateLimit")) {
                 response.getHeaders().putSingle("RateLimit", allowed.rateLimit());
             }

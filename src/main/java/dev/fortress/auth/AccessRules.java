@@ -30,8 +30,7 @@ public final class AccessRules {
         }
     }
 
-    private AccessRules() {
-    }
+    private AccessRules() {}
 
     /** The routes of {@code resources} (Jersey's model of them: what it will match), sorted by path and method. */
     public static List<Route> routes(Iterable<Class<?>> resources) {

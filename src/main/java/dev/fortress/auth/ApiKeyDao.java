@@ -13,22 +13,31 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface ApiKeyDao {
 
     /** A key as {@code keys list} shows it: never the key, only its first characters. */
-    record Listed(long id, long orgId, String prefix, String[] scopes, OffsetDateTime createdAt,
-                  OffsetDateTime expiresAt, OffsetDateTime revokedAt, OffsetDateTime lastUsedAt,
-                  Double requestsPerSecond) {
-    }
+    record Listed(
+            long id,
+            long orgId,
+            String prefix,
+            String[] scopes,
+            OffsetDateTime createdAt,
+            OffsetDateTime expiresAt,
+            OffsetDateTime revokedAt,
+            OffsetDateTime lastUsedAt,
+            Double requestsPerSecond) {}
 
     /** A key just revoked (or revoked before: then {@code revokedAt} is that first time). */
-    record Revoked(long id, long orgId, String prefix, OffsetDateTime revokedAt) {
-    }
+    record Revoked(long id, long orgId, String prefix, OffsetDateTime revokedAt) {}
 
     /** {@code requestsPerSecond} null: the key runs at {@code rateLimits.requestsPerSecond}. */
     @SqlUpdate("insert into api_keys (org_id, prefix, hash, scopes, expires_at, requests_per_second) "
             + "values (:orgId, :prefix, :hash, cast(:scopes as text[]), :expiresAt, :rate)")
     @GetGeneratedKeys("id")
-    long create(@Bind("orgId") long orgId, @Bind("prefix") String prefix, @Bind("hash") byte[] hash,
-                @Bind("scopes") String[] scopes, @Bind("expiresAt") OffsetDateTime expiresAt,
-                @Bind("rate") Double requestsPerSecond);
+    long create(
+            @Bind("orgId") long orgId,
+            @Bind("prefix") String prefix,
+            @Bind("hash") byte[] hash,
+            @Bind("scopes") String[] scopes,
+            @Bind("expiresAt") OffsetDateTime expiresAt,
+            @Bind("rate") Double requestsPerSecond);
 
     @SqlQuery("select id, org_id, prefix, scopes, created_at, expires_at, revoked_at, last_used_at, "
             + "requests_per_second "

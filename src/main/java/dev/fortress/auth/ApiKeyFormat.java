@@ -20,6 +20,7 @@ public final class ApiKeyFormat {
     public static final int LENGTH = PREFIX.length() + RANDOM_CHARS + CHECKSUM_CHARS;
     /** How much of a key {@code keys list} and the logs show: the prefix and 8 random characters. */
     static final int SHOWN_CHARS = PREFIX.length() + 8;
+
     private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     /** Whether an ASCII character is a base62 digit: checked for every key a request presents. */
     private static final boolean[] IS_BASE62 = new boolean[128];
@@ -30,8 +31,7 @@ public final class ApiKeyFormat {
         }
     }
 
-    private ApiKeyFormat() {
-    }
+    private ApiKeyFormat() {}
 
     /** A new key. */
     public static String generate(SecureRandom random) {
@@ -39,7 +39,8 @@ public final class ApiKeyFormat {
         for (int i = 0; i < RANDOM_CHARS; i++) {
             key.append(BASE62.charAt(random.nextInt(BASE62.length())));
         }
-        return key.append(checksum(key, PREFIX.length(), PREFIX.length() + RANDOM_CHARS)).toString();
+        return key.append(checksum(key, PREFIX.length(), PREFIX.length() + RANDOM_CHARS))
+                .toString();
     }
 
     /** Whether {@code key} has the form and a checksum that matches: a key Fortress could have made. */

@@ -44,8 +44,13 @@ public interface ApiKeyReadDao {
             String[] scopes = (String[]) rs.getArray(4).getArray();
             Timestamp expires = rs.getTimestamp(5);
             double rate = rs.getDouble(6); // 0 when null: the default rate
-            return new Caller(rs.getLong(1), rs.getLong(2), Set.copyOf(List.of(scopes)), rs.getString(3),
-                    expires == null ? null : expires.toInstant(), rate);
+            return new Caller(
+                    rs.getLong(1),
+                    rs.getLong(2),
+                    Set.copyOf(List.of(scopes)),
+                    rs.getString(3),
+                    expires == null ? null : expires.toInstant(),
+                    rate);
         }
     }
 }

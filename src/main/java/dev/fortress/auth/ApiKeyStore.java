@@ -15,9 +15,8 @@ import org.jdbi.v3.core.Jdbi;
 public final class ApiKeyStore {
 
     /** A key just made: the only time the key itself is known. */
-    public record Created(long id, long orgId, String key, Set<String> scopes, Instant expiresAt,
-                          Double requestsPerSecond) {
-    }
+    public record Created(
+            long id, long orgId, String key, Set<String> scopes, Instant expiresAt, Double requestsPerSecond) {}
 
     private final Jdbi writer;
     private final SecureRandom random = new SecureRandom();
@@ -36,18 +35,25 @@ public final class ApiKeyStore {
      * {@code rateLimits.requestsPerSecond}.
      */
     public Created create(long orgId, Set<String> scopes, Instant expiresAt, Double requestsPerSecond) {
-        if (requestsPerSecond != null && !(requestsPerSecond > 0 && requestsPerSecond <= RateLimitsConfiguration.MAX_RATE)) {
-            throw new IllegalArgumentException("a key's rate is more than 0 and at most " + RateLimitsConfiguration.MAX_RATE
-                    + " requests per second, not " + requestsPerSecond);
+        if (requestsPerSecond != null
+                && !(requestsPerSecond > 0 && requestsPerSecond <= RateLimitsConfiguration.MAX_RATE)) {
+            throw new IllegalArgumentException("a key's rate is more than 0 and at most "
+                    + RateLimitsConfiguration.MAX_RATE + " requests per second, not " + requestsPerSecond);
         }
         if (orgId < 1) {
             throw new IllegalArgumentException("an organisation id is a positive integer, not " + orgId);
         }
         Set<String> ordered = Scopes.parse(String.join(",", scopes));
         String key = ApiKeyFormat.generate(random);
-        long id = writer.withExtension(ApiKeyDao.class, dao -> dao.create(orgId, ApiKeyFormat.shown(key),
-                ApiKeyFormat.hash(key), ordered.toArray(String[]::new),
-                expiresAt == null ? null : expiresAt.atOffset(ZoneOffset.UTC), requestsPerSecond));
+        long id = writer.withExtension(
+                ApiKeyDao.class,
+                dao -> dao.create(
+                        orgId,
+                        ApiKeyFormat.shown(key),
+                        ApiKeyFormat.hash(key),
+                        ordered.toArray(String[]::new),
+                        expiresAt == null ? null : expiresAt.atOffset(ZoneOffset.UTC),
+                        requestsPerSecond));
         return new Created(id, orgId, key, ordered, expiresAt, requestsPerSecond);
     }
 
@@ -69,8 +75,8 @@ public final class ApiKeyStore {
         try {
             id = Long.parseLong(given);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + given + "' is neither a key id (keys list) nor a key ("
-                    + ApiKeyFormat.PREFIX + "...)");
+            throw new IllegalArgumentException(
+                    "'" + given + "' is neither a key id (keys list) nor a key (" + ApiKeyFormat.PREFIX + "...)");
         }
         return writer.withExtension(ApiKeyDao.class, dao -> dao.revokeById(id));
     }

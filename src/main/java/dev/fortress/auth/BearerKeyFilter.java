@@ -40,15 +40,16 @@ final class BearerKeyFilter extends AuthFilter<String, Caller> {
         String key = Access.credentials(authorization);
         if (!authenticate(request, key, Access.SCHEME)) {
             // No servlet request in Jersey's in-memory test container: one address for all there.
-            Response over = access.overUnauthenticated(key, servletRequest == null ? null : servletRequest.getRemoteAddr());
+            Response over =
+                    access.overUnauthenticated(key, servletRequest == null ? null : servletRequest.getRemoteAddr());
             if (over != null) {
                 request.abortWith(over);
                 return;
             }
             throw unauthorizedHandler.buildException(prefix, realm);
         }
-        Access.Decision decision = access.admit((Caller) request.getSecurityContext().getUserPrincipal(),
-                authorization);
+        Access.Decision decision =
+                access.admit((Caller) request.getSecurityContext().getUserPrincipal(), authorization);
         if (decision instanceof Access.Refused refused) {
             request.abortWith(refused.response());
             return;

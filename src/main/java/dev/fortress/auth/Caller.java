@@ -14,8 +14,9 @@ import java.util.Set;
  * @param requestsPerSecond the key's own request rate ({@code keys create --rate}), or 0 for
  *                  {@code rateLimits.requestsPerSecond} ({@link RateLimiter})
  */
-public record Caller(long keyId, long orgId, Set<String> scopes, String prefix, Instant expiresAt,
-                     double requestsPerSecond) implements Principal {
+public record Caller(
+        long keyId, long orgId, Set<String> scopes, String prefix, Instant expiresAt, double requestsPerSecond)
+        implements Principal {
 
     public Caller {
         scopes = Set.copyOf(scopes);

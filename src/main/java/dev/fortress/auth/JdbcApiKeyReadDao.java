@@ -32,7 +32,12 @@ final class JdbcApiKeyReadDao implements ApiKeyReadDao {
 
     @Override
     public Optional<Caller> find(byte[] hash) {
-        return TimedJdbc.query(pool, metrics, FIND_NAME, FIND_JDBC, st -> st.setBytes(1, hash),
+        return TimedJdbc.query(
+                pool,
+                metrics,
+                FIND_NAME,
+                FIND_JDBC,
+                st -> st.setBytes(1, hash),
                 rows -> rows.next() ? Optional.of(MAPPER.map(rows, null)) : Optional.empty());
     }
 

@@ -52,6 +52,7 @@ final class KeyCache {
     private final LongSupplier nanoClock;
     /** When {@link #revoked} was last told the recent revocations; only meaningful once {@link #told}. */
     private volatile long toldNanos;
+
     private volatile boolean told;
 
     /**
@@ -59,8 +60,15 @@ final class KeyCache {
      * @param staleAfterNanos how long after the last news of revocations keys are still trusted from here
      * @param clock           wall-clock milliseconds (expiry, last use); {@code nanoClock}: elapsed time
      */
-    KeyCache(Authenticator<String, Caller> lookUp, long cacheForNanos, int maxKeys, long staleAfterNanos,
-             LastUse lastUse, LongSupplier clock, LongSupplier nanoClock, MetricRegistry metrics) {
+    KeyCache(
+            Authenticator<String, Caller> lookUp,
+            long cacheForNanos,
+            int maxKeys,
+            long staleAfterNanos,
+            LastUse lastUse,
+            LongSupplier clock,
+            LongSupplier nanoClock,
+            MetricRegistry metrics) {
         this.lookUp = lookUp;
         this.staleAfterNanos = staleAfterNanos;
         this.lastUse = lastUse;

@@ -76,8 +76,11 @@ final class LastUse implements Managed {
             }
             if (!failing) {
                 failing = true;
-                LOG.warn("cannot write the last use of {} API keys ({}); retrying every {} ms", ids.size(),
-                        e.toString(), intervalMillis);
+                LOG.warn(
+                        "cannot write the last use of {} API keys ({}); retrying every {} ms",
+                        ids.size(),
+                        e.toString(),
+                        intervalMillis);
             }
         }
     }

@@ -69,6 +69,7 @@ final class RateLimiter {
             redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1)
             return {1, math.floor((tolerance - (nxt - now)) / emission), 0, math.ceil(nxt - now)}
             """;
+
     static final String GCRA_SHA = sha1(GCRA);
 
     private final Redis redis;
@@ -88,6 +89,7 @@ final class RateLimiter {
      * EVALSHA otherwise: 145,676 of them beside the polite load in bench/hostile.
      */
     private final Cache<String, Long> refusedUntil;
+
     private final Map<Long, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     private final LongSupplier nanos;
     private final Meter limitedKey;
@@ -106,10 +108,14 @@ final class RateLimiter {
         this.addressPrefix = config.getNamespace() + ":rl:addr:";
         this.keyPolicy = policy(KEY, keyRate, keyBurst);
         this.addressPolicy = policy(ADDRESS, addressRate, addressBurst);
-        this.local = Caffeine.newBuilder().maximumSize(config.getLocalBuckets())
-                .expireAfterAccess(Duration.ofMinutes(10)).build();
-        this.refusedUntil = Caffeine.newBuilder().maximumSize(config.getLocalBuckets())
-                .expireAfterWrite(Duration.ofMinutes(10)).build();
+        this.local = Caffeine.newBuilder()
+                .maximumSize(config.getLocalBuckets())
+                .expireAfterAccess(Duration.ofMinutes(10))
+                .build();
+        this.refusedUntil = Caffeine.newBuilder()
+                .maximumSize(config.getLocalBuckets())
+                .expireAfterWrite(Duration.ofMinutes(10))
+                .build();
         this.nanos = nanos;
         this.limitedKey = metrics.meter(MetricRegistry.name(LIMITED, KEY));
         this.limitedAddress = metrics.meter(MetricRegistry.name(LIMITED, ADDRESS));
@@ -135,7 +141,10 @@ final class RateLimiter {
         if (held.incrementAndGet() > maxInFlight) {
             held.decrementAndGet();
             limitedInFlight.mark();
-            return new Access.Refused(tooMany(1, keyPolicy(caller), "\"" + KEY + "\";r=0;t=1",
+            return new Access.Refused(tooMany(
+                    1,
+                    keyPolicy(caller),
+                    "\"" + KEY + "\";r=0;t=1",
                     "too many requests in flight for this key (at most " + maxInFlight + " at once per instance)"));
         }
         double rate = caller.requestsPerSecond() > 0 ? caller.requestsPerSecond() : keyRate;
@@ -148,14 +157,15 @@ final class RateLimiter {
             long retry = -outcome;
             String policy = keyPolicy(caller);
             String state = "\"" + KEY + "\";r=0;t=" + retry;
-            String message = "rate limit of this key exceeded: " + shown(rate) + " requests per second, bursts of "
-                    + burst;
+            String message =
+                    "rate limit of this key exceeded: " + shown(rate) + " requests per second, bursts of " + burst;
             Long until = refusedUntil.getIfPresent(bucket); // absent while Redis does not answer: no edge refusals
-            return new Access.Refused(tooMany(retry, policy, state, message),
+            return new Access.Refused(
+                    tooMany(retry, policy, state, message),
                     until == null ? null : new Access.RateRefusal(until, retry, policy, state, message));
         }
-        return new Access.Allowed(caller, "\"" + KEY + "\";r=" + (outcome >>> 32) + ";t=" + (outcome & 0xFFFF_FFFFL),
-                held);
+        return new Access.Allowed(
+                caller, "\"" + KEY + "\";r=" + (outcome >>> 32) + ";t=" + (outcome & 0xFFFF_FFFFL), held);
     }
 
     /** A request of a key refused for its rate, answered at the edge ({@link Access#refusedAtEdge}). */
@@ -171,7 +181,10 @@ final class RateLimiter {
         }
         limitedAddress.mark();
         long retry = -outcome;
-        return tooMany(retry, addressPolicy, "\"" + ADDRESS + "\";r=0;t=" + retry,
+        return tooMany(
+                retry,
+                addressPolicy,
+                "\"" + ADDRESS + "\";r=0;t=" + retry,
                 "too many requests without a valid key from this address: " + shown(addressRate)
                         + " per second, bursts of " + addressBurst);
     }
@@ -196,11 +209,13 @@ final class RateLimiter {
     }
 
     private static Response tooMany(long retryAfter, String policy, String state, String message) {
-        return Response.status(429).type(MediaType.APPLICATION_JSON_TYPE)
+        return Response.status(429)
+                .type(MediaType.APPLICATION_JSON_TYPE)
                 .header("Retry-After", retryAfter)
                 .header("RateLimit-Policy", policy)
                 .header("RateLimit", state)
-                .entity(new ErrorMessage(429, message)).build();
+                .entity(new ErrorMessage(429, message))
+                .build();
     }
 
     /**
@@ -271,8 +286,8 @@ final class RateLimiter {
 
     private static String sha1(String script) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
-                    .digest(script.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -36,8 +36,13 @@ final class Revocations implements Managed {
      * @param windowSeconds how far back each check looks: longer than a key is ever kept, so a
      *                      revocation is seen by every check while a key it concerns may be kept
      */
-    Revocations(Reads<ApiKeyReadDao> keys, KeyCache cache, long intervalNanos, double windowSeconds,
-                ScheduledExecutorService executor, LongSupplier nanoClock) {
+    Revocations(
+            Reads<ApiKeyReadDao> keys,
+            KeyCache cache,
+            long intervalNanos,
+            double windowSeconds,
+            ScheduledExecutorService executor,
+            LongSupplier nanoClock) {
         this.keys = keys;
         this.cache = cache;
         this.intervalNanos = intervalNanos;
@@ -72,8 +77,11 @@ final class Revocations implements Managed {
         } catch (RuntimeException e) {
             if (!failing) {
                 failing = true;
-                LOG.warn("cannot read API key revocations ({}): from {} intervals on, every request's key is looked "
-                        + "up again", e.toString(), STALE_AFTER_INTERVALS);
+                LOG.warn(
+                        "cannot read API key revocations ({}): from {} intervals on, every request's key is looked "
+                                + "up again",
+                        e.toString(),
+                        STALE_AFTER_INTERVALS);
             }
         }
     }

@@ -18,8 +18,7 @@ public final class Scopes {
     public static final String ADMIN = "admin";
     public static final List<String> ALL = List.of(READ, WRITE, IMPORT, ADMIN);
 
-    private Scopes() {
-    }
+    private Scopes() {}
 
     /** {@code read,write} to its scopes, in the order of {@link #ALL}; refuses an unknown or empty list. */
     public static Set<String> parse(String csv) {
@@ -27,7 +26,8 @@ public final class Scopes {
         for (String part : csv.split(",", -1)) {
             String scope = part.strip().toLowerCase(Locale.ROOT);
             if (!ALL.contains(scope)) {
-                throw new IllegalArgumentException("unknown scope '" + part.strip() + "': scopes are " + String.join(",", ALL));
+                throw new IllegalArgumentException(
+                        "unknown scope '" + part.strip() + "': scopes are " + String.join(",", ALL));
             }
             wanted.add(scope);
         }

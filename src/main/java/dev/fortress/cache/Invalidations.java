@@ -68,9 +68,11 @@ public final class Invalidations implements Managed {
     private final Object lock = new Object();
     /** The subscription's connection and its handler; guarded by {@link #lock} (PINGs are written under it). */
     private Jedis connection;
+
     private Subscriber subscriber;
     /** The master the subscription was last made (or tried) on. */
     private volatile HostAndPort master;
+
     private volatile boolean subscribed;
     /** {@link #now} at which the last answered PING was sent, or the subscription was made. */
     private volatile long heardAt;
@@ -78,10 +80,12 @@ public final class Invalidations implements Managed {
     private volatile long distrustedAt;
     /** Heartbeat thread only (under {@link #lock}). */
     private long lastPingAt;
+
     private int unanswered;
     private volatile boolean stopping;
     /** Subscriber thread only: the last attempt failed too (logged once until a subscription is made). */
     private boolean failing;
+
     private final Thread thread;
 
     /**
@@ -89,8 +93,14 @@ public final class Invalidations implements Managed {
      * @param metrics prefix for {@code <prefix>.invalidations} (messages received),
      *                {@code <prefix>.subscriptions} (made, again included) and {@code <prefix>.listening} (1 or 0)
      */
-    public Invalidations(Redis redis, String channel, String name, io.dropwizard.util.Duration heartbeat,
-                         ScheduledExecutorService heartbeats, MetricRegistry metrics, String prefix) {
+    public Invalidations(
+            Redis redis,
+            String channel,
+            String name,
+            io.dropwizard.util.Duration heartbeat,
+            ScheduledExecutorService heartbeats,
+            MetricRegistry metrics,
+            String prefix) {
         this.redis = redis;
         this.clientConfig = redis.clientConfig("fortress-" + name); // in CLIENT LIST
         this.channel = channel;
@@ -192,11 +202,21 @@ public final class Invalidations implements Managed {
             }
             String cause = failure == null ? "unsubscribed by redis" : failure.getMessage();
             if (handler.made) {
-                LOG.warn("subscription to {} on redis at {} lost ({}): the caches it invalidates are not used until "
-                        + "it is made again (tried every {} ms)", channel, where(), cause, heartbeatNanos / 1_000_000);
+                LOG.warn(
+                        "subscription to {} on redis at {} lost ({}): the caches it invalidates are not used until "
+                                + "it is made again (tried every {} ms)",
+                        channel,
+                        where(),
+                        cause,
+                        heartbeatNanos / 1_000_000);
             } else if (!failing) {
-                LOG.warn("cannot subscribe to {} on redis at {} ({}): the caches it invalidates are not used; "
-                        + "trying again every {} ms", channel, where(), cause, heartbeatNanos / 1_000_000);
+                LOG.warn(
+                        "cannot subscribe to {} on redis at {} ({}): the caches it invalidates are not used; "
+                                + "trying again every {} ms",
+                        channel,
+                        where(),
+                        cause,
+                        heartbeatNanos / 1_000_000);
             } else {
                 LOG.debug("subscribing to {} failed again: {}", channel, cause);
             }
@@ -226,16 +246,22 @@ public final class Invalidations implements Managed {
             }
             HostAndPort now = redis.master();
             if (now != null && !now.equals(master)) {
-                LOG.warn("subscription to {} on redis at {}, but the master is now {}: subscribing there", channel,
-                        master, now);
+                LOG.warn(
+                        "subscription to {} on redis at {}, but the master is now {}: subscribing there",
+                        channel,
+                        master,
+                        now);
                 subscribed = false;
                 connection.disconnect(); // the subscriber thread's read fails, and it subscribes again
                 return;
             }
             unanswered = lastPingAt > heardAt ? unanswered + 1 : 0;
             if (unanswered >= STALE_AFTER_HEARTBEATS) {
-                LOG.warn("subscription to {} on redis at {}: {} PINGs in a row unanswered, subscribing again",
-                        channel, where(), unanswered);
+                LOG.warn(
+                        "subscription to {} on redis at {}: {} PINGs in a row unanswered, subscribing again",
+                        channel,
+                        where(),
+                        unanswered);
                 subscribed = false;
                 connection.disconnect(); // the subscriber thread's read fails, and it subscribes again
                 return;

@@ -29,14 +29,13 @@ public final class NearCache<K, V> implements Invalidations.Listener {
 
     /** The message that drops every entry. */
     public static final String EVERYTHING = "*";
+
     private static final int STRIPES = 1024;
 
     /** What a fill saw before it read Redis. */
-    public record Ticket(long generation, long stripe) {
-    }
+    public record Ticket(long generation, long stripe) {}
 
-    private record Held<V>(V value, long generation, long deadlineNanos) {
-    }
+    private record Held<V>(V value, long generation, long deadlineNanos) {}
 
     private final Cache<Object, Held<V>> cache;
     private final Invalidations invalidations;
@@ -49,8 +48,13 @@ public final class NearCache<K, V> implements Invalidations.Listener {
     private final Meter bypassed;
     private final Meter drops;
 
-    private NearCache(int maxEntries, io.dropwizard.util.Duration ttl, Invalidations invalidations,
-                      Function<String, K> keyOf, MetricRegistry metrics, String prefix) {
+    private NearCache(
+            int maxEntries,
+            io.dropwizard.util.Duration ttl,
+            Invalidations invalidations,
+            Function<String, K> keyOf,
+            MetricRegistry metrics,
+            String prefix) {
         this.invalidations = invalidations;
         this.keyOf = keyOf;
         this.ttlNanos = ttl.toNanoseconds();
@@ -87,9 +91,13 @@ public final class NearCache<K, V> implements Invalidations.Listener {
      * @param prefix  metrics: {@code <prefix>.hits}, {@code .misses}, {@code .bypassed} (lookups while
      *                the invalidations were not trusted), {@code .drops} (every entry dropped), {@code .size}
      */
-    public static <K, V> NearCache<K, V> fedBy(Invalidations invalidations, int maxEntries,
-                                               io.dropwizard.util.Duration ttl, Function<String, K> keyOf,
-                                               MetricRegistry metrics, String prefix) {
+    public static <K, V> NearCache<K, V> fedBy(
+            Invalidations invalidations,
+            int maxEntries,
+            io.dropwizard.util.Duration ttl,
+            Function<String, K> keyOf,
+            MetricRegistry metrics,
+            String prefix) {
         NearCache<K, V> near = new NearCache<>(maxEntries, ttl, invalidations, keyOf, metrics, prefix);
         invalidations.deliverTo(near);
         return near;
@@ -152,8 +160,12 @@ public final class NearCache<K, V> implements Invalidations.Listener {
         Held<V> held = new Held<>(value, ticket.generation(), System.nanoTime() + life);
         // Compared under the key's lock: an invalidation of the key either came before (the stripe
         // moved: not stored) or removes the entry after.
-        cache.asMap().compute(key, (k, old) ->
-                stripes.get(stripe(k)) == ticket.stripe() && generation.get() == ticket.generation() ? held : old);
+        cache.asMap()
+                .compute(
+                        key,
+                        (k, old) -> stripes.get(stripe(k)) == ticket.stripe() && generation.get() == ticket.generation()
+                                ? held
+                                : old);
     }
 
     /** Drops {@code key} here (this instance's own write, or another's message). */

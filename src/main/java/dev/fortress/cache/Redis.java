@@ -51,8 +51,8 @@ public final class Redis implements Managed {
 
     public Redis(RedisConfiguration config, MetricRegistry metrics) {
         this.config = config;
-        this.breaker = breaker(config.getBreakerFailures(), config.getBreakerOpenFor().toJavaDuration(),
-                Clock.systemUTC());
+        this.breaker =
+                breaker(config.getBreakerFailures(), config.getBreakerOpenFor().toJavaDuration(), Clock.systemUTC());
         this.errors = metrics.meter(MetricRegistry.name(PREFIX, "errors"));
         this.skipped = metrics.meter(MetricRegistry.name(PREFIX, "skipped-breaker-open"));
         this.exhausted = metrics.meter(MetricRegistry.name(PREFIX, "pool-exhausted"));
@@ -71,8 +71,8 @@ public final class Redis implements Managed {
         metrics.register(MetricRegistry.name(PREFIX, "pool", "borrow-wait-max-seconds"), (Gauge<Double>) () ->
                 connections.current() == null ? 0.0 : connections.current().getMaxBorrowWaitTimeMillis() / 1000.0);
         // 0 closed, 1 half-open, 2 open: one number an alert can compare.
-        metrics.register(MetricRegistry.name(PREFIX, "breaker-state"), (Gauge<Integer>) () ->
-                switch (breaker.getState()) {
+        metrics.register(
+                MetricRegistry.name(PREFIX, "breaker-state"), (Gauge<Integer>) () -> switch (breaker.getState()) {
                     case CLOSED -> 0;
                     case HALF_OPEN -> 1;
                     default -> 2; // OPEN: nothing here forces or disables the breaker
@@ -85,15 +85,17 @@ public final class Redis implements Managed {
      * terms: a window of the last {@code failures} calls, all of which must have failed.
      */
     static CircuitBreaker breaker(int failures, Duration openFor, Clock clock) {
-        return CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
-                .slidingWindow(failures, failures, SlidingWindowType.COUNT_BASED)
-                .failureRateThreshold(100)
-                .waitDurationInOpenState(openFor)
-                .permittedNumberOfCallsInHalfOpenState(1)
-                // A request after openFor is the trial: no timer thread needed to move to half-open.
-                .automaticTransitionFromOpenToHalfOpenEnabled(false)
-                .clock(clock)
-                .build());
+        return CircuitBreaker.of(
+                "redis",
+                CircuitBreakerConfig.custom()
+                        .slidingWindow(failures, failures, SlidingWindowType.COUNT_BASED)
+                        .failureRateThreshold(100)
+                        .waitDurationInOpenState(openFor)
+                        .permittedNumberOfCallsInHalfOpenState(1)
+                        // A request after openFor is the trial: no timer thread needed to move to half-open.
+                        .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                        .clock(clock)
+                        .build());
     }
 
     /** 0 while there is no pool (no Sentinel has named the master yet). */
@@ -172,7 +174,8 @@ public final class Redis implements Managed {
     /** No pooled connection came free within the borrow timeout (the pool gives up without a cause). */
     private static boolean poolExhausted(RuntimeException e) {
         return !(e instanceof JedisConnectionException)
-                && e.getCause() instanceof java.util.NoSuchElementException timeout && timeout.getCause() == null;
+                && e.getCause() instanceof java.util.NoSuchElementException timeout
+                && timeout.getCause() == null;
     }
 
     private <T> Optional<T> failed(String what, RuntimeException e) {
@@ -180,8 +183,12 @@ public final class Redis implements Managed {
         CircuitBreaker.State before = breaker.getState();
         breaker.onError(0, TimeUnit.NANOSECONDS, e);
         if (before == CircuitBreaker.State.CLOSED && breaker.getState() == CircuitBreaker.State.OPEN) {
-            LOG.warn("redis at {} failing ({} on {}): breaker open for {}, serving from the database",
-                    where(), e.getMessage(), what, config.getBreakerOpenFor());
+            LOG.warn(
+                    "redis at {} failing ({} on {}): breaker open for {}, serving from the database",
+                    where(),
+                    e.getMessage(),
+                    what,
+                    config.getBreakerOpenFor());
         } else {
             LOG.debug("redis {} failed: {}", what, e.getMessage());
         }

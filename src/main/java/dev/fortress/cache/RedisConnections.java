@@ -41,6 +41,7 @@ final class RedisConnections implements AutoCloseable {
     private volatile Pool<Jedis> pool;
     /** Guarded by {@link #making}: when the last attempt to make the pool failed (0: none has). */
     private long failedAt;
+
     private volatile boolean closed;
 
     RedisConnections(RedisConfiguration config) {
@@ -59,10 +60,17 @@ final class RedisConnections implements AutoCloseable {
                     .autoNegotiateProtocol(false)
                     .clientName("fortress-sentinel-listener") // in the Sentinels' CLIENT LIST
                     .build();
-            this.make = () -> new JedisSentinelPool(config.getMasterName(), new HashSet<>(config.sentinelAddresses()),
-                    poolConfig, clientConfig(config, null), sentinels);
+            this.make = () -> new JedisSentinelPool(
+                    config.getMasterName(),
+                    new HashSet<>(config.sentinelAddresses()),
+                    poolConfig,
+                    clientConfig(config, null),
+                    sentinels);
         } else {
-            this.make = () -> new JedisPool(poolConfig, config.getUrl(), (int) config.getConnectTimeout().toMilliseconds(),
+            this.make = () -> new JedisPool(
+                    poolConfig,
+                    config.getUrl(),
+                    (int) config.getConnectTimeout().toMilliseconds(),
                     (int) config.getTimeout().toMilliseconds());
             this.pool = make.get(); // connects to nothing yet
         }
@@ -96,7 +104,8 @@ final class RedisConnections implements AutoCloseable {
         if (current == null) {
             return null;
         }
-        return current instanceof JedisSentinelPool sentinels ? sentinels.getCurrentHostMaster()
+        return current instanceof JedisSentinelPool sentinels
+                ? sentinels.getCurrentHostMaster()
                 : JedisURIHelper.getHostAndPort(config.getUrl());
     }
 
@@ -130,14 +139,21 @@ final class RedisConnections implements AutoCloseable {
             try {
                 Pool<Jedis> made = make.get();
                 failedAt = 0;
-                LOG.info("redis master of '{}' is at {}, per the Sentinels {}", config.getMasterName(),
-                        ((JedisSentinelPool) made).getCurrentHostMaster(), config.sentinelAddresses());
+                LOG.info(
+                        "redis master of '{}' is at {}, per the Sentinels {}",
+                        config.getMasterName(),
+                        ((JedisSentinelPool) made).getCurrentHostMaster(),
+                        config.sentinelAddresses());
                 pool = made;
                 return made;
             } catch (RuntimeException e) {
                 failedAt = System.nanoTime();
-                LOG.warn("no Sentinel of {} names the redis master of '{}' ({}): redis is skipped, and the Sentinels "
-                        + "are asked again in {}", config.sentinelAddresses(), config.getMasterName(), e.getMessage(),
+                LOG.warn(
+                        "no Sentinel of {} names the redis master of '{}' ({}): redis is skipped, and the Sentinels "
+                                + "are asked again in {}",
+                        config.sentinelAddresses(),
+                        config.getMasterName(),
+                        e.getMessage(),
                         config.getBreakerOpenFor());
                 throw e;
             }

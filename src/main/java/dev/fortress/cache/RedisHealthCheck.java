@@ -18,12 +18,17 @@ public final class RedisHealthCheck extends HealthCheck {
     protected Result check() {
         try {
             String pong = redis.ping();
-            return Result.healthy("redis at %s answers %s; breaker %s", redis.where(), pong,
-                    redis.breakerState().name().toLowerCase());
+            return Result.healthy(
+                    "redis at %s answers %s; breaker %s",
+                    redis.where(), pong, redis.breakerState().name().toLowerCase());
         } catch (RuntimeException e) {
-            return Result.unhealthy("degraded: redis at %s does not answer (%s); caches are bypassed and "
-                    + "requests are served from the database. %s Breaker %s.", redis.where(), e.getMessage(),
-                    redis.whatToCheck(), redis.breakerState().name().toLowerCase());
+            return Result.unhealthy(
+                    "degraded: redis at %s does not answer (%s); caches are bypassed and "
+                            + "requests are served from the database. %s Breaker %s.",
+                    redis.where(),
+                    e.getMessage(),
+                    redis.whatToCheck(),
+                    redis.breakerState().name().toLowerCase());
         }
     }
 }

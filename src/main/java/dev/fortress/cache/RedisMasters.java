@@ -58,12 +58,14 @@ final class RedisMasters {
                 return false; // another call saw the change first, and its listeners have run
             }
             if (seen.add(master)) {
-                metrics.register(MetricRegistry.name(prefix, "master", master.toString()),
-                        (Gauge<Integer>) () -> master.equals(current) ? 1 : 0);
+                metrics.register(MetricRegistry.name(prefix, "master", master.toString()), (Gauge<Integer>)
+                        () -> master.equals(current) ? 1 : 0);
             }
             if (before != null) {
-                LOG.warn("redis master changed from {} to {}: what this instance learnt from redis may have gaps "
-                        + "(replication is asynchronous); the caches distrust it until they have dropped it", before,
+                LOG.warn(
+                        "redis master changed from {} to {}: what this instance learnt from redis may have gaps "
+                                + "(replication is asynchronous); the caches distrust it until they have dropped it",
+                        before,
                         master);
                 listeners.forEach(Runnable::run);
                 changes.mark(); // after them: whoever sees the count move sees what they did

@@ -30,9 +30,8 @@ public final class SingleFlight<K, V> {
         }
     }
 
-    private final AsyncCache<K, Outcome<V>> inFlight = Caffeine.newBuilder()
-            .expireAfterWrite(Duration.ZERO)
-            .buildAsync();
+    private final AsyncCache<K, Outcome<V>> inFlight =
+            Caffeine.newBuilder().expireAfterWrite(Duration.ZERO).buildAsync();
 
     public V get(K key, Supplier<V> compute) {
         CompletableFuture<Outcome<V>> mine = new CompletableFuture<>();

@@ -34,6 +34,7 @@ public record ConsistencyToken(long position) {
 
     @Override
     public String toString() {
-        return Long.toHexString(position >>> 32).toUpperCase() + "/" + Long.toHexString(position & 0xFFFFFFFFL).toUpperCase();
+        return Long.toHexString(position >>> 32).toUpperCase() + "/"
+                + Long.toHexString(position & 0xFFFFFFFFL).toUpperCase();
     }
 }

@@ -59,7 +59,12 @@ public final class ConsistencyTokenFeature implements DynamicFeature {
         } catch (RuntimeException e) {
             // The write is committed; without a token the client's next read may simply be stale.
             String cause = "no consistency token [" + SqlStates.cause(e) + "]";
-            noTokenLog.warn(cause, "{} for {} {}: {}", cause, request.getMethod(), request.getUriInfo().getPath(),
+            noTokenLog.warn(
+                    cause,
+                    "{} for {} {}: {}",
+                    cause,
+                    request.getMethod(),
+                    request.getUriInfo().getPath(),
                     SqlStates.rootMessage(e));
         }
     }

@@ -29,16 +29,27 @@ public final class DatabaseHealthCheck extends HealthCheck {
      * @param url      the datasource's own URL (one replica's, when readerDatabase names several)
      * @param degraded why reads avoid this datasource now, or null (see ReplicaMonitor)
      */
-    public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
-                               DataSourceFactory factory, String url, Duration timeout,
-                               java.util.function.Supplier<String> degraded) {
+    public DatabaseHealthCheck(
+            String name,
+            Jdbi jdbi,
+            ManagedDataSource dataSource,
+            DataSourceFactory factory,
+            String url,
+            Duration timeout,
+            java.util.function.Supplier<String> degraded) {
         this(name, jdbi, dataSource, factory, url, timeout, degraded, null);
     }
 
     /** @param role told the writer's address and synchronous standbys at each check (the writer's check only) */
-    public DatabaseHealthCheck(String name, Jdbi jdbi, ManagedDataSource dataSource,
-                               DataSourceFactory factory, String url, Duration timeout,
-                               java.util.function.Supplier<String> degraded, WriterRole role) {
+    public DatabaseHealthCheck(
+            String name,
+            Jdbi jdbi,
+            ManagedDataSource dataSource,
+            DataSourceFactory factory,
+            String url,
+            Duration timeout,
+            java.util.function.Supplier<String> degraded,
+            WriterRole role) {
         this.role = role;
         this.degraded = degraded;
         this.name = name;
@@ -64,40 +75,58 @@ public final class DatabaseHealthCheck extends HealthCheck {
                 // Degraded, not down: a lock that saturates every instance's pool at once must not
                 // take them all out of the load balancer together; requests fail fast with 503
                 // meanwhile and the saturation alerts fire (fortress_db_pool_waiting).
-                return Result.healthy("degraded: %s pool saturated: no free connection within %s; requests that need it "
-                        + "answer 503. Look for slow statements (dev.fortress.db.%s.slow-statements) and locks "
-                        + "(pg_stat_activity) at %s. %s", name, maxWait, name, where, pool());
+                return Result.healthy(
+                        "degraded: %s pool saturated: no free connection within %s; requests that need it "
+                                + "answer 503. Look for slow statements (dev.fortress.db.%s.slow-statements) and locks "
+                                + "(pg_stat_activity) at %s. %s",
+                        name, maxWait, name, where, pool());
             }
-            return Result.unhealthy("%s%s database unreachable at %s: %s. Check that PostgreSQL runs there "
-                    + "(bin/services status) and the URL/credentials in the environment. %s",
-                    degraded.get() != null ? "degraded: reads avoid it; " : "", name, where,
-                    SqlStates.rootMessage(e), pool());
+            return Result.unhealthy(
+                    "%s%s database unreachable at %s: %s. Check that PostgreSQL runs there "
+                            + "(bin/services status) and the URL/credentials in the environment. %s",
+                    degraded.get() != null ? "degraded: reads avoid it; " : "",
+                    name,
+                    where,
+                    SqlStates.rootMessage(e),
+                    pool());
         }
         if (role != null && !probe.inRecovery()) {
             role.observe(probe.address(), probe.synchronousStandbyNames());
         }
         if (Databases.WRITER.equals(name) && probe.inRecovery()) {
-            return Result.unhealthy("writer database at %s is a read-only standby (pg_is_in_recovery): "
-                    + "DATABASE_URL_WRITE must point at the primary", where);
+            return Result.unhealthy(
+                    "writer database at %s is a read-only standby (pg_is_in_recovery): "
+                            + "DATABASE_URL_WRITE must point at the primary",
+                    where);
         }
         String why = degraded.get();
         if (why != null) {
-            return Result.unhealthy("degraded: reads avoid %s (other replicas, else the writer, serve them) because "
-                    + "it is behind: %s. %s", name, why, pool());
+            return Result.unhealthy(
+                    "degraded: reads avoid %s (other replicas, else the writer, serve them) because "
+                            + "it is behind: %s. %s",
+                    name, why, pool());
         }
         if (role != null) {
-            return Result.healthy("%s: PostgreSQL %s at %s, the primary at %s; commits wait for %s. %s", name,
-                    probe.version(), where, probe.address() == null ? "a local socket" : probe.address(),
-                    probe.synchronousStandbyNames().isBlank() ? "no standby (asynchronous replication)"
-                            : "a standby (synchronous_standby_names: " + probe.synchronousStandbyNames() + ")", pool());
+            return Result.healthy(
+                    "%s: PostgreSQL %s at %s, the primary at %s; commits wait for %s. %s",
+                    name,
+                    probe.version(),
+                    where,
+                    probe.address() == null ? "a local socket" : probe.address(),
+                    probe.synchronousStandbyNames().isBlank()
+                            ? "no standby (asynchronous replication)"
+                            : "a standby (synchronous_standby_names: " + probe.synchronousStandbyNames() + ")",
+                    pool());
         }
-        return Result.healthy("%s: PostgreSQL %s at %s%s. %s", name, probe.version(), where,
-                probe.inRecovery() ? " (standby)" : "", pool());
+        return Result.healthy(
+                "%s: PostgreSQL %s at %s%s. %s",
+                name, probe.version(), where, probe.inRecovery() ? " (standby)" : "", pool());
     }
 
     private String pool() {
         if (dataSource instanceof DataSourceProxy pool && pool.getPool() != null) {
-            return String.format("Pool: %d active, %d idle, %d waiting, max %d.",
+            return String.format(
+                    "Pool: %d active, %d idle, %d waiting, max %d.",
                     pool.getActive(), pool.getIdle(), pool.getWaitCount(), maxSize);
         }
         return "Pool not started.";

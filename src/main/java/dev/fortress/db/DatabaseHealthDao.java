@@ -11,8 +11,7 @@ public interface DatabaseHealthDao {
      * {@code address}: the server's ({@code inet_server_addr()}, null over a unix socket);
      * {@code synchronousStandbyNames}: the standbys its commits wait for (empty: none).
      */
-    record Probe(String version, boolean inRecovery, String address, String synchronousStandbyNames) {
-    }
+    record Probe(String version, boolean inRecovery, String address, String synchronousStandbyNames) {}
 
     /** The server's version, whether it is a standby, its address and the standbys commits wait for, within {@code seconds}. */
     @SqlQuery("select current_setting('server_version') as version, pg_is_in_recovery() as in_recovery,"

@@ -42,21 +42,38 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
      * connection limit, so adding one adds read capacity instead of dividing it. Ties them to the
      * lifecycle and registers their health checks, monitors and the consistency-token filter.
      */
-    public static Databases build(FortressDataSourceFactory writerDatabase, FortressDataSourceFactory readerDatabase,
-                                  ReplicaConfiguration replica, Duration slowQueryThreshold, Environment environment,
-                                  LogLimiter logs) {
+    public static Databases build(
+            FortressDataSourceFactory writerDatabase,
+            FortressDataSourceFactory readerDatabase,
+            ReplicaConfiguration replica,
+            Duration slowQueryThreshold,
+            Environment environment,
+            LogLimiter logs) {
         ManagedDataSource writerPool = pool(writerDatabase, environment, WRITER);
         // Dropwizard's pools are tomcat-jdbc's: PrimaryWait changes the writer's validationInterval live.
-        PrimaryWait writerSource = new PrimaryWait(timed(environment, writerPool, writerDatabase, WRITER),
-                ((DataSourceProxy) writerPool).getPoolProperties(), writerDatabase.getPrimaryWait().toJavaDuration(),
-                PrimaryWait.CHECK_ALL_FOR, environment.metrics());
-        Jdbi writer = managed(environment, writerPool, writerSource, WRITER, slowQueryThreshold, logs,
-                writerSource::statementFailed);
-        environment.healthChecks().register(WRITER, new DatabaseHealthCheck(WRITER, writer, writerPool,
-                writerDatabase, writerDatabase.getUrl(), timeout(writerDatabase),
-                () -> null, new WriterRole(environment.metrics())));
-        WriterPosition writerPosition = new WriterPosition(writer,
-                environment.metrics().meter("dev.fortress.db.consistency-tokens.refused"));
+        PrimaryWait writerSource = new PrimaryWait(
+                timed(environment, writerPool, writerDatabase, WRITER),
+                ((DataSourceProxy) writerPool).getPoolProperties(),
+                writerDatabase.getPrimaryWait().toJavaDuration(),
+                PrimaryWait.CHECK_ALL_FOR,
+                environment.metrics());
+        Jdbi writer = managed(
+                environment, writerPool, writerSource, WRITER, slowQueryThreshold, logs, writerSource::statementFailed);
+        environment
+                .healthChecks()
+                .register(
+                        WRITER,
+                        new DatabaseHealthCheck(
+                                WRITER,
+                                writer,
+                                writerPool,
+                                writerDatabase,
+                                writerDatabase.getUrl(),
+                                timeout(writerDatabase),
+                                () -> null,
+                                new WriterRole(environment.metrics())));
+        WriterPosition writerPosition =
+                new WriterPosition(writer, environment.metrics().meter("dev.fortress.db.consistency-tokens.refused"));
         FortressDataSourceFactory readers = readerDatabase;
         String url = readers.getUrl();
         List<String> hosts = JdbcUrls.hosts(url);
@@ -69,19 +86,35 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
                 ManagedDataSource pool = pool(readers, environment, name);
                 DataSource timed = timed(environment, pool, readers, name);
-                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, logs, error -> { });
+                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, logs, error -> {});
                 // One thread, so no %d: the lifecycle also names the executor's thread metrics after
                 // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
-                ReplicaMonitor monitor = new ReplicaMonitor(writer, reader, replica, environment.metrics(), host,
-                        writerPosition, hosts.size() == 1, environment.lifecycle().scheduledExecutorService("replica-monitor-" + name, true)
-                                .threads(1).build());
+                ReplicaMonitor monitor = new ReplicaMonitor(
+                        writer,
+                        reader,
+                        replica,
+                        environment.metrics(),
+                        host,
+                        writerPosition,
+                        hosts.size() == 1,
+                        environment
+                                .lifecycle()
+                                .scheduledExecutorService("replica-monitor-" + name, true)
+                                .threads(1)
+                                .build());
                 environment.lifecycle().manage(monitor);
-                DatabaseHealthCheck check = new DatabaseHealthCheck(name, reader, pool, readers, readers.getUrl(),
-                        timeout(readers), monitor::degradedReason);
+                DatabaseHealthCheck check = new DatabaseHealthCheck(
+                        name, reader, pool, readers, readers.getUrl(), timeout(readers), monitor::degradedReason);
                 environment.healthChecks().register(name, check);
                 checks.put(name, check);
-                members.add(new ReplicaSet.Member(host, name, reader, timed,
-                        pool instanceof DataSourceProxy proxy ? proxy : null, readers.getMaxSize(), monitor,
+                members.add(new ReplicaSet.Member(
+                        host,
+                        name,
+                        reader,
+                        timed,
+                        pool instanceof DataSourceProxy proxy ? proxy : null,
+                        readers.getMaxSize(),
+                        monitor,
                         environment.metrics().meter(MetricRegistry.name("dev.fortress.db.replica", host, "reads"))));
             }
         } finally {
@@ -95,7 +128,8 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         ReplicaSet replicas = new ReplicaSet(members, writerPosition);
         replicas.register(environment.metrics());
         environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition, logs));
-        return new Databases(writer, writerSource, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
+        return new Databases(
+                writer, writerSource, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
     }
 
     /** The writer's position: read after a commit ({@link WriterPosition#afterCommit}), or as last known. */
@@ -110,22 +144,30 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
 
     /** A read-only SQL object on every replica and the writer, chosen per request. */
     public <T> Reads<T> reads(Class<T> dao) {
-        return new Reads<>(replicas.members().stream().map(m -> m.jdbi().onDemand(dao)).toList(),
-                writer.onDemand(dao), replicas, readsOnWriter);
+        return new Reads<>(
+                replicas.members().stream().map(m -> m.jdbi().onDemand(dao)).toList(),
+                writer.onDemand(dao),
+                replicas,
+                readsOnWriter);
     }
 
     /** One datasource as a read DAO built on it sees it: its timed pool, its Jdbi, its statement metrics. */
-    public record Source(DataSource pool, Jdbi jdbi, StatementMetrics metrics) {
-    }
+    public record Source(DataSource pool, Jdbi jdbi, StatementMetrics metrics) {}
 
     /** A read DAO built by {@code dao} on each datasource, chosen per request as {@link #reads(Class)} does. */
     public <T> Reads<T> reads(Function<Source, T> dao) {
-        return new Reads<>(replicas.members().stream().map(m -> dao.apply(source(m.dataSource(), m.jdbi()))).toList(),
-                dao.apply(source(writerDataSource, writer)), replicas, readsOnWriter);
+        return new Reads<>(
+                replicas.members().stream()
+                        .map(m -> dao.apply(source(m.dataSource(), m.jdbi())))
+                        .toList(),
+                dao.apply(source(writerDataSource, writer)),
+                replicas,
+                readsOnWriter);
     }
 
     private static Source source(DataSource pool, Jdbi jdbi) {
-        return new Source(pool, jdbi, (StatementMetrics) jdbi.getConfig(SqlStatements.class).getSqlLogger());
+        return new Source(pool, jdbi, (StatementMetrics)
+                jdbi.getConfig(SqlStatements.class).getSqlLogger());
     }
 
     private static Duration timeout(DataSourceFactory factory) {
@@ -136,11 +178,17 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     private static ManagedDataSource pool(FortressDataSourceFactory factory, Environment environment, String name) {
         if (factory.isTransactionPooler()) {
             factory.getProperties().put("prepareThreshold", "0");
-            LOG.info("{}: behind a transaction-mode pooler ({}): prepareThreshold=0, no server-side prepared "
-                    + "statements", name, JdbcUrls.redact(factory.getUrl()));
+            LOG.info(
+                    "{}: behind a transaction-mode pooler ({}): prepareThreshold=0, no server-side prepared "
+                            + "statements",
+                    name,
+                    JdbcUrls.redact(factory.getUrl()));
         } else {
-            LOG.info("{}: direct connections ({}): prepareThreshold={}, hot statements server-prepared", name,
-                    JdbcUrls.redact(factory.getUrl()), factory.getProperties().getOrDefault("prepareThreshold", "5"));
+            LOG.info(
+                    "{}: direct connections ({}): prepareThreshold={}, hot statements server-prepared",
+                    name,
+                    JdbcUrls.redact(factory.getUrl()),
+                    factory.getProperties().getOrDefault("prepareThreshold", "5"));
         }
         return factory.build(environment.metrics(), name);
     }
@@ -150,19 +198,27 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
      * with its configured size beside the pool's own gauges ({@code dev.fortress.db.pool.<name>.max}):
      * saturation is active / max.
      */
-    private static DataSource timed(Environment environment, ManagedDataSource pool, DataSourceFactory factory,
-                                    String name) {
+    private static DataSource timed(
+            Environment environment, ManagedDataSource pool, DataSourceFactory factory, String name) {
         String prefix = MetricRegistry.name("dev.fortress.db.pool", name);
         environment.metrics().register(MetricRegistry.name(prefix, "max"), (Gauge<Integer>) factory::getMaxSize);
         return new TimedDataSource(pool, environment.metrics().timer(MetricRegistry.name(prefix, "wait")));
     }
 
     /** @param onFailure told of each failed statement on it (the writer's PrimaryWait; nothing for a reader) */
-    private static Jdbi managed(Environment environment, ManagedDataSource pool, DataSource source, String name,
-                                Duration slowQueryThreshold, LogLimiter logs, Consumer<SQLException> onFailure) {
+    private static Jdbi managed(
+            Environment environment,
+            ManagedDataSource pool,
+            DataSource source,
+            String name,
+            Duration slowQueryThreshold,
+            LogLimiter logs,
+            Consumer<SQLException> onFailure) {
         environment.lifecycle().manage(pool);
-        return configure(Jdbi.create(source),
-                new StatementMetrics(environment.metrics(), name, slowQueryThreshold.toJavaDuration(), logs, onFailure));
+        return configure(
+                Jdbi.create(source),
+                new StatementMetrics(
+                        environment.metrics(), name, slowQueryThreshold.toJavaDuration(), logs, onFailure));
     }
 
     /** The JDBI set-up every Fortress datasource shares; DAO tests use it too. */

@@ -8,5 +8,4 @@ import java.lang.annotation.Target;
 /** On a write route: a successful answer carries {@code X-Consistency-Token} (see {@link ConsistencyTokenFeature}). */
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.METHOD)
-public @interface IssuesConsistencyToken {
-}
+public @interface IssuesConsistencyToken {}

@@ -10,8 +10,7 @@ public final class JdbcUrls {
 
     private static final Pattern URL = Pattern.compile("^(jdbc:postgresql://)([^/?]*)(.*)$");
 
-    private JdbcUrls() {
-    }
+    private JdbcUrls() {}
 
     /** {@code jdbc:postgresql://h:5432/db?password=x} becomes {@code h:5432/db}. */
     public static String redact(String jdbcUrl) {
@@ -27,11 +26,13 @@ public final class JdbcUrls {
     public static List<String> hosts(String jdbcUrl) {
         Matcher m = URL.matcher(jdbcUrl);
         if (!m.matches() || m.group(2).isEmpty()) {
-            throw new IllegalArgumentException("not a jdbc:postgresql://host[:port][,host[:port]...]/database URL: "
-                    + redact(jdbcUrl));
+            throw new IllegalArgumentException(
+                    "not a jdbc:postgresql://host[:port][,host[:port]...]/database URL: " + redact(jdbcUrl));
         }
-        return Arrays.stream(m.group(2).split(",")).map(String::trim)
-                .map(h -> h.matches(".*:[0-9]+$") ? h : h + ":5432").toList();
+        return Arrays.stream(m.group(2).split(","))
+                .map(String::trim)
+                .map(h -> h.matches(".*:[0-9]+$") ? h : h + ":5432")
+                .toList();
     }
 
     /** The same URL (database, parameters) with only {@code host} ({@code host:port}). */

@@ -17,14 +17,16 @@ public final class LogLimiter {
 
     private final Map<String, RateLimitedLog> logs = new ConcurrentHashMap<>();
 
-    private LogLimiter() {
-    }
+    private LogLimiter() {}
 
     /** The application's: a summary line for each key with unreported repeats, every interval. */
     public static LogLimiter build(Environment environment) {
         LogLimiter limiter = new LogLimiter();
-        ScheduledExecutorService summaries = environment.lifecycle()
-                .scheduledExecutorService("fortress-log-summaries-%d", true).threads(1).build();
+        ScheduledExecutorService summaries = environment
+                .lifecycle()
+                .scheduledExecutorService("fortress-log-summaries-%d", true)
+                .threads(1)
+                .build();
         long interval = RateLimitedLog.INTERVAL.toNanos();
         summaries.scheduleWithFixedDelay(limiter::flush, interval, interval, TimeUnit.NANOSECONDS);
         return limiter;
@@ -40,7 +42,8 @@ public final class LogLimiter {
 
     /** The limited WARN log of {@code log}: the same one for every caller that asks with that logger. */
     public RateLimitedLog warn(Logger log) {
-        return logs.computeIfAbsent(log.getName(), name -> new RateLimitedLog(log, RateLimitedLog.INTERVAL, System::nanoTime));
+        return logs.computeIfAbsent(
+                log.getName(), name -> new RateLimitedLog(log, RateLimitedLog.INTERVAL, System::nanoTime));
     }
 
     void flush() {

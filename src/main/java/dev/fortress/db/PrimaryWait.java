@@ -48,16 +48,19 @@ final class PrimaryWait extends PoolInFront {
 
     /** The pool's live settings: tomcat-jdbc reads validationInterval at each check. */
     private final PoolConfiguration settings;
+
     private final long normalInterval;
     private final long checkAllNanos;
     /** System.nanoTime() until which every borrow is checked; 0: as configured. */
     private volatile long checkAllUntil;
+
     private final long waitNanos;
     private final AtomicInteger waiting = new AtomicInteger();
     private final Meter held;
     private final Meter failed;
 
-    PrimaryWait(DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
+    PrimaryWait(
+            DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
         super(pool);
         this.settings = settings;
         this.normalInterval = settings.getValidationInterval();
@@ -65,7 +68,8 @@ final class PrimaryWait extends PoolInFront {
         this.waitNanos = wait.toNanos();
         String prefix = MetricRegistry.name("dev.fortress.db", Databases.WRITER, "primary-wait");
         metrics.register(MetricRegistry.name(prefix, "waiting"), (Gauge<Integer>) waiting::get);
-        metrics.register(MetricRegistry.name(prefix, "checking-every-borrow"), (Gauge<Integer>) () -> checkAllUntil == 0 ? 0 : 1);
+        metrics.register(MetricRegistry.name(prefix, "checking-every-borrow"), (Gauge<Integer>)
+                () -> checkAllUntil == 0 ? 0 : 1);
         this.held = metrics.meter(MetricRegistry.name(prefix, "held"));
         this.failed = metrics.meter(MetricRegistry.name(prefix, "failed"));
     }

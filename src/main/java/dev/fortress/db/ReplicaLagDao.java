@@ -12,8 +12,7 @@ public interface ReplicaLagDao {
      * Where a server's replay stands: {@code replayed} and {@code idle} are null on a primary;
      * {@code seconds} since the last replayed transaction (0 when none was).
      */
-    record Replay(boolean standby, String replayed, Boolean idle, double seconds) {
-    }
+    record Replay(boolean standby, String replayed, Boolean idle, double seconds) {}
 
     @SqlQuery
     @UseClasspathSqlLocator

@@ -36,6 +36,7 @@ public final class ReplicaMonitor implements Managed {
     private volatile boolean standby;
     /** Among several readers, this one is not a standby now: it is the primary (see the class comment). */
     private volatile boolean primaryAmongReaders;
+
     private volatile long lagBytes;
     private volatile double lagSeconds;
     /**
@@ -43,6 +44,7 @@ public final class ReplicaMonitor implements Managed {
      * LSNs are; Long.MAX_VALUE for a primary, past any position a server reaches in practice.
      */
     private volatile long replayed;
+
     private volatile String reason = "not measured yet";
 
     /**
@@ -51,8 +53,13 @@ public final class ReplicaMonitor implements Managed {
      * @param schedule runs the checks between {@link #start()} and {@link #stop()}; its owner
      *                 shuts it down (the application's lifecycle, see {@link Databases})
      */
-    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
-                          ScheduledExecutorService schedule) {
+    public ReplicaMonitor(
+            Jdbi writer,
+            Jdbi reader,
+            ReplicaConfiguration config,
+            MetricRegistry metrics,
+            String name,
+            ScheduledExecutorService schedule) {
         this(writer, reader, config, metrics, name, new WriterPosition(null, new Meter()), true, schedule);
     }
 
@@ -62,8 +69,15 @@ public final class ReplicaMonitor implements Managed {
      * @param onlyReader     the reader is the only one configured: it serves reads even when it is not
      *                       a standby
      */
-    public ReplicaMonitor(Jdbi writer, Jdbi reader, ReplicaConfiguration config, MetricRegistry metrics, String name,
-                          WriterPosition writerPosition, boolean onlyReader, ScheduledExecutorService schedule) {
+    public ReplicaMonitor(
+            Jdbi writer,
+            Jdbi reader,
+            ReplicaConfiguration config,
+            MetricRegistry metrics,
+            String name,
+            WriterPosition writerPosition,
+            boolean onlyReader,
+            ScheduledExecutorService schedule) {
         this.onlyReader = onlyReader;
         this.writerPosition = writerPosition;
         this.writer = writer;
@@ -78,9 +92,10 @@ public final class ReplicaMonitor implements Managed {
         // 1 while this reader is the primary among several (out of use by design, not a fault).
         metrics.register(MetricRegistry.name(prefix, "primary"), (Gauge<Integer>) () -> primaryAmongReaders ? 1 : 0);
         // The bounds beside the lag, so an alert compares the two without repeating the configuration.
-        metrics.register(MetricRegistry.name(prefix, "max-lag-bytes"), (Gauge<Long>) () -> config.getMaxLag().toBytes());
-        metrics.register(MetricRegistry.name(prefix, "max-lag-seconds"),
-                (Gauge<Double>) () -> config.getMaxLagTime().toMilliseconds() / 1000.0);
+        metrics.register(MetricRegistry.name(prefix, "max-lag-bytes"), (Gauge<Long>)
+                () -> config.getMaxLag().toBytes());
+        metrics.register(MetricRegistry.name(prefix, "max-lag-seconds"), (Gauge<Double>)
+                () -> config.getMaxLagTime().toMilliseconds() / 1000.0);
     }
 
     @Override
@@ -154,7 +169,8 @@ public final class ReplicaMonitor implements Managed {
                 long bytes;
                 try {
                     long written = ConsistencyToken.parse(
-                            writer.withExtension(ReplicaLagDao.class, ReplicaLagDao::writerPosition)).position();
+                                    writer.withExtension(ReplicaLagDao.class, ReplicaLagDao::writerPosition))
+                            .position();
                     writerPosition.observe(written);
                     bytes = written - replayedAt; // pg_wal_lsn_diff: LSNs are byte positions
                 } catch (RuntimeException writerDown) {
@@ -165,9 +181,13 @@ public final class ReplicaMonitor implements Managed {
                 lagBytes = Math.max(0, bytes);
                 lagSeconds = idle && bytes <= 0 ? 0 : replica.seconds();
                 replayed = replayedAt;
-                ok = lagBytes <= config.getMaxLag().toBytes() && lagSeconds <= config.getMaxLagTime().toSeconds();
-                why = ok ? null : String.format("replica %d bytes and %.1f s behind (bounds %s, %s)",
-                        lagBytes, lagSeconds, config.getMaxLag(), config.getMaxLagTime());
+                ok = lagBytes <= config.getMaxLag().toBytes()
+                        && lagSeconds <= config.getMaxLagTime().toSeconds();
+                why = ok
+                        ? null
+                        : String.format(
+                                "replica %d bytes and %.1f s behind (bounds %s, %s)",
+                                lagBytes, lagSeconds, config.getMaxLag(), config.getMaxLagTime());
             }
         } catch (RuntimeException e) {
             ok = false;

@@ -29,8 +29,15 @@ public final class ReplicaSet {
      * @param pooled  its pool, to see whether a connection is free (null: never saturated)
      * @param maxSize its pool's size
      */
-    public record Member(String name, String pool, Jdbi jdbi, DataSource dataSource, DataSourceProxy pooled,
-                         int maxSize, ReplicaMonitor monitor, Meter reads) {
+    public record Member(
+            String name,
+            String pool,
+            Jdbi jdbi,
+            DataSource dataSource,
+            DataSourceProxy pooled,
+            int maxSize,
+            ReplicaMonitor monitor,
+            Meter reads) {
 
         boolean saturated() {
             return pooled != null && pooled.getPool() != null && pooled.getActive() >= maxSize;
@@ -51,8 +58,9 @@ public final class ReplicaSet {
 
     /** One replica that is never saturated, for tests of a single DAO. */
     public static ReplicaSet of(String name, Jdbi jdbi, DataSource dataSource, ReplicaMonitor monitor) {
-        return new ReplicaSet(List.of(new Member(name, Databases.READER, jdbi, dataSource, null, 0, monitor,
-                new Meter())), new WriterPosition(null, new Meter()));
+        return new ReplicaSet(
+                List.of(new Member(name, Databases.READER, jdbi, dataSource, null, 0, monitor, new Meter())),
+                new WriterPosition(null, new Meter()));
     }
 
     /** {@code dev.fortress.db.replicas.usable}: how many replicas reads without a token may use now. */
@@ -120,7 +128,8 @@ public final class ReplicaSet {
         try {
             // Replay only moves forward, so a statement run there after this answer sees every commit up to token.
             return member.jdbi().withExtension(ConsistencyTokenDao.class, dao -> dao.replayedPast(token.toString()))
-                    ? k : -1;
+                    ? k
+                    : -1;
         } catch (RuntimeException e) {
             if (!SqlStates.isUnreachable(e)) {
                 throw e;
@@ -137,7 +146,9 @@ public final class ReplicaSet {
         for (int i = 0; i < n; i++) {
             int k = start + i < n ? start + i : start + i - n;
             Member member = members.get(k);
-            boolean fits = token.isPresent() ? member.monitor().replayedPast(token.get()) : member.monitor().usable();
+            boolean fits = token.isPresent()
+                    ? member.monitor().replayedPast(token.get())
+                    : member.monitor().usable();
             if (!fits) {
                 continue;
             }

@@ -22,13 +22,17 @@ final class ReplicasHealthCheck extends HealthCheck {
     @Override
     protected Result check() {
         List<Map.Entry<String, Result>> results = replicas.entrySet().stream()
-                .map(e -> Map.entry(e.getKey(), e.getValue().execute())).toList();
+                .map(e -> Map.entry(e.getKey(), e.getValue().execute()))
+                .toList();
         long healthy = results.stream().filter(e -> e.getValue().isHealthy()).count();
         String each = results.stream()
-                .map(e -> e.getKey() + (e.getValue().isHealthy() ? " healthy: " : " UNHEALTHY: ") + e.getValue().getMessage())
+                .map(e -> e.getKey()
+                        + (e.getValue().isHealthy() ? " healthy: " : " UNHEALTHY: ")
+                        + e.getValue().getMessage())
                 .collect(Collectors.joining(" | "));
         String summary = healthy + " of " + results.size() + " replicas healthy";
-        return healthy == results.size() ? Result.healthy("%s. %s", summary, each)
+        return healthy == results.size()
+                ? Result.healthy("%s. %s", summary, each)
                 : Result.unhealthy("%s. %s", summary, each);
     }
 }

@@ -20,8 +20,7 @@ public final class SqlStates {
     /** query_canceled: statement_timeout, or a cancel request (a driver query timeout). */
     public static final String QUERY_CANCELED = "57014";
 
-    private SqlStates() {
-    }
+    private SqlStates() {}
 
     /**
      * True when the database could not be reached or refused work: worth a retry, not a bug. A
@@ -109,7 +108,9 @@ public final class SqlStates {
             }
             root = t;
         }
-        return state == null ? root.getClass().getSimpleName() : state + " " + root.getClass().getSimpleName();
+        return state == null
+                ? root.getClass().getSimpleName()
+                : state + " " + root.getClass().getSimpleName();
     }
 
     /** The innermost cause, as "Type: message", for logs and health messages. */

@@ -33,6 +33,7 @@ public final class StatementMetrics implements SqlLogger {
     private static final Logger LOG = LoggerFactory.getLogger(StatementMetrics.class);
     /** The name of a statement no SQL-object method ran. */
     static final String UNNAMED = "sql.raw";
+
     private static final int MAX_UNNAMED_LOGGED = 32;
 
     private final MetricRegistry registry;
@@ -46,16 +47,21 @@ public final class StatementMetrics implements SqlLogger {
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     /** Each SQL-object method's statement name, made once: every statement passes here. */
     private final Map<Method, String> names = new ConcurrentHashMap<>();
+
     private final Set<String> unnamedLogged = ConcurrentHashMap.newKeySet();
 
     /** For a command or a test: the slow-statement log writes no summary lines. */
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {
-        this(registry, datasource, slowThreshold, LogLimiter.withoutSummaries(), error -> { });
+        this(registry, datasource, slowThreshold, LogLimiter.withoutSummaries(), error -> {});
     }
 
     /** @param onFailure told of each failed statement (the writer's {@link PrimaryWait}) */
-    StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold, LogLimiter logs,
-                     Consumer<SQLException> onFailure) {
+    StatementMetrics(
+            MetricRegistry registry,
+            String datasource,
+            Duration slowThreshold,
+            LogLimiter logs,
+            Consumer<SQLException> onFailure) {
         this.onFailure = onFailure;
         this.slowLog = logs.warn(LOG);
         this.registry = registry;
@@ -87,10 +93,14 @@ public final class StatementMetrics implements SqlLogger {
 
     private void record(StatementContext context) {
         String statement = statementName(context);
-        if (statement.equals(UNNAMED) && unnamedLogged.size() < MAX_UNNAMED_LOGGED
+        if (statement.equals(UNNAMED)
+                && unnamedLogged.size() < MAX_UNNAMED_LOGGED
                 && unnamedLogged.add(context.getRawSql())) {
             // Which one to make an SQL-object method: its text as written (placeholders, never bound values).
-            LOG.warn("statement outside an SQL object on {}, timed as {}: {}", datasource, UNNAMED,
+            LOG.warn(
+                    "statement outside an SQL object on {}, timed as {}: {}",
+                    datasource,
+                    UNNAMED,
                     context.getRawSql().replaceAll("\\s+", " ").trim());
         }
         record(statement, context.getElapsedTime(ChronoUnit.NANOS));
@@ -106,8 +116,12 @@ public final class StatementMetrics implements SqlLogger {
                 .update(elapsed, TimeUnit.NANOSECONDS);
         if (elapsed >= slowNanos) {
             slow.mark();
-            slowLog.warn("slow statement " + statement + " on " + datasource, "slow statement {} on {} took {} ms",
-                    statement, datasource, TimeUnit.NANOSECONDS.toMillis(elapsed));
+            slowLog.warn(
+                    "slow statement " + statement + " on " + datasource,
+                    "slow statement {} on {} took {} ms",
+                    statement,
+                    datasource,
+                    TimeUnit.NANOSECONDS.toMillis(elapsed));
         }
     }
 
@@ -117,7 +131,9 @@ public final class StatementMetrics implements SqlLogger {
      */
     String statementName(StatementContext context) {
         ExtensionMethod extension = context.getExtensionMethod();
-        return extension == null ? UNNAMED : names.computeIfAbsent(extension.getMethod(),
-                method -> extension.getType().getSimpleName() + "." + method.getName());
+        return extension == null
+                ? UNNAMED
+                : names.computeIfAbsent(
+                        extension.getMethod(), method -> extension.getType().getSimpleName() + "." + method.getName());
     }
 }

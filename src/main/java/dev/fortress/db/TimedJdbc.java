@@ -28,12 +28,11 @@ public final class TimedJdbc {
         T read(ResultSet rows) throws SQLException;
     }
 
-    private TimedJdbc() {
-    }
+    private TimedJdbc() {}
 
     /** A query on a connection borrowed from {@code pool} and returned after it. */
-    public static <T> T query(DataSource pool, StatementMetrics metrics, String name, String sql, Binder binder,
-                              Reader<T> reader) {
+    public static <T> T query(
+            DataSource pool, StatementMetrics metrics, String name, String sql, Binder binder, Reader<T> reader) {
         Connection connection;
         try {
             connection = pool.getConnection();
@@ -48,8 +47,8 @@ public final class TimedJdbc {
     }
 
     /** A query on {@code connection} (in whatever transaction it is in), which stays open. */
-    public static <T> T query(Connection connection, StatementMetrics metrics, String name, String sql, Binder binder,
-                              Reader<T> reader) {
+    public static <T> T query(
+            Connection connection, StatementMetrics metrics, String name, String sql, Binder binder, Reader<T> reader) {
         try (PreparedStatement statement = connection.prepareStatement(sql)) {
             binder.bind(statement);
             long started = System.nanoTime();

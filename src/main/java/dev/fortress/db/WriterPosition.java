@@ -101,8 +101,12 @@ public final class WriterPosition {
             refused.mark();
             String message = ConsistencyTokenFeature.HEADER + " " + token + " is ahead of the writer (" + now
                     + "): send back a token a write of this service returned";
-            throw new WebApplicationException(message, Response.status(Response.Status.BAD_REQUEST)
-                    .type(MediaType.APPLICATION_JSON_TYPE).entity(new ErrorMessage(400, message)).build());
+            throw new WebApplicationException(
+                    message,
+                    Response.status(Response.Status.BAD_REQUEST)
+                            .type(MediaType.APPLICATION_JSON_TYPE)
+                            .entity(new ErrorMessage(400, message))
+                            .build());
         }
     }
 }

@@ -24,6 +24,7 @@ public final class WriterRole {
     private final MetricRegistry metrics;
     /** Guarded by {@code this}: the addresses that have a gauge. */
     private final Set<String> seen = new HashSet<>();
+
     private volatile String primary;
     private volatile int synchronous = -1;
 
@@ -45,12 +46,18 @@ public final class WriterRole {
         synchronized (this) {
             String before = primary;
             if (seen.add(now)) {
-                metrics.register(MetricRegistry.name(PREFIX, "primary", now), (Gauge<Integer>) () -> now.equals(primary) ? 1 : 0);
+                metrics.register(MetricRegistry.name(PREFIX, "primary", now), (Gauge<Integer>)
+                        () -> now.equals(primary) ? 1 : 0);
             }
             primary = now;
             if (before != null) {
-                LOG.warn("the writer's connections reach another primary: {} (before: {}); commits {}", now, before,
-                        synchronous == 1 ? "wait for a standby (" + synchronousStandbyNames + ")" : "wait for no standby");
+                LOG.warn(
+                        "the writer's connections reach another primary: {} (before: {}); commits {}",
+                        now,
+                        before,
+                        synchronous == 1
+                                ? "wait for a standby (" + synchronousStandbyNames + ")"
+                                : "wait for no standby");
             }
         }
     }

@@ -10,8 +10,7 @@ import java.util.List;
 /** The API's two error shapes (see docs/api.md), as exceptions a resource throws. */
 public final class ApiErrors {
 
-    private ApiErrors() {
-    }
+    private ApiErrors() {}
 
     /** {@code {"code": status, "message": message}}, for resources to throw. */
     public static WebApplicationException error(Response.Status status, String message) {
@@ -20,8 +19,10 @@ public final class ApiErrors {
 
     /** The same for a status JAX-RS has no constant for (422). */
     public static WebApplicationException error(int status, String message) {
-        return new WebApplicationException(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorMessage(status, message)).build());
+        return new WebApplicationException(Response.status(status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorMessage(status, message))
+                .build());
     }
 
     /** A 404 in the API's shape, returned rather than thrown: a miss on a hot route costs what a hit does. */
@@ -36,13 +37,16 @@ public final class ApiErrors {
 
     /** The same answer, for exception mappers to complete (headers) and build. */
     public static Response.ResponseBuilder response(Response.Status status, String message) {
-        return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+        return Response.status(status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(new ErrorMessage(status.getStatusCode(), message));
     }
 
     /** 422 {@code {"errors": [message]}}, as Bean Validation answers. */
     public static WebApplicationException invalid(String message) {
-        return new WebApplicationException(Response.status(422).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ValidationErrorMessage(List.of(message))).build());
+        return new WebApplicationException(Response.status(422)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ValidationErrorMessage(List.of(message)))
+                .build());
     }
 }

@@ -26,7 +26,8 @@ public final class BodySizeLimitFeature implements DynamicFeature {
     }
 
     static WebApplicationException tooLarge(long limit) {
-        return ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + limit + " bytes");
+        return ApiErrors.error(
+                Response.Status.REQUEST_ENTITY_TOO_LARGE, "request body larger than " + limit + " bytes");
     }
 
     private static final class Filter implements ContainerRequestFilter {

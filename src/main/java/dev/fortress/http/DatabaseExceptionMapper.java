@@ -46,8 +46,8 @@ public final class DatabaseExceptionMapper extends LoggingExceptionMapper<JdbiEx
         if (SqlStates.isStatementTimeout(error)) {
             String cause = "statement timeout [" + SqlStates.cause(error) + "]";
             unavailableLog.warn(cause, "{}: {}", cause, SqlStates.rootMessage(error));
-            return ApiErrors.response(Response.Status.SERVICE_UNAVAILABLE,
-                            "the database did not answer in time, retry later")
+            return ApiErrors.response(
+                            Response.Status.SERVICE_UNAVAILABLE, "the database did not answer in time, retry later")
                     .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
                     .build();
         }

@@ -72,13 +72,22 @@ public final class DirectGetFilter implements Filter {
     private final String family;
     private final ObjectMapper json;
     private final DatabaseExceptionMapper databaseErrors;
-    private final LoggingExceptionMapper<Throwable> otherErrors = new LoggingExceptionMapper<>() { };
+    private final LoggingExceptionMapper<Throwable> otherErrors = new LoggingExceptionMapper<>() {};
     private final Timer method;
     private final Timer total;
     private final Meter[] responses = new Meter[5];
 
-    DirectGetFilter(String prefix, String suffix, String metricName, Route route, AccessCheck access, String scope,
-                    String family, ObjectMapper json, DatabaseExceptionMapper databaseErrors, MetricRegistry metrics) {
+    DirectGetFilter(
+            String prefix,
+            String suffix,
+            String metricName,
+            Route route,
+            AccessCheck access,
+            String scope,
+            String family,
+            ObjectMapper json,
+            DatabaseExceptionMapper databaseErrors,
+            MetricRegistry metrics) {
         this.prefix = prefix;
         this.databaseErrors = databaseErrors;
         this.suffix = suffix;
@@ -99,12 +108,31 @@ public final class DirectGetFilter implements Filter {
      * access rule and metrics of {@code resource}'s {@code method} (the Jersey method it stands in
      * for, which must name one scope in {@code @RolesAllowed}).
      */
-    public static void register(Environment environment, Access access, DatabaseExceptionMapper databaseErrors,
-                                String prefix, String suffix, Class<?> resource, String method, Route route) {
+    public static void register(
+            Environment environment,
+            Access access,
+            DatabaseExceptionMapper databaseErrors,
+            String prefix,
+            String suffix,
+            Class<?> resource,
+            String method,
+            Route route) {
         String metricName = MetricRegistry.name(resource, method);
-        environment.servlets().addFilter(metricName, new DirectGetFilter(prefix, suffix, metricName, route, access,
-                        scopeOf(resource, method), Access.family(resource), environment.getObjectMapper(),
-                        databaseErrors, environment.metrics()))
+        environment
+                .servlets()
+                .addFilter(
+                        metricName,
+                        new DirectGetFilter(
+                                prefix,
+                                suffix,
+                                metricName,
+                                route,
+                                access,
+                                scopeOf(resource, method),
+                                Access.family(resource),
+                                environment.getObjectMapper(),
+                                databaseErrors,
+                                environment.metrics()))
                 .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, prefix + "*");
     }
 
@@ -114,11 +142,12 @@ public final class DirectGetFilter implements Filter {
                 .filter(m -> m.getName().equals(name) && m.isAnnotationPresent(GET.class))
                 .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(resource.getName() + " has no @GET method " + name));
-        RolesAllowed rule = get.isAnnotationPresent(RolesAllowed.class) ? get.getAnnotation(RolesAllowed.class)
+        RolesAllowed rule = get.isAnnotationPresent(RolesAllowed.class)
+                ? get.getAnnotation(RolesAllowed.class)
                 : resource.getAnnotation(RolesAllowed.class);
         if (rule == null || rule.value().length != 1) {
-            throw new IllegalArgumentException(get + " must name exactly one scope in @RolesAllowed to be served "
-                    + "in front of Jersey");
+            throw new IllegalArgumentException(
+                    get + " must name exactly one scope in @RolesAllowed to be served " + "in front of Jersey");
         }
         return rule.value()[0];
     }
@@ -188,8 +217,11 @@ public final class DirectGetFilter implements Filter {
         }
         String uri = request.getRequestURI(); // raw: nothing decoded, no query string
         int end = uri.length() - suffix.length();
-        if (end <= prefix.length() || !uri.startsWith(prefix) || !uri.endsWith(suffix)
-                || uri.indexOf('%') >= 0 || uri.indexOf(';') >= 0) {
+        if (end <= prefix.length()
+                || !uri.startsWith(prefix)
+                || !uri.endsWith(suffix)
+                || uri.indexOf('%') >= 0
+                || uri.indexOf(';') >= 0) {
             return null;
         }
         int slash = uri.indexOf('/', prefix.length());

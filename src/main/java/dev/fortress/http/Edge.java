@@ -2,13 +2,13 @@ package dev.fortress.http;
 
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
+import dev.fortress.auth.Access;
 import io.dropwizard.core.setup.Environment;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import dev.fortress.auth.Access;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -42,22 +42,24 @@ public final class Edge {
     /** Dropwizard's name for the application connector (the admin one is "admin"). */
     static final String APPLICATION = "application";
 
-    private Edge() {
-    }
+    private Edge() {}
 
     /**
      * @param refusedKeys the 429 of a request whose {@code Authorization} header is a key still over
      *                    its rate, or null ({@link Access#refusedAtEdge})
      */
-    public static void register(EdgeConfiguration edge, Environment environment,
-                                Function<String, Access.RateRefusal> refusedKeys) {
+    public static void register(
+            EdgeConfiguration edge, Environment environment, Function<String, Access.RateRefusal> refusedKeys) {
         MetricRegistry metrics = environment.metrics();
         SlowClients slowClients = new SlowClients(edge, metrics);
         JsonErrorHandler errors = new JsonErrorHandler(environment.getObjectMapper());
         Shedding shedding = new Shedding(edge, errors, metrics.meter("dev.fortress.edge.shed"));
         metrics.register("dev.fortress.edge.waiting", (Gauge<Integer>) shedding::getSuspendedRequestCount);
-        ScheduledExecutorService sweeper = environment.lifecycle().scheduledExecutorService("edge-sweep")
-                .threads(1).build();
+        ScheduledExecutorService sweeper = environment
+                .lifecycle()
+                .scheduledExecutorService("edge-sweep")
+                .threads(1)
+                .build();
         environment.lifecycle().addEventListener(new LifeCycle.Listener() {
             @Override
             public void lifeCycleStarting(LifeCycle event) {
@@ -77,16 +79,23 @@ public final class Edge {
         }
     }
 
-    private static void install(EdgeConfiguration edge, Server server, SlowClients slowClients, Shedding shedding,
-                                JsonErrorHandler errors, ScheduledExecutorService sweeper, MetricRegistry metrics,
-                                Function<String, Access.RateRefusal> refusedKeys) {
+    private static void install(
+            EdgeConfiguration edge,
+            Server server,
+            SlowClients slowClients,
+            Shedding shedding,
+            JsonErrorHandler errors,
+            ScheduledExecutorService sweeper,
+            MetricRegistry metrics,
+            Function<String, Access.RateRefusal> refusedKeys) {
         List<Connector> application = java.util.Arrays.stream(server.getConnectors())
-                .filter(c -> APPLICATION.equals(c.getName())).toList();
+                .filter(c -> APPLICATION.equals(c.getName()))
+                .toList();
         if (application.isEmpty()) {
             return;
         }
-        NetworkConnectionLimit limit = new NetworkConnectionLimit(edge.getMaxConnections(),
-                application.toArray(Connector[]::new));
+        NetworkConnectionLimit limit =
+                new NetworkConnectionLimit(edge.getMaxConnections(), application.toArray(Connector[]::new));
         server.addBean(limit);
         metrics.register("dev.fortress.edge.connections", (Gauge<Integer>) limit::getNetworkConnectionCount);
         for (Connector connector : application) {
@@ -94,9 +103,10 @@ public final class Edge {
             sweeper.scheduleWithFixedDelay(() -> slowClients.sweep(connector), 1, 1, TimeUnit.SECONDS);
         }
 
-        Predicate<Request> onApplicationPort = r -> APPLICATION.equals(r.getConnectionMetaData().getConnector()
-                .getName());
-        EagerContentHandler readAhead = new EagerContentHandler(new ReadAhead(edge.getBodyReadAhead().toBytes()));
+        Predicate<Request> onApplicationPort =
+                r -> APPLICATION.equals(r.getConnectionMetaData().getConnector().getName());
+        EagerContentHandler readAhead =
+                new EagerContentHandler(new ReadAhead(edge.getBodyReadAhead().toBytes()));
         long readAheadBytes = edge.getBodyReadAhead().toBytes();
         // A body declared larger than the read-ahead goes to its resource at once: one over its route's
         // limit is refused there on its Content-Length (413) without waiting for bytes that may never come.
@@ -107,13 +117,18 @@ public final class Edge {
         shedding.include(onApplicationPort);
         shedding.excludePath("/health-check");
         shedding.setHandler(server.getHandler());
-        PipelineBound pipelineBound = new PipelineBound(edge.getMaxPipelinedRequests(), errors,
-                metrics.meter("dev.fortress.edge.closed.pipelining"));
+        PipelineBound pipelineBound = new PipelineBound(
+                edge.getMaxPipelinedRequests(), errors, metrics.meter("dev.fortress.edge.closed.pipelining"));
         pipelineBound.setHandler(shedding);
         readAhead.setHandler(pipelineBound);
         // First: a key still over its rate is answered before its body is read or a place is taken.
-        RefusedKeys refused = new RefusedKeys(onApplicationPort, refusedKeys, edge.getRefusalDelay().toMilliseconds(),
-                edge.getMaxDelayedRefusals(), errors, metrics.meter("dev.fortress.edge.refused-keys"));
+        RefusedKeys refused = new RefusedKeys(
+                onApplicationPort,
+                refusedKeys,
+                edge.getRefusalDelay().toMilliseconds(),
+                edge.getMaxDelayedRefusals(),
+                errors,
+                metrics.meter("dev.fortress.edge.refused-keys"));
         refused.setHandler(readAhead);
         server.setHandler(refused);
     }

@@ -65,11 +65,11 @@ public final class OpenApi {
     public static final String PATH = "/openapi.json";
     /** The name of the key scheme in the document's components. */
     static final String KEY_SCHEME = "apiKey";
+
     private static final String BASE = "openapi.yaml";
     private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
-    private OpenApi() {
-    }
+    private OpenApi() {}
 
     /**
      * Serves the document if the instance serves the API ({@code serving}, as {@code Routes} does),
@@ -79,8 +79,8 @@ public final class OpenApi {
         if (!serving) {
             return;
         }
-        ServletRegistration.Dynamic servlet = environment.servlets()
-                .addServlet("openapi", new DocumentServlet(() -> resources(environment)));
+        ServletRegistration.Dynamic servlet =
+                environment.servlets().addServlet("openapi", new DocumentServlet(() -> resources(environment)));
         servlet.addMapping(PATH);
         // Built as the server starts, not on the first request: a resource it cannot describe fails the start.
         servlet.setLoadOnStartup(1);
@@ -88,20 +88,22 @@ public final class OpenApi {
 
     /** The classes of the resources registered with Jersey, as classes or as instances. */
     private static List<Class<?>> resources(Environment environment) {
-        Set<Class<?>> classes = new LinkedHashSet<>(environment.jersey().getResourceConfig().getClasses());
+        Set<Class<?>> classes =
+                new LinkedHashSet<>(environment.jersey().getResourceConfig().getClasses());
         environment.jersey().getResourceConfig().getInstances().forEach(instance -> classes.add(instance.getClass()));
-        return classes.stream().filter(type -> type.isAnnotationPresent(Path.class)).toList();
+        return classes.stream()
+                .filter(type -> type.isAnnotationPresent(Path.class))
+                .toList();
     }
 
     /** The document of {@code resources}. */
     static OpenAPI document(Collection<Class<?>> resources) {
-        OpenAPI document = new Reader(new SwaggerConfiguration().openAPI(base()))
-                .read(new LinkedHashSet<>(resources));
+        OpenAPI document = new Reader(new SwaggerConfiguration().openAPI(base())).read(new LinkedHashSet<>(resources));
         List<String> undescribed = new ArrayList<>();
         for (AccessRules.Route route : AccessRules.routes(resources)) {
             PathItem item = document.getPaths().get(route.path());
-            Operation operation = item == null ? null
-                    : item.readOperationsMap().get(PathItem.HttpMethod.valueOf(route.method()));
+            Operation operation =
+                    item == null ? null : item.readOperationsMap().get(PathItem.HttpMethod.valueOf(route.method()));
             if (operation == null) {
                 undescribed.add(route.toString());
             } else {
@@ -109,7 +111,8 @@ public final class OpenApi {
             }
         }
         Paths sorted = new Paths();
-        document.getPaths().keySet().stream().sorted()
+        document.getPaths().keySet().stream()
+                .sorted()
                 .forEach(path -> sorted.addPathItem(path, document.getPaths().get(path)));
         document.setPaths(sorted);
         if (!undescribed.isEmpty()) {
@@ -142,16 +145,22 @@ public final class OpenApi {
 
     private static void addWhatEveryRouteAnswers(OpenAPI document, Operation operation, AccessRules.Route route) {
         operation.setSecurity(List.of(new SecurityRequirement().addList(KEY_SCHEME)));
-        boolean scoped = route.rule() != null && !route.rule().equals("any key") && !route.rule().equals("nobody");
+        boolean scoped = route.rule() != null
+                && !route.rule().equals("any key")
+                && !route.rule().equals("nobody");
         if (scoped) {
             String scopes = String.join("` or `", route.rule().split(","));
             String needs = "Needs a key with the scope `" + scopes + "`.";
-            operation.setDescription(operation.getDescription() == null ? needs
-                    : operation.getDescription().strip() + " " + needs);
+            operation.setDescription(
+                    operation.getDescription() == null
+                            ? needs
+                            : operation.getDescription().strip() + " " + needs);
         }
         Map<String, Parameter> shared = document.getComponents().getParameters();
         if (operation.getParameters() != null && shared != null) {
-            operation.setParameters(operation.getParameters().stream().map(p -> shared(shared, p)).toList());
+            operation.setParameters(operation.getParameters().stream()
+                    .map(p -> shared(shared, p))
+                    .toList());
         }
         boolean idempotent = Arrays.stream(route.handler().getParameters())
                 .map(p -> p.getAnnotation(HeaderParam.class))
@@ -181,7 +190,9 @@ public final class OpenApi {
         if (!"header".equals(parameter.getIn())) {
             return parameter;
         }
-        return shared.entrySet().stream().filter(e -> e.getValue().getName().equals(parameter.getName())).findFirst()
+        return shared.entrySet().stream()
+                .filter(e -> e.getValue().getName().equals(parameter.getName()))
+                .findFirst()
                 .map(e -> new Parameter().$ref("#/components/parameters/" + e.getKey()))
                 .orElse(parameter);
     }
@@ -189,8 +200,10 @@ public final class OpenApi {
     /** What a route's own answer {@code code} carries besides what its annotation says. */
     private static void describe(ApiResponse response, String code, boolean token, boolean idempotent) {
         if (code.matches("[45]\\d\\d") && response.getContent() == null) {
-            response.setContent(new Content().addMediaType("application/json",
-                    new MediaType().schema(new Schema<>().$ref("#/components/schemas/Error"))));
+            response.setContent(new Content()
+                    .addMediaType(
+                            "application/json",
+                            new MediaType().schema(new Schema<>().$ref("#/components/schemas/Error"))));
         }
         if (code.startsWith("2") && token) {
             header(response, "X-Consistency-Token");

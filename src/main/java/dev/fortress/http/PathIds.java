@@ -13,8 +13,7 @@ public final class PathIds {
     private static final String MAX = Long.toString(Long.MAX_VALUE);
     private static final String MIN_DIGITS = Long.toString(Long.MIN_VALUE).substring(1);
 
-    private PathIds() {
-    }
+    private PathIds() {}
 
     /** The long the segment spells in decimal digits (an optional leading '-'), or empty. */
     public static OptionalLong parse(String segment) {

@@ -32,8 +32,13 @@ final class ReadAhead implements EagerContentHandler.ContentLoaderFactory {
     }
 
     @Override
-    public EagerContentHandler.ContentLoader newContentLoader(String contentType, String mimeType, Handler handler,
-                                                              Request request, Response response, Callback callback) {
+    public EagerContentHandler.ContentLoader newContentLoader(
+            String contentType,
+            String mimeType,
+            Handler handler,
+            Request request,
+            Response response,
+            Callback callback) {
         return new Loader(handler, request, response, callback, maxBytes);
     }
 

@@ -35,8 +35,13 @@ final class RefusedKeys extends Handler.Wrapper {
     private final JsonErrorHandler errors;
     private final Meter counted;
 
-    RefusedKeys(Predicate<Request> applies, Function<String, Access.RateRefusal> refused, long delayMillis,
-                int maxDelayed, JsonErrorHandler errors, Meter counted) {
+    RefusedKeys(
+            Predicate<Request> applies,
+            Function<String, Access.RateRefusal> refused,
+            long delayMillis,
+            int maxDelayed,
+            JsonErrorHandler errors,
+            Meter counted) {
         this.applies = applies;
         this.refused = refused;
         this.errors = errors;
@@ -54,8 +59,8 @@ final class RefusedKeys extends Handler.Wrapper {
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-        Access.RateRefusal refusal = authorization == null || !applies.test(request) ? null
-                : refused.apply(authorization);
+        Access.RateRefusal refusal =
+                authorization == null || !applies.test(request) ? null : refused.apply(authorization);
         if (refusal == null) {
             return super.handle(request, response, callback);
         }

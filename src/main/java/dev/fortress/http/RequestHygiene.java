@@ -22,12 +22,13 @@ import io.dropwizard.core.setup.Environment;
  */
 public final class RequestHygiene {
 
-    private RequestHygiene() {
-    }
+    private RequestHygiene() {}
 
     /** @return the database error mapper it registered with Jersey, for the routes in front of Jersey */
     public static DatabaseExceptionMapper register(Environment environment, LogLimiter logs) {
-        environment.getObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        environment
+                .getObjectMapper()
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         environment.jersey().register(new StrictUtf8Json());
         environment.jersey().register(new BodySizeLimitFeature());

@@ -24,8 +24,8 @@ public final class Routes {
     }
 
     /** @param databaseErrors Jersey's, which the direct routes answer with too ({@link RequestHygiene}) */
-    public static Routes of(Environment environment, Access access, DatabaseExceptionMapper databaseErrors,
-                            boolean servesApi) {
+    public static Routes of(
+            Environment environment, Access access, DatabaseExceptionMapper databaseErrors, boolean servesApi) {
         return new Routes(environment, access, databaseErrors, servesApi);
     }
 

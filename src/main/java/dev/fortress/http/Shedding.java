@@ -33,8 +33,7 @@ final class Shedding extends QoSHandler {
 
     /** A request that waited {@code maxQueueWait} for a place: the same 503. */
     @Override
-    protected void failSuspended(Request request, Response response, Callback callback, int status,
-                                 Throwable failure) {
+    protected void failSuspended(Request request, Response response, Callback callback, int status, Throwable failure) {
         if (status == 503 && !response.isCommitted()) {
             unavailable(response, callback);
         } else {

@@ -37,7 +37,13 @@ public final class SlowClients implements Connection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(SlowClients.class);
 
     /** What a connection was doing when a sweep last looked, and since when. */
-    private enum Phase { IDLE, HEADERS, BODY, HANDLING, WRITING }
+    private enum Phase {
+        IDLE,
+        HEADERS,
+        BODY,
+        HANDLING,
+        WRITING
+    }
 
     private static final class Watch {
         long messages = -1;
@@ -54,6 +60,7 @@ public final class SlowClients implements Connection.Listener {
     private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     /** Each open connection's address, kept from its opening: a closed channel no longer tells it. */
     private final Map<Connection, InetAddress> addresses = new ConcurrentHashMap<>();
+
     private final Meter headerTimeouts;
     private final Meter slowBodies;
     private final Meter stalledResponses;
@@ -81,11 +88,13 @@ public final class SlowClients implements Connection.Listener {
         addresses.put(connection, address);
         // compute and computeIfPresent run atomically per address: a counter is removed at 0 and never
         // counted into after (an address that comes and goes leaves no entry).
-        int open = perAddress.compute(address, (a, count) -> {
-            AtomicInteger next = count == null ? new AtomicInteger() : count;
-            next.incrementAndGet();
-            return next;
-        }).get();
+        int open = perAddress
+                .compute(address, (a, count) -> {
+                    AtomicInteger next = count == null ? new AtomicInteger() : count;
+                    next.incrementAndGet();
+                    return next;
+                })
+                .get();
         if (open > maxPerAddress) {
             overAddressLimit.mark();
             abort(connection.getEndPoint());
@@ -141,14 +150,17 @@ public final class SlowClients implements Connection.Listener {
                 }
             }
             case BODY, WRITING -> {
-                if (elapsed > graceNanos && (bytes - watch.bytesAtStart) * 1_000_000_000L < minBytesPerSecond * elapsed) {
-                    close(endPoint, phase == Phase.BODY ? slowBodies : stalledResponses, phase == Phase.BODY
-                            ? "its request body came slower than the minimum data rate"
-                            : "it read its response slower than the minimum data rate");
+                if (elapsed > graceNanos
+                        && (bytes - watch.bytesAtStart) * 1_000_000_000L < minBytesPerSecond * elapsed) {
+                    close(
+                            endPoint,
+                            phase == Phase.BODY ? slowBodies : stalledResponses,
+                            phase == Phase.BODY
+                                    ? "its request body came slower than the minimum data rate"
+                                    : "it read its response slower than the minimum data rate");
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
     }
 

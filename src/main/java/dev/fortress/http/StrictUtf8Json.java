@@ -19,7 +19,8 @@ public final class StrictUtf8Json implements ReaderInterceptor {
     @Override
     public Object aroundReadFrom(ReaderInterceptorContext context) throws IOException {
         MediaType type = context.getMediaType();
-        if (type != null && (type.getSubtype().equals("json") || type.getSubtype().endsWith("+json"))) {
+        if (type != null
+                && (type.getSubtype().equals("json") || type.getSubtype().endsWith("+json"))) {
             context.setInputStream(new Utf8CheckingStream(context.getInputStream()));
         }
         return context.proceed();
@@ -29,6 +30,7 @@ public final class StrictUtf8Json implements ReaderInterceptor {
     static final class Utf8CheckingStream extends FilterInputStream {
         /** Continuation bytes still expected, and the allowed range of the next one (Table 3-7). */
         private int pending;
+
         private int low = 0x80;
         private int high = 0xBF;
 
@@ -76,14 +78,14 @@ public final class StrictUtf8Json implements ReaderInterceptor {
                 pending = 1;
             } else if (b >= 0xE0 && b <= 0xEF) {
                 pending = 2;
-                low = b == 0xE0 ? 0xA0 : 0x80;   // no overlong 3-byte forms
-                high = b == 0xED ? 0x9F : 0xBF;  // no UTF-16 surrogates
+                low = b == 0xE0 ? 0xA0 : 0x80; // no overlong 3-byte forms
+                high = b == 0xED ? 0x9F : 0xBF; // no UTF-16 surrogates
             } else if (b >= 0xF0 && b <= 0xF4) {
                 pending = 3;
-                low = b == 0xF0 ? 0x90 : 0x80;   // no overlong 4-byte forms
-                high = b == 0xF4 ? 0x8F : 0xBF;  // nothing past U+10FFFF
+                low = b == 0xF0 ? 0x90 : 0x80; // no overlong 4-byte forms
+                high = b == 0xF4 ? 0x8F : 0xBF; // nothing past U+10FFFF
             } else {
-                throw invalid();                 // 80-C1 (stray continuation, overlong 2-byte), F5-FF
+                throw invalid(); // 80-C1 (stray continuation, overlong 2-byte), F5-FF
             }
         }
 

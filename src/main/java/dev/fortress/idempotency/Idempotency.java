@@ -14,11 +14,10 @@ public final class Idempotency {
         this.writes = writes;
     }
 
-    public static Idempotency build(IdempotencyConfiguration config, Environment environment, Jdbi writer,
-                                    Jobs jobs) {
+    public static Idempotency build(IdempotencyConfiguration config, Environment environment, Jdbi writer, Jobs jobs) {
         long retention = config.getRetention().toSeconds();
-        IdempotencyPurge purge = new IdempotencyPurge(writer, retention,
-                environment.metrics().meter("dev.fortress.idempotency.purged"));
+        IdempotencyPurge purge =
+                new IdempotencyPurge(writer, retention, environment.metrics().meter("dev.fortress.idempotency.purged"));
         jobs.addHandler(IdempotencyPurge.class, purge);
         jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
                 .withId("idempotency-purge")
@@ -26,8 +25,8 @@ public final class Idempotency {
                 .withCron(config.getPurgeCron())
                 .withJobRequest(new IdempotencyPurge.Request()));
         environment.admin().addTask(purge.task());
-        return new Idempotency(new IdempotentWrites(writer, environment.getObjectMapper(), retention,
-                environment.metrics()));
+        return new Idempotency(
+                new IdempotentWrites(writer, environment.getObjectMapper(), retention, environment.metrics()));
     }
 
     /** What the write routes run their writes through, keyed or not. */

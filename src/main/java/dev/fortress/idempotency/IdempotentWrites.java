@@ -39,8 +39,7 @@ public final class IdempotentWrites {
     private static final String KEYS_PRIMARY_KEY = "idempotency_keys_pkey";
 
     /** What a write without a key answers: its status, its entity and its Location, if any. */
-    public record Answer(int status, Object entity, URI location) {
-    }
+    public record Answer(int status, Object entity, URI location) {}
 
     private final Jdbi writer;
     private final IdempotencyStatements statements;
@@ -71,7 +70,8 @@ public final class IdempotentWrites {
         }
         boolean printable = header.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
         if (header.isEmpty() || header.length() > MAX_KEY_LENGTH || !printable) {
-            throw ApiErrors.error(Response.Status.BAD_REQUEST,
+            throw ApiErrors.error(
+                    Response.Status.BAD_REQUEST,
                     KEY_HEADER + " must be 1 to " + MAX_KEY_LENGTH + " printable ASCII characters");
         }
         return header;
@@ -133,8 +133,8 @@ public final class IdempotentWrites {
      * (nothing is stored): the route says why. A failure of the insert (a unique violation, a
      * check) fails the whole statement, which stores nothing.
      */
-    public Optional<Response> write(long orgId, String scope, String key, Object request, KeyedInsert<?> insert,
-                                    Parameters parameters) {
+    public Optional<Response> write(
+            long orgId, String scope, String key, Object request, KeyedInsert<?> insert, Parameters parameters) {
         byte[] fingerprint = sha256(toJson(request).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         IdempotencyStatements.Keyed done;
         try {
@@ -166,7 +166,8 @@ public final class IdempotentWrites {
             return Optional.empty();
         }
         stored.mark();
-        Response.ResponseBuilder response = Response.status(insert.status).type(MediaType.APPLICATION_JSON_TYPE)
+        Response.ResponseBuilder response = Response.status(insert.status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(render(done.body(), insert.answer));
         if (done.location() != null) {
             response.location(URI.create(done.location()));
@@ -174,15 +175,14 @@ public final class IdempotentWrites {
         return Optional.of(response.build());
     }
 
-    private IdempotencyStatements.Keyed keyedWrite(long orgId, String scope, String key, byte[] fingerprint,
-                                                   KeyedInsert<?> insert, Parameters parameters) {
-        return writer.withHandle(h -> statements.keyedWrite(h, insert.name, insert.sql, orgId, scope, key,
-                fingerprint, insert.status, parameters));
+    private IdempotencyStatements.Keyed keyedWrite(
+            long orgId, String scope, String key, byte[] fingerprint, KeyedInsert<?> insert, Parameters parameters) {
+        return writer.withHandle(h -> statements.keyedWrite(
+                h, insert.name, insert.sql, orgId, scope, key, fingerprint, insert.status, parameters));
     }
 
     /** A key's stored answer. */
-    public record Stored(byte[] fingerprint, int status, String body, String location) {
-    }
+    public record Stored(byte[] fingerprint, int status, String body, String location) {}
 
     /**
      * The first request committed between this one's claim and its store; the transaction rolls
@@ -228,8 +228,16 @@ public final class IdempotentWrites {
          * Throws {@link ClaimedMeanwhile} (roll back, claim again) if a first request got there first.
          */
         public void store(byte[] fingerprint, int status, String body, URI location) {
-            if (statements.store(handle, orgId, scope, key, fingerprint, status, body,
-                    location == null ? null : location.toString()) == 0) {
+            if (statements.store(
+                            handle,
+                            orgId,
+                            scope,
+                            key,
+                            fingerprint,
+                            status,
+                            body,
+                            location == null ? null : location.toString())
+                    == 0) {
                 throw new ClaimedMeanwhile(fingerprint);
             }
             stored.mark();
@@ -266,8 +274,10 @@ public final class IdempotentWrites {
             throw mismatch(key);
         }
         replayed.mark();
-        Response.ResponseBuilder response = Response.status(earlier.status()).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(answer == null ? earlier.body() : render(earlier.body(), answer)).header(REPLAYED_HEADER, "true");
+        Response.ResponseBuilder response = Response.status(earlier.status())
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(answer == null ? earlier.body() : render(earlier.body(), answer))
+                .header(REPLAYED_HEADER, "true");
         if (earlier.location() != null) {
             response.location(URI.create(earlier.location()));
         }
@@ -276,7 +286,8 @@ public final class IdempotentWrites {
 
     /** The answer of a write without a key: {@code entity} as JSON. */
     public Response fresh(Answer answer, Object entity) {
-        Response.ResponseBuilder response = Response.status(answer.status()).type(MediaType.APPLICATION_JSON_TYPE)
+        Response.ResponseBuilder response = Response.status(answer.status())
+                .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(entity);
         if (answer.location() != null) {
             response.location(answer.location());
@@ -301,7 +312,8 @@ public final class IdempotentWrites {
         try {
             return json.writeValueAsString(value);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("not serialisable as JSON: " + value.getClass().getName(), e);
+            throw new IllegalStateException(
+                    "not serialisable as JSON: " + value.getClass().getName(), e);
         }
     }
 
@@ -319,12 +331,12 @@ public final class IdempotentWrites {
 
     private WebApplicationException inFlight(String key) {
         inFlight.mark();
-        return ApiErrors.error(Response.Status.CONFLICT, KEY_HEADER + " " + key
-                + " is in use by a request still running; retry once it has answered");
+        return ApiErrors.error(
+                Response.Status.CONFLICT,
+                KEY_HEADER + " " + key + " is in use by a request still running; retry once it has answered");
     }
 
     private static WebApplicationException mismatch(String key) {
-        return ApiErrors.error(422, KEY_HEADER + " " + key
-                + " was already used with a different request body");
+        return ApiErrors.error(422, KEY_HEADER + " " + key + " was already used with a different request body");
     }
 }

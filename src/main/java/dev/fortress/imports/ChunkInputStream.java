@@ -32,8 +32,8 @@ final class ChunkInputStream extends InputStream {
                 return -1;
             }
             int seq = next++;
-            current = dao.chunk(importId, seq).orElseThrow(() -> new IllegalStateException(
-                    "import " + importId + " is missing chunk " + seq));
+            current = dao.chunk(importId, seq)
+                    .orElseThrow(() -> new IllegalStateException("import " + importId + " is missing chunk " + seq));
             position = 0;
         }
         int n = Math.min(length, current.length - position);

@@ -23,10 +23,14 @@ import java.util.List;
 final class CsvRecordReader {
 
     /** One record: the physical line it starts on (1-based), its fields, and what was wrong. */
-    record Record(long line, List<byte[]> fields, Problem problem) {
-    }
+    record Record(long line, List<byte[]> fields, Problem problem) {}
 
-    enum Problem { NONE, TOO_LONG, UNTERMINATED_QUOTE, TEXT_AFTER_QUOTE }
+    enum Problem {
+        NONE,
+        TOO_LONG,
+        UNTERMINATED_QUOTE,
+        TEXT_AFTER_QUOTE
+    }
 
     private static final int EOF = -1;
 
@@ -169,8 +173,10 @@ final class CsvRecordReader {
 
     private void skipByteOrderMark() throws IOException {
         fill();
-        if (limit - position >= 3 && (buffer[position] & 0xff) == 0xEF
-                && (buffer[position + 1] & 0xff) == 0xBB && (buffer[position + 2] & 0xff) == 0xBF) {
+        if (limit - position >= 3
+                && (buffer[position] & 0xff) == 0xEF
+                && (buffer[position + 1] & 0xff) == 0xBB
+                && (buffer[position + 2] & 0xff) == 0xBF) {
             position += 3;
             bytesRead += 3;
         }

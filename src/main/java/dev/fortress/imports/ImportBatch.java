@@ -17,6 +17,7 @@ final class ImportBatch {
     final Set<Long> orgs = new HashSet<>();
     /** The line of each staged row, by its place in the batch. */
     private long[] lines = new long[1024];
+
     long lastLine;
     int staged;
     long total;

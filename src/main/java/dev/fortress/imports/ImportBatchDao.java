@@ -26,12 +26,10 @@ import org.postgresql.PGConnection;
 public interface ImportBatchDao extends SqlObject {
 
     /** What {@link #insertStaged} added, per org. */
-    record OrgAdded(long orgId, long added) {
-    }
+    record OrgAdded(long orgId, long added) {}
 
     /** A staged row that was not inserted: its place in the batch (1-based) and its email. */
-    record Refused(int pos, String email) {
-    }
+    record Refused(int pos, String email) {}
 
     @SqlUpdate("savepoint import_rows")
     void savepoint();
@@ -75,11 +73,13 @@ public interface ImportBatchDao extends SqlObject {
      * failing as JDBI's statements fail.
      */
     private static void copy(Handle handle, String method, String copy, byte[] csvRows) {
-        StatementMetrics metrics = handle.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m
-                ? m : null;
+        StatementMetrics metrics =
+                handle.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m ? m : null;
         long started = System.nanoTime();
         try {
-            handle.getConnection().unwrap(PGConnection.class).getCopyAPI()
+            handle.getConnection()
+                    .unwrap(PGConnection.class)
+                    .getCopyAPI()
                     .copyIn(copy, new ByteArrayInputStream(csvRows));
         } catch (SQLException e) {
             throw new UnableToExecuteStatementException(e, null);

@@ -19,9 +19,16 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface ImportDao {
 
     /** What the job needs of an import; {@code orgId} is null for one stored before API keys. */
-    record Stored(UUID id, ImportState status, byte[] bodySha256, long bodyBytes,
-                  int chunks, long watermarkLine, int errorCount, Long orgId, boolean mayCreateAdmins) {
-    }
+    record Stored(
+            UUID id,
+            ImportState status,
+            byte[] bodySha256,
+            long bodyBytes,
+            int chunks,
+            long watermarkLine,
+            int errorCount,
+            Long orgId,
+            boolean mayCreateAdmins) {}
 
     String COLUMNS = "id, status, body_sha256, body_bytes, chunks, watermark_line, "
             + "jsonb_array_length(errors) as error_count, org_id, may_create_admins";
@@ -35,8 +42,8 @@ public interface ImportDao {
 
     @SqlUpdate("update imports set status = 'queued', body_sha256 = :sha, body_bytes = :bytes, chunks = :chunks "
             + "where id = :id and status = 'uploading'")
-    int uploaded(@Bind("id") UUID id, @Bind("sha") byte[] sha256, @Bind("bytes") long bytes,
-                 @Bind("chunks") int chunks);
+    int uploaded(
+            @Bind("id") UUID id, @Bind("sha") byte[] sha256, @Bind("bytes") long bytes, @Bind("chunks") int chunks);
 
     @SqlQuery("select " + COLUMNS + " from imports where id = :id")
     Optional<Stored> find(@Bind("id") UUID id);
@@ -64,8 +71,7 @@ public interface ImportDao {
     @RegisterConstructorMapper(Pending.class)
     java.util.List<Pending> queued();
 
-    record Pending(UUID id, long bodyBytes) {
-    }
+    record Pending(UUID id, long bodyBytes) {}
 
     /** Failed for good: see {@link ImportJob}, which frees its chunks in the same transaction. */
     @SqlUpdate("update imports set status = 'failed', reason = :reason, finished_at = now() where id = :id")
@@ -77,9 +83,13 @@ public interface ImportDao {
      */
     @SqlUpdate
     @UseClasspathSqlLocator
-    int advance(@Bind("id") UUID id, @Bind("expected") long expected, @Bind("watermark") long watermark,
-                @Bind("imported") long imported, @Bind("rejected") long rejected,
-                @Bind("errors") String errorsJson);
+    int advance(
+            @Bind("id") UUID id,
+            @Bind("expected") long expected,
+            @Bind("watermark") long watermark,
+            @Bind("imported") long imported,
+            @Bind("rejected") long rejected,
+            @Bind("errors") String errorsJson);
 
     /**
      * In a batch's transaction: the organisations it added users to, one row each; those an

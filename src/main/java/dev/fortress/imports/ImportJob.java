@@ -43,8 +43,13 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
     private final ImportMetrics metrics;
     private final Consumer<Set<Long>> orgsChanged;
 
-    ImportJob(Jdbi writer, Validator validator, ImportsConfiguration config, ImportMetrics metrics,
-              ImportStatusMapper format, Consumer<Set<Long>> orgsChanged) {
+    ImportJob(
+            Jdbi writer,
+            Validator validator,
+            ImportsConfiguration config,
+            ImportMetrics metrics,
+            ImportStatusMapper format,
+            Consumer<Set<Long>> orgsChanged) {
         this.writer = writer;
         this.loader = new ImportLoader(writer, validator, config, metrics, MAX_ERRORS, format);
         this.metrics = metrics;
@@ -57,7 +62,10 @@ public final class ImportJob implements JobRequestHandler<ImportJob.Request> {
         ImportDao dao = writer.onDemand(ImportDao.class);
         ImportDao.Stored stored = dao.find(id).orElse(null);
         if (stored == null || !stored.status().unfinished()) {
-            LOG.info("import {} is {}: nothing to do", id, stored == null ? "gone" : stored.status().value());
+            LOG.info(
+                    "import {} is {}: nothing to do",
+                    id,
+                    stored == null ? "gone" : stored.status().value());
             return;
         }
         JobContext context = jobContext();

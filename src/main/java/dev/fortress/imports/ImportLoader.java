@@ -35,16 +35,13 @@ final class ImportLoader {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImportLoader.class);
 
-    sealed interface Outcome permits Loaded, BadHeader {
-    }
+    sealed interface Outcome permits Loaded, BadHeader {}
 
     /** Every row is committed; {@code watermark} is the line the last batch left. */
-    record Loaded(long watermark) implements Outcome {
-    }
+    record Loaded(long watermark) implements Outcome {}
 
     /** The header is not {@code email,role,org_id,age}: no row was read. */
-    record BadHeader(String reason) implements Outcome {
-    }
+    record BadHeader(String reason) implements Outcome {}
 
     private final Jdbi writer;
     private final Validator validator;
@@ -57,8 +54,13 @@ final class ImportLoader {
      * @param maxErrors row errors an import keeps (it counts them all)
      * @param format    writes the row errors as GET /imports/{id} reads them
      */
-    ImportLoader(Jdbi writer, Validator validator, ImportsConfiguration config, ImportMetrics metrics, int maxErrors,
-                 ImportStatusMapper format) {
+    ImportLoader(
+            Jdbi writer,
+            Validator validator,
+            ImportsConfiguration config,
+            ImportMetrics metrics,
+            int maxErrors,
+            ImportStatusMapper format) {
         this.writer = writer;
         this.format = format;
         this.validator = validator;
@@ -72,8 +74,9 @@ final class ImportLoader {
         RowValidator rows = new RowValidator(validator, config.getMaxLineSize().toBytes());
         RowValidator.Owner owner = new RowValidator.Owner(stored.orgId(), stored.mayCreateAdmins());
         try (InputStream csv = new ChunkInputStream(writer.onDemand(ImportDao.class), stored.id(), stored.chunks());
-             Committer committer = new Committer(stored)) {
-            CsvRecordReader reader = new CsvRecordReader(csv, (int) config.getMaxLineSize().toBytes());
+                Committer committer = new Committer(stored)) {
+            CsvRecordReader reader =
+                    new CsvRecordReader(csv, (int) config.getMaxLineSize().toBytes());
             String headerProblem = rows.headerProblem(reader.next());
             if (headerProblem != null) {
                 return new BadHeader(headerProblem);
@@ -176,8 +179,8 @@ final class ImportLoader {
                 List<ImportStatus.RowError> kept =
                         batch.errors.subList(0, Math.min(batch.errors.size(), maxErrors - errorsKept));
                 ImportDao imports = h.attach(ImportDao.class);
-                int advanced = imports.advance(id, watermark, batch.lastLine, added,
-                        batch.total - added, format.errorsJson(kept));
+                int advanced = imports.advance(
+                        id, watermark, batch.lastLine, added, batch.total - added, format.errorsJson(kept));
                 if (advanced != 1) {
                     throw new IllegalStateException("import " + id + " was advanced by another run; this one stops");
                 }
@@ -203,8 +206,10 @@ final class ImportLoader {
             }
             if (added < batch.staged) {
                 for (ImportBatchDao.Refused refused : rows.refused()) {
-                    batch.reject(batch.line(refused.pos()), "email " + refused.email()
-                            + " already exists (in the organisation or earlier in this file)");
+                    batch.reject(
+                            batch.line(refused.pos()),
+                            "email " + refused.email()
+                                    + " already exists (in the organisation or earlier in this file)");
                 }
             }
             return added;

@@ -9,9 +9,14 @@ import java.util.UUID;
  * spelling). {@code reason} says why one failed.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record ImportStatus(UUID importId, String status, long rowsTotal, long rowsImported, long rowsRejected,
-                           List<RowError> errors, String reason) {
+public record ImportStatus(
+        UUID importId,
+        String status,
+        long rowsTotal,
+        long rowsImported,
+        long rowsRejected,
+        List<RowError> errors,
+        String reason) {
 
-    public record RowError(long line, String message) {
-    }
+    public record RowError(long line, String message) {}
 }

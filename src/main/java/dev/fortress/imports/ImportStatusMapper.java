@@ -17,7 +17,7 @@ import org.jdbi.v3.core.statement.StatementContext;
  */
 public final class ImportStatusMapper implements RowMapper<ImportStatus> {
 
-    private static final TypeReference<List<ImportStatus.RowError>> ERRORS = new TypeReference<>() { };
+    private static final TypeReference<List<ImportStatus.RowError>> ERRORS = new TypeReference<>() {};
 
     private final ObjectMapper json;
 
@@ -36,9 +36,14 @@ public final class ImportStatusMapper implements RowMapper<ImportStatus> {
     @Override
     public ImportStatus map(ResultSet rs, StatementContext ctx) throws SQLException {
         try {
-            return new ImportStatus(rs.getObject("id", UUID.class), ImportState.of(rs.getString("status")).value(),
-                    rs.getLong("rows_total"), rs.getLong("rows_imported"), rs.getLong("rows_rejected"),
-                    json.readValue(rs.getString("errors"), ERRORS), rs.getString("reason"));
+            return new ImportStatus(
+                    rs.getObject("id", UUID.class),
+                    ImportState.of(rs.getString("status")).value(),
+                    rs.getLong("rows_total"),
+                    rs.getLong("rows_imported"),
+                    rs.getLong("rows_rejected"),
+                    json.readValue(rs.getString("errors"), ERRORS),
+                    rs.getString("reason"));
         } catch (JsonProcessingException e) {
             throw new SQLException("imports.errors is not a JSON array of row errors", e);
         }

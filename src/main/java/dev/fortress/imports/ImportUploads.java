@@ -35,16 +35,13 @@ final class ImportUploads {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImportUploads.class);
 
-    sealed interface Outcome permits Created, Repeat {
-    }
+    sealed interface Outcome permits Created, Repeat {}
 
     /** A new import, stored (with its Idempotency-Key, if any) and ready to enqueue. */
-    record Created(UUID id, long bytes) implements Outcome {
-    }
+    record Created(UUID id, long bytes) implements Outcome {}
 
     /** The Idempotency-Key was used before; {@code fingerprint} is this request's body's SHA-256. */
-    record Repeat(IdempotentWrites.Stored earlier, byte[] fingerprint) implements Outcome {
-    }
+    record Repeat(IdempotentWrites.Stored earlier, byte[] fingerprint) implements Outcome {}
 
     static final class EmptyBodyException extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -84,8 +81,8 @@ final class ImportUploads {
             return spoolAndStore(body, null, orgId, mayCreateAdmins);
         }
         // A short transaction: a repeat is answered without spooling or storing anything.
-        Optional<IdempotentWrites.Stored> earlier = writer.inTransaction(h ->
-                idempotent.claim(h, orgId, SCOPE, idempotencyKey).earlier());
+        Optional<IdempotentWrites.Stored> earlier = writer.inTransaction(
+                h -> idempotent.claim(h, orgId, SCOPE, idempotencyKey).earlier());
         if (earlier.isPresent()) {
             MessageDigest sha = IdempotentWrites.sha256();
             readBounded(body, sha);
@@ -93,8 +90,10 @@ final class ImportUploads {
         }
         String streamingKey = orgId + "\n" + idempotencyKey;
         if (!streaming.add(streamingKey)) {
-            throw ApiErrors.error(Response.Status.CONFLICT, IdempotentWrites.KEY_HEADER + " " + idempotencyKey
-                    + " is in use by a request still running; retry once it has answered");
+            throw ApiErrors.error(
+                    Response.Status.CONFLICT,
+                    IdempotentWrites.KEY_HEADER + " " + idempotencyKey
+                            + " is in use by a request still running; retry once it has answered");
         }
         try {
             return spoolAndStore(body, idempotencyKey, orgId, mayCreateAdmins);
@@ -112,8 +111,8 @@ final class ImportUploads {
         }
     }
 
-    private Outcome storeSpooled(UploadSpool.Spooled spooled, String idempotencyKey, long orgId,
-                                 boolean mayCreateAdmins) {
+    private Outcome storeSpooled(
+            UploadSpool.Spooled spooled, String idempotencyKey, long orgId, boolean mayCreateAdmins) {
         UUID id = UUID.randomUUID();
         writer.onDemand(ImportDao.class).create(id, orgId, mayCreateAdmins);
         boolean kept = false;
@@ -123,8 +122,8 @@ final class ImportUploads {
             Object outcome;
             try {
                 outcome = writer.inTransaction(h -> {
-                    IdempotentWrites.Claim claim = idempotencyKey == null ? null
-                            : idempotent.claim(h, orgId, SCOPE, idempotencyKey);
+                    IdempotentWrites.Claim claim =
+                            idempotencyKey == null ? null : idempotent.claim(h, orgId, SCOPE, idempotencyKey);
                     if (claim != null && claim.earlier().isPresent()) {
                         return claim.earlier().get(); // another instance stored an upload with the key meanwhile
                     }
@@ -137,8 +136,10 @@ final class ImportUploads {
                     return new Created(id, spooled.bytes());
                 });
             } catch (IdempotentWrites.ClaimedMeanwhile e) {
-                IdempotentWrites.Stored earlier = writer.inTransaction(h ->
-                        idempotent.claim(h, orgId, SCOPE, idempotencyKey).earlier().orElseThrow());
+                IdempotentWrites.Stored earlier = writer.inTransaction(h -> idempotent
+                        .claim(h, orgId, SCOPE, idempotencyKey)
+                        .earlier()
+                        .orElseThrow());
                 return new Repeat(earlier, e.fingerprint());
             }
             if (outcome instanceof IdempotentWrites.Stored earlier) {
@@ -190,8 +191,7 @@ final class ImportUploads {
 
     /** The answer to a new upload, {@code {"importId","status":"queued"}}, in that order. */
     @Schema(name = "ImportAccepted")
-    record Accepted(UUID importId, ImportState status) {
-    }
+    record Accepted(UUID importId, ImportState status) {}
 
     static Accepted accepted(UUID id) {
         return new Accepted(id, ImportState.QUEUED);

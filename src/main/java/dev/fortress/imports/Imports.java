@@ -2,8 +2,8 @@ package dev.fortress.imports;
 
 import com.codahale.metrics.Gauge;
 import dev.fortress.db.Databases;
-import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.Routes;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
@@ -14,33 +14,49 @@ import org.jobrunr.scheduling.RecurringJobBuilder;
 /** The imports feature: upload route and its spool and limits, the job that loads rows, the purge, metrics. */
 public final class Imports {
 
-    private Imports() {
-    }
+    private Imports() {}
 
     /**
      * @param orgsChanged told which orgs gained users when an import succeeds (the stats cache
      *                    invalidates them)
      */
-    public static Imports build(ImportsConfiguration config, Environment environment, Routes routes,
-                                Databases databases, Jobs jobs, IdempotentWrites idempotent,
-                                Consumer<Set<Long>> orgsChanged) {
+    public static Imports build(
+            ImportsConfiguration config,
+            Environment environment,
+            Routes routes,
+            Databases databases,
+            Jobs jobs,
+            IdempotentWrites idempotent,
+            Consumer<Set<Long>> orgsChanged) {
         ImportMetrics metrics = new ImportMetrics(environment.metrics());
         ImportStatusMapper format = new ImportStatusMapper(environment.getObjectMapper());
         databases.writer().registerRowMapper(format);
         ImportDao dao = databases.writer().onDemand(ImportDao.class);
-        jobs.addHandler(ImportJob.class, new ImportJob(databases.writer(), environment.getValidator(), config,
-                metrics, format, orgsChanged));
+        jobs.addHandler(
+                ImportJob.class,
+                new ImportJob(databases.writer(), environment.getValidator(), config, metrics, format, orgsChanged));
         UploadSpool spool = new UploadSpool(config.getSpoolDirectory());
         environment.lifecycle().manage(spool);
         environment.metrics().register("dev.fortress.imports.spool-bytes", (Gauge<Long>) spool::bytes);
-        UploadLimits limits = new UploadLimits(config.getMaxUploadsPerOrg(), config.getMaxConcurrentUploads(),
-                config.getUploadRetryAfter().toSeconds(), environment.metrics());
+        UploadLimits limits = new UploadLimits(
+                config.getMaxUploadsPerOrg(),
+                config.getMaxConcurrentUploads(),
+                config.getUploadRetryAfter().toSeconds(),
+                environment.metrics());
         long maxBytes = config.getMaxUploadSize().toBytes();
         ImportsResource resource = new ImportsResource(
                 new ImportUploads(databases.writer(), spool, maxBytes, metrics, idempotent),
-                dao, jobs, idempotent, maxBytes, routes.access().refusals("imports"), limits);
-        ImportPurge purge = new ImportPurge(databases.writer(), config.getRetention().toSeconds(),
-                config.getAbandonAfter().toSeconds(), environment.metrics().meter("dev.fortress.imports.purged"));
+                dao,
+                jobs,
+                idempotent,
+                maxBytes,
+                routes.access().refusals("imports"),
+                limits);
+        ImportPurge purge = new ImportPurge(
+                databases.writer(),
+                config.getRetention().toSeconds(),
+                config.getAbandonAfter().toSeconds(),
+                environment.metrics().meter("dev.fortress.imports.purged"));
         jobs.addHandler(ImportPurge.class, purge);
         jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
                 .withId("imports-purge")

@@ -6,9 +6,9 @@ import dev.fortress.auth.Caller;
 import dev.fortress.auth.Refusals;
 import dev.fortress.auth.Scopes;
 import dev.fortress.db.IssuesConsistencyToken;
+import dev.fortress.http.ApiErrors;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
-import dev.fortress.http.ApiErrors;
 import io.dropwizard.auth.Auth;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -55,8 +55,14 @@ public class ImportsResource {
     private final Refusals.Family refusals;
     private final UploadLimits limits;
 
-    ImportsResource(ImportUploads uploads, ImportDao dao, Jobs jobs, IdempotentWrites idempotent, long maxUploadBytes,
-                    Refusals.Family refusals, UploadLimits limits) {
+    ImportsResource(
+            ImportUploads uploads,
+            ImportDao dao,
+            Jobs jobs,
+            IdempotentWrites idempotent,
+            long maxUploadBytes,
+            Refusals.Family refusals,
+            UploadLimits limits) {
         this.limits = limits;
         this.idempotent = idempotent;
         this.uploads = uploads;
@@ -77,35 +83,62 @@ public class ImportsResource {
     @RolesAllowed(Scopes.IMPORT)
     @Timed(name = "upload")
     @ResponseMetered(name = "upload")
-    @Operation(operationId = "uploadImport", summary = "Uploads a CSV of users to import", description = "Streamed "
-            + "and stored before the answer; rows are imported in the background (see GET /imports/{id}).",
-            parameters = @Parameter(in = ParameterIn.HEADER, name = "Content-Encoding", description = "identity "
-                    + "(or none) only: a compressed body is refused.", schema = @Schema(type = "string",
-                    allowableValues = "identity")),
+    @Operation(
+            operationId = "uploadImport",
+            summary = "Uploads a CSV of users to import",
+            description = "Streamed "
+                    + "and stored before the answer; rows are imported in the background (see GET /imports/{id}).",
+            parameters =
+                    @Parameter(
+                            in = ParameterIn.HEADER,
+                            name = "Content-Encoding",
+                            description = "identity " + "(or none) only: a compressed body is refused.",
+                            schema = @Schema(type = "string", allowableValues = "identity")),
             responses = {
-        @ApiResponse(responseCode = "202", description = "Stored and queued.",
-                headers = @Header(name = "Location", description = "/imports/{id}, its progress.",
-                        schema = @Schema(type = "string")),
-                content = @Content(schema = @Schema(implementation = ImportUploads.Accepted.class))),
-        @ApiResponse(responseCode = "400", description = "An empty body, one that broke off, or a malformed "
-                + "Idempotency-Key."),
-        @ApiResponse(responseCode = "409", description = "A request with the same Idempotency-Key is still being "
-                + "received or stored."),
-        @ApiResponse(responseCode = "413", description = "Over imports.maxUploadSize."),
-        @ApiResponse(responseCode = "415", description = "Not text/csv, or a Content-Encoding other than identity."),
-        @ApiResponse(responseCode = "422", description = "The Idempotency-Key was used with another body."),
-        @ApiResponse(responseCode = "429", description = "The organisation already has imports.maxUploadsPerOrg "
-                + "uploads in progress on this instance (Retry-After: imports.uploadRetryAfter); or the key or "
-                + "address is over a limit (RateLimit-Policy says which)."),
-        @ApiResponse(responseCode = "503", description = "The instance already has imports.maxConcurrentUploads "
-                + "uploads (Retry-After: imports.uploadRetryAfter); or it is over its capacity, or a database is "
-                + "unavailable.")})
-    public Response upload(@Parameter(hidden = true) @Auth Caller caller,
-                           @RequestBody(required = true, description = "Header row email,role,org_id,age.",
-                                   content = @Content(mediaType = "text/csv",
-                                           schema = @Schema(type = "string", format = "binary"))) InputStream body,
-                           @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
-                           @Context HttpHeaders headers) {
+                @ApiResponse(
+                        responseCode = "202",
+                        description = "Stored and queued.",
+                        headers =
+                                @Header(
+                                        name = "Location",
+                                        description = "/imports/{id}, its progress.",
+                                        schema = @Schema(type = "string")),
+                        content = @Content(schema = @Schema(implementation = ImportUploads.Accepted.class))),
+                @ApiResponse(
+                        responseCode = "400",
+                        description = "An empty body, one that broke off, or a malformed " + "Idempotency-Key."),
+                @ApiResponse(
+                        responseCode = "409",
+                        description =
+                                "A request with the same Idempotency-Key is still being " + "received or stored."),
+                @ApiResponse(responseCode = "413", description = "Over imports.maxUploadSize."),
+                @ApiResponse(
+                        responseCode = "415",
+                        description = "Not text/csv, or a Content-Encoding other than identity."),
+                @ApiResponse(responseCode = "422", description = "The Idempotency-Key was used with another body."),
+                @ApiResponse(
+                        responseCode = "429",
+                        description = "The organisation already has imports.maxUploadsPerOrg "
+                                + "uploads in progress on this instance (Retry-After: imports.uploadRetryAfter); or the key or "
+                                + "address is over a limit (RateLimit-Policy says which)."),
+                @ApiResponse(
+                        responseCode = "503",
+                        description = "The instance already has imports.maxConcurrentUploads "
+                                + "uploads (Retry-After: imports.uploadRetryAfter); or it is over its capacity, or a database is "
+                                + "unavailable.")
+            })
+    public Response upload(
+            @Parameter(hidden = true) @Auth Caller caller,
+            @RequestBody(
+                            required = true,
+                            description = "Header row email,role,org_id,age.",
+                            content =
+                                    @Content(
+                                            mediaType = "text/csv",
+                                            schema = @Schema(type = "string", format = "binary")))
+                    InputStream body,
+            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey,
+            @Context HttpHeaders headers) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (headers.getMediaType() == null) {
             // Jersey matches a request without Content-Type to any @Consumes; a CSV upload says so.
@@ -113,7 +146,8 @@ public class ImportsResource {
         }
         refuseContentEncoding(headers);
         if (headers.getLength() > maxUploadBytes) {
-            throw ApiErrors.error(Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
+            throw ApiErrors.error(
+                    Response.Status.REQUEST_ENTITY_TOO_LARGE, "upload larger than " + maxUploadBytes + " bytes");
         }
         ImportUploads.Outcome outcome;
         try (UploadLimits.Permit ignored = limits.admit(caller.orgId())) {
@@ -132,7 +166,8 @@ public class ImportsResource {
             // enqueueing again is a no-op if it did not.
             String location = repeat.earlier().location();
             UUID id = UUID.fromString(location.substring(location.lastIndexOf('/') + 1));
-            dao.find(id).filter(stored -> stored.status() == ImportState.QUEUED)
+            dao.find(id)
+                    .filter(stored -> stored.status() == ImportState.QUEUED)
                     .ifPresent(stored -> enqueue(id, stored.bodyBytes()));
             return replay;
         }
@@ -150,12 +185,18 @@ public class ImportsResource {
     @RolesAllowed({Scopes.READ, Scopes.IMPORT})
     @Timed(name = "status")
     @ResponseMetered(name = "status")
-    @Operation(operationId = "getImport", summary = "Where an import of the caller's organisation stands",
+    @Operation(
+            operationId = "getImport",
+            summary = "Where an import of the caller's organisation stands",
             responses = {
-        @ApiResponse(responseCode = "200", description = "Its status, counts and first errors.",
-                useReturnTypeSchema = true),
-        @ApiResponse(responseCode = "404", description = "No such import, another organisation's, or one past "
-                + "imports.retention.")})
+                @ApiResponse(
+                        responseCode = "200",
+                        description = "Its status, counts and first errors.",
+                        useReturnTypeSchema = true),
+                @ApiResponse(
+                        responseCode = "404",
+                        description = "No such import, another organisation's, or one past " + "imports.retention.")
+            })
     public ImportStatus status(@Parameter(hidden = true) @Auth Caller caller, @PathParam("id") UUID id) {
         return dao.status(id, caller.orgId()).orElseThrow(() -> {
             if (dao.exists(id)) {
@@ -174,9 +215,11 @@ public class ImportsResource {
     private void refuseContentEncoding(HttpHeaders headers) {
         String encoding = headers.getHeaderString(HttpHeaders.CONTENT_ENCODING);
         String inflated = headers.getHeaderString(INFLATED_ENCODING);
-        if (inflated != null || (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity"))) {
+        if (inflated != null
+                || (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity"))) {
             limits.refused(UploadLimits.Reason.CONTENT_ENCODING);
-            throw ApiErrors.error(Response.Status.UNSUPPORTED_MEDIA_TYPE,
+            throw ApiErrors.error(
+                    Response.Status.UNSUPPORTED_MEDIA_TYPE,
                     "Content-Encoding must be identity (absent): send the CSV uncompressed");
         }
     }
@@ -185,10 +228,11 @@ public class ImportsResource {
     static final String INFLATED_ENCODING = "X-Content-Encoding";
 
     void enqueue(UUID id, long bytes) {
-        jobs.scheduler().create(JobBuilder.aJob()
-                .withId(id)
-                .withName("Import " + id + ": " + humanBytes(bytes))
-                .withJobRequest(new ImportJob.Request(id)));
+        jobs.scheduler()
+                .create(JobBuilder.aJob()
+                        .withId(id)
+                        .withName("Import " + id + ": " + humanBytes(bytes))
+                        .withJobRequest(new ImportJob.Request(id)));
         jobs.wakeUp();
     }
 

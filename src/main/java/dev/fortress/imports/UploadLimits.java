@@ -21,7 +21,9 @@ final class UploadLimits {
 
     /** Why an upload was refused before its body was read: the label of {@code uploads-refused}. */
     enum Reason {
-        ORG_LIMIT("org-limit"), INSTANCE_LIMIT("instance-limit"), CONTENT_ENCODING("content-encoding");
+        ORG_LIMIT("org-limit"),
+        INSTANCE_LIMIT("instance-limit"),
+        CONTENT_ENCODING("content-encoding");
 
         private final String label;
 
@@ -68,18 +70,22 @@ final class UploadLimits {
             }
             if (ofOrg >= perOrg) {
                 refused.get(Reason.ORG_LIMIT).mark();
-                throw refusal(Response.Status.TOO_MANY_REQUESTS, "this organisation already has " + perOrg
-                        + " uploads in progress on this instance; retry once one has answered");
+                throw refusal(
+                        Response.Status.TOO_MANY_REQUESTS,
+                        "this organisation already has " + perOrg
+                                + " uploads in progress on this instance; retry once one has answered");
             }
         }
         refused.get(Reason.INSTANCE_LIMIT).mark();
-        throw refusal(Response.Status.SERVICE_UNAVAILABLE, "this instance already has " + perInstance
-                + " uploads in progress; retry later");
+        throw refusal(
+                Response.Status.SERVICE_UNAVAILABLE,
+                "this instance already has " + perInstance + " uploads in progress; retry later");
     }
 
     private WebApplicationException refusal(Response.Status status, String message) {
         return new WebApplicationException(ApiErrors.response(status, message)
-                .header(HttpHeaders.RETRY_AFTER, retryAfterSeconds).build());
+                .header(HttpHeaders.RETRY_AFTER, retryAfterSeconds)
+                .build());
     }
 
     private synchronized void release(long orgId) {

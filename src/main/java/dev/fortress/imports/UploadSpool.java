@@ -104,12 +104,14 @@ final class UploadSpool implements Managed {
                 if (!Files.isDirectory(entry)) {
                     continue;
                 }
-                Path lockFile = root.resolve(entry.getFileName() + LOCK).toAbsolutePath().normalize();
+                Path lockFile = root.resolve(entry.getFileName() + LOCK)
+                        .toAbsolutePath()
+                        .normalize();
                 if (HELD.contains(lockFile)) {
                     continue; // a running spool's of this JVM
                 }
-                try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE)) {
+                try (FileChannel channel =
+                        FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
                     FileLock held = channel.tryLock();
                     if (held == null) {
                         continue; // a running instance's (another process)
@@ -163,8 +165,8 @@ final class UploadSpool implements Managed {
         try {
             MessageDigest sha = IdempotentWrites.sha256();
             byte[] buffer = new byte[BUFFER];
-            try (OutputStream out = Files.newOutputStream(spooled.path, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
+            try (OutputStream out =
+                    Files.newOutputStream(spooled.path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 int n;
                 while ((n = read(body, buffer)) >= 0) {
                     if (spooled.bytes + n > maxBytes) {

@@ -71,8 +71,11 @@ public final class Jobs implements Managed {
      *                      holds the set-up lock while JobRunr migrates through the pool
      * @param watchdog      runs the check that restarts a stopped background server
      */
-    public Jobs(JobsConfiguration config, DataSource writer, DataSourceFactory writerFactory,
-                ScheduledExecutorService watchdog) {
+    public Jobs(
+            JobsConfiguration config,
+            DataSource writer,
+            DataSourceFactory writerFactory,
+            ScheduledExecutorService watchdog) {
         this.config = config;
         this.writer = writer;
         this.writerFactory = writerFactory;
@@ -83,14 +86,28 @@ public final class Jobs implements Managed {
      * JobRunr on the writer pool, tied to the lifecycle, with its statistics as metrics and its
      * {@code jobrunr} health check (background server running, storage readable).
      */
-    public static Jobs build(JobsConfiguration config, Environment environment, DataSource writer,
-                             DataSourceFactory writerFactory) {
-        Jobs jobs = new Jobs(config, writer, writerFactory,
-                environment.lifecycle().scheduledExecutorService("jobrunr-watchdog", true).threads(1).build());
+    public static Jobs build(
+            JobsConfiguration config, Environment environment, DataSource writer, DataSourceFactory writerFactory) {
+        Jobs jobs = new Jobs(
+                config,
+                writer,
+                writerFactory,
+                environment
+                        .lifecycle()
+                        .scheduledExecutorService("jobrunr-watchdog", true)
+                        .threads(1)
+                        .build());
         environment.lifecycle().manage(jobs);
-        JobsMonitor monitor = new JobsMonitor(() -> jobs.storage,
-                () -> jobs.server != null && jobs.server.isRunning(), config.getMode().runsJobs(),
-                environment.lifecycle().executorService("jobrunr-statistics-%d").minThreads(1).maxThreads(1).build());
+        JobsMonitor monitor = new JobsMonitor(
+                () -> jobs.storage,
+                () -> jobs.server != null && jobs.server.isRunning(),
+                config.getMode().runsJobs(),
+                environment
+                        .lifecycle()
+                        .executorService("jobrunr-statistics-%d")
+                        .minThreads(1)
+                        .maxThreads(1)
+                        .build());
         monitor.register(environment.metrics());
         environment.healthChecks().register("jobrunr", monitor);
         return jobs;
@@ -139,32 +156,41 @@ public final class Jobs implements Managed {
         if (config.getMode().runsJobs()) {
             server = backgroundServer();
             server.start();
-            LOG.info("JobRunr background server started: {} workers, polling every {}",
-                    config.getWorkers(), config.getPollInterval());
+            LOG.info(
+                    "JobRunr background server started: {} workers, polling every {}",
+                    config.getWorkers(),
+                    config.getPollInterval());
             long every = config.getPollInterval().toMilliseconds();
             watchdog.scheduleWithFixedDelay(this::restartIfStopped, every, every, TimeUnit.MILLISECONDS);
         } else {
             LOG.info("JobRunr in API-only mode: jobs are enqueued here and run by worker instances");
         }
         if (config.dashboardEnabled()) {
-            dashboard = new JobsDashboard(storage, json, config.getDashboardBindHost(), config.getDashboardPort(),
-                    config.getDashboardUser(), config.getDashboardPassword());
+            dashboard = new JobsDashboard(
+                    storage,
+                    json,
+                    config.getDashboardBindHost(),
+                    config.getDashboardPort(),
+                    config.getDashboardUser(),
+                    config.getDashboardPassword());
             dashboard.start();
             LOG.info("JobRunr dashboard on {} (basic authentication)", dashboard.address());
         } else {
-            LOG.warn("JobRunr dashboard not started: it has no authentication of its own. Set "
-                    + "JOBRUNR_DASHBOARD_USER and JOBRUNR_DASHBOARD_PASSWORD to enable it on port {}",
+            LOG.warn(
+                    "JobRunr dashboard not started: it has no authentication of its own. Set "
+                            + "JOBRUNR_DASHBOARD_USER and JOBRUNR_DASHBOARD_PASSWORD to enable it on port {}",
                     config.getDashboardPort());
         }
     }
 
     private BackgroundJobServer backgroundServer() {
-        BackgroundJobServerConfiguration server = BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
-                .andWorkerCount(config.getWorkers())
-                .andPollInterval(config.getPollInterval().toJavaDuration());
+        BackgroundJobServerConfiguration server =
+                BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                        .andWorkerCount(config.getWorkers())
+                        .andPollInterval(config.getPollInterval().toJavaDuration());
         String name = config.getServerName();
-        return new BackgroundJobServer(storage, json, activator(),
-                name == null || name.isBlank() ? server : server.andName(name));
+        return new BackgroundJobServer(
+                storage, json, activator(), name == null || name.isBlank() ? server : server.andName(name));
     }
 
     /** A server JobRunr stopped by itself is replaced by a new one once its storage answers again. */
@@ -186,8 +212,10 @@ public final class Jobs implements Managed {
         BackgroundJobServer fresh = backgroundServer();
         fresh.start();
         server = fresh;
-        LOG.warn("JobRunr background server {} had stopped (its storage was unreachable); started {} in its place",
-                current.getId(), fresh.getId());
+        LOG.warn(
+                "JobRunr background server {} had stopped (its storage was unreachable); started {} in its place",
+                current.getId(),
+                fresh.getId());
     }
 
     @Override

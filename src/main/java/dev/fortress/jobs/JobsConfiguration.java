@@ -16,7 +16,10 @@ public class JobsConfiguration {
      * {@code all}: serve the API and run jobs; {@code api}: serve the API and only enqueue jobs;
      * {@code worker}: run jobs and serve no API (readiness, health, metrics and tasks only).
      */
-    public enum Mode { ALL, API, WORKER;
+    public enum Mode {
+        ALL,
+        API,
+        WORKER;
 
         public boolean runsJobs() {
             return this != API;
@@ -94,8 +97,10 @@ public class JobsConfiguration {
     }
 
     public boolean dashboardEnabled() {
-        return dashboardUser != null && !dashboardUser.isBlank()
-                && dashboardPassword != null && !dashboardPassword.isBlank();
+        return dashboardUser != null
+                && !dashboardUser.isBlank()
+                && dashboardPassword != null
+                && !dashboardPassword.isBlank();
     }
 
     public String getDashboardUser() {

@@ -31,6 +31,7 @@ final class JobsDashboard {
 
     /** Requests served at once; the rest wait in a queue of {@link #QUEUE}, and past it are refused. */
     static final int THREADS = 8;
+
     static final int QUEUE = 64;
 
     private final HttpServer server;
@@ -38,8 +39,11 @@ final class JobsDashboard {
     private final List<HttpExchangeHandler> handlers;
 
     JobsDashboard(StorageProvider storage, JsonMapper json, String host, int port, String user, String password) {
-        handlers = List.of(new RedirectHttpHandler("/", "/dashboard"), new JobRunrStaticFileHandler(),
-                new JobRunrApiHandler(storage, json, false), new JobRunrSseHandler(storage, json));
+        handlers = List.of(
+                new RedirectHttpHandler("/", "/dashboard"),
+                new JobRunrStaticFileHandler(),
+                new JobRunrApiHandler(storage, json, false),
+                new JobRunrSseHandler(storage, json));
         BasicAuthenticator credentials = new BasicAuthenticator("JobRunr") {
             @Override
             public boolean checkCredentials(String givenUser, String givenPassword) {
@@ -47,8 +51,8 @@ final class JobsDashboard {
                 return equal(givenUser, user) & equal(givenPassword, password);
             }
         };
-        executor = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
-                r -> {
+        executor =
+                new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE), r -> {
                     Thread t = new Thread(r, "jobrunr-dashboard");
                     t.setDaemon(true);
                     return t;

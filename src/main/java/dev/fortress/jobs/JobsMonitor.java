@@ -54,22 +54,25 @@ final class JobsMonitor extends HealthCheck {
      * @param reader        runs the statistics' reads: one thread (the lifecycle's, so it stops
      *                      with the application)
      */
-    JobsMonitor(Supplier<StorageProvider> storage, Supplier<Boolean> serverRunning, boolean runsJobs,
-                Executor reader) {
+    JobsMonitor(Supplier<StorageProvider> storage, Supplier<Boolean> serverRunning, boolean runsJobs, Executor reader) {
         this.storage = storage;
         this.serverRunning = serverRunning;
         this.runsJobs = runsJobs;
         this.stats = new BoundedRead<>(() -> read(StorageProvider::getJobStats), reader);
-        this.alive = new BoundedRead<>(() -> {
-            List<BackgroundJobServerStatus> servers = read(StorageProvider::getBackgroundJobServers);
-            // Unreadable storage: no server can be shown alive, and none can take jobs from it.
-            return servers == null ? 0 : (int) servers.stream().filter(JobsMonitor::alive).count();
-        }, reader);
+        this.alive = new BoundedRead<>(
+                () -> {
+                    List<BackgroundJobServerStatus> servers = read(StorageProvider::getBackgroundJobServers);
+                    // Unreadable storage: no server can be shown alive, and none can take jobs from it.
+                    return servers == null
+                            ? 0
+                            : (int) servers.stream().filter(JobsMonitor::alive).count();
+                },
+                reader);
     }
 
     void register(MetricRegistry metrics) {
-        STATES.forEach((state, count) -> metrics.register(MetricRegistry.name("dev.fortress.jobs.state", state),
-                (Gauge<Long>) () -> {
+        STATES.forEach((state, count) ->
+                metrics.register(MetricRegistry.name("dev.fortress.jobs.state", state), (Gauge<Long>) () -> {
                     JobStats current = stats.getValue();
                     return current == null ? null : count.apply(current);
                 }));
@@ -98,14 +101,15 @@ final class JobsMonitor extends HealthCheck {
         }
         long alive = servers.stream().filter(JobsMonitor::alive).count();
         if (runsJobs && !serverRunning.get()) {
-            return Result.unhealthy("this instance's JobRunr background server is not running; "
-                    + alive + " alive in the cluster");
+            return Result.unhealthy(
+                    "this instance's JobRunr background server is not running; " + alive + " alive in the cluster");
         }
         if (alive == 0) {
             return Result.unhealthy("no JobRunr background server alive: imports stay queued");
         }
-        return Result.healthy("%d JobRunr background server(s) alive%s", alive,
-                runsJobs ? ", this one included" : " (this instance only enqueues)");
+        return Result.healthy(
+                "%d JobRunr background server(s) alive%s",
+                alive, runsJobs ? ", this one included" : " (this instance only enqueues)");
     }
 
     private <T> T read(Function<StorageProvider, T> query) {
@@ -123,6 +127,7 @@ final class JobsMonitor extends HealthCheck {
 
     private static boolean alive(BackgroundJobServerStatus server) {
         Duration timeout = Duration.ofSeconds((long) server.getPollIntervalInSeconds() * MISSED_HEARTBEATS);
-        return server.isRunning() && server.getLastHeartbeat().isAfter(Instant.now().minus(timeout));
+        return server.isRunning()
+                && server.getLastHeartbeat().isAfter(Instant.now().minus(timeout));
     }
 }

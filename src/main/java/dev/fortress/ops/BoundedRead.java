@@ -26,8 +26,7 @@ public final class BoundedRead<T> implements Gauge<T> {
     /** Far above a normal read's time, yet a scrape stays well inside Prometheus's timeout. */
     static final Duration WAIT = Duration.ofSeconds(1);
 
-    private record Pending(CompletableFuture<Void> done, long waitUntil) {
-    }
+    private record Pending(CompletableFuture<Void> done, long waitUntil) {}
 
     private final Supplier<T> load;
     private final Executor reader;

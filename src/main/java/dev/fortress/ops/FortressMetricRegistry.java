@@ -26,7 +26,10 @@ public final class FortressMetricRegistry extends MetricRegistry {
 
     @Override
     public Histogram histogram(String name) {
-        return super.histogram(name, () -> new Histogram(LockFreeExponentiallyDecayingReservoir.builder().build()));
+        return super.histogram(
+                name,
+                () -> new Histogram(
+                        LockFreeExponentiallyDecayingReservoir.builder().build()));
     }
 
     @Override

@@ -4,8 +4,8 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricFilter;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.health.DefaultHealthFactory;
-import io.dropwizard.health.HealthFactory;
 import io.dropwizard.health.HealthCheckConfiguration;
+import io.dropwizard.health.HealthFactory;
 import io.dropwizard.health.HealthStateAggregator;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.dropwizard.DropwizardExports;
@@ -28,8 +28,7 @@ public final class Prometheus {
 
     public static final String PATH = "/prometheus";
 
-    private Prometheus() {
-    }
+    private Prometheus() {}
 
     public static void register(Environment environment, HealthFactory health) {
         registerHealthStates(environment, health);
@@ -38,7 +37,8 @@ public final class Prometheus {
         // clash with them (jvm_threads_daemon) or break the conventions (gauges ending _count):
         // the standard hotspot families carry the JVM instead.
         MetricFilter notJvm = (name, metric) -> !name.startsWith("jvm.");
-        registry.register(new DropwizardExports(environment.metrics(), notJvm, new PrometheusNames(environment.metrics())));
+        registry.register(
+                new DropwizardExports(environment.metrics(), notJvm, new PrometheusNames(environment.metrics())));
         registry.register(new StandardExports());
         registry.register(new MemoryPoolsExports());
         registry.register(new BufferPoolsExports());
@@ -46,7 +46,10 @@ public final class Prometheus {
         registry.register(new ThreadExports());
         registry.register(new ClassLoadingExports());
         registry.register(new VersionInfoExports());
-        environment.admin().addServlet("prometheus", new MetricsServlet(registry)).addMapping(PATH);
+        environment
+                .admin()
+                .addServlet("prometheus", new MetricsServlet(registry))
+                .addMapping(PATH);
     }
 
     /**
@@ -63,8 +66,11 @@ public final class Prometheus {
             environment.metrics().register("dev.fortress.health." + name, (Gauge<Integer>) () -> {
                 // Set by the health module once the server starts; no state before that.
                 HealthStateAggregator states = environment.health().healthStateAggregator();
-                return states == null ? null
-                        : states.healthStateView(name).map(view -> view.isHealthy() ? 1 : 0).orElse(null);
+                return states == null
+                        ? null
+                        : states.healthStateView(name)
+                                .map(view -> view.isHealthy() ? 1 : 0)
+                                .orElse(null);
             });
         }
     }

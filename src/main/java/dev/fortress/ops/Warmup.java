@@ -67,8 +67,12 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     private volatile double seconds;
     private volatile String summary = "not started: the server is not listening yet";
 
-    private Warmup(WarmupConfiguration config, List<LongFunction<List<WarmupRequest>>> sources, LongSupplier org,
-                   Access access, MetricRegistry metrics) {
+    private Warmup(
+            WarmupConfiguration config,
+            List<LongFunction<List<WarmupRequest>>> sources,
+            LongSupplier org,
+            Access access,
+            MetricRegistry metrics) {
         this.config = config;
         this.sources = sources;
         this.org = org;
@@ -86,8 +90,12 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
      * write: its writes are all refused by validation); {@code sources} are asked for that
      * organisation's requests (they may read sample data).
      */
-    public static Warmup register(WarmupConfiguration config, Environment environment, Access access,
-                                  LongSupplier org, List<LongFunction<List<WarmupRequest>>> sources) {
+    public static Warmup register(
+            WarmupConfiguration config,
+            Environment environment,
+            Access access,
+            LongSupplier org,
+            List<LongFunction<List<WarmupRequest>>> sources) {
         Warmup warmup = new Warmup(config, sources, org, access, environment.metrics());
         environment.healthChecks().register(CHECK, warmup);
         if (config.isEnabled()) {
@@ -123,7 +131,10 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         for (Connector connector : server.getConnectors()) {
             if (connector instanceof NetworkConnector network && network.getLocalPort() == port) {
                 String host = network.getHost();
-                if (host == null || host.isBlank() || host.equals("0.0.0.0") || host.equals("::")
+                if (host == null
+                        || host.isBlank()
+                        || host.equals("0.0.0.0")
+                        || host.equals("::")
                         || host.equals("[::]")) {
                     break;
                 }
@@ -155,14 +166,16 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
     }
 
     private void warm(String base, List<WarmupRequest> mix, String authorization, String unknown) {
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(2))
+                .build();
         long deadline = startedNanos.get() + config.getMaxDuration().toNanoseconds();
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < config.getConcurrency(); i++) {
             int offset = i;
-            Thread worker = new Thread(() -> send(client, base, mix, offset, deadline, authorization, unknown),
-                    "fortress-warmup-" + i);
+            Thread worker = new Thread(
+                    () -> send(client, base, mix, offset, deadline, authorization, unknown), "fortress-warmup-" + i);
             worker.setDaemon(true);
             worker.start();
             workers.add(worker);
@@ -202,11 +215,18 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
         return "its time bound (" + config.getMaxDuration() + ") came first";
     }
 
-    private void send(HttpClient client, String base, List<WarmupRequest> mix, int offset, long deadline,
-                      String authorization, String unknown) {
+    private void send(
+            HttpClient client,
+            String base,
+            List<WarmupRequest> mix,
+            int offset,
+            long deadline,
+            String authorization,
+            String unknown) {
         for (int i = offset; !stopping && System.nanoTime() < deadline; i++) {
             WarmupRequest request = mix.get(i % mix.size());
-            HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(base + request.path().get()))
+            HttpRequest.Builder http = HttpRequest.newBuilder(
+                            URI.create(base + request.path().get()))
                     .header("Authorization", request.authenticated() ? authorization : unknown)
                     .timeout(Duration.ofSeconds(5));
             if (request.body() != null) {
@@ -216,7 +236,8 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
                 http.method(request.method(), HttpRequest.BodyPublishers.noBody());
             }
             try {
-                int status = client.send(http.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                int status = client.send(http.build(), HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
                 requests.mark();
                 byRoute.computeIfAbsent(request.label(), k -> new LongAdder()).increment();
                 if (status != request.status()) {
@@ -233,18 +254,22 @@ public final class Warmup extends HealthCheck implements ServerLifecycleListener
 
     private void finish(String reason, long nanos) {
         seconds = nanos / 1e9;
-        String sent = byRoute.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .map(e -> e.getKey() + ": " + e.getValue().sum()).collect(Collectors.joining(", "));
-        summary = String.format("warm-up ended after %.1f s because %s: %d requests (%s), %d answered other "
-                + "than expected", seconds, reason, requests.getCount(), sent.isEmpty() ? "none" : sent,
-                unexpected.getCount());
+        String sent = byRoute.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + ": " + e.getValue().sum())
+                .collect(Collectors.joining(", "));
+        summary = String.format(
+                "warm-up ended after %.1f s because %s: %d requests (%s), %d answered other " + "than expected",
+                seconds, reason, requests.getCount(), sent.isEmpty() ? "none" : sent, unexpected.getCount());
         done = true;
         LOG.info(summary);
     }
 
     private String progress() {
         long started = startedNanos.get();
-        return started == 0 ? summary : String.format("%d requests in %.1f s so far", requests.getCount(),
-                (System.nanoTime() - started) / 1e9);
+        return started == 0
+                ? summary
+                : String.format(
+                        "%d requests in %.1f s so far", requests.getCount(), (System.nanoTime() - started) / 1e9);
     }
 }

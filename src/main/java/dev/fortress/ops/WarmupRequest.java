@@ -9,8 +9,8 @@ import java.util.function.Supplier;
  * {@code authenticated} requests carry the warm-up's key; the others a well-formed key that does not
  * exist, as a client guessing keys would send (the look-up and the 401 are warmed too).
  */
-public record WarmupRequest(String route, String method, Supplier<String> path, String body, int status,
-                            boolean authenticated) {
+public record WarmupRequest(
+        String route, String method, Supplier<String> path, String body, int status, boolean authenticated) {
 
     public static WarmupRequest get(String route, Supplier<String> path, int status) {
         return new WarmupRequest(route, "GET", path, null, status, true);

@@ -67,22 +67,20 @@ public final class OrgStatsCache {
     static final String EPOCH_KEY = "fortress:v1:org-stats-epoch";
 
     /** A stats answer and whether it came from the cache. */
-    public record Lookup(OrgStats stats, boolean hit) {
-    }
+    public record Lookup(OrgStats stats, boolean hit) {}
 
     /** What is stored: the stats, the versions they were read under, and what XFetch needs. */
-    record Entry(long epoch, long generation, long users, Double avgAge, long computeMillis, long expiresAtMillis) {
-    }
+    record Entry(long epoch, long generation, long users, Double avgAge, long computeMillis, long expiresAtMillis) {}
 
     /** A miss's answer, and whether it may be kept in the near-cache (not when its position was unknown). */
-    private record Fill(OrgStats stats, boolean keep) {
-    }
+    private record Fill(OrgStats stats, boolean keep) {}
 
     private final Reads<OrgStatsDao> dao;
     /** The application's: an entry is read and written as the API's JSON is. */
     private final ObjectMapper json;
     /** The writer's position now: past every commit made so far (one round trip to the writer). */
     private final Supplier<ConsistencyToken> writerPosition;
+
     private final Redis redis;
     private final NearCache<Long, OrgStats> near;
     private final String channel;
@@ -92,20 +90,28 @@ public final class OrgStatsCache {
     private final AtomicBoolean epochBumpPending = new AtomicBoolean();
     /** Master changes seen, and how many of them an epoch bump has covered: entries are not served in between. */
     private final AtomicLong masterChanges = new AtomicLong();
+
     private final AtomicLong bumpedThrough = new AtomicLong();
     /** The positions of the invalidations the pending epoch bump stands for (see {@link #bumpEpochIfPending}). */
     private final Positions.Pending pendingPosition = new Positions.Pending();
     /** Runs early refreshes; bounded, and drops a refresh it has no room for (the entry is still served). */
     private final Executor refresher;
+
     private final Meter hits;
     private final Meter misses;
     private final Meter errors;
     private final Meter earlyRefreshes;
     private final Timer aggregation;
 
-    OrgStatsCache(Reads<OrgStatsDao> dao, Supplier<ConsistencyToken> writerPosition, Redis redis,
-                  NearCache<Long, OrgStats> near, OrgsConfiguration config, Executor refresher,
-                  ObjectMapper json, MetricRegistry metrics) {
+    OrgStatsCache(
+            Reads<OrgStatsDao> dao,
+            Supplier<ConsistencyToken> writerPosition,
+            Redis redis,
+            NearCache<Long, OrgStats> near,
+            OrgsConfiguration config,
+            Executor refresher,
+            ObjectMapper json,
+            MetricRegistry metrics) {
         this.dao = dao;
         this.json = json;
         this.writerPosition = writerPosition;
@@ -173,7 +179,10 @@ public final class OrgStatsCache {
                 }
             }
             OrgStats stats = new OrgStats(orgId, entry.users(), entry.avgAge());
-            near.put(orgId, ticket, stats,
+            near.put(
+                    orgId,
+                    ticket,
+                    stats,
                     TimeUnit.MILLISECONDS.toNanos(entry.expiresAtMillis() - System.currentTimeMillis()));
             return new Lookup(stats, true);
         }
@@ -187,14 +196,16 @@ public final class OrgStatsCache {
     }
 
     private List<String> read(long orgId) {
-        return redis.call("get", j -> j.mget(EPOCH_KEY, generationKey(orgId), entryKey(orgId))).orElse(null);
+        return redis.call("get", j -> j.mget(EPOCH_KEY, generationKey(orgId), entryKey(orgId)))
+                .orElse(null);
     }
 
     /** The entry of an MGET answer if it was written under the versions read with it. */
     private Entry current(List<String> read, boolean count) {
         Entry entry = parse(read.get(2), count);
         return entry != null && entry.epoch() == version(read.get(0)) && entry.generation() == version(read.get(1))
-                ? entry : null;
+                ? entry
+                : null;
     }
 
     /**
@@ -215,25 +226,29 @@ public final class OrgStatsCache {
         } catch (RuntimeException e) {
             position = null; // the generations still move; the epoch bump below brings a position
             pendingPosition.unknown();
-            LOG.warn("orgs {}: the writer gave no position after their write ({}): every cached org stat is "
-                    + "dropped as soon as it does", orgIds, e.getMessage());
+            LOG.warn(
+                    "orgs {}: the writer gave no position after their write ({}): every cached org stat is "
+                            + "dropped as soon as it does",
+                    orgIds,
+                    e.getMessage());
         }
         String stored = position == null ? null : Positions.format(position);
         boolean taken = redis.call("invalidate", j -> {
-            Pipeline p = j.pipelined();
-            List<Response<Object>> raised = new ArrayList<>();
-            for (long orgId : orgIds) {
-                if (stored != null) {
-                    raised.add(Positions.raise(p, Positions.key(orgId), stored, 2 * ttlSeconds));
-                }
-                p.incr(generationKey(orgId));
-                p.expire(generationKey(orgId), 2 * ttlSeconds); // outlives every entry written under it
-                p.publish(channel, Long.toString(orgId)); // every instance's near-cache; same round trip
-            }
-            p.sync();
-            raised.forEach(Response::get); // a script Redis refused is an invalidation not taken
-            return true;
-        }).isPresent();
+                    Pipeline p = j.pipelined();
+                    List<Response<Object>> raised = new ArrayList<>();
+                    for (long orgId : orgIds) {
+                        if (stored != null) {
+                            raised.add(Positions.raise(p, Positions.key(orgId), stored, 2 * ttlSeconds));
+                        }
+                        p.incr(generationKey(orgId));
+                        p.expire(generationKey(orgId), 2 * ttlSeconds); // outlives every entry written under it
+                        p.publish(channel, Long.toString(orgId)); // every instance's near-cache; same round trip
+                    }
+                    p.sync();
+                    raised.forEach(Response::get); // a script Redis refused is an invalidation not taken
+                    return true;
+                })
+                .isPresent();
         orgIds.forEach(near::invalidate);
         if (taken && position != null) {
             return;
@@ -242,8 +257,10 @@ public final class OrgStatsCache {
             pendingPosition.add(position); // before the bump is marked pending: see Positions.Pending
         }
         if (epochBumpPending.compareAndSet(false, true) && !taken) {
-            LOG.warn("orgs {} stats invalidation not taken by redis: every cached org stat is dropped "
-                    + "as soon as redis answers again", orgIds);
+            LOG.warn(
+                    "orgs {} stats invalidation not taken by redis: every cached org stat is dropped "
+                            + "as soon as redis answers again",
+                    orgIds);
         }
     }
 
@@ -289,14 +306,15 @@ public final class OrgStatsCache {
         }
         String stored = Positions.format(position);
         boolean bumped = redis.call("epoch", j -> {
-            Pipeline p = j.pipelined();
-            Response<Object> raised = Positions.raise(p, Positions.EPOCH_KEY, stored, 0);
-            p.incr(EPOCH_KEY);
-            p.publish(channel, NearCache.EVERYTHING);
-            p.sync();
-            raised.get();
-            return true;
-        }).isPresent();
+                    Pipeline p = j.pipelined();
+                    Response<Object> raised = Positions.raise(p, Positions.EPOCH_KEY, stored, 0);
+                    p.incr(EPOCH_KEY);
+                    p.publish(channel, NearCache.EVERYTHING);
+                    p.sync();
+                    raised.get();
+                    return true;
+                })
+                .isPresent();
         if (bumped) {
             bumpedThrough.accumulateAndGet(covers, Math::max);
             LOG.info("org stats cache epoch bumped after missed invalidations");
@@ -309,10 +327,19 @@ public final class OrgStatsCache {
     private Fill load(long orgId, long epoch, long generation) {
         // A leader that came just after the previous one finished finds its entry: no second aggregation.
         // The same MGET reads the positions the aggregation must have seen, read after the versions were.
-        List<String> again = redis.call("get", j -> j.mget(EPOCH_KEY, generationKey(orgId), entryKey(orgId),
-                Positions.EPOCH_KEY, Positions.key(orgId))).orElse(null);
+        List<String> again = redis.call(
+                        "get",
+                        j -> j.mget(
+                                EPOCH_KEY,
+                                generationKey(orgId),
+                                entryKey(orgId),
+                                Positions.EPOCH_KEY,
+                                Positions.key(orgId)))
+                .orElse(null);
         Entry fresh = again == null ? null : current(again, false);
-        if (fresh != null && fresh.epoch() == epoch && fresh.generation() == generation
+        if (fresh != null
+                && fresh.epoch() == epoch
+                && fresh.generation() == generation
                 && fresh.expiresAtMillis() - System.currentTimeMillis() > ttlSeconds * 500) {
             return new Fill(new OrgStats(orgId, fresh.users(), fresh.avgAge()), true);
         }
@@ -332,7 +359,12 @@ public final class OrgStatsCache {
             return new Fill(stats, true);
         }
         long computeMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-        Entry entry = new Entry(epoch, generation, stats.users(), stats.avgAge(), computeMillis,
+        Entry entry = new Entry(
+                epoch,
+                generation,
+                stats.users(),
+                stats.avgAge(),
+                computeMillis,
                 System.currentTimeMillis() + ttlSeconds * 1000);
         redis.call("set", j -> {
             Pipeline p = j.pipelined();
@@ -358,7 +390,8 @@ public final class OrgStatsCache {
      */
     private OrgStats aggregate(long orgId, ConsistencyToken past) {
         try (Timer.Context ignored = aggregation.time()) {
-            return past == null ? dao.read(null, reads -> reads.aggregate(orgId))
+            return past == null
+                    ? dao.read(null, reads -> reads.aggregate(orgId))
                     : dao.readPast(past, reads -> reads.aggregate(orgId));
         }
     }

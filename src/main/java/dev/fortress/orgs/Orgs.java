@@ -30,11 +30,13 @@ public final class Orgs {
         this.cache = cache;
     }
 
-    public static Orgs build(OrgsConfiguration config, Environment environment, Routes routes, Databases databases,
-                             Redis redis) {
+    public static Orgs build(
+            OrgsConfiguration config, Environment environment, Routes routes, Databases databases, Redis redis) {
         // Early refreshes: one thread, a second when 64 wait; beyond that a refresh is dropped (the entry
         // is still served). Dropwizard names the threads and stops them with the application.
-        ExecutorService refresher = environment.lifecycle().executorService("org-stats-refresh-%d")
+        ExecutorService refresher = environment
+                .lifecycle()
+                .executorService("org-stats-refresh-%d")
                 .minThreads(1)
                 .maxThreads(2)
                 .keepAliveTime(Duration.seconds(30))
@@ -45,34 +47,61 @@ public final class Orgs {
         // The retry of an epoch bump Redis did not take (on every instance: a worker's finished import
         // invalidates too), at the same pace; a thread of its own, since it may wait for a writer that is
         // down (its position), and the heartbeat must not.
-        ScheduledExecutorService bumps = environment.lifecycle()
-                .scheduledExecutorService("org-stats-epoch-bump", true).threads(1).build();
+        ScheduledExecutorService bumps = environment
+                .lifecycle()
+                .scheduledExecutorService("org-stats-epoch-bump", true)
+                .threads(1)
+                .build();
         NearCache<Long, OrgStats> near = NearCache.off();
         if (nearConfig.isEnabled() && routes.serving()) { // an instance that serves no stats keeps none
-            ScheduledExecutorService ticks = environment.lifecycle() // the subscription's heartbeat
-                    .scheduledExecutorService("org-stats-heartbeat", true).threads(1).build();
-            Invalidations invalidations = new Invalidations(redis, OrgStatsCache.channel(redis.database()),
-                    "org-stats", nearConfig.getHeartbeat(), ticks, environment.metrics(), NEAR_CACHE_METRICS);
-            near = NearCache.fedBy(invalidations, nearConfig.getMaxEntries(), nearConfig.getTtl(), Long::valueOf,
-                    environment.metrics(), NEAR_CACHE_METRICS);
+            ScheduledExecutorService ticks = environment
+                    .lifecycle() // the subscription's heartbeat
+                    .scheduledExecutorService("org-stats-heartbeat", true)
+                    .threads(1)
+                    .build();
+            Invalidations invalidations = new Invalidations(
+                    redis,
+                    OrgStatsCache.channel(redis.database()),
+                    "org-stats",
+                    nearConfig.getHeartbeat(),
+                    ticks,
+                    environment.metrics(),
+                    NEAR_CACHE_METRICS);
+            near = NearCache.fedBy(
+                    invalidations,
+                    nearConfig.getMaxEntries(),
+                    nearConfig.getTtl(),
+                    Long::valueOf,
+                    environment.metrics(),
+                    NEAR_CACHE_METRICS);
             redis.onFailure(invalidations::distrust);
             environment.lifecycle().manage(invalidations);
         }
-        OrgStatsCache cache = new OrgStatsCache(databases.reads(OrgStatsDao.class),
-                databases.writerPosition()::afterCommit, redis, near, config, refresher, environment.getObjectMapper(),
+        OrgStatsCache cache = new OrgStatsCache(
+                databases.reads(OrgStatsDao.class),
+                databases.writerPosition()::afterCommit,
+                redis,
+                near,
+                config,
+                refresher,
+                environment.getObjectMapper(),
                 environment.metrics());
         redis.onMasterChange(cache::masterChanged);
         long heartbeat = nearConfig.getHeartbeat().toNanoseconds();
         environment.lifecycle().manage(new Managed() {
             @Override
             public void start() {
-                bumps.scheduleWithFixedDelay(() -> cache.bumpEpochIfPending(true), heartbeat, heartbeat,
-                        TimeUnit.NANOSECONDS);
+                bumps.scheduleWithFixedDelay(
+                        () -> cache.bumpEpochIfPending(true), heartbeat, heartbeat, TimeUnit.NANOSECONDS);
             }
         });
         OrgsResource resource = new OrgsResource(cache, routes.access().refusals("orgs"));
         routes.resource(resource);
-        routes.directGet("/orgs/", "/stats", OrgsResource.class, "stats",
+        routes.directGet(
+                "/orgs/",
+                "/stats",
+                OrgsResource.class,
+                "stats",
                 (caller, segment, request) -> resource.stats(caller, segment));
         return new Orgs(cache);
     }

@@ -1,13 +1,12 @@
 package dev.fortress.orgs;
 
+import com.codahale.metrics.annotation.ResponseMetered;
+import com.codahale.metrics.annotation.Timed;
 import dev.fortress.auth.Caller;
 import dev.fortress.auth.Refusals;
 import dev.fortress.auth.Scopes;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.PathIds;
-import java.util.OptionalLong;
-import com.codahale.metrics.annotation.ResponseMetered;
-import com.codahale.metrics.annotation.Timed;
 import io.dropwizard.auth.Auth;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -23,6 +22,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.OptionalLong;
 
 @Path("/orgs")
 @Produces(MediaType.APPLICATION_JSON)
@@ -48,18 +48,35 @@ public class OrgsResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "stats")
     @ResponseMetered(name = "stats")
-    @Operation(operationId = "getOrgStats", summary = "The caller's organisation's user count and average age",
+    @Operation(
+            operationId = "getOrgStats",
+            summary = "The caller's organisation's user count and average age",
             description = "Cached in Redis and briefly in memory; a write of the organisation's users is counted "
-                    + "at once, so an X-Consistency-Token is not needed (and ignored).", responses = {
-        @ApiResponse(responseCode = "200", description = "The stats (avgAge null for no users).",
-                headers = @Header(name = "X-Cache", description = "hit: answered from a cache; miss: not.",
-                        schema = @Schema(type = "string", allowableValues = {"hit", "miss"})),
-                content = @Content(schema = @Schema(implementation = OrgStats.class))),
-        @ApiResponse(responseCode = "404", description = "Any organisation but the key's, or an id that is not one.")})
-    public Response stats(@Parameter(hidden = true) @Auth Caller caller,
-                          @Parameter(description = "The key's own organisation.",
-                                  schema = @Schema(type = "integer", format = "int64"))
-                          @PathParam("orgId") String orgId) {
+                    + "at once, so an X-Consistency-Token is not needed (and ignored).",
+            responses = {
+                @ApiResponse(
+                        responseCode = "200",
+                        description = "The stats (avgAge null for no users).",
+                        headers =
+                                @Header(
+                                        name = "X-Cache",
+                                        description = "hit: answered from a cache; miss: not.",
+                                        schema =
+                                                @Schema(
+                                                        type = "string",
+                                                        allowableValues = {"hit", "miss"})),
+                        content = @Content(schema = @Schema(implementation = OrgStats.class))),
+                @ApiResponse(
+                        responseCode = "404",
+                        description = "Any organisation but the key's, or an id that is not one.")
+            })
+    public Response stats(
+            @Parameter(hidden = true) @Auth Caller caller,
+            @Parameter(
+                            description = "The key's own organisation.",
+                            schema = @Schema(type = "integer", format = "int64"))
+                    @PathParam("orgId")
+                    String orgId) {
         OptionalLong id = PathIds.parse(orgId);
         if (id.isEmpty()) {
             return ApiErrors.notFound();
@@ -69,6 +86,8 @@ public class OrgsResource {
             return ApiErrors.notFound("organisation " + id.getAsLong() + " not found");
         }
         OrgStatsCache.Lookup lookup = stats.get(id.getAsLong());
-        return Response.ok(lookup.stats()).header("X-Cache", lookup.hit() ? "hit" : "miss").build();
+        return Response.ok(lookup.stats())
+                .header("X-Cache", lookup.hit() ? "hit" : "miss")
+                .build();
     }
 }

@@ -53,8 +53,7 @@ final class Positions {
             return 1
             """;
 
-    private Positions() {
-    }
+    private Positions() {}
 
     /** The org's position, beside its generation (same hash tag, so the same slot in a cluster). */
     static String key(long orgId) {
@@ -86,8 +85,7 @@ final class Positions {
      * Where a miss must aggregate: past {@code position} (null: anywhere a read without a token may go),
      * and which keys to raise to it because they had no position though their version needs one.
      */
-    record Past(ConsistencyToken position, boolean healEpoch, boolean healOrg) {
-    }
+    record Past(ConsistencyToken position, boolean healEpoch, boolean healOrg) {}
 
     /**
      * The position a miss under the org's {@code generation} must aggregate past.

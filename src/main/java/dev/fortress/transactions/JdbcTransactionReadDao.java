@@ -40,8 +40,9 @@ final class JdbcTransactionReadDao implements TransactionReads {
             for (String piece : pieces) {
                 parts.add(text(piece));
             }
-            String sql = "select cast(coalesce(sum(count), 0) as bigint) as count, coalesce(sum(sum), 0) as sum from (\n"
-                    + String.join("union all\n", parts) + ") pieces";
+            String sql =
+                    "select cast(coalesce(sum(count), 0) as bigint) as count, coalesce(sum(sum), 0) as sum from (\n"
+                            + String.join("union all\n", parts) + ") pieces";
             List<Function<SummaryPieces, java.time.Instant>> parameters = new ArrayList<>();
             Matcher m = Pattern.compile(":orgId\\b|:p\\.(\\w+)\\.(from|to)").matcher(sql);
             StringBuilder jdbc = new StringBuilder();
@@ -51,7 +52,8 @@ final class JdbcTransactionReadDao implements TransactionReads {
                 } else {
                     Function<SummaryPieces, SummaryPieces.Range> piece = piece(m.group(1));
                     boolean from = m.group(2).equals("from");
-                    parameters.add(p -> from ? piece.apply(p).from() : piece.apply(p).to());
+                    parameters.add(
+                            p -> from ? piece.apply(p).from() : piece.apply(p).to());
                 }
                 m.appendReplacement(jdbc, "?");
             }
@@ -66,8 +68,10 @@ final class JdbcTransactionReadDao implements TransactionReads {
                 if (in == null) {
                     throw new IllegalStateException(file + " is not on the classpath");
                 }
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-                        .filter(l -> !l.stripLeading().startsWith("--")).map(l -> l + "\n")
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                        .lines()
+                        .filter(l -> !l.stripLeading().startsWith("--"))
+                        .map(l -> l + "\n")
                         .reduce("", String::concat);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -93,6 +97,7 @@ final class JdbcTransactionReadDao implements TransactionReads {
 
     /** Where a statement binds the caller's organisation rather than an instant. */
     private static final Function<SummaryPieces, java.time.Instant> ORG = pieces -> null;
+
     private static final Statement SUMMARY = Statement.of("summary", "rows", "rollups");
     private static final Statement SUMMARY_ALIGNED = Statement.of("summaryAligned", "rollups");
     private static final SummaryMapper MAPPER = new SummaryMapper();
@@ -118,19 +123,26 @@ final class JdbcTransactionReadDao implements TransactionReads {
     }
 
     private Summary run(Statement statement, long orgId, SummaryPieces pieces) {
-        return TimedJdbc.query(pool, metrics, statement.name(), statement.sql(), st -> {
-            for (int i = 0; i < statement.parameters().size(); i++) {
-                Function<SummaryPieces, java.time.Instant> parameter = statement.parameters().get(i);
-                if (parameter == ORG) {
-                    st.setLong(i + 1, orgId);
-                } else {
-                    st.setTimestamp(i + 1, Timestamp.from(parameter.apply(pieces)));
-                }
-            }
-        }, rows -> {
-            rows.next();
-            return MAPPER.map(rows, null);
-        });
+        return TimedJdbc.query(
+                pool,
+                metrics,
+                statement.name(),
+                statement.sql(),
+                st -> {
+                    for (int i = 0; i < statement.parameters().size(); i++) {
+                        Function<SummaryPieces, java.time.Instant> parameter =
+                                statement.parameters().get(i);
+                        if (parameter == ORG) {
+                            st.setLong(i + 1, orgId);
+                        } else {
+                            st.setTimestamp(i + 1, Timestamp.from(parameter.apply(pieces)));
+                        }
+                    }
+                },
+                rows -> {
+                    rows.next();
+                    return MAPPER.map(rows, null);
+                });
     }
 
     @Override

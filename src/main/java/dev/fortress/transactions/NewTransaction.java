@@ -8,8 +8,11 @@ import java.time.Instant;
 /** The body of {@code POST /transactions}. */
 public record NewTransaction(
         @NotNull @Positive Long userId,
-        @NotNull @Pattern(regexp = "-?[0-9]{1,12}(\\.[0-9]{1,2})?",
+
+        @NotNull
+        @Pattern(
+                regexp = "-?[0-9]{1,12}(\\.[0-9]{1,2})?",
                 message = "must be a decimal string with at most 12 digits before and 2 after the point")
         String amount,
-        @NotNull Instant createdAt) {
-}
+
+        @NotNull Instant createdAt) {}

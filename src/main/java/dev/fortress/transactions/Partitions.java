@@ -28,13 +28,20 @@ public final class Partitions {
     private static final Logger LOG = LoggerFactory.getLogger(Partitions.class);
     /** Arbitrary, fixed: the advisory lock key of partition upkeep. */
     static final long LOCK = 0x7472616e73L;
+
     private static final DateTimeFormatter NAME = DateTimeFormatter.ofPattern("'transactions_y'yyyy'm'MM");
 
     /** What a run found and did; {@code first} and {@code last} bound the partitions now present. */
-    public record Report(List<String> created, List<String> detached, List<String> dropped, int count,
-                         YearMonth first, YearMonth last) {
+    public record Report(
+            List<String> created,
+            List<String> detached,
+            List<String> dropped,
+            int count,
+            YearMonth first,
+            YearMonth last) {
         public String summary() {
-            return String.format("partitions %s..%s (%d): created %s, detached %s, dropped %s",
+            return String.format(
+                    "partitions %s..%s (%d): created %s, detached %s, dropped %s",
                     first, last, count, created, detached, dropped);
         }
     }
@@ -128,8 +135,13 @@ public final class Partitions {
                 }
             }
             List<YearMonth> now = partitions.present();
-            return new Report(created, detached, dropped, now.size(),
-                    now.isEmpty() ? null : now.get(0), now.isEmpty() ? null : now.get(now.size() - 1));
+            return new Report(
+                    created,
+                    detached,
+                    dropped,
+                    now.size(),
+                    now.isEmpty() ? null : now.get(0),
+                    now.isEmpty() ? null : now.get(now.size() - 1));
         });
         if (!report.created().isEmpty() || !report.detached().isEmpty()) {
             LOG.info("transactions {}", report.summary());

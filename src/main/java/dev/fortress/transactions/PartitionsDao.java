@@ -56,15 +56,20 @@ public interface PartitionsDao {
     @interface Month {
         final class Factory implements SqlStatementCustomizerFactory {
             @Override
-            public SqlStatementParameterCustomizer createForParameter(Annotation annotation, Class<?> sqlObjectType,
-                                                                      Method method, Parameter param, int index,
-                                                                      Type type) {
+            public SqlStatementParameterCustomizer createForParameter(
+                    Annotation annotation,
+                    Class<?> sqlObjectType,
+                    Method method,
+                    Parameter param,
+                    int index,
+                    Type type) {
                 if (type != YearMonth.class) {
                     throw new IllegalArgumentException("@Month takes a YearMonth, not " + type + ": " + method);
                 }
                 return (statement, argument) -> {
                     YearMonth month = (YearMonth) argument;
-                    statement.define("partition", Partitions.name(month))
+                    statement
+                            .define("partition", Partitions.name(month))
                             .define("from", "'" + Partitions.start(month) + "'")
                             .define("to", "'" + Partitions.start(month.plusMonths(1)) + "'");
                 };

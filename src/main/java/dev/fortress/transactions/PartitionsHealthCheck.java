@@ -23,12 +23,14 @@ public final class PartitionsHealthCheck extends HealthCheck {
             YearMonth now = partitions.currentMonth();
             long ahead = present.stream().filter(m -> m.isAfter(now)).count();
             if (ahead < 1) {
-                return Result.unhealthy("no partition for %s: transactions for next month will be refused. "
-                        + "Run POST :8081/tasks/partitions and check the partition job in the JobRunr dashboard",
+                return Result.unhealthy(
+                        "no partition for %s: transactions for next month will be refused. "
+                                + "Run POST :8081/tasks/partitions and check the partition job in the JobRunr dashboard",
                         now.plusMonths(1));
             }
-            return Result.healthy("%d partitions, %s to %s; %d months ahead", present.size(), present.get(0),
-                    present.get(present.size() - 1), ahead);
+            return Result.healthy(
+                    "%d partitions, %s to %s; %d months ahead",
+                    present.size(), present.get(0), present.get(present.size() - 1), ahead);
         } catch (RuntimeException e) {
             return Result.unhealthy("cannot read the partitions of transactions: %s", e.getMessage());
         }

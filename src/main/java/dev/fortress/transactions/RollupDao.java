@@ -16,8 +16,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface RollupDao {
 
     /** What one batch moved: deltas deleted, rollup buckets inserted or added to. */
-    record Moved(long deltas, long buckets) {
-    }
+    record Moved(long deltas, long buckets) {}
 
     /** Waits for, then holds until commit, the rollups' advisory lock (held behind PgBouncer too). */
     @SqlQuery("select 1 from pg_advisory_xact_lock(" + Rollups.LOCK + ")")

@@ -32,8 +32,8 @@ public final class Rollups {
     /** What a run did. */
     public record Report(long deltas, long buckets, int transactions) {
         public String summary() {
-            return String.format("rolled up %d deltas into %d buckets in %d transaction(s)", deltas, buckets,
-                    transactions);
+            return String.format(
+                    "rolled up %d deltas into %d buckets in %d transaction(s)", deltas, buckets, transactions);
         }
     }
 
@@ -90,7 +90,8 @@ public final class Rollups {
         try {
             writer.useExtension(RollupDao.class, RollupDao::vacuum);
         } catch (RuntimeException e) {
-            LOG.warn("vacuum of transaction_deltas and transaction_rollups failed (the next run tries again): {}",
+            LOG.warn(
+                    "vacuum of transaction_deltas and transaction_rollups failed (the next run tries again): {}",
                     e.toString());
         }
     }

@@ -32,9 +32,11 @@ public final class RollupsHealthCheck extends HealthCheck {
             return Result.unhealthy("cannot read the transaction deltas on the writer (see the writer check)");
         }
         if (lag * 1000 > maxLag.toMilliseconds()) {
-            return Result.unhealthy("rollups %.1f s behind the oldest write, more than the bound %s: summaries stay "
-                    + "exact but read more deltas each. Check the rollup job in the JobRunr dashboard, or run "
-                    + "POST :8081/tasks/rollups", lag, maxLag);
+            return Result.unhealthy(
+                    "rollups %.1f s behind the oldest write, more than the bound %s: summaries stay "
+                            + "exact but read more deltas each. Check the rollup job in the JobRunr dashboard, or run "
+                            + "POST :8081/tasks/rollups",
+                    lag, maxLag);
         }
         return Result.healthy("rollups %.1f s behind the oldest write (bound %s)", lag, maxLag);
     }

@@ -16,8 +16,17 @@ import java.time.temporal.ChronoUnit;
  * Each piece is [from, to); an unused one is empty (from = to). A window inside one minute is its
  * raw range alone.
  */
-public record SummaryPieces(Range head, Range tail, Range minutesHead, Range minutesTail, Range hoursHead,
-                            Range hoursTail, Range daysHead, Range daysTail, Range months, Range deltas) {
+public record SummaryPieces(
+        Range head,
+        Range tail,
+        Range minutesHead,
+        Range minutesTail,
+        Range hoursHead,
+        Range hoursTail,
+        Range daysHead,
+        Range daysTail,
+        Range months,
+        Range deltas) {
 
     /** [from, to); empty when from = to. */
     public record Range(Instant from, Instant to) {
@@ -61,19 +70,28 @@ public record SummaryPieces(Range head, Range tail, Range minutesHead, Range min
         Instant d1 = ceil(h1, ChronoUnit.DAYS);
         Instant d2 = h2.truncatedTo(ChronoUnit.DAYS);
         if (!d1.isBefore(d2)) {
-            return new SummaryPieces(head, tail, minutesHead, minutesTail, new Range(h1, h2), none, none, none, none,
-                    deltas);
+            return new SummaryPieces(
+                    head, tail, minutesHead, minutesTail, new Range(h1, h2), none, none, none, none, deltas);
         }
         Range hoursHead = new Range(h1, d1);
         Range hoursTail = new Range(d2, h2);
         Instant mo1 = ceilMonth(d1);
         Instant mo2 = floorMonth(d2);
         if (!mo1.isBefore(mo2)) {
-            return new SummaryPieces(head, tail, minutesHead, minutesTail, hoursHead, hoursTail, new Range(d1, d2),
-                    none, none, deltas);
+            return new SummaryPieces(
+                    head, tail, minutesHead, minutesTail, hoursHead, hoursTail, new Range(d1, d2), none, none, deltas);
         }
-        return new SummaryPieces(head, tail, minutesHead, minutesTail, hoursHead, hoursTail, new Range(d1, mo1),
-                new Range(mo2, d2), new Range(mo1, mo2), deltas);
+        return new SummaryPieces(
+                head,
+                tail,
+                minutesHead,
+                minutesTail,
+                hoursHead,
+                hoursTail,
+                new Range(d1, mo1),
+                new Range(mo2, d2),
+                new Range(mo1, mo2),
+                deltas);
     }
 
     /** The first instant on a whole {@code unit} at or after {@code t} (minutes, hours, days: UTC). */
@@ -88,6 +106,8 @@ public record SummaryPieces(Range head, Range tail, Range minutesHead, Range min
 
     private static Instant ceilMonth(Instant t) {
         Instant floor = floorMonth(t);
-        return floor.equals(t) ? t : Partitions.start(YearMonth.from(t.atZone(ZoneOffset.UTC)).plusMonths(1));
+        return floor.equals(t)
+                ? t
+                : Partitions.start(YearMonth.from(t.atZone(ZoneOffset.UTC)).plusMonths(1));
     }
 }

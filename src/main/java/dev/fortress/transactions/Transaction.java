@@ -20,9 +20,11 @@ public record Transaction(long id, long userId, String amount, String createdAt)
      * {@link TransactionDao#INSERT_CLAIMED}) or this record's own; either is served as this record writes it.
      */
     @JsonCreator
-    static Transaction read(@JsonProperty("id") long id, @JsonProperty("userId") long userId,
-                            @JsonProperty("amount") BigDecimal amount,
-                            @JsonProperty("createdAt") OffsetDateTime createdAt) {
+    static Transaction read(
+            @JsonProperty("id") long id,
+            @JsonProperty("userId") long userId,
+            @JsonProperty("amount") BigDecimal amount,
+            @JsonProperty("createdAt") OffsetDateTime createdAt) {
         return of(id, userId, amount, createdAt.toInstant());
     }
 }

@@ -24,8 +24,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface TransactionDao {
 
     /** count and sum of a window; sum is exact (numeric) and "0.00" for none. */
-    record Summary(long count, BigDecimal sum) {
-    }
+    record Summary(long count, BigDecimal sum) {}
 
     /**
      * {@link #insert} as a write with an Idempotency-Key runs it ({@code IdempotentWrites.keyedInsert}):
@@ -45,8 +44,11 @@ public interface TransactionDao {
     @SqlUpdate("insert into transactions (user_id, org_id, amount, created_at) "
             + "select id, org_id, :amount, :createdAt from users where id = :userId and org_id = :orgId")
     @GetGeneratedKeys({"id", "user_id", "amount", "created_at"})
-    Optional<Transaction> insert(@Bind("orgId") long orgId, @Bind("userId") long userId,
-                                 @Bind("amount") BigDecimal amount, @Bind("createdAt") Timestamp createdAt);
+    Optional<Transaction> insert(
+            @Bind("orgId") long orgId,
+            @Bind("userId") long userId,
+            @Bind("amount") BigDecimal amount,
+            @Bind("createdAt") Timestamp createdAt);
 
     /** Whether user {@code userId} exists in any organisation: only asked after a refused insert, for its count. */
     @SqlQuery("select exists (select 1 from users where id = :userId)")
@@ -55,19 +57,29 @@ public interface TransactionDao {
     @SqlQuery("select id, user_id, amount, created_at from transactions "
             + "where org_id = :orgId and created_at >= :from and created_at < :to "
             + "order by created_at desc, id desc limit :limit")
-    List<Transaction> list(@Bind("orgId") long orgId, @Bind("from") Timestamp from, @Bind("to") Timestamp to,
-                           @Bind("limit") int limit);
+    List<Transaction> list(
+            @Bind("orgId") long orgId,
+            @Bind("from") Timestamp from,
+            @Bind("to") Timestamp to,
+            @Bind("limit") int limit);
 
     @SqlQuery("select id, user_id, amount, created_at from transactions "
             + "where org_id = :orgId and user_id = :userId and created_at >= :from and created_at < :to "
             + "order by created_at desc, id desc limit :limit")
-    List<Transaction> listForUser(@Bind("orgId") long orgId, @Bind("userId") long userId,
-                                  @Bind("from") Timestamp from, @Bind("to") Timestamp to, @Bind("limit") int limit);
+    List<Transaction> listForUser(
+            @Bind("orgId") long orgId,
+            @Bind("userId") long userId,
+            @Bind("from") Timestamp from,
+            @Bind("to") Timestamp to,
+            @Bind("limit") int limit);
 
     final class Mapper implements RowMapper<Transaction> {
         @Override
         public Transaction map(ResultSet rs, StatementContext ctx) throws SQLException {
-            return Transaction.of(rs.getLong("id"), rs.getLong("user_id"), rs.getBigDecimal("amount"),
+            return Transaction.of(
+                    rs.getLong("id"),
+                    rs.getLong("user_id"),
+                    rs.getBigDecimal("amount"),
                     rs.getTimestamp("created_at").toInstant());
         }
     }

@@ -3,8 +3,8 @@ package dev.fortress.transactions;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
-import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.Routes;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.jobs.Jobs;
 import dev.fortress.ops.BoundedRead;
 import dev.fortress.ops.WarmupRequest;
@@ -28,11 +28,15 @@ public final class Transactions {
 
     private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
 
-    private Transactions() {
-    }
+    private Transactions() {}
 
-    public static Transactions build(TransactionsConfiguration config, Environment environment, Routes routes,
-                                     Databases databases, Jobs jobs, IdempotentWrites idempotent) {
+    public static Transactions build(
+            TransactionsConfiguration config,
+            Environment environment,
+            Routes routes,
+            Databases databases,
+            Jobs jobs,
+            IdempotentWrites idempotent) {
         Partitions partitions = new Partitions(databases.writer(), config, Instant::now);
         jobs.addHandler(PartitionMaintenanceJob.class, new PartitionMaintenanceJob(partitions));
         jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
@@ -49,24 +53,36 @@ public final class Transactions {
         environment.admin().addTask(new PartitionsTask(partitions));
         environment.healthChecks().register("partitions", new PartitionsHealthCheck(databases.writer(), partitions));
         String prefix = "dev.fortress.transactions.partitions";
-        environment.metrics().register(MetricRegistry.name(prefix, "attached"), (Gauge<Integer>) () ->
-                partitions.last() == null ? 0 : partitions.last().count());
-        environment.metrics().register(MetricRegistry.name(prefix, "months-ahead"), (Gauge<Long>) () ->
-                partitions.last() == null || partitions.last().last() == null ? 0
-                        : Math.max(0, ChronoUnit.MONTHS.between(partitions.currentMonth(), partitions.last().last())));
+        environment.metrics().register(MetricRegistry.name(prefix, "attached"), (Gauge<Integer>)
+                () -> partitions.last() == null ? 0 : partitions.last().count());
+        environment.metrics().register(MetricRegistry.name(prefix, "months-ahead"), (Gauge<Long>)
+                () -> partitions.last() == null || partitions.last().last() == null
+                        ? 0
+                        : Math.max(
+                                0,
+                                ChronoUnit.MONTHS.between(
+                                        partitions.currentMonth(),
+                                        partitions.last().last())));
         registerRollups(config, environment, databases, jobs);
-        routes.resource(new TransactionsResource(databases.reads(JdbcTransactionReadDao::new), idempotent,
-                databases.writer(), partitions, routes.access().refusals("transactions")));
+        routes.resource(new TransactionsResource(
+                databases.reads(JdbcTransactionReadDao::new),
+                idempotent,
+                databases.writer(),
+                partitions,
+                routes.access().refusals("transactions")));
         return new Transactions();
     }
 
     /** The rollups that summaries read: recurring job, admin task, lag gauge and health check. */
-    private static void registerRollups(TransactionsConfiguration config, Environment environment,
-                                        Databases databases, Jobs jobs) {
+    private static void registerRollups(
+            TransactionsConfiguration config, Environment environment, Databases databases, Jobs jobs) {
         String prefix = "dev.fortress.transactions.rollups";
-        Rollups rollups = new Rollups(databases.writer(), Rollups.BATCH,
+        Rollups rollups = new Rollups(
+                databases.writer(),
+                Rollups.BATCH,
                 environment.metrics().meter(MetricRegistry.name(prefix, "runs")),
-                environment.metrics().meter(MetricRegistry.name(prefix, "deltas")), config.getJobStatementTimeout());
+                environment.metrics().meter(MetricRegistry.name(prefix, "deltas")),
+                config.getJobStatementTimeout());
         jobs.addHandler(RollupJob.class, new RollupJob(rollups));
         jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
                 .withId("transaction-rollups")
@@ -76,20 +92,26 @@ public final class Transactions {
                 .withAmountOfRetries(0)
                 .withJobRequest(new RollupJob.Request()));
         environment.admin().addTask(new RollupsTask(rollups));
-        ExecutorService lagReader = environment.lifecycle().executorService("rollups-lag-%d")
-                .minThreads(1).maxThreads(1).build();
-        BoundedRead<Double> lag = new BoundedRead<>(() -> {
-            try {
-                return rollups.lagSeconds();
-            } catch (RuntimeException e) {
-                LOG.debug("rollup lag unreadable", e);
-                return null; // no sample rather than a made-up one
-            }
-        }, lagReader);
+        ExecutorService lagReader = environment
+                .lifecycle()
+                .executorService("rollups-lag-%d")
+                .minThreads(1)
+                .maxThreads(1)
+                .build();
+        BoundedRead<Double> lag = new BoundedRead<>(
+                () -> {
+                    try {
+                        return rollups.lagSeconds();
+                    } catch (RuntimeException e) {
+                        LOG.debug("rollup lag unreadable", e);
+                        return null; // no sample rather than a made-up one
+                    }
+                },
+                lagReader);
         environment.metrics().register(MetricRegistry.name(prefix, "lag-seconds"), lag);
         environment.healthChecks().register("rollups", new RollupsHealthCheck(lag::getValue, config.getRollupMaxLag()));
-        environment.metrics().register(MetricRegistry.name(prefix, "max-lag-seconds"), (Gauge<Double>) () ->
-                config.getRollupMaxLag().toMilliseconds() / 1000.0);
+        environment.metrics().register(MetricRegistry.name(prefix, "max-lag-seconds"), (Gauge<Double>)
+                () -> config.getRollupMaxLag().toMilliseconds() / 1000.0);
     }
 
     /** The last hour's summary and list, and a range refused as malformed, for the warm-up. */

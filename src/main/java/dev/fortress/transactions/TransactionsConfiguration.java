@@ -58,8 +58,7 @@ public class TransactionsConfiguration {
     @JsonProperty
     private Duration jobStatementTimeout;
 
-    public TransactionsConfiguration() {
-    }
+    public TransactionsConfiguration() {}
 
     public TransactionsConfiguration(int retentionMonths, int premakeMonths, boolean dropDetached) {
         this.retentionMonths = retentionMonths;

@@ -34,7 +34,12 @@ final class JdbcUserReadDao implements UserReadDao {
 
     @Override
     public Optional<User> findById(long id) {
-        return TimedJdbc.query(pool, metrics, FIND_BY_ID_NAME, FIND_BY_ID_JDBC, st -> st.setLong(1, id),
+        return TimedJdbc.query(
+                pool,
+                metrics,
+                FIND_BY_ID_NAME,
+                FIND_BY_ID_JDBC,
+                st -> st.setLong(1, id),
                 rows -> rows.next() ? Optional.of(MAPPER.map(rows, null)) : Optional.empty());
     }
 

@@ -22,8 +22,8 @@ public interface UserSeedDao {
     /** Users {@code first..last} of a run, emails made unique by {@code token}; a clash is skipped. */
     @SqlUpdate
     @UseClasspathSqlLocator
-    int insert(@Bind("token") String token, @Bind("orgs") long orgs, @Bind("first") long first,
-               @Bind("last") long last);
+    int insert(
+            @Bind("token") String token, @Bind("orgs") long orgs, @Bind("first") long first, @Bind("last") long last);
 
     @SqlUpdate("analyze users")
     void analyze();

@@ -3,9 +3,9 @@ package dev.fortress.users;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.Databases;
 import dev.fortress.db.Reads;
-import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.DirectGetFilter;
 import dev.fortress.http.Routes;
+import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.ops.WarmupRequest;
 import io.dropwizard.core.setup.Environment;
 import java.util.List;
@@ -31,16 +31,25 @@ public final class Users {
      * @param idempotent the writes POST /users makes, with or without an Idempotency-Key
      * @param orgChanged told, after a user is committed, which org gained it (the stats cache invalidates it)
      */
-    public static Users build(Environment environment, Routes routes, Databases databases,
-                              IdempotentWrites idempotent, LongConsumer orgChanged) {
+    public static Users build(
+            Environment environment,
+            Routes routes,
+            Databases databases,
+            IdempotentWrites idempotent,
+            LongConsumer orgChanged) {
         UsersResource resource = new UsersResource(
                 databases.reads(JdbcUserReadDao::new),
                 idempotent,
                 orgChanged,
                 routes.access().refusals("users"));
         routes.resource(resource);
-        routes.directGet("/users/", "", UsersResource.class, "get", (caller, segment, request) ->
-                resource.get(caller, segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
+        routes.directGet(
+                "/users/",
+                "",
+                UsersResource.class,
+                "get",
+                (caller, segment, request) ->
+                        resource.get(caller, segment, request.getHeader(ConsistencyTokenFeature.HEADER)));
         return new Users(databases);
     }
 
@@ -61,16 +70,24 @@ public final class Users {
         return orgId -> {
             List<Long> ids = reads.read(null, users -> users.sampleIds(orgId, 1_000));
             long other = reads.read(null, users -> users.otherOrgsUser(orgId)).orElse(0L);
-            Supplier<String> existing = ids.isEmpty() ? () -> "/users/1"
+            Supplier<String> existing = ids.isEmpty()
+                    ? () -> "/users/1"
                     : () -> "/users/" + ids.get(ThreadLocalRandom.current().nextInt(ids.size()));
             WarmupRequest found = WarmupRequest.get("/users/{id}", existing, ids.isEmpty() ? 404 : 200);
-            return List.of(found, found, found, found,
+            return List.of(
+                    found,
+                    found,
+                    found,
+                    found,
                     WarmupRequest.get("/users/{id}", () -> "/users/" + other, 404),
                     WarmupRequest.get("/users/{id}", () -> "/users/0", 404),
                     WarmupRequest.get("/users/{id}", () -> "/users/not-a-number", 404),
                     WarmupRequest.unauthenticated("/users/{id}", existing),
-                    WarmupRequest.post("/users", "/users", "{\"email\":\"warm-up\",\"role\":\"nobody\",\"orgId\":"
-                            + orgId + ",\"age\":-1}", 422),
+                    WarmupRequest.post(
+                            "/users",
+                            "/users",
+                            "{\"email\":\"warm-up\",\"role\":\"nobody\",\"orgId\":" + orgId + ",\"age\":-1}",
+                            422),
                     WarmupRequest.post("/users", "/users", "{\"email\":", 400));
         };
     }

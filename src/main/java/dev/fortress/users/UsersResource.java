@@ -8,10 +8,10 @@ import dev.fortress.auth.Scopes;
 import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import dev.fortress.db.Reads;
-import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.http.ApiErrors;
 import dev.fortress.http.BodySizeLimit;
 import dev.fortress.http.PathIds;
+import dev.fortress.idempotency.IdempotentWrites;
 import io.dropwizard.auth.Auth;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -50,7 +50,8 @@ public class UsersResource {
     static final String SCOPE = "POST /users";
 
     /** A user's Location without its id. */
-    private static final String LOCATION_PREFIX = UriBuilder.fromResource(UsersResource.class).build() + "/";
+    private static final String LOCATION_PREFIX =
+            UriBuilder.fromResource(UsersResource.class).build() + "/";
 
     private final Reads<UserReadDao> reader;
     private final IdempotentWrites writes;
@@ -58,12 +59,12 @@ public class UsersResource {
     private final LongConsumer orgChanged;
     private final Refusals.Family refusals;
 
-    public UsersResource(Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged,
-                         Refusals.Family refusals) {
+    public UsersResource(
+            Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged, Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
-        this.insertWithKey = writes.keyedInsert("UserWriteDao.insertWithKey", UserWriteDao.INSERT_CLAIMED, User.class,
-                201);
+        this.insertWithKey =
+                writes.keyedInsert("UserWriteDao.insertWithKey", UserWriteDao.INSERT_CLAIMED, User.class, 201);
         this.orgChanged = orgChanged;
         this.refusals = refusals;
     }
@@ -80,15 +81,25 @@ public class UsersResource {
     @RolesAllowed(Scopes.READ)
     @Timed(name = "get")
     @ResponseMetered(name = "get")
-    @Operation(operationId = "getUser", summary = "A user of the caller's organisation", responses = {
-        @ApiResponse(responseCode = "200", description = "The user.",
-                content = @Content(schema = @Schema(implementation = User.class))),
-        @ApiResponse(responseCode = "400", description = "An X-Consistency-Token ahead of the writer."),
-        @ApiResponse(responseCode = "404", description = "No such user, or another organisation's.")})
-    public Response get(@Parameter(hidden = true) @Auth Caller caller,
-                        @Parameter(description = "The user's id; one that is not a number is a 404.",
-                                schema = @Schema(type = "integer", format = "int64")) @PathParam("id") String id,
-                        @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
+    @Operation(
+            operationId = "getUser",
+            summary = "A user of the caller's organisation",
+            responses = {
+                @ApiResponse(
+                        responseCode = "200",
+                        description = "The user.",
+                        content = @Content(schema = @Schema(implementation = User.class))),
+                @ApiResponse(responseCode = "400", description = "An X-Consistency-Token ahead of the writer."),
+                @ApiResponse(responseCode = "404", description = "No such user, or another organisation's.")
+            })
+    public Response get(
+            @Parameter(hidden = true) @Auth Caller caller,
+            @Parameter(
+                            description = "The user's id; one that is not a number is a 404.",
+                            schema = @Schema(type = "integer", format = "int64"))
+                    @PathParam("id")
+                    String id,
+            @HeaderParam(ConsistencyTokenFeature.HEADER) String token) {
         OptionalLong userId = PathIds.parse(id);
         if (userId.isEmpty()) {
             return ApiErrors.notFound();
@@ -115,36 +126,59 @@ public class UsersResource {
     @RolesAllowed(Scopes.WRITE)
     @Timed(name = "create")
     @ResponseMetered(name = "create")
-    @Operation(operationId = "createUser", summary = "Creates a user in the caller's organisation", responses = {
-        @ApiResponse(responseCode = "201", description = "The user, created.",
-                headers = @Header(name = "Location", description = "/users/{id} of the new user.",
-                        schema = @Schema(type = "string")),
-                content = @Content(schema = @Schema(implementation = User.class))),
-        @ApiResponse(responseCode = "400", description = "Malformed JSON, or a malformed Idempotency-Key."),
-        @ApiResponse(responseCode = "403", description = "The key lacks the scope (write, and admin for an admin), "
-                + "or the body names another organisation; nothing is written."),
-        @ApiResponse(responseCode = "409", description = "The email is already in the organisation (in any case), "
-                + "or a request with the same Idempotency-Key is still running."),
-        @ApiResponse(responseCode = "413", description = "A body over 16 KiB."),
-        @ApiResponse(responseCode = "415", description = "A body that is not JSON."),
-        @ApiResponse(responseCode = "422", description = "Every invalid field; or the Idempotency-Key was used "
-                + "with another body.", content = @Content(schema = @Schema(ref = "Unprocessable")))})
-    public Response create(@Parameter(hidden = true) @Auth Caller caller, @NotNull @Valid NewUser user,
-                           @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
+    @Operation(
+            operationId = "createUser",
+            summary = "Creates a user in the caller's organisation",
+            responses = {
+                @ApiResponse(
+                        responseCode = "201",
+                        description = "The user, created.",
+                        headers =
+                                @Header(
+                                        name = "Location",
+                                        description = "/users/{id} of the new user.",
+                                        schema = @Schema(type = "string")),
+                        content = @Content(schema = @Schema(implementation = User.class))),
+                @ApiResponse(responseCode = "400", description = "Malformed JSON, or a malformed Idempotency-Key."),
+                @ApiResponse(
+                        responseCode = "403",
+                        description = "The key lacks the scope (write, and admin for an admin), "
+                                + "or the body names another organisation; nothing is written."),
+                @ApiResponse(
+                        responseCode = "409",
+                        description = "The email is already in the organisation (in any case), "
+                                + "or a request with the same Idempotency-Key is still running."),
+                @ApiResponse(responseCode = "413", description = "A body over 16 KiB."),
+                @ApiResponse(responseCode = "415", description = "A body that is not JSON."),
+                @ApiResponse(
+                        responseCode = "422",
+                        description = "Every invalid field; or the Idempotency-Key was used " + "with another body.",
+                        content = @Content(schema = @Schema(ref = "Unprocessable")))
+            })
+    public Response create(
+            @Parameter(hidden = true) @Auth Caller caller,
+            @NotNull @Valid NewUser user,
+            @HeaderParam(IdempotentWrites.KEY_HEADER) String idempotencyKey) {
         String key = IdempotentWrites.key(idempotencyKey);
         if (user.orgId() != caller.orgId()) {
-            throw ApiErrors.error(Response.Status.FORBIDDEN,
-                    "orgId " + user.orgId() + " is not the organisation of this key");
+            throw ApiErrors.error(
+                    Response.Status.FORBIDDEN, "orgId " + user.orgId() + " is not the organisation of this key");
         }
         if ("admin".equals(user.role()) && !caller.has(Scopes.ADMIN)) {
             throw ApiErrors.error(Response.Status.FORBIDDEN, "a user with role admin needs a key with the admin scope");
         }
         try {
-            Response response = key == null ? writes.write(h -> {
-                User created = h.attach(UserWriteDao.class).create(user);
-                return new IdempotentWrites.Answer(201, created,
-                        UriBuilder.fromResource(UsersResource.class).path("{id}").build(created.id()));
-            }) : createWithKey(caller.orgId(), key, user);
+            Response response = key == null
+                    ? writes.write(h -> {
+                        User created = h.attach(UserWriteDao.class).create(user);
+                        return new IdempotentWrites.Answer(
+                                201,
+                                created,
+                                UriBuilder.fromResource(UsersResource.class)
+                                        .path("{id}")
+                                        .build(created.id()));
+                    })
+                    : createWithKey(caller.orgId(), key, user);
             orgChanged.accept(user.orgId()); // after the commit, so no reader can cache the old count
             return response;
         } catch (DuplicateEmailException e) {
@@ -156,12 +190,13 @@ public class UsersResource {
     private Response createWithKey(long orgId, String key, NewUser user) {
         try {
             return writes.write(orgId, SCOPE, key, user, insertWithKey, (st, first) -> {
-                st.setString(first, user.email());
-                st.setString(first + 1, user.role());
-                st.setLong(first + 2, user.orgId());
-                st.setInt(first + 3, user.age());
-                st.setString(first + 4, LOCATION_PREFIX);
-            }).orElseThrow(() -> new IllegalStateException("an insert of a user wrote no row"));
+                        st.setString(first, user.email());
+                        st.setString(first + 1, user.role());
+                        st.setLong(first + 2, user.orgId());
+                        st.setInt(first + 3, user.age());
+                        st.setString(first + 4, LOCATION_PREFIX);
+                    })
+                    .orElseThrow(() -> new IllegalStateException("an insert of a user wrote no row"));
         } catch (UnableToExecuteStatementException e) {
             throw UserWriteDao.failure(e, user);
         }

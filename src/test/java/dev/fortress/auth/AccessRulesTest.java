@@ -79,14 +79,23 @@ class AccessRulesTest {
     @Test
     void everyRouteIsListedWithItsRule() {
         List<String> routes = AccessRules.routes(List.of(Guarded.class, Open.class, ByClass.class)).stream()
-                .map(route -> route + " " + route.rule()).toList();
+                .map(route -> route + " " + route.rule())
+                .toList();
 
-        assertThat(routes).containsExactly("GET /by-class/{id} import", "GET /guarded read", "POST /guarded write,admin",
-                "GET /guarded/closed nobody", "GET /open null", "POST /open any key", "GET /open/{id}/also null");
+        assertThat(routes)
+                .containsExactly(
+                        "GET /by-class/{id} import",
+                        "GET /guarded read",
+                        "POST /guarded write,admin",
+                        "GET /guarded/closed nobody",
+                        "GET /open null",
+                        "POST /open any key",
+                        "GET /open/{id}/also null");
     }
 
     @Test
     void classesThatAreNoResourcesAreNotRoutes() {
-        assertThat(AccessRules.routes(List.of(String.class, AccessRulesTest.class))).isEmpty();
+        assertThat(AccessRules.routes(List.of(String.class, AccessRulesTest.class)))
+                .isEmpty();
     }
 }

@@ -43,16 +43,17 @@ class AccessTest {
     private static final Jdbi JDBI = DB.jdbi();
     /** The organisation whose data every request names, and another one. */
     private static final long ORG = 4_100;
+
     private static final long OTHER = 4_200;
     private static final AtomicLong UNIQUE = new AtomicLong(System.nanoTime());
 
     /** Org ORG's data that the requests name: a user, an import. */
     private static long user;
+
     private static String importId;
 
     /** How to call one route as ORG (a fresh request each time), what it needs and what it answers. */
-    private record Route(String scope, Function<Http, HttpResponse<String>> call, int ok, String otherOrg) {
-    }
+    private record Route(String scope, Function<Http, HttpResponse<String>> call, int ok, String otherOrg) {}
 
     /**
      * Every route of the API. {@code otherOrg} says what another organisation's key gets for the same
@@ -64,17 +65,43 @@ class AccessTest {
 
     static {
         ROUTES.put("GET /users/{id}", new Route(Scopes.READ, api -> api.get("/users/" + user), 200, "404"));
-        ROUTES.put("POST /users", new Route(Scopes.WRITE, api -> api.postJson("/users", "{\"email\":\"access-"
-                + UNIQUE.incrementAndGet() + "@x.io\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}"), 201, "403"));
-        ROUTES.put("GET /orgs/{orgId}/stats", new Route(Scopes.READ, api -> api.get("/orgs/" + ORG + "/stats"), 200, "404"));
-        ROUTES.put("POST /transactions", new Route(Scopes.WRITE, api -> api.postJson("/transactions",
-                "{\"userId\":" + user + ",\"amount\":\"12.50\",\"createdAt\":\"" + Instant.now() + "\"}"), 201, "422"));
+        ROUTES.put(
+                "POST /users",
+                new Route(
+                        Scopes.WRITE,
+                        api -> api.postJson(
+                                "/users",
+                                "{\"email\":\"access-" + UNIQUE.incrementAndGet()
+                                        + "@x.io\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}"),
+                        201,
+                        "403"));
+        ROUTES.put(
+                "GET /orgs/{orgId}/stats",
+                new Route(Scopes.READ, api -> api.get("/orgs/" + ORG + "/stats"), 200, "404"));
+        ROUTES.put(
+                "POST /transactions",
+                new Route(
+                        Scopes.WRITE,
+                        api -> api.postJson(
+                                "/transactions",
+                                "{\"userId\":" + user + ",\"amount\":\"12.50\",\"createdAt\":\"" + Instant.now()
+                                        + "\"}"),
+                        201,
+                        "422"));
         ROUTES.put("GET /transactions", new Route(Scopes.READ, api -> api.get("/transactions"), 200, "empty"));
-        ROUTES.put("GET /transactions/summary", new Route(Scopes.READ, api -> api.get("/transactions/summary"), 200,
-                "empty"));
-        ROUTES.put("POST /imports", new Route(Scopes.IMPORT, api -> api.send(HttpRequest.newBuilder(api.uri("/imports"))
-                .header("Content-Type", "text/csv").POST(HttpRequest.BodyPublishers.ofString("email,role,org_id,age\n"
-                        + "access-" + UNIQUE.incrementAndGet() + "@x.io,member," + ORG + ",30\n"))), 202, "rows rejected"));
+        ROUTES.put(
+                "GET /transactions/summary",
+                new Route(Scopes.READ, api -> api.get("/transactions/summary"), 200, "empty"));
+        ROUTES.put(
+                "POST /imports",
+                new Route(
+                        Scopes.IMPORT,
+                        api -> api.send(HttpRequest.newBuilder(api.uri("/imports"))
+                                .header("Content-Type", "text/csv")
+                                .POST(HttpRequest.BodyPublishers.ofString("email,role,org_id,age\n" + "access-"
+                                        + UNIQUE.incrementAndGet() + "@x.io,member," + ORG + ",30\n"))),
+                        202,
+                        "rows rejected"));
         ROUTES.put("GET /imports/{id}", new Route(Scopes.READ, api -> api.get("/imports/" + importId), 200, "404"));
     }
 
@@ -88,7 +115,8 @@ class AccessTest {
         HttpResponse<String> created = ROUTES.get("POST /users").call().apply(owner);
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         user = ((Number) Http.json(created).get("id")).longValue();
-        assertThat(ROUTES.get("POST /transactions").call().apply(owner).statusCode()).isEqualTo(201);
+        assertThat(ROUTES.get("POST /transactions").call().apply(owner).statusCode())
+                .isEqualTo(201);
         HttpResponse<String> uploaded = ROUTES.get("POST /imports").call().apply(owner);
         assertThat(uploaded.statusCode()).isEqualTo(202);
         importId = (String) Http.json(uploaded).get("importId");
@@ -96,17 +124,25 @@ class AccessTest {
 
     @Test
     void everyRegisteredRouteHasAnAccessRuleAndARowHere() {
-        List<Class<?>> resources = new ArrayList<>(APP.getEnvironment().jersey().getResourceConfig().getClasses());
+        List<Class<?>> resources = new ArrayList<>(
+                APP.getEnvironment().jersey().getResourceConfig().getClasses());
         APP.getEnvironment().jersey().getResourceConfig().getInstances().forEach(r -> resources.add(r.getClass()));
         List<AccessRules.Route> routes = AccessRules.routes(resources);
 
-        assertThat(routes).as("the API's routes").isNotEmpty().allSatisfy(route -> assertThat(route.rule())
-                .as(route + " has an access rule").isNotNull().isNotEqualTo("any key"));
+        assertThat(routes)
+                .as("the API's routes")
+                .isNotEmpty()
+                .allSatisfy(route -> assertThat(route.rule())
+                        .as(route + " has an access rule")
+                        .isNotNull()
+                        .isNotEqualTo("any key"));
         assertThat(routes.stream().map(AccessRules.Route::toString).toList())
                 .as("every registered route is walked by this test: add a row to ROUTES for a new one")
                 .containsExactlyInAnyOrderElementsOf(ROUTES.keySet());
         for (AccessRules.Route route : routes) {
-            assertThat(route.rule()).as(route + "'s scopes").contains(ROUTES.get(route.toString()).scope());
+            assertThat(route.rule())
+                    .as(route + "'s scopes")
+                    .contains(ROUTES.get(route.toString()).scope());
         }
     }
 
@@ -115,7 +151,10 @@ class AccessTest {
         static Unusable make() {
             String revoked = TestKeys.of(DB, ORG);
             new ApiKeyStore(JDBI).revoke(revoked).orElseThrow();
-            return new Unusable(revoked, TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(1)),
+            return new Unusable(
+                    revoked,
+                    TestKeys.create(
+                            DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(1)),
                     ApiKeyFormat.generate(new java.security.SecureRandom()));
         }
     }
@@ -132,8 +171,11 @@ class AccessTest {
         callers.put("unknown key", api().as(keys.unknown()));
         callers.put("revoked key", api().as(keys.revoked()));
         callers.put("expired key", api().as(keys.expired()));
-        callers.put("another scheme", api().withAuthorization("Basic " + java.util.Base64.getEncoder()
-                .encodeToString(("x:" + valid).getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
+        callers.put(
+                "another scheme",
+                api().withAuthorization("Basic "
+                        + java.util.Base64.getEncoder()
+                                .encodeToString(("x:" + valid).getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
         callers.put("the scheme alone", api().withAuthorization("Bearer"));
 
         Set<String> answers = new TreeSet<>();
@@ -143,15 +185,18 @@ class AccessTest {
                 HttpResponse<String> answer = route.getValue().call().apply(caller.getValue());
                 String what = route.getKey() + " with " + caller.getKey();
                 assertThat(answer.statusCode()).as(what).isEqualTo(401);
-                assertThat(answer.headers().firstValue("WWW-Authenticate")).as(what).hasValueSatisfying(
-                        challenge -> assertThat(challenge).startsWith("Bearer"));
+                assertThat(answer.headers().firstValue("WWW-Authenticate"))
+                        .as(what)
+                        .hasValueSatisfying(challenge -> assertThat(challenge).startsWith("Bearer"));
                 assertThat(answer.headers().firstValue("Content-Type")).as(what).hasValue("application/json");
                 assertThat(Rows.count()).as(what + " writes nothing").isEqualTo(before);
                 answers.add(answer.headers().firstValue("WWW-Authenticate").orElseThrow() + " " + answer.body());
             }
         }
-        assertThat(answers).as("one answer for every route and every unusable key").containsExactly(
-                "Bearer realm=\"fortress\" {\"code\":401,\"message\":\"Credentials are required to access this resource.\"}");
+        assertThat(answers)
+                .as("one answer for every route and every unusable key")
+                .containsExactly(
+                        "Bearer realm=\"fortress\" {\"code\":401,\"message\":\"Credentials are required to access this resource.\"}");
     }
 
     @Test
@@ -163,7 +208,8 @@ class AccessTest {
             for (int i = 0; i < 3; i++) {
                 assertThat(api().as(key).get("/users/" + user).statusCode()).isEqualTo(401);
             }
-            assertThat(lookUps(metrics) - before).as("key look-ups for three requests with " + key.substring(0, 6))
+            assertThat(lookUps(metrics) - before)
+                    .as("key look-ups for three requests with " + key.substring(0, 6))
                     .isEqualTo(key.equals("fk_malformed") ? 0 : 3);
         }
     }
@@ -185,7 +231,9 @@ class AccessTest {
             Http lacking = api().as(TestKeys.of(DB, ORG, others.toArray(String[]::new)));
             Rows before = Rows.count();
             HttpResponse<String> answer = route.getValue().call().apply(lacking);
-            assertThat(answer.statusCode()).as(route.getKey() + " with scopes " + others).isEqualTo(403);
+            assertThat(answer.statusCode())
+                    .as(route.getKey() + " with scopes " + others)
+                    .isEqualTo(403);
             assertThat(Http.json(answer)).as(route.getKey()).containsEntry("code", 403);
             assertThat(Rows.count()).as(route.getKey() + " writes nothing").isEqualTo(before);
         }
@@ -202,7 +250,8 @@ class AccessTest {
             switch (route.getValue().otherOrg()) {
                 case "404" -> {
                     assertThat(answer.statusCode()).as(what).isEqualTo(404);
-                    assertThat(answer.body()).as(what + ": the answer for an id that does not exist")
+                    assertThat(answer.body())
+                            .as(what + ": the answer for an id that does not exist")
                             .isEqualTo(absent(route.getKey(), other, answer.body()));
                     assertThat(Rows.count()).as(what).isEqualTo(before);
                 }
@@ -212,46 +261,64 @@ class AccessTest {
                 }
                 case "422" -> {
                     assertThat(answer.statusCode()).as(what).isEqualTo(422);
-                    assertThat(Http.json(answer)).as(what).isEqualTo(Map.of("errors",
-                            List.of("userId " + user + " does not exist")));
+                    assertThat(Http.json(answer))
+                            .as(what)
+                            .isEqualTo(Map.of("errors", List.of("userId " + user + " does not exist")));
                     assertThat(Rows.count()).as(what + " writes nothing").isEqualTo(before);
                 }
                 case "empty" -> {
                     assertThat(answer.statusCode()).as(what).isEqualTo(200);
                     if (answer.body().startsWith("[")) {
-                        assertThat(answer.body()).as(what + ": none of " + ORG + "'s rows").isEqualTo("[]");
+                        assertThat(answer.body())
+                                .as(what + ": none of " + ORG + "'s rows")
+                                .isEqualTo("[]");
                     } else {
-                        assertThat(Http.json(answer)).as(what + ": none of " + ORG + "'s rows")
-                                .containsEntry("count", 0).containsEntry("sum", "0.00");
+                        assertThat(Http.json(answer))
+                                .as(what + ": none of " + ORG + "'s rows")
+                                .containsEntry("count", 0)
+                                .containsEntry("sum", "0.00");
                     }
                     assertThat(Rows.count()).as(what).isEqualTo(before);
                 }
                 case "rows rejected" -> {
                     assertThat(answer.statusCode()).as(what).isEqualTo(202);
-                    Map<String, Object> done = finished(other, (String) Http.json(answer).get("importId"));
-                    assertThat(done).as(what).containsEntry("status", "succeeded").containsEntry("rowsImported", 0)
+                    Map<String, Object> done =
+                            finished(other, (String) Http.json(answer).get("importId"));
+                    assertThat(done)
+                            .as(what)
+                            .containsEntry("status", "succeeded")
+                            .containsEntry("rowsImported", 0)
                             .containsEntry("rowsRejected", 1);
                     assertThat(Rows.count().users()).as(what + " adds no user").isEqualTo(before.users());
                 }
                 default -> throw new IllegalStateException(route.getValue().otherOrg());
             }
         }
-        assertThat(metrics.meter("dev.fortress.auth.refused.users.cross-tenant")).as("GET /users/{id}").isPositive();
+        assertThat(metrics.meter("dev.fortress.auth.refused.users.cross-tenant"))
+                .as("GET /users/{id}")
+                .isPositive();
         assertThat(metrics.meter("dev.fortress.auth.refused.orgs.cross-tenant")).isPositive();
-        assertThat(metrics.meter("dev.fortress.auth.refused.transactions.cross-tenant")).isPositive();
-        assertThat(metrics.meter("dev.fortress.auth.refused.imports.cross-tenant")).isPositive();
+        assertThat(metrics.meter("dev.fortress.auth.refused.transactions.cross-tenant"))
+                .isPositive();
+        assertThat(metrics.meter("dev.fortress.auth.refused.imports.cross-tenant"))
+                .isPositive();
     }
 
     /** What {@code caller} gets for the same route and an id that exists nowhere. */
     private static String absent(String route, Http caller, String body) {
         return switch (route) {
-            case "GET /users/{id}" -> body.equals(caller.get("/users/987654321").body().replace("987654321",
-                    Long.toString(user))) ? body : "differs from a missing user's";
-            case "GET /orgs/{orgId}/stats" -> body.equals(caller.get("/orgs/987654321/stats").body()
-                    .replace("987654321", Long.toString(ORG))) ? body : "differs from a missing organisation's";
+            case "GET /users/{id}" ->
+                body.equals(caller.get("/users/987654321").body().replace("987654321", Long.toString(user)))
+                        ? body
+                        : "differs from a missing user's";
+            case "GET /orgs/{orgId}/stats" ->
+                body.equals(caller.get("/orgs/987654321/stats").body().replace("987654321", Long.toString(ORG)))
+                        ? body
+                        : "differs from a missing organisation's";
             case "GET /imports/{id}" -> {
                 String missing = UUID.randomUUID().toString();
-                yield body.equals(caller.get("/imports/" + missing).body().replace(missing, importId)) ? body
+                yield body.equals(caller.get("/imports/" + missing).body().replace(missing, importId))
+                        ? body
                         : "differs from a missing import's";
             }
             default -> throw new IllegalStateException(route);
@@ -264,7 +331,9 @@ class AccessTest {
         for (Map.Entry<String, Route> route : ROUTES.entrySet()) {
             Rows before = Rows.count();
             HttpResponse<String> answer = route.getValue().call().apply(owner);
-            assertThat(answer.statusCode()).as(route.getKey() + ": " + answer.body()).isEqualTo(route.getValue().ok());
+            assertThat(answer.statusCode())
+                    .as(route.getKey() + ": " + answer.body())
+                    .isEqualTo(route.getValue().ok());
             if (route.getKey().startsWith("POST")) {
                 assertThat(Rows.count()).as(route.getKey() + " writes").isNotEqualTo(before);
             }
@@ -286,8 +355,10 @@ class AccessTest {
         writeOnly.get("/orgs/" + ORG + "/stats");
         writeOnly.get("/imports/" + importId);
 
-        assertThat(metrics.meter("dev.fortress.auth.refused.users.unauthenticated")).isEqualTo(users401 + 2);
-        assertThat(metrics.meter("dev.fortress.auth.refused.transactions.unauthenticated")).isEqualTo(tx401 + 1);
+        assertThat(metrics.meter("dev.fortress.auth.refused.users.unauthenticated"))
+                .isEqualTo(users401 + 2);
+        assertThat(metrics.meter("dev.fortress.auth.refused.transactions.unauthenticated"))
+                .isEqualTo(tx401 + 1);
         assertThat(metrics.meter("dev.fortress.auth.refused.orgs.forbidden")).isEqualTo(orgs403 + 1);
         assertThat(metrics.meter("dev.fortress.auth.refused.imports.forbidden")).isEqualTo(imports403 + 1);
     }
@@ -307,9 +378,10 @@ class AccessTest {
     private record Rows(long users, long transactions, long imports, long chunks, long idempotencyKeys) {
         static Rows count() {
             return JDBI.withHandle(h -> h.createQuery("select (select count(*) from users), "
-                    + "(select count(*) from transactions), (select count(*) from imports), "
-                    + "(select count(*) from import_chunks), (select count(*) from idempotency_keys)")
-                    .map((rs, ctx) -> new Rows(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)))
+                            + "(select count(*) from transactions), (select count(*) from imports), "
+                            + "(select count(*) from import_chunks), (select count(*) from idempotency_keys)")
+                    .map((rs, ctx) ->
+                            new Rows(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)))
                     .one());
         }
     }

@@ -30,16 +30,27 @@ class ApiKeyFormatTest {
         for (int i = 3; i < key.length(); i++) {
             char other = key.charAt(i) == 'a' ? 'b' : 'a';
             String changed = key.substring(0, i) + other + key.substring(i + 1);
-            assertThat(ApiKeyFormat.wellFormed(changed)).as("character " + i + " changed").isFalse();
+            assertThat(ApiKeyFormat.wellFormed(changed))
+                    .as("character " + i + " changed")
+                    .isFalse();
         }
     }
 
     @Test
     void anythingElseIsNotAKey() {
         String key = ApiKeyFormat.generate(random);
-        for (String other : new String[] {null, "", "fk_", key.substring(0, key.length() - 1), key + "0",
-                "gh" + key.substring(2), key.replace('f', 'F'), key.substring(0, 10) + "é" + key.substring(11),
-                key.substring(0, 10) + "\n" + key.substring(11), " " + key.substring(1)}) {
+        for (String other : new String[] {
+            null,
+            "",
+            "fk_",
+            key.substring(0, key.length() - 1),
+            key + "0",
+            "gh" + key.substring(2),
+            key.replace('f', 'F'),
+            key.substring(0, 10) + "é" + key.substring(11),
+            key.substring(0, 10) + "\n" + key.substring(11),
+            " " + key.substring(1)
+        }) {
             assertThat(ApiKeyFormat.wellFormed(other)).as(String.valueOf(other)).isFalse();
         }
     }
@@ -48,7 +59,9 @@ class ApiKeyFormatTest {
     void onlyThePrefixAndEightCharactersAreShownAndOnlyTheHashIsStored() {
         String key = ApiKeyFormat.generate(random);
         assertThat(ApiKeyFormat.shown(key)).hasSize(11).isEqualTo(key.substring(0, 11));
-        assertThat(ApiKeyFormat.hash(key)).hasSize(32).isEqualTo(ApiKeyFormat.hash(key))
+        assertThat(ApiKeyFormat.hash(key))
+                .hasSize(32)
+                .isEqualTo(ApiKeyFormat.hash(key))
                 .isNotEqualTo(ApiKeyFormat.hash(ApiKeyFormat.generate(random)));
     }
 }

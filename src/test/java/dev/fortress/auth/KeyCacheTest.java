@@ -29,12 +29,18 @@ class KeyCacheTest {
     private final Map<String, Caller> stored = Map.of(
             "fk_known", new Caller(1, 7, Set.of(Scopes.READ), "fk_known", null),
             "fk_other", new Caller(2, 7, Set.of(Scopes.READ), "fk_other", null));
-    private final KeyCache cache = new KeyCache(key -> {
-        lookUps.incrementAndGet();
-        return Optional.ofNullable(stored.get(key));
-    }, TimeUnit.MINUTES.toNanos(5), 100, 3 * SECOND,
+    private final KeyCache cache = new KeyCache(
+            key -> {
+                lookUps.incrementAndGet();
+                return Optional.ofNullable(stored.get(key));
+            },
+            TimeUnit.MINUTES.toNanos(5),
+            100,
+            3 * SECOND,
             new LastUse(DB.jdbi(), Executors.newSingleThreadScheduledExecutor(), 10_000),
-            System::currentTimeMillis, nanos::get, new MetricRegistry());
+            System::currentTimeMillis,
+            nanos::get,
+            new MetricRegistry());
 
     private Optional<Caller> twice(String key) throws Exception {
         cache.authenticate(key);
@@ -44,7 +50,9 @@ class KeyCacheTest {
     @Test
     void aKeyIsKeptOnlyOnceTheRevocationsAreKnown() throws Exception {
         assertThat(twice("fk_known")).isPresent();
-        assertThat(lookUps).as("no news of revocations yet: each request looks its key up").hasValue(2);
+        assertThat(lookUps)
+                .as("no news of revocations yet: each request looks its key up")
+                .hasValue(2);
 
         cache.revoked(List.of(), nanos.get());
         assertThat(twice("fk_known")).isPresent();

@@ -34,16 +34,48 @@ class RateLimiterTest {
     }
 
     private static RateLimitsConfiguration limits(int maxInFlight) {
-        return Jackson.newObjectMapper().convertValue(Map.of("requestsPerSecond", 1.0, "burst", 5,
-                "maxInFlight", maxInFlight, "unauthenticatedRequestsPerSecond", 1.0, "unauthenticatedBurst", 3,
-                "namespace", "rate-limiter-test-" + UUID.randomUUID(), "localBuckets", 1000), RateLimitsConfiguration.class);
+        return Jackson.newObjectMapper()
+                .convertValue(
+                        Map.of(
+                                "requestsPerSecond",
+                                1.0,
+                                "burst",
+                                5,
+                                "maxInFlight",
+                                maxInFlight,
+                                "unauthenticatedRequestsPerSecond",
+                                1.0,
+                                "unauthenticatedBurst",
+                                3,
+                                "namespace",
+                                "rate-limiter-test-" + UUID.randomUUID(),
+                                "localBuckets",
+                                1000),
+                        RateLimitsConfiguration.class);
     }
 
     /** A Redis client for {@code url}, with config.yml's timeouts and breaker. */
     private Redis redis(String url) {
-        RedisConfiguration config = Jackson.newObjectMapper().convertValue(Map.of("url", url, "maxTotal", 4,
-                "minIdle", 0, "connectTimeout", "250ms", "timeout", "100ms", "borrowTimeout", "50ms",
-                "breakerFailures", 5, "breakerOpenFor", "5s"), RedisConfiguration.class);
+        RedisConfiguration config = Jackson.newObjectMapper()
+                .convertValue(
+                        Map.of(
+                                "url",
+                                url,
+                                "maxTotal",
+                                4,
+                                "minIdle",
+                                0,
+                                "connectTimeout",
+                                "250ms",
+                                "timeout",
+                                "100ms",
+                                "borrowTimeout",
+                                "50ms",
+                                "breakerFailures",
+                                5,
+                                "breakerOpenFor",
+                                "5s"),
+                        RedisConfiguration.class);
         Redis redis = new Redis(config, new MetricRegistry());
         redises.add(redis);
         return redis;
@@ -81,7 +113,9 @@ class RateLimiterTest {
         nanos.addAndGet(1_000_000_000L);
         assertThat(limiter.admit(CALLER)).as("a second later: one more").isInstanceOf(Access.Allowed.class);
         assertThat(limiter.admit(CALLER)).isInstanceOf(Access.Refused.class);
-        assertThat(metrics.meter(RateLimiter.FALLBACKS).getCount()).as("every decision made here").isEqualTo(9);
+        assertThat(metrics.meter(RateLimiter.FALLBACKS).getCount())
+                .as("every decision made here")
+                .isEqualTo(9);
         assertThat(metrics.meter(RateLimiter.LIMITED + ".key").getCount()).isEqualTo(3);
     }
 
@@ -107,13 +141,15 @@ class RateLimiterTest {
         Access.Allowed two = (Access.Allowed) limiter.admit(many);
         Access.Decision three = limiter.admit(many);
         assertThat(three).isInstanceOf(Access.Refused.class);
-        assertThat(((ErrorMessage) ((Access.Refused) three).response().getEntity()).getMessage()).contains("in flight");
+        assertThat(((ErrorMessage) ((Access.Refused) three).response().getEntity()).getMessage())
+                .contains("in flight");
         assertThat(metrics.meter(RateLimiter.LIMITED + ".inflight").getCount()).isEqualTo(1);
         one.release();
         assertThat(limiter.admit(many)).as("a place given back").isInstanceOf(Access.Allowed.class);
         two.release();
         assertThat(limiter.admit(new Caller(12, 7, Set.of(Scopes.READ), "fk_other", null)))
-                .as("another key has places of its own").isInstanceOf(Access.Allowed.class);
+                .as("another key has places of its own")
+                .isInstanceOf(Access.Allowed.class);
     }
 
     @Test
@@ -122,11 +158,15 @@ class RateLimiterTest {
         List<String> states = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
             Access.Decision d = limiter.admit(CALLER);
-            states.add(d instanceof Access.Allowed a ? a.rateLimit()
-                    : ((Access.Refused) d).response().getStatus() + " " + ((Access.Refused) d).response()
-                            .getHeaderString("RateLimit-Policy"));
+            states.add(
+                    d instanceof Access.Allowed a
+                            ? a.rateLimit()
+                            : ((Access.Refused) d).response().getStatus() + " "
+                                    + ((Access.Refused) d).response().getHeaderString("RateLimit-Policy"));
         }
-        assertThat(metrics.meter(RateLimiter.FALLBACKS).getCount()).as("Redis answered every one").isZero();
+        assertThat(metrics.meter(RateLimiter.FALLBACKS).getCount())
+                .as("Redis answered every one")
+                .isZero();
         // Redis's clock moves between calls (microseconds), so only the first and the refusals are exact.
         assertThat(states.get(0)).isEqualTo("\"key\";r=4;t=1");
         assertThat(states.subList(0, 5)).allSatisfy(s -> assertThat(s).startsWith("\"key\";r="));

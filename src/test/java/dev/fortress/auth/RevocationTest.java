@@ -35,11 +35,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class RevocationTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final String READERS = "jdbc:postgresql://" + TestReplica.of(DB).name() + ","
-            + TestReplica.second(DB).name() + "/" + DB.name();
+    private static final String READERS = "jdbc:postgresql://"
+            + TestReplica.of(DB).name() + "," + TestReplica.second(DB).name() + "/" + DB.name();
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(), READERS,
-            REDIS.override());
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, DB.url(), READERS, REDIS.override());
     private static final Jdbi JDBI = DB.jdbi();
     private static final long ORG = 31;
 
@@ -63,12 +63,15 @@ class RevocationTest {
     void aRevokedKeyIsRefusedEverywhereWithinCacheForOfTheCommandWithRedisDown() throws InterruptedException {
         String key = replicated(TestKeys.of(DB, ORG));
         Http caller = api().as(key);
-        assertThat(caller.get("/orgs/" + ORG + "/stats").statusCode()).as("the key works (and is cached)")
+        assertThat(caller.get("/orgs/" + ORG + "/stats").statusCode())
+                .as("the key works (and is cached)")
                 .isEqualTo(200);
         REDIS.kill();
-        assertThat(caller.get("/orgs/" + ORG + "/stats").statusCode()).as("Redis down: stats from the database")
+        assertThat(caller.get("/orgs/" + ORG + "/stats").statusCode())
+                .as("Redis down: stats from the database")
                 .isEqualTo(200);
-        Map<?, ?> redis = (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck")).get("redis");
+        Map<?, ?> redis = (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck"))
+                .get("redis");
         assertThat(redis.get("healthy")).as("Redis is down for the revocation").isEqualTo(false);
 
         Commands.Result revoked = Commands.run(Commands.on(DB, READERS), "keys", "revoke", key);
@@ -76,14 +79,19 @@ class RevocationTest {
 
         assertThat(revoked.failure()).as(revoked.err()).isEmpty();
         assertThat(revoked.out()).contains("the replicas have replayed it");
-        long bound = 3 * APP.getConfiguration().getAuth().getRevocationCheckInterval().toMilliseconds();
-        assertThat(bound).as("three revocation checks, the bound after the command returns").isLessThanOrEqualTo(5_000);
+        long bound = 3
+                * APP.getConfiguration().getAuth().getRevocationCheckInterval().toMilliseconds();
+        assertThat(bound)
+                .as("three revocation checks, the bound after the command returns")
+                .isLessThanOrEqualTo(5_000);
         Thread.sleep(Math.max(0, returned.plusMillis(bound).toEpochMilli() - System.currentTimeMillis()));
         List<Integer> after = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            after.add(caller.get(i % 2 == 0 ? "/orgs/" + ORG + "/stats" : "/transactions").statusCode());
+            after.add(caller.get(i % 2 == 0 ? "/orgs/" + ORG + "/stats" : "/transactions")
+                    .statusCode());
         }
-        assertThat(after).as("every request once three checks have passed since the command returned")
+        assertThat(after)
+                .as("every request once three checks have passed since the command returned")
                 .containsOnly(401);
     }
 
@@ -96,26 +104,33 @@ class RevocationTest {
         try {
             Commands.Result command = Commands.run(Commands.on(DB, READERS), "keys", "revoke", key, "--wait", "1s");
 
-            assertThat(command.failure()).as("the key is revoked all the same: " + command.err()).isEmpty();
-            assertThat(command.out()).contains("WARNING: not replayed after 1 second by " + paused.name())
+            assertThat(command.failure())
+                    .as("the key is revoked all the same: " + command.err())
+                    .isEmpty();
+            assertThat(command.out())
+                    .contains("WARNING: not replayed after 1 second by " + paused.name())
                     .doesNotContain(TestReplica.of(DB).name());
         } finally {
             paused.execute("select pg_wal_replay_resume()");
         }
-        boolean revoked = JDBI.withHandle(h -> h.createQuery("select revoked_at is not null from api_keys where prefix = :p")
-                .bind("p", ApiKeyFormat.shown(key)).mapTo(Boolean.class).one());
+        boolean revoked =
+                JDBI.withHandle(h -> h.createQuery("select revoked_at is not null from api_keys where prefix = :p")
+                        .bind("p", ApiKeyFormat.shown(key))
+                        .mapTo(Boolean.class)
+                        .one());
         assertThat(revoked).isTrue();
     }
 
     @Test
     void aKeyMadeByTheCommandWorksAtOnceThoughKeysAreLookedUpOnReplicas() {
         for (int i = 0; i < 3; i++) {
-            Commands.Result created = Commands.run(Commands.on(DB, READERS), "keys", "create", "--org",
-                    Long.toString(ORG), "--scopes", "read");
+            Commands.Result created = Commands.run(
+                    Commands.on(DB, READERS), "keys", "create", "--org", Long.toString(ORG), "--scopes", "read");
             assertThat(created.failure()).as(created.err()).isEmpty();
             assertThat(created.err()).doesNotContain("WARNING");
             assertThat(api().as(created.lastLine()).get("/transactions").statusCode())
-                    .as("the first request with the key the command printed").isEqualTo(200);
+                    .as("the first request with the key the command printed")
+                    .isEqualTo(200);
         }
     }
 
@@ -142,7 +157,10 @@ class RevocationTest {
         Instant used = null;
         for (int i = 0; i < 600 && used == null; i++) { // written every auth.lastUseFlushInterval
             used = JDBI.withHandle(h -> h.createQuery("select last_used_at from api_keys where prefix = :p")
-                    .bind("p", ApiKeyFormat.shown(key)).mapTo(Instant.class).findOne().orElse(null));
+                    .bind("p", ApiKeyFormat.shown(key))
+                    .mapTo(Instant.class)
+                    .findOne()
+                    .orElse(null));
             if (used == null) {
                 Thread.sleep(100);
             }

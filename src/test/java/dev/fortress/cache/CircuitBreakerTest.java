@@ -62,7 +62,9 @@ class CircuitBreakerTest {
         openPeriodPasses();
 
         assertThat(breaker.tryAcquirePermission()).isTrue();
-        assertThat(breaker.tryAcquirePermission()).as("only one trial at a time").isFalse();
+        assertThat(breaker.tryAcquirePermission())
+                .as("only one trial at a time")
+                .isFalse();
         assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
         failure();
         assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.OPEN);

@@ -28,8 +28,8 @@ class RedisConfigurationTest {
             """;
 
     private static RedisConfiguration parse(String yaml) throws Exception {
-        return new YamlConfigurationFactory<>(RedisConfiguration.class, Validators.newValidator(),
-                Jackson.newObjectMapper(), "redis")
+        return new YamlConfigurationFactory<>(
+                        RedisConfiguration.class, Validators.newValidator(), Jackson.newObjectMapper(), "redis")
                 .build(path -> new ByteArrayInputStream((REST + yaml).getBytes(StandardCharsets.UTF_8)), "redis.yml");
     }
 
@@ -42,10 +42,14 @@ class RedisConfigurationTest {
     @Test
     void aCommaSeparatedStringAndAListGiveTheSameSentinels() throws Exception {
         RedisConfiguration fromEnv = parse("sentinels: 10.0.0.1:26379, 10.0.0.2:26380,redis3:26381\nmasterName: m\n");
-        RedisConfiguration fromList = parse("sentinels: [10.0.0.1:26379, 10.0.0.2:26380, redis3:26381]\nmasterName: m\n");
+        RedisConfiguration fromList =
+                parse("sentinels: [10.0.0.1:26379, 10.0.0.2:26380, redis3:26381]\nmasterName: m\n");
 
-        assertThat(fromEnv.sentinelAddresses()).containsExactly(new HostAndPort("10.0.0.1", 26379),
-                new HostAndPort("10.0.0.2", 26380), new HostAndPort("redis3", 26381));
+        assertThat(fromEnv.sentinelAddresses())
+                .containsExactly(
+                        new HostAndPort("10.0.0.1", 26379),
+                        new HostAndPort("10.0.0.2", 26380),
+                        new HostAndPort("redis3", 26381));
         assertThat(fromList.sentinelAddresses()).isEqualTo(fromEnv.sentinelAddresses());
     }
 

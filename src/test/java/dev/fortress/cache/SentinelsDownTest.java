@@ -14,13 +14,25 @@ import org.junit.jupiter.api.Test;
 class SentinelsDownTest {
 
     private final MetricRegistry metrics = new MetricRegistry();
-    private final String sentinels = "127.0.0.1:" + OwnedProcesses.freePort() + ",127.0.0.1:" + OwnedProcesses.freePort();
-    private final Redis redis = new Redis(Jackson.newObjectMapper().convertValue(Map.ofEntries(
-            Map.entry("url", "redis://127.0.0.1:6379"), Map.entry("sentinels", sentinels),
-            Map.entry("masterName", "fortress"), Map.entry("sentinelTimeout", "250ms"), Map.entry("maxTotal", 4),
-            Map.entry("minIdle", 0), Map.entry("connectTimeout", "250ms"), Map.entry("timeout", "100ms"),
-            Map.entry("borrowTimeout", "50ms"), Map.entry("breakerFailures", 5), Map.entry("breakerOpenFor", "5s")),
-            RedisConfiguration.class), metrics); // nothing listens on those ports
+    private final String sentinels =
+            "127.0.0.1:" + OwnedProcesses.freePort() + ",127.0.0.1:" + OwnedProcesses.freePort();
+    private final Redis redis = new Redis(
+            Jackson.newObjectMapper()
+                    .convertValue(
+                            Map.ofEntries(
+                                    Map.entry("url", "redis://127.0.0.1:6379"),
+                                    Map.entry("sentinels", sentinels),
+                                    Map.entry("masterName", "fortress"),
+                                    Map.entry("sentinelTimeout", "250ms"),
+                                    Map.entry("maxTotal", 4),
+                                    Map.entry("minIdle", 0),
+                                    Map.entry("connectTimeout", "250ms"),
+                                    Map.entry("timeout", "100ms"),
+                                    Map.entry("borrowTimeout", "50ms"),
+                                    Map.entry("breakerFailures", 5),
+                                    Map.entry("breakerOpenFor", "5s")),
+                            RedisConfiguration.class),
+            metrics); // nothing listens on those ports
 
     @AfterEach
     void stop() {
@@ -32,13 +44,17 @@ class SentinelsDownTest {
         assertThat(redis.master()).as("no master known").isNull();
 
         assertThat(redis.call("get", j -> j.get("k"))).isEmpty();
-        assertThat(redis.call("get", j -> j.get("k"))).as("asked again only after breakerOpenFor").isEmpty();
+        assertThat(redis.call("get", j -> j.get("k")))
+                .as("asked again only after breakerOpenFor")
+                .isEmpty();
         HealthCheck.Result health = new RedisHealthCheck(redis).execute();
 
         assertThat(metrics.meter("dev.fortress.cache.redis.errors").getCount()).isEqualTo(2);
         assertThat(health.isHealthy()).isFalse();
-        assertThat(health.getMessage()).startsWith("degraded: redis at (unknown), master 'fortress' per the Sentinels")
+        assertThat(health.getMessage())
+                .startsWith("degraded: redis at (unknown), master 'fortress' per the Sentinels")
                 .contains("sentinel get-master-addr-by-name fortress");
-        assertThat(metrics.meter("dev.fortress.cache.redis.master-changes").getCount()).isZero();
+        assertThat(metrics.meter("dev.fortress.cache.redis.master-changes").getCount())
+                .isZero();
     }
 }

@@ -18,14 +18,16 @@ class ConsistencyTokenTest {
         assertThat(ConsistencyToken.parse("a/ff").toString()).isEqualTo("A/FF");
         ConsistencyToken last = ConsistencyToken.parse("FFFFFFFF/FFFFFFFF");
         assertThat(last.toString()).isEqualTo("FFFFFFFF/FFFFFFFF");
-        assertThat(Long.compareUnsigned(last.position(), high.position())).as("the largest, compared unsigned")
+        assertThat(Long.compareUnsigned(last.position(), high.position()))
+                .as("the largest, compared unsigned")
                 .isPositive();
     }
 
     @Test
     void malformedHeadersAreIgnored() {
         assertThat(ConsistencyToken.fromHeader(null)).isEmpty();
-        for (String bad : new String[] {"", "garbage", "1/", "/1", "123456789/0", "0/16B3748; drop table users", "-1/0"}) {
+        for (String bad :
+                new String[] {"", "garbage", "1/", "/1", "123456789/0", "0/16B3748; drop table users", "-1/0"}) {
             assertThat(ConsistencyToken.fromHeader(bad)).as(bad).isEmpty();
         }
         assertThatThrownBy(() -> ConsistencyToken.parse("x/y")).isInstanceOf(IllegalArgumentException.class);

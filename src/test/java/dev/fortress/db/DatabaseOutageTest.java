@@ -56,8 +56,12 @@ class DatabaseOutageTest {
         // The next test starts with reads back on the reader (the replica check runs every second).
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.db.replica.127.0.0.1:" + READER.port() + ".in-use") != 1 && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+        while (new AdminMetrics(APP.getAdminPort())
+                                .intGauge("dev.fortress.db.replica.127.0.0.1:" + READER.port() + ".in-use")
+                        != 1
+                && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(100).toNanos());
         }
     }
 
@@ -86,11 +90,16 @@ class DatabaseOutageTest {
     @Test
     void writerOutageTurnsHealthUnhealthyAndKeepsReadinessWhileWritesAnswer503AndReadsGoOnThenBack() {
         long userId = userIdFrom(post());
-        HealthCheckConfiguration writer = ((DefaultHealthFactory) APP.getConfiguration().getHealthFactory().orElseThrow())
-                .getHealthCheckConfigurations().stream().filter(c -> c.getName().equals("writer")).findFirst()
-                .orElseThrow();
+        HealthCheckConfiguration writer = ((DefaultHealthFactory)
+                        APP.getConfiguration().getHealthFactory().orElseThrow())
+                .getHealthCheckConfigurations().stream()
+                        .filter(c -> c.getName().equals("writer"))
+                        .findFirst()
+                        .orElseThrow();
         Schedule schedule = writer.getSchedule();
-        assertThat(writer.isCritical()).as("the writer check is not critical for readiness").isFalse();
+        assertThat(writer.isCritical())
+                .as("the writer check is not critical for readiness")
+                .isFalse();
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         assertThat(eventually(() -> api().get("/health-check").statusCode())).isEqualTo(200);
@@ -106,19 +115,21 @@ class DatabaseOutageTest {
         // writer is every instance's, so a load balancer taking out the instances that cannot reach it
         // would take out all of them, and the reads with them (issue 25). Dropwizard counts a scheduled
         // check's result just after it has acted on it: an order of events, not a duration.
-        awaitTrue(() -> metrics.counter("health.writer.unhealthy") - failedChecksBefore
-                        >= schedule.getFailureAttempts(),
+        awaitTrue(
+                () -> metrics.counter("health.writer.unhealthy") - failedChecksBefore >= schedule.getFailureAttempts(),
                 "the scheduled writer check fails " + schedule.getFailureAttempts() + " times");
         assertThat(admin.get("/prometheus").body()).contains("fortress_health_healthy{check=\"writer\",} 0.0");
-        assertThat(api().get("/health-check").statusCode()).as("still in rotation without the writer").isEqualTo(200);
+        assertThat(api().get("/health-check").statusCode())
+                .as("still in rotation without the writer")
+                .isEqualTo(200);
         assertUnavailable(post());
         assertThat(get(userId).statusCode()).as("reads go on from the replica").isEqualTo(200);
 
         // And back: successAttempts good scheduled checks, and writes again.
         long goodChecksBefore = metrics.counter("health.writer.healthy");
         WRITER.restore();
-        awaitTrue(() -> metrics.counter("health.writer.healthy") - goodChecksBefore
-                        >= schedule.getSuccessAttempts(),
+        awaitTrue(
+                () -> metrics.counter("health.writer.healthy") - goodChecksBefore >= schedule.getSuccessAttempts(),
                 "the scheduled writer check passes " + schedule.getSuccessAttempts() + " times");
         assertThat(admin.get("/prometheus").body()).contains("fortress_health_healthy{check=\"writer\",} 1.0");
         assertThat(eventually(() -> post().statusCode())).isEqualTo(201);
@@ -149,19 +160,29 @@ class DatabaseOutageTest {
         for (int i = 0; i < 20; i++) {
             assertThat(get(userId).statusCode()).isEqualTo(200);
         }
-        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer")).isGreaterThanOrEqualTo(onWriterBefore + 20);
-        assertThat(admin.get("/healthcheck").body()).contains("degraded: reads avoid it")
+        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer"))
+                .isGreaterThanOrEqualTo(onWriterBefore + 20);
+        assertThat(admin.get("/healthcheck").body())
+                .contains("degraded: reads avoid it")
                 .contains("reader database unreachable");
-        assertThat(api().get("/health-check").statusCode()).as("readiness holds without the reader").isEqualTo(200);
+        assertThat(api().get("/health-check").statusCode())
+                .as("readiness holds without the reader")
+                .isEqualTo(200);
 
         READER.restore();
         long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.db.replica.127.0.0.1:" + READER.port() + ".in-use") != 1 && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+        while (new AdminMetrics(APP.getAdminPort())
+                                .intGauge("dev.fortress.db.replica.127.0.0.1:" + READER.port() + ".in-use")
+                        != 1
+                && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(200).toNanos());
         }
         long onWriter = new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer");
         assertThat(get(userId).statusCode()).isEqualTo(200);
-        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer")).as("back on the reader").isEqualTo(onWriter);
+        assertThat(new AdminMetrics(APP.getAdminPort()).meter("dev.fortress.db.reads-on-writer"))
+                .as("back on the reader")
+                .isEqualTo(onWriter);
     }
 
     /**
@@ -182,12 +203,14 @@ class DatabaseOutageTest {
         long readerBefore = userReads(metrics, onReader, "reader");
         long writerBefore = userReads(metrics, onWriter, "writer");
         assertThat(readWithToken(userId, token).statusCode()).isEqualTo(200);
-        assertThat(userReads(metrics, onReader, "reader")).as("valid token: read on the reader")
+        assertThat(userReads(metrics, onReader, "reader"))
+                .as("valid token: read on the reader")
                 .isEqualTo(readerBefore + 1);
         assertThat(userReads(metrics, onWriter, "writer")).isEqualTo(writerBefore);
 
         assertThat(readWithToken(userId, "not-a-token").statusCode()).isEqualTo(200);
-        assertThat(userReads(metrics, onWriter, "writer")).as("malformed token: read on the writer")
+        assertThat(userReads(metrics, onWriter, "writer"))
+                .as("malformed token: read on the writer")
                 .isEqualTo(writerBefore + 1);
         assertThat(userReads(metrics, onReader, "reader")).isEqualTo(readerBefore + 1);
     }
@@ -225,7 +248,9 @@ class DatabaseOutageTest {
     private static HttpResponse<String> timed(java.util.function.Supplier<HttpResponse<String>> call) {
         long started = System.nanoTime();
         HttpResponse<String> response = call.get();
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("an answer, not a hang").isLessThan(HANG);
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("an answer, not a hang")
+                .isLessThan(HANG);
         return response;
     }
 
@@ -239,7 +264,8 @@ class DatabaseOutageTest {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         int last = status.getAsInt();
         while (last >= 300 && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(200).toNanos());
             last = status.getAsInt();
         }
         return last;
@@ -249,7 +275,8 @@ class DatabaseOutageTest {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(100).toNanos());
         }
     }
 

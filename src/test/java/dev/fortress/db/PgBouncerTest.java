@@ -26,14 +26,18 @@ class PgBouncerTest {
 
     static final String PGBOUNCER = "jdbc:postgresql://127.0.0.1:6432/";
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            PGBOUNCER + DB.name(), PGBOUNCER + DB.name(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            PGBOUNCER + DB.name(),
+            PGBOUNCER + DB.name(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"),
-            ConfigOverride.config("readerDatabase.transactionPooler", "true"), MixedLoad.UPLOADS);
+            ConfigOverride.config("readerDatabase.transactionPooler", "true"),
+            MixedLoad.UPLOADS);
 
     @Test
     void tenThousandMixedRequestsThroughTransactionPoolingHaveNoErrors() throws Exception {
-        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 10_000);
+        Map<Integer, Integer> statuses =
+                MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 10_000);
 
         assertThat(statuses.keySet()).as(statuses.toString()).isSubsetOf(200, 201, 202, 404);
         assertThat(statuses.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(10_000);
@@ -43,9 +47,13 @@ class PgBouncerTest {
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
         Long done = 0L;
         while (done < 40 && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(250).toNanos());
-            done = DB.jdbi().withHandle(h -> h.select("select count(*) from imports where status = 'succeeded' "
-                    + "and rows_imported = 1 and rows_rejected = 1").mapTo(Long.class).one());
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    java.time.Duration.ofMillis(250).toNanos());
+            done = DB.jdbi()
+                    .withHandle(h -> h.select("select count(*) from imports where status = 'succeeded' "
+                                    + "and rows_imported = 1 and rows_rejected = 1")
+                            .mapTo(Long.class)
+                            .one());
         }
         assertThat(done).isEqualTo(40);
     }

@@ -25,14 +25,17 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class PgBouncerWithoutGuardTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            DB.url(), PgBouncerTest.PGBOUNCER + DB.name(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DB.url(),
+            PgBouncerTest.PGBOUNCER + DB.name(),
             ConfigOverride.config("readerDatabase.transactionPooler", "false"),
             ConfigOverride.config("readerDatabase.properties.prepareThreshold", "5"));
 
     @Test
     void withoutTheGuardNamedPreparedStatementsBreakThroughTransactionPooling() throws Exception {
-        Map<Integer, Integer> statuses = MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 4_000);
+        Map<Integer, Integer> statuses =
+                MixedLoad.run(new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 7)), 7, 4_000);
 
         assertThat(statuses.getOrDefault(500, 0)).as(statuses.toString()).isPositive();
     }

@@ -27,9 +27,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class PoolSaturationTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            java.util.stream.Stream.concat(java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")),
-                    java.util.stream.Stream.of(ConfigOverride.config("readerDatabase.maxWaitForConnection", "500ms")))
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            java.util.stream.Stream.concat(
+                            java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")),
+                            java.util.stream.Stream.of(
+                                    ConfigOverride.config("readerDatabase.maxWaitForConnection", "500ms")))
                     .toArray(ConfigOverride[]::new));
 
     @Test
@@ -39,13 +42,16 @@ class PoolSaturationTest {
         // so the refused request below waits for its user read, not for its key's look-up.
         assertThat(api.get("/users/1").statusCode()).isEqualTo(404);
         Databases databases = APP.<FortressApplication>getApplication().databases();
-        Duration maxWait = APP.getConfiguration().getReaderDatabase().getMaxWaitForConnection().toJavaDuration();
+        Duration maxWait = APP.getConfiguration()
+                .getReaderDatabase()
+                .getMaxWaitForConnection()
+                .toJavaDuration();
 
         HttpResponse<String> refused;
         Duration waited;
         // The pool's only connection, in use (plain JDBC: not one of the application's statements).
         try (Connection held = databases.replicas().member(0).dataSource().getConnection();
-             Statement st = held.createStatement()) {
+                Statement st = held.createStatement()) {
             st.execute("select 1");
             long started = System.nanoTime();
             // Answered while the connection is still held: a request that queued for it would get
@@ -70,16 +76,19 @@ class PoolSaturationTest {
     @Test
     void aKeyLookedUpOnASaturatedReaderAnswers503NotA401() throws SQLException {
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 1));
-        ReplicaSet.Member reader = APP.<FortressApplication>getApplication().databases().replicas().member(0);
+        ReplicaSet.Member reader =
+                APP.<FortressApplication>getApplication().databases().replicas().member(0);
         // A saturation (the other test's) makes the replica monitor move reads to the writer for a while.
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!reader.monitor().usable() && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(100).toNanos());
         }
         assertThat(reader.monitor().usable()).as("reads back on the reader").isTrue();
 
         HttpResponse<String> refused;
-        try (Connection held = reader.dataSource().getConnection(); Statement st = held.createStatement()) {
+        try (Connection held = reader.dataSource().getConnection();
+                Statement st = held.createStatement()) {
             st.execute("select 1");
             refused = api.get("/users/1"); // its key never looked up: the look-up is what waits
         }

@@ -30,49 +30,70 @@ class PrimaryAmongReadersTest {
     private static final TestReplica REPLICA = TestReplica.of(DB);
     private static final String PRIMARY = DB.host() + ":" + DB.port();
     private static final String KEY = TestKeys.of(DB, 4);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
-            "jdbc:postgresql://" + PRIMARY + "," + REPLICA.name() + "/" + DB.name());
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, DB.url(), "jdbc:postgresql://" + PRIMARY + "," + REPLICA.name() + "/" + DB.name());
 
     @Test
     void thePrimaryAmongTheReadersTakesNoReadsAndIsNoFault() {
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
-        HttpResponse<String> created = api.postJson("/users",
+        HttpResponse<String> created = api.postJson(
+                "/users",
                 "{\"email\":\"among-" + System.nanoTime() + "@x.io\",\"role\":\"member\",\"orgId\":4,\"age\":33}");
         assertThat(created.statusCode()).isEqualTo(201);
         long id = ((Number) Http.json(created).get("id")).longValue();
-        Await.await("the replica in use, the primary not", () -> metrics.intGauge("dev.fortress.db.replica." + REPLICA.name()
-                + ".in-use") + "/" + metrics.intGauge("dev.fortress.db.replica." + PRIMARY + ".in-use"), "1/0"::equals);
+        Await.await(
+                "the replica in use, the primary not",
+                () -> metrics.intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") + "/"
+                        + metrics.intGauge("dev.fortress.db.replica." + PRIMARY + ".in-use"),
+                "1/0"::equals);
 
         long onPrimary = metrics.meter("dev.fortress.db.replica." + PRIMARY + ".reads");
         long onReplica = metrics.meter("dev.fortress.db.replica." + REPLICA.name() + ".reads");
         for (int i = 0; i < 100; i++) {
-            assertThat(Await.await("user " + id + " on the replica", () -> api.get("/users/" + id).statusCode(),
-                    s -> s == 200)).isEqualTo(200);
+            assertThat(Await.await(
+                            "user " + id + " on the replica",
+                            () -> api.get("/users/" + id).statusCode(),
+                            s -> s == 200))
+                    .isEqualTo(200);
         }
-        assertThat(metrics.meter("dev.fortress.db.replica." + PRIMARY + ".reads")).as("reads on the primary among the readers")
+        assertThat(metrics.meter("dev.fortress.db.replica." + PRIMARY + ".reads"))
+                .as("reads on the primary among the readers")
                 .isEqualTo(onPrimary);
         assertThat(metrics.meter("dev.fortress.db.replica." + REPLICA.name() + ".reads") - onReplica)
-                .as("reads on the replica").isGreaterThanOrEqualTo(100);
-        assertThat(metrics.intGauge("dev.fortress.db.replica." + PRIMARY + ".primary")).isEqualTo(1);
-        assertThat(metrics.intGauge("dev.fortress.db.replica." + REPLICA.name() + ".primary")).isZero();
+                .as("reads on the replica")
+                .isGreaterThanOrEqualTo(100);
+        assertThat(metrics.intGauge("dev.fortress.db.replica." + PRIMARY + ".primary"))
+                .isEqualTo(1);
+        assertThat(metrics.intGauge("dev.fortress.db.replica." + REPLICA.name() + ".primary"))
+                .isZero();
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).as("no reader check fails for the primary").doesNotContain("UNHEALTHY");
         // Readiness turns 200 once the (disabled) warm-up's check has run: awaited, not timed.
-        assertThat(Await.await("readiness", () -> api.get("/health-check").statusCode(), s -> s == 200)).isEqualTo(200);
+        assertThat(Await.await("readiness", () -> api.get("/health-check").statusCode(), s -> s == 200))
+                .isEqualTo(200);
     }
 
     @Test
     void theWriterCheckSaysWhichServerIsPrimaryAndWhetherCommitsWaitForAStandby() {
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         // bin/services' replicas are asynchronous: the primary names no synchronous standby.
-        String expected = DB.jdbi().withHandle(h -> h.select("show synchronous_standby_names").mapTo(String.class).one());
-        Await.await("the writer's check has run", () -> metrics.intGauge("dev.fortress.db.writer.synchronous"), s -> s >= 0);
+        String expected = DB.jdbi()
+                .withHandle(h -> h.select("show synchronous_standby_names")
+                        .mapTo(String.class)
+                        .one());
+        Await.await(
+                "the writer's check has run",
+                () -> metrics.intGauge("dev.fortress.db.writer.synchronous"),
+                s -> s >= 0);
         assertThat(metrics.intGauge("dev.fortress.db.writer.synchronous")).isEqualTo(expected.isBlank() ? 0 : 1);
-        assertThat(metrics.intGauge("dev.fortress.db.writer.primary." + DB.host())).as("the writer reaches " + DB.host())
+        assertThat(metrics.intGauge("dev.fortress.db.writer.primary." + DB.host()))
+                .as("the writer reaches " + DB.host())
                 .isEqualTo(1);
-        String scrape = new Http("127.0.0.1", APP.getAdminPort()).get("/prometheus").body();
-        assertThat(scrape).contains("fortress_db_writer_primary{address=\"" + DB.host() + "\",} 1.0")
+        String scrape =
+                new Http("127.0.0.1", APP.getAdminPort()).get("/prometheus").body();
+        assertThat(scrape)
+                .contains("fortress_db_writer_primary{address=\"" + DB.host() + "\",} 1.0")
                 .contains("fortress_db_writer_synchronous " + (expected.isBlank() ? "0.0" : "1.0"));
         assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
                 .contains("the primary at " + DB.host());

@@ -43,22 +43,28 @@ class PrimaryWaitChecksTest {
 
     @Test
     void aStatementThatFoundNoPrimaryHasEveryBorrowCheckedForAWhile() throws SQLException {
-        PrimaryWait writer = new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, Duration.ofMinutes(5), metrics);
+        PrimaryWait writer =
+                new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, Duration.ofMinutes(5), metrics);
         assertThat(checkingEveryBorrow()).isZero();
 
         writer.statementFailed(new SQLException("cannot execute INSERT in a read-only transaction", "25006"));
 
-        assertThat(pool.getPoolProperties().getValidationInterval()).as("the pool's interval").isZero();
+        assertThat(pool.getPoolProperties().getValidationInterval())
+                .as("the pool's interval")
+                .isZero();
         assertThat(checkingEveryBorrow()).isEqualTo(1);
         try (Connection connection = writer.getConnection()) {
             assertThat(connection.isValid(2)).isTrue();
         }
-        assertThat(pool.getPoolProperties().getValidationInterval()).as("still within the while").isZero();
+        assertThat(pool.getPoolProperties().getValidationInterval())
+                .as("still within the while")
+                .isZero();
     }
 
     @Test
     void otherFailuresChangeNothing() {
-        PrimaryWait writer = new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, Duration.ofMinutes(5), metrics);
+        PrimaryWait writer =
+                new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, Duration.ofMinutes(5), metrics);
 
         writer.statementFailed(new SQLException("duplicate key value violates unique constraint", "23505"));
         writer.statementFailed(new SQLException("canceling statement due to statement timeout", "57014"));
@@ -82,6 +88,8 @@ class PrimaryWaitChecksTest {
     }
 
     private int checkingEveryBorrow() {
-        return (Integer) ((Gauge<?>) metrics.getGauges().get("dev.fortress.db.writer.primary-wait.checking-every-borrow")).getValue();
+        return (Integer)
+                ((Gauge<?>) metrics.getGauges().get("dev.fortress.db.writer.primary-wait.checking-every-borrow"))
+                        .getValue();
     }
 }

@@ -34,13 +34,14 @@ class PrimaryWaitTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy WRITER = new TcpProxy(DB.host(), DB.port());
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            WRITER.jdbcUrl(DB.name()), DB.url(), ConfigOverride.config("writerDatabase.primaryWait", "8s"));
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB, WRITER.jdbcUrl(DB.name()), DB.url(), ConfigOverride.config("writerDatabase.primaryWait", "8s"));
     private static final String KEY = TestKeys.of(DB, 9);
     private static final String METRICS = "dev.fortress.db.writer.primary-wait.";
     private static final String ACTIVE_REQUESTS = "io.dropwizard.jetty.MutableServletContextHandler.active-requests";
     /** config.yml's validationInterval is 1 s: a borrow after it checks the pooled connection the cut broke. */
     private static final Duration PAST_VALIDATION = Duration.ofMillis(1500);
+
     private static final AtomicInteger EMAILS = new AtomicInteger();
 
     @AfterEach
@@ -57,17 +58,26 @@ class PrimaryWaitTest {
         WRITER.cut();
         LockSupport.parkNanos(PAST_VALIDATION.toNanos());
         CompletableFuture<HttpResponse<String>> write = CompletableFuture.supplyAsync(PrimaryWaitTest::post);
-        Await.await("the write in flight and a borrow waiting for a primary",
-                () -> metrics.counter(ACTIVE_REQUESTS) >= 1 && metrics.intGauge(METRICS + "waiting") >= 1, waiting -> waiting);
+        Await.await(
+                "the write in flight and a borrow waiting for a primary",
+                () -> metrics.counter(ACTIVE_REQUESTS) >= 1 && metrics.intGauge(METRICS + "waiting") >= 1,
+                waiting -> waiting);
         assertThat(write).as("no answer while there is no primary").isNotDone();
         WRITER.restore();
 
         HttpResponse<String> created = write.get(30, TimeUnit.SECONDS);
-        assertThat(created.statusCode()).as("the write sent while the writer was cut: " + created.body()).isEqualTo(201);
+        assertThat(created.statusCode())
+                .as("the write sent while the writer was cut: " + created.body())
+                .isEqualTo(201);
         long id = Long.parseLong(created.body().replaceAll(".*\"id\":(\\d+).*", "$1"));
-        long rows = DB.jdbi().withHandle(h -> h.select("select count(*) from users where id = ?", id).mapTo(Long.class).one());
+        long rows = DB.jdbi()
+                .withHandle(h -> h.select("select count(*) from users where id = ?", id)
+                        .mapTo(Long.class)
+                        .one());
         assertThat(rows).as("its row").isEqualTo(1L);
-        assertThat(metrics.meter(METRICS + "held")).as("borrows held until a primary came").isGreaterThan(held);
+        assertThat(metrics.meter(METRICS + "held"))
+                .as("borrows held until a primary came")
+                .isGreaterThan(held);
     }
 
     @Test
@@ -83,7 +93,8 @@ class PrimaryWaitTest {
         assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
         assertThat(refused.headers().firstValue("Retry-After")).contains("1");
         assertThat(refused.body()).isEqualTo("{\"code\":503,\"message\":\"database unavailable, retry later\"}");
-        assertThat(metrics.meter(METRICS + "failed")).as("borrows that found no primary within the wait")
+        assertThat(metrics.meter(METRICS + "failed"))
+                .as("borrows that found no primary within the wait")
                 .isGreaterThan(failed);
         WRITER.restore();
         Await.await("writes succeed again after the restore", () -> post().statusCode(), status -> status == 201);

@@ -63,8 +63,10 @@ class RateLimitedLogTest {
         advance(INTERVAL);
         limited.warn("db down [08001]", "db down [08001]: {}", "attempt 50");
 
-        assertThat(lines()).containsExactly("db down [08001]: attempt 0",
-                "db down [08001]: attempt 50 (49 similar suppressed in the last 10s)");
+        assertThat(lines())
+                .containsExactly(
+                        "db down [08001]: attempt 0",
+                        "db down [08001]: attempt 50 (49 similar suppressed in the last 10s)");
         assertThat(limited.unreported()).isZero();
     }
 
@@ -81,8 +83,9 @@ class RateLimitedLogTest {
         limited.flush();
         limited.flush();
 
-        assertThat(lines()).containsExactly("db down [08001]: attempt 0",
-                "db down [08001] (19 similar suppressed in the last 10s)");
+        assertThat(lines())
+                .containsExactly(
+                        "db down [08001]: attempt 0", "db down [08001] (19 similar suppressed in the last 10s)");
         // Once summarised, the next occurrence opens a new interval: logged, with nothing to carry.
         limited.warn("db down [08001]", "db down [08001]: {}", "attempt 20");
         assertThat(lines()).last().isEqualTo("db down [08001]: attempt 20");
@@ -98,8 +101,12 @@ class RateLimitedLogTest {
         advance(INTERVAL);
         limited.warn("db down [53300]", "too many connections {}", 10);
 
-        assertThat(lines()).containsExactly("refused 0", "too many connections 0", "slow statement A.b took 150 ms",
-                "too many connections 10 (9 similar suppressed in the last 10s)");
+        assertThat(lines())
+                .containsExactly(
+                        "refused 0",
+                        "too many connections 0",
+                        "slow statement A.b took 150 ms",
+                        "too many connections 10 (9 similar suppressed in the last 10s)");
         limited.flush();
         assertThat(lines()).last().isEqualTo("db down [08001] (9 similar suppressed in the last 10s)");
         assertThat(limited.unreported()).isZero();
@@ -140,8 +147,10 @@ class RateLimitedLogTest {
 
         // An occurrence line ("failed ...") stands for itself; every line also for the count it carries.
         long occurrences = lines().stream().filter(l -> l.startsWith("failed")).count();
-        long suppressed = lines().stream().filter(l -> l.contains(" similar suppressed"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll(".*\\((\\d+) similar suppressed.*", "$1"))).sum();
+        long suppressed = lines().stream()
+                .filter(l -> l.contains(" similar suppressed"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll(".*\\((\\d+) similar suppressed.*", "$1")))
+                .sum();
         assertThat(occurrences).as("one line per interval opened, not per call").isLessThan(threads * perThread / 100);
         assertThat(occurrences + suppressed).isEqualTo((long) threads * perThread);
         assertThat(limited.unreported()).isZero();

@@ -29,9 +29,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ReadWriteRoutingTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            java.util.stream.Stream.concat(java.util.Arrays.stream(FortressApp.oneConnection("writerDatabase")),
-                    java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")))
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            java.util.stream.Stream.concat(
+                            java.util.Arrays.stream(FortressApp.oneConnection("writerDatabase")),
+                            java.util.Arrays.stream(FortressApp.oneConnection("readerDatabase")))
                     .toArray(ConfigOverride[]::new));
 
     private static final String FIND_BY_ID = "select id, email, role, org_id, age from users where id = $1";
@@ -41,8 +43,8 @@ class ReadWriteRoutingTest {
     void getRunsOnTheReaderAsOneServerPreparedStatementAndPostOnTheWriter() throws SQLException {
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 5));
         for (int i = 0; i < 3; i++) {
-            Map<String, Object> created = Http.json(api.postJson("/users",
-                    "{\"email\":\"route" + i + "@x.io\",\"role\":\"member\",\"orgId\":5,\"age\":30}"));
+            Map<String, Object> created = Http.json(api.postJson(
+                    "/users", "{\"email\":\"route" + i + "@x.io\",\"role\":\"member\",\"orgId\":5,\"age\":30}"));
             assertThat(api.get("/users/" + created.get("id")).statusCode()).isEqualTo(200);
         }
         for (int i = 0; i < 4; i++) {
@@ -65,9 +67,9 @@ class ReadWriteRoutingTest {
      */
     private static long executions(DataSource pool, String sql) throws SQLException {
         try (Connection connection = pool.getConnection();
-             PreparedStatement st = connection.prepareStatement(
-                     "select coalesce(sum(generic_plans + custom_plans), 0) from pg_prepared_statements "
-                             + "where statement like ? || '%'")) {
+                PreparedStatement st = connection.prepareStatement(
+                        "select coalesce(sum(generic_plans + custom_plans), 0) from pg_prepared_statements "
+                                + "where statement like ? || '%'")) {
             st.setString(1, sql);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();

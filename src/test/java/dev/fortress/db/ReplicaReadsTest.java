@@ -33,7 +33,10 @@ class ReplicaReadsTest {
     private static final TestReplica REPLICA = TestReplica.of(DB);
     /** Made before the app starts, so both the writer and the replicas have it when it is first looked up. */
     private static final String KEY = TestKeys.of(DB, 3);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
+
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DB.url(),
             REPLICA.url(),
             ConfigOverride.config("replica.maxLag", "1MiB"),
             ConfigOverride.config("replica.maxLagTime", "3s"));
@@ -56,7 +59,8 @@ class ReplicaReadsTest {
     }
 
     private HttpResponse<String> read(long id, String token) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(api().uri("/users/" + id)).GET();
+        HttpRequest.Builder request =
+                HttpRequest.newBuilder(api().uri("/users/" + id)).GET();
         if (token != null) {
             request.header(ConsistencyTokenFeature.HEADER, token);
         }
@@ -69,20 +73,28 @@ class ReplicaReadsTest {
         // The replica's lag in seconds counts from its last replayed commit, which may be older than
         // maxLagTime (3 s) on a quiet cluster: the reads below would then race the next replica check
         // (every second) to the writer. With a commit just replayed, they have the whole 3 s.
-        long fresh = ((Number) Http.json(create("fresh-" + System.nanoTime() + "@x.io")).get("id")).longValue();
+        long fresh = ((Number) Http.json(create("fresh-" + System.nanoTime() + "@x.io"))
+                        .get("id"))
+                .longValue();
         await(() -> onReplica(fresh), "the replica replays a fresh commit");
         REPLICA.execute("select pg_wal_replay_pause()");
 
         HttpResponse<String> created = create("paused@x.io");
         long id = ((Number) Http.json(created).get("id")).longValue();
-        String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+        String token =
+                created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
 
-        assertThat(read(id, null).statusCode()).as("the replica has not replayed the insert").isEqualTo(404);
-        assertThat(read(id, token).statusCode()).as("the token sends the read to the writer").isEqualTo(200);
+        assertThat(read(id, null).statusCode())
+                .as("the replica has not replayed the insert")
+                .isEqualTo(404);
+        assertThat(read(id, token).statusCode())
+                .as("the token sends the read to the writer")
+                .isEqualTo(200);
 
         REPLICA.execute("select pg_wal_replay_resume()");
         await(() -> read(id, null).statusCode() == 200, "the replica replays the insert");
-        await(() -> read(id, token).statusCode() == 200 && onWriterDelta(() -> read(id, token)) == 0,
+        await(
+                () -> read(id, token).statusCode() == 200 && onWriterDelta(() -> read(id, token)) == 0,
                 "with the token replayed, the replica serves the read");
     }
 
@@ -94,25 +106,34 @@ class ReplicaReadsTest {
         // Writes keep coming while replay is paused: the replica falls behind in bytes and seconds.
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int n = 0;
-        while (metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1 && System.nanoTime() < deadline) {
+        while (metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1
+                && System.nanoTime() < deadline) {
             create("lag" + n++ + "@x.io");
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
         }
-        assertThat(metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use")).as("fell back to the writer").isZero();
-        assertThat(read(id, null).statusCode()).as("served by the writer, which has it").isEqualTo(200);
+        assertThat(metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use"))
+                .as("fell back to the writer")
+                .isZero();
+        assertThat(read(id, null).statusCode())
+                .as("served by the writer, which has it")
+                .isEqualTo(200);
         assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
-                .contains("degraded: reads avoid reader (other replicas, else the writer, serve them) because it is behind");
+                .contains(
+                        "degraded: reads avoid reader (other replicas, else the writer, serve them) because it is behind");
 
         REPLICA.execute("select pg_wal_replay_resume()");
         awaitReplicaInUse();
-        assertThat(onWriterDelta(() -> read(id, null))).as("back on the replica").isZero();
+        assertThat(onWriterDelta(() -> read(id, null)))
+                .as("back on the replica")
+                .isZero();
     }
 
     @Test
     void aTokenAheadOfTheWriterIsRefusedWhileOnesTheWriterReachedAreServed() {
         HttpResponse<String> created = create("ahead-" + System.nanoTime() + "@x.io");
         long id = ((Number) Http.json(created).get("id")).longValue();
-        String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+        String token =
+                created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
         long refused = metrics().meter("dev.fortress.db.consistency-tokens.refused");
 
         for (String beyond : new String[] {"FFFFFFFF/FFFFFFFF", "7FFFFFFF/0", "1000/0"}) {
@@ -123,22 +144,29 @@ class ReplicaReadsTest {
             assertThat(Http.json(ahead).get("message").toString())
                     .startsWith("X-Consistency-Token " + beyond + " is ahead of the writer");
         }
-        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused")).isEqualTo(refused + 3);
+        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused"))
+                .isEqualTo(refused + 3);
         // A position this instance never issued nor sampled (another instance's write, made just now)
         // is one the writer has reached: asked, the writer says so, and the read is served.
         String elsewhere = DB.jdbi().withHandle(h -> {
-            h.execute("insert into users (email, role, org_id, age) values (?, 'member', 3, 40)",
+            h.execute(
+                    "insert into users (email, role, org_id, age) values (?, 'member', 3, 40)",
                     "elsewhere-" + System.nanoTime() + "@x.io");
-            return h.createQuery("select cast(pg_current_wal_lsn() as text)").mapTo(String.class).one();
+            return h.createQuery("select cast(pg_current_wal_lsn() as text)")
+                    .mapTo(String.class)
+                    .one();
         });
         assertThat(read(id, elsewhere).statusCode()).isEqualTo(200);
-        assertThat(read(id, token).statusCode()).as("read-your-write with the write's own token").isEqualTo(200);
-        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused")).isEqualTo(refused + 3);
+        assertThat(read(id, token).statusCode())
+                .as("read-your-write with the write's own token")
+                .isEqualTo(200);
+        assertThat(metrics().meter("dev.fortress.db.consistency-tokens.refused"))
+                .isEqualTo(refused + 3);
     }
 
     private static boolean onReplica(long userId) {
         try (java.sql.Connection c = REPLICA.connect();
-             java.sql.PreparedStatement st = c.prepareStatement("select 1 from users where id = ?")) {
+                java.sql.PreparedStatement st = c.prepareStatement("select 1 from users where id = ?")) {
             st.setLong(1, userId);
             return st.executeQuery().next();
         } catch (java.sql.SQLException e) {
@@ -153,7 +181,9 @@ class ReplicaReadsTest {
     }
 
     private void awaitReplicaInUse() {
-        await(() -> metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1, "reads are on the replica");
+        await(
+                () -> metrics().intGauge("dev.fortress.db.replica." + REPLICA.name() + ".in-use") == 1,
+                "reads are on the replica");
     }
 
     private static void await(BooleanSupplier condition, String what) {
@@ -163,5 +193,4 @@ class ReplicaReadsTest {
             LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }
     }
-
 }

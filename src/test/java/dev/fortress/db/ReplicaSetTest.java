@@ -42,7 +42,10 @@ class ReplicaSetTest {
     private static final TestReplica SECOND = TestReplica.second(DB);
     /** Made before the app starts, so both the writer and the replicas have it when it is first looked up. */
     private static final String KEY = TestKeys.of(DB, 4);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
+
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DB.url(),
             "jdbc:postgresql://" + FIRST.name() + "," + SECOND.name() + "/" + DB.name(),
             ConfigOverride.config("replica.maxLag", "1MiB"),
             ConfigOverride.config("replica.maxLagTime", "2s"));
@@ -52,7 +55,9 @@ class ReplicaSetTest {
     static void users() {
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(KEY);
         for (int i = 0; i < 20; i++) {
-            IDS.add(((Number) Http.json(create(api, "set-" + i + "-" + System.nanoTime() + "@x.io")).get("id")).longValue());
+            IDS.add(((Number) Http.json(create(api, "set-" + i + "-" + System.nanoTime() + "@x.io"))
+                            .get("id"))
+                    .longValue());
         }
         await(() -> inUse(FIRST) == 1 && inUse(SECOND) == 1, Duration.ofSeconds(20), "both replicas in use");
     }
@@ -93,7 +98,8 @@ class ReplicaSetTest {
 
     /** Committed transactions on the replica in this test's database, as the replica itself counts them. */
     private static long transactionsOn(TestReplica replica) {
-        try (Connection c = replica.connect(); Statement st = c.createStatement()) {
+        try (Connection c = replica.connect();
+                Statement st = c.createStatement()) {
             st.execute("select pg_stat_clear_snapshot()");
             try (ResultSet rs = st.executeQuery(
                     "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()")) {
@@ -133,8 +139,10 @@ class ReplicaSetTest {
         assertThat(toFirst).as("a fair share each (round robin)").isBetween(150L, 250L);
         assertThat(toSecond).isBetween(150L, 250L);
         // And each PostgreSQL saw its share (its statistics arrive within a second or so).
-        await(() -> transactionsOn(FIRST) - firstTx >= 150 && transactionsOn(SECOND) - secondTx >= 150,
-                Duration.ofSeconds(10), "each replica counts its share in pg_stat_database");
+        await(
+                () -> transactionsOn(FIRST) - firstTx >= 150 && transactionsOn(SECOND) - secondTx >= 150,
+                Duration.ofSeconds(10),
+                "each replica counts its share in pg_stat_database");
     }
 
     @Test
@@ -159,7 +167,9 @@ class ReplicaSetTest {
 
             assertThat(reads(SECOND)).as("no read on the lagging replica").isEqualTo(second);
             assertThat(reads(FIRST) - first).as("the other one serves them").isPositive();
-            assertThat(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body())
+            assertThat(new Http("127.0.0.1", APP.getAdminPort())
+                            .get("/healthcheck")
+                            .body())
                     .contains("reads avoid reader-2");
         } finally {
             writing.set(false);
@@ -178,12 +188,16 @@ class ReplicaSetTest {
         SECOND.execute("select pg_wal_replay_pause()");
         for (int i = 0; i < 20; i++) {
             HttpResponse<String> created = create(api, "token-" + i + "-" + System.nanoTime() + "@x.io");
-            String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+            String token =
+                    created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
             long id = ((Number) Http.json(created).get("id")).longValue();
             for (int r = 0; r < 4; r++) {
                 HttpResponse<String> read = api.send(HttpRequest.newBuilder(api.uri("/users/" + id))
-                        .header(ConsistencyTokenFeature.HEADER, token).GET());
-                assertThat(read.statusCode()).as("read %d of write %d with its token", r, i).isEqualTo(200);
+                        .header(ConsistencyTokenFeature.HEADER, token)
+                        .GET());
+                assertThat(read.statusCode())
+                        .as("read %d of write %d with its token", r, i)
+                        .isEqualTo(200);
             }
             // Without the token, the paused replica would answer 404 for it: the token is what protects.
         }

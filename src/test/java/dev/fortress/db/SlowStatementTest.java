@@ -29,6 +29,7 @@ class SlowStatementTest {
      * either across it: pg_sleep(0) takes milliseconds, and the slow one sleeps past it.
      */
     private static final Duration THRESHOLD = Duration.ofSeconds(1);
+
     private static final double SLOW_SECONDS = 1.1;
 
     interface SleepDao {
@@ -66,10 +67,12 @@ class SlowStatementTest {
         assertThat(log.list).hasSize(1);
         String line = log.list.get(0).getFormattedMessage();
         assertThat(line).matches("slow statement SleepDao\\.sleep on writer took \\d+ ms");
-        assertThat(Long.parseLong(line.replaceAll(".* took (\\d+) ms", "$1"))).as("at least the sleep: " + line)
+        assertThat(Long.parseLong(line.replaceAll(".* took (\\d+) ms", "$1")))
+                .as("at least the sleep: " + line)
                 .isGreaterThanOrEqualTo((long) (SLOW_SECONDS * 1000));
         assertThat(line).doesNotContain(SECRET).doesNotContain(String.valueOf(SLOW_SECONDS));
-        assertThat(metrics.timer("dev.fortress.db.writer.SleepDao.sleep").getCount()).isEqualTo(2);
+        assertThat(metrics.timer("dev.fortress.db.writer.SleepDao.sleep").getCount())
+                .isEqualTo(2);
     }
 
     private long slow() {

@@ -16,17 +16,20 @@ class SqlStatesTest {
         // What the pool threw when its check of a connection it had just opened failed during a writer cut.
         SQLException validation = new SQLException("Failed to validate a newly established connection.");
         assertThat(SqlStates.isUnavailable(new ConnectionException(validation))).isTrue();
-        assertThat(SqlStates.isUnavailable(new ConnectionException(new SQLException("refused", "08001",
-                new ConnectException("Connection refused"))))).isTrue();
+        assertThat(SqlStates.isUnavailable(new ConnectionException(
+                        new SQLException("refused", "08001", new ConnectException("Connection refused")))))
+                .isTrue();
     }
 
     @Test
     void aStatementThatFailedWithoutAConnectionCauseIsNot() {
+        assertThat(SqlStates.isUnavailable(
+                        new UnableToExecuteStatementException(new SQLException("syntax error", "42601"), null)))
+                .isFalse();
+        assertThat(SqlStates.isUnavailable(new UnableToExecuteStatementException(new SQLException("no state"), null)))
+                .isFalse();
         assertThat(SqlStates.isUnavailable(new UnableToExecuteStatementException(
-                new SQLException("syntax error", "42601"), null))).isFalse();
-        assertThat(SqlStates.isUnavailable(new UnableToExecuteStatementException(
-                new SQLException("no state"), null))).isFalse();
-        assertThat(SqlStates.isUnavailable(new UnableToExecuteStatementException(
-                new SQLException("terminating connection", "57P01"), null))).isTrue();
+                        new SQLException("terminating connection", "57P01"), null)))
+                .isTrue();
     }
 }

@@ -45,8 +45,12 @@ class StatementNamesTest {
     private static final String KEY = TestKeys.of(DB, 7);
     /** How often the app writes the last use of keys (ApiKeyDao.used): config.yml's minimum, to wait less. */
     private static final Duration LAST_USE_FLUSH = Duration.ofSeconds(1);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
-            REPLICA.url(), ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/15"),
+
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DB.url(),
+            REPLICA.url(),
+            ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/15"),
             ConfigOverride.config("auth.lastUseFlushInterval", LAST_USE_FLUSH.toSeconds() + "s"));
 
     /** {@code fortress_db_statement_duration_seconds_count{pool="writer",statement="PartitionsDao.create",} 2.0} */
@@ -62,42 +66,61 @@ class StatementNamesTest {
     }
 
     private static HttpResponse<String> task(String path) {
-        return admin().send(HttpRequest.newBuilder(admin().uri("/tasks/" + path)).POST(HttpRequest.BodyPublishers.noBody()));
+        return admin().send(HttpRequest.newBuilder(admin().uri("/tasks/" + path))
+                .POST(HttpRequest.BodyPublishers.noBody()));
     }
 
     @Test
     void routesTasksAndHealthChecksExportEveryStatementByName() {
         String run = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
-        HttpResponse<String> created = api().postJson("/users",
-                "{\"email\":\"names-" + run + "@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":31}");
+        HttpResponse<String> created = api().postJson(
+                        "/users", "{\"email\":\"names-" + run + "@x.io\",\"role\":\"member\",\"orgId\":7,\"age\":31}");
         assertThat(created.statusCode()).isEqualTo(201);
         Object userId = Http.json(created).get("id");
-        String token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
-        assertThat(api().send(HttpRequest.newBuilder(api().uri("/users/" + userId)).GET()
-                .header(ConsistencyTokenFeature.HEADER, token)).statusCode()).isEqualTo(200);
+        String token =
+                created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
+        assertThat(api().send(HttpRequest.newBuilder(api().uri("/users/" + userId))
+                                .GET()
+                                .header(ConsistencyTokenFeature.HEADER, token))
+                        .statusCode())
+                .isEqualTo(200);
         assertThat(api().get("/users/" + userId).statusCode()).isEqualTo(200);
         HttpRequest.Builder keyed = HttpRequest.newBuilder(api().uri("/users"))
-                .header("Content-Type", "application/json").header("Idempotency-Key", "names-" + run)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", "names-" + run)
                 .POST(HttpRequest.BodyPublishers.ofString(
                         "{\"email\":\"keyed-" + run + "@x.io\",\"role\":\"viewer\",\"orgId\":7,\"age\":40}"));
         assertThat(api().send(keyed).statusCode()).isEqualTo(201);
-        assertThat(api().send(keyed).headers().firstValue("Idempotent-Replayed")).contains("true");
+        assertThat(api().send(keyed).headers().firstValue("Idempotent-Replayed"))
+                .contains("true");
 
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        assertThat(api().postJson("/transactions", "{\"userId\":" + userId + ",\"amount\":\"12.34\",\"createdAt\":\""
-                + now + "\"}").statusCode()).isEqualTo(201);
+        assertThat(api().postJson(
+                                "/transactions",
+                                "{\"userId\":" + userId + ",\"amount\":\"12.34\",\"createdAt\":\"" + now + "\"}")
+                        .statusCode())
+                .isEqualTo(201);
         assertThat(api().get("/transactions").statusCode()).isEqualTo(200);
         assertThat(api().get("/transactions?userId=" + userId).statusCode()).isEqualTo(200);
         assertThat(api().get("/transactions/summary").statusCode()).isEqualTo(200);
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
-        assertThat(api().get("/transactions/summary?from=" + hour.minus(1, ChronoUnit.DAYS).plus(30, ChronoUnit.MINUTES)
-                .plusSeconds(15) + "&to=" + hour).statusCode()).isEqualTo(200); // a partial minute: not the aligned summary
+        assertThat(api().get("/transactions/summary?from="
+                                + hour.minus(1, ChronoUnit.DAYS)
+                                        .plus(30, ChronoUnit.MINUTES)
+                                        .plusSeconds(15) + "&to=" + hour)
+                        .statusCode())
+                .isEqualTo(200); // a partial minute: not the aligned summary
         assertThat(api().get("/orgs/7/stats").statusCode()).isEqualTo(200);
         // Refusals that ask whether the row exists elsewhere, to count a cross-tenant request.
         long otherOrgsUser = DB.aUser("names-other-" + run + "@x.io"); // organisation 1
-        assertThat(api().postJson("/transactions", "{\"userId\":" + otherOrgsUser + ",\"amount\":\"1.00\","
-                + "\"createdAt\":\"" + now + "\"}").statusCode()).isEqualTo(422);
-        assertThat(api().get("/imports/" + java.util.UUID.randomUUID()).statusCode()).isEqualTo(404);
+        assertThat(api().postJson(
+                                "/transactions",
+                                "{\"userId\":" + otherOrgsUser + ",\"amount\":\"1.00\"," + "\"createdAt\":\"" + now
+                                        + "\"}")
+                        .statusCode())
+                .isEqualTo(422);
+        assertThat(api().get("/imports/" + java.util.UUID.randomUUID()).statusCode())
+                .isEqualTo(404);
 
         // Two months long past the retention, then the upkeep that detaches and drops them.
         assertThat(task("partitions?from=2000-01&to=2000-02").body()).contains("created [transactions_y2000m01");
@@ -111,21 +134,33 @@ class StatementNamesTest {
         Set<String> statements = statements(scrape);
         long deadline = System.nanoTime() + LAST_USE_FLUSH.multipliedBy(30).toNanos();
         while (!statements.contains("writer ApiKeyDao.used") && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Duration.ofMillis(200).toNanos());
             scrape = admin().get(Prometheus.PATH).body();
             statements = statements(scrape);
         }
         System.out.println("statements exported: " + statements);
         assertThat(scrape).as("/prometheus").doesNotContain("sql.raw").doesNotContain("sql_raw");
-        assertThat(statements).as("statements on /prometheus").contains(
-                "writer PartitionsDao.lock", "writer PartitionsDao.present", "writer PartitionsDao.create",
-                "writer PartitionsDao.detach", "writer PartitionsDao.drop",
-                "writer ConsistencyTokenDao.writerPosition",
-                "writer DatabaseHealthDao.probe", "reader DatabaseHealthDao.probe",
-                "reader ReplicaLagDao.replay", "writer ReplicaLagDao.writerPosition",
-                "reader ApiKeyReadDao.find", "writer ApiKeyDao.used", "writer TransactionDao.userExists",
-                "writer ImportDao.exists", "writer StatementTimeoutDao.setLocal");
-        assertThat(FortressApp.unnamedStatements(APP.getEnvironment().metrics())).isEmpty();
+        assertThat(statements)
+                .as("statements on /prometheus")
+                .contains(
+                        "writer PartitionsDao.lock",
+                        "writer PartitionsDao.present",
+                        "writer PartitionsDao.create",
+                        "writer PartitionsDao.detach",
+                        "writer PartitionsDao.drop",
+                        "writer ConsistencyTokenDao.writerPosition",
+                        "writer DatabaseHealthDao.probe",
+                        "reader DatabaseHealthDao.probe",
+                        "reader ReplicaLagDao.replay",
+                        "writer ReplicaLagDao.writerPosition",
+                        "reader ApiKeyReadDao.find",
+                        "writer ApiKeyDao.used",
+                        "writer TransactionDao.userExists",
+                        "writer ImportDao.exists",
+                        "writer StatementTimeoutDao.setLocal");
+        assertThat(FortressApp.unnamedStatements(APP.getEnvironment().metrics()))
+                .isEmpty();
     }
 
     /** "pool Dao.method" of every statement timer in a scrape. */
@@ -145,14 +180,19 @@ class StatementNamesTest {
         Jdbi jdbi = Databases.configure(db.jdbi(), new StatementMetrics(metrics, "seed", Duration.ofHours(1)));
 
         assertThat(new UserSeeder(jdbi).seed(100, 3)).isEqualTo(100);
-        assertThat(new TransactionSeeder(jdbi, new TransactionsConfiguration(24, 3, true)).seed(200)).isEqualTo(200);
+        assertThat(new TransactionSeeder(jdbi, new TransactionsConfiguration(24, 3, true)).seed(200))
+                .isEqualTo(200);
 
         assertThat(FortressApp.unnamedStatements(metrics)).isEmpty();
-        assertThat(metrics.getTimers().keySet()).contains(
-                "dev.fortress.db.seed.UserSeedDao.synchronousCommitOff", "dev.fortress.db.seed.UserSeedDao.insert",
-                "dev.fortress.db.seed.UserSeedDao.analyze", "dev.fortress.db.seed.TransactionSeedDao.anyUser",
-                "dev.fortress.db.seed.TransactionSeedDao.synchronousCommitOff",
-                "dev.fortress.db.seed.TransactionSeedDao.insert", "dev.fortress.db.seed.TransactionSeedDao.analyze",
-                "dev.fortress.db.seed.PartitionsDao.create");
+        assertThat(metrics.getTimers().keySet())
+                .contains(
+                        "dev.fortress.db.seed.UserSeedDao.synchronousCommitOff",
+                        "dev.fortress.db.seed.UserSeedDao.insert",
+                        "dev.fortress.db.seed.UserSeedDao.analyze",
+                        "dev.fortress.db.seed.TransactionSeedDao.anyUser",
+                        "dev.fortress.db.seed.TransactionSeedDao.synchronousCommitOff",
+                        "dev.fortress.db.seed.TransactionSeedDao.insert",
+                        "dev.fortress.db.seed.TransactionSeedDao.analyze",
+                        "dev.fortress.db.seed.PartitionsDao.create");
     }
 }

@@ -49,11 +49,16 @@ class DependencyStopFaultTest {
      * A key for each of the three organisations whose stats the load reads (ORG's users are the
      * load's), made before the app starts so the replicas have them when they are first looked up.
      */
-    private static final List<String> KEYS = List.of(TestKeys.of(DB, ORG), TestKeys.of(DB, ORG + 1),
-            TestKeys.of(DB, ORG + 2));
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, DB.url(),
-            "jdbc:postgresql://" + REPLICA.name() + "," + REPLICA2.name() + "/" + DB.name(), REDIS.override(),
-            ConfigOverride.config("replica.maxLag", "1MiB"), ConfigOverride.config("replica.maxLagTime", "2s"));
+    private static final List<String> KEYS =
+            List.of(TestKeys.of(DB, ORG), TestKeys.of(DB, ORG + 1), TestKeys.of(DB, ORG + 2));
+
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DB.url(),
+            "jdbc:postgresql://" + REPLICA.name() + "," + REPLICA2.name() + "/" + DB.name(),
+            REDIS.override(),
+            ConfigOverride.config("replica.maxLag", "1MiB"),
+            ConfigOverride.config("replica.maxLagTime", "2s"));
 
     private static final Duration DOWN = Duration.ofSeconds(3);
     /** GET /users/{id}'s statement on the writer. */
@@ -86,8 +91,7 @@ class DependencyStopFaultTest {
     void usersAndReplicaInUse() {
         existing.addAll(new FaultUsers(api(), ORG).existing(10));
         users = new FaultUsers(api(), ORG);
-        await(() -> inUse(REPLICA) == 1 && inUse(REPLICA2) == 1, Duration.ofSeconds(20),
-                "reads are on both replicas");
+        await(() -> inUse(REPLICA) == 1 && inUse(REPLICA2) == 1, Duration.ofSeconds(20), "reads are on both replicas");
     }
 
     private int inUse(OwnedReplica replica) {
@@ -104,8 +108,11 @@ class DependencyStopFaultTest {
         return n -> switch ((int) (n % 4)) {
             case 0 -> users.create(n);
             case 1 -> FaultUsers.readOne(apis.get(0), existing, n);
-            default -> new FaultLoad.Request("GET /orgs/{id}/stats", null,
-                    () -> apis.get((int) (n % 3)).get("/orgs/" + (ORG + n % 3) + "/stats"));
+            default ->
+                new FaultLoad.Request(
+                        "GET /orgs/{id}/stats",
+                        null,
+                        () -> apis.get((int) (n % 3)).get("/orgs/" + (ORG + n % 3) + "/stats"));
         };
     }
 
@@ -143,17 +150,28 @@ class DependencyStopFaultTest {
 
         FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "pg_ctl stop -m fast of one for %d s: %d non-2xx; meanwhile %d reads on the other replica, %d on the "
-                        + "writer (reads under way at the stop, rerun), %d on the stopped one; recovery = restart until "
-                        + "reads are back on it",
-                Duration.ofNanos(restarted - stopping).toSeconds(), errors.size(), otherDuring, onWriterDuring,
-                stoppedReadsDuring));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "pg_ctl stop -m fast of one for %d s: %d non-2xx; meanwhile %d reads on the other replica, %d on the "
+                                + "writer (reads under way at the stop, rerun), %d on the stopped one; recovery = restart until "
+                                + "reads are back on it",
+                        Duration.ofNanos(restarted - stopping).toSeconds(),
+                        errors.size(),
+                        otherDuring,
+                        onWriterDuring,
+                        stoppedReadsDuring));
 
         assertThat(errors).as("no request failed while one replica was away").isEmpty();
-        assertThat(stoppedReadsDuring).as("none sent to the stopped replica once out").isZero();
+        assertThat(stoppedReadsDuring)
+                .as("none sent to the stopped replica once out")
+                .isZero();
         assertThat(otherDuring).as("the other replica served the reads").isPositive();
-        assertThat(backAfter - backBefore).as("and the restarted one gets reads again").isPositive();
+        assertThat(backAfter - backBefore)
+                .as("and the restarted one gets reads again")
+                .isPositive();
         rows.assertIntact();
     }
 
@@ -193,18 +211,25 @@ class DependencyStopFaultTest {
 
         FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "pg_ctl stop -m fast of both for %d s: %d non-2xx; %d reads on the writer meanwhile, %d once back on "
-                        + "the replicas; recovery = restart until reads are back on both",
-                Duration.ofNanos(restarted - stopping).toSeconds(), errors.size(), onWriterDuring,
-                onWriterAfter - onWriterBack));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "pg_ctl stop -m fast of both for %d s: %d non-2xx; %d reads on the writer meanwhile, %d once back on "
+                                + "the replicas; recovery = restart until reads are back on both",
+                        Duration.ofNanos(restarted - stopping).toSeconds(),
+                        errors.size(),
+                        onWriterDuring,
+                        onWriterAfter - onWriterBack));
 
         assertThat(errors).as("no request failed while both replicas were away").isEmpty();
         assertThat(onWriterDuring).as("reads moved to the writer").isPositive();
         assertThat(byIdOnWriterDuring).as("reads by id among them").isPositive();
         // Not every read: a stats miss right after one of the load's writes still reads the writer when
         // the replica it asks has not replayed that write yet (stats-cache.md#positions).
-        assertThat(byIdOnWriterAfter - byIdOnWriterBack).as("and back to the replicas once they stream again")
+        assertThat(byIdOnWriterAfter - byIdOnWriterBack)
+                .as("and back to the replicas once they stream again")
                 .isZero();
         rows.assertIntact();
     }
@@ -236,14 +261,20 @@ class DependencyStopFaultTest {
 
         FaultUsers.Rows rows = users.verify(DB.jdbi(), calls);
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "replay paused for %d s while writes went on: %d non-2xx; %d reads on it once past the bound; "
-                        + "recovery = resume until reads are back on it",
-                Duration.ofNanos(resumed - paused).toSeconds(), errors.size(), laggingReads));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "replay paused for %d s while writes went on: %d non-2xx; %d reads on it once past the bound; "
+                                + "recovery = resume until reads are back on it",
+                        Duration.ofNanos(resumed - paused).toSeconds(), errors.size(), laggingReads));
 
         assertThat(errors).as("no request failed while one replica lagged").isEmpty();
         assertThat(laggingReads).as("no read on the lagging replica").isZero();
-        assertThat(backAfter - backBefore).as("it gets reads again after catching up").isPositive();
+        assertThat(backAfter - backBefore)
+                .as("it gets reads again after catching up")
+                .isPositive();
         assertThat(rows.lost()).isZero();
         assertThat(rows.duplicated()).isZero();
     }
@@ -252,8 +283,14 @@ class DependencyStopFaultTest {
     void redisKilledMidLoadCostsNoErrorTheCacheFailsOpenAndHitsComeBackAfterItsRestart() throws Exception {
         Http api = api();
         api.get("/orgs/" + ORG + "/stats");
-        await(() -> "hit".equals(api.get("/orgs/" + ORG + "/stats").headers().firstValue("X-Cache").orElse("")),
-                Duration.ofSeconds(10), "the cache serves hits before the fault");
+        await(
+                () -> "hit"
+                        .equals(api.get("/orgs/" + ORG + "/stats")
+                                .headers()
+                                .firstValue("X-Cache")
+                                .orElse("")),
+                Duration.ofSeconds(10),
+                "the cache serves hits before the fault");
         long redisErrorsBefore = metrics().meter("dev.fortress.cache.redis.errors");
 
         FaultSummary summary = new FaultSummary("4b. redis killed");
@@ -269,9 +306,10 @@ class DependencyStopFaultTest {
             restarted = System.nanoTime();
         }
         // Back once the circuit breaker lets a request try Redis again (redis.breakerOpenFor).
-        Duration breakerOpenFor = APP.getConfiguration().getRedis().getBreakerOpenFor().toJavaDuration();
-        Call firstHit = load.await(restarted, c -> "hit".equals(c.cache()),
-                breakerOpenFor.plusSeconds(10)).orElse(null);
+        Duration breakerOpenFor =
+                APP.getConfiguration().getRedis().getBreakerOpenFor().toJavaDuration();
+        Call firstHit = load.await(restarted, c -> "hit".equals(c.cache()), breakerOpenFor.plusSeconds(10))
+                .orElse(null);
         FaultLoad.hold(Duration.ofSeconds(1));
         List<Call> calls = load.stop();
 
@@ -281,18 +319,29 @@ class DependencyStopFaultTest {
                 .filter(c -> c.route().startsWith("GET /orgs") && c.started() > killed && c.ended() < restarted)
                 .toList();
         Duration recovery = firstHit == null ? null : Duration.ofNanos(firstHit.ended() - restarted);
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "SIGKILL for %d s: %d non-2xx; %d stats answers meanwhile, all X-Cache: miss from the database; "
-                        + "recovery = restart until the first hit (breaker open for %d s)",
-                Duration.ofNanos(restarted - killed).toSeconds(), errors.size(), statsWhileDown.size(),
-                breakerOpenFor.toSeconds()));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "SIGKILL for %d s: %d non-2xx; %d stats answers meanwhile, all X-Cache: miss from the database; "
+                                + "recovery = restart until the first hit (breaker open for %d s)",
+                        Duration.ofNanos(restarted - killed).toSeconds(),
+                        errors.size(),
+                        statsWhileDown.size(),
+                        breakerOpenFor.toSeconds()));
 
         assertThat(errors).as("no request failed while Redis was away").isEmpty();
-        assertThat(statsWhileDown).as("stats answered from the database").isNotEmpty()
+        assertThat(statsWhileDown)
+                .as("stats answered from the database")
+                .isNotEmpty()
                 .allMatch(c -> c.status() == 200 && "miss".equals(c.cache()));
-        assertThat(metrics().meter("dev.fortress.cache.redis.errors")).as("the failures were counted")
+        assertThat(metrics().meter("dev.fortress.cache.redis.errors"))
+                .as("the failures were counted")
                 .isGreaterThan(redisErrorsBefore);
-        assertThat(firstHit).as("the cache serves hits again after Redis's restart").isNotNull();
+        assertThat(firstHit)
+                .as("the cache serves hits again after Redis's restart")
+                .isNotNull();
         rows.assertIntact();
     }
 

@@ -42,8 +42,10 @@ class GracefulShutdownFaultTest {
     private static final int CLIENTS = 8;
     /** The load's four organisations (1 to 4), each called with a key of its own. */
     private static final int ORGS = 4;
+
     private static final List<String> KEYS = java.util.stream.LongStream.rangeClosed(1, ORGS)
-            .mapToObj(org -> TestKeys.of(DB, org)).toList();
+            .mapToObj(org -> TestKeys.of(DB, org))
+            .toList();
 
     /**
      * One request as the client saw it: when it started and ended (ns), its status or -1, and for
@@ -78,13 +80,19 @@ class GracefulShutdownFaultTest {
         try (ChildFortress fortress = ChildFortress.start("shutdown", env)) {
             List<Long> ids = new ArrayList<>(); // user i is of organisation 1 + i % ORGS
             for (int i = 0; i < 20; i++) {
-                HttpResponse<String> user = fortress.api().as(key(i)).postJson("/users",
-                        "{\"email\":\"seed" + i + "@drain.io\",\"role\":\"member\",\"orgId\":" + org(i) + ",\"age\":30}");
+                HttpResponse<String> user = fortress.api()
+                        .as(key(i))
+                        .postJson(
+                                "/users",
+                                "{\"email\":\"seed" + i + "@drain.io\",\"role\":\"member\",\"orgId\":" + org(i)
+                                        + ",\"age\":30}");
                 assertThat(user.statusCode()).isEqualTo(201);
                 ids.add(((Number) Http.json(user).get("id")).longValue());
             }
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(1)).build();
+            HttpClient client = HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(1))
+                    .build();
             String base = "http://127.0.0.1:" + fortress.port();
             ExecutorService pool = Executors.newFixedThreadPool(CLIENTS + 1);
             AtomicLong sequence = new AtomicLong();
@@ -126,11 +134,16 @@ class GracefulShutdownFaultTest {
                     }
                 });
             }
-            HttpClient healthClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+            HttpClient healthClient = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(1))
+                    .build();
             pool.submit(() -> {
                 while (!stop.get()) {
-                    Outcome health = send(healthClient, HttpRequest.newBuilder(URI.create(base + "/health-check")),
-                            "GET /health-check", System.nanoTime());
+                    Outcome health = send(
+                            healthClient,
+                            HttpRequest.newBuilder(URI.create(base + "/health-check")),
+                            "GET /health-check",
+                            System.nanoTime());
                     if (health.status() == 200) {
                         lastHealthy.set(health.end());
                     } else if (health.status() == 503) {
@@ -161,45 +174,84 @@ class GracefulShutdownFaultTest {
         long refusedWith503 = refused.stream().filter(Outcome::stopping).count();
         // The child's drain ends at least DRAIN after this JVM sent the signal: a refusal seen
         // before then was a refusal during the drain.
-        List<Outcome> refusedEarly = refused.stream().filter(o -> o.end() < drainEnd).toList();
-        long servedAfterFlip = answered.stream().filter(o -> o.start() > healthFlip.get() && o.status() < 300).count();
-        List<String> missing = created.stream().filter(email -> JDBI.withHandle(h -> h.select(
-                "select count(*) from users where email = ?", email).mapTo(Long.class).one()) != 1).toList();
-        List<String> refusedButWritten = refused.stream().filter(o -> o.stopping() && o.what().startsWith("POST"))
+        List<Outcome> refusedEarly =
+                refused.stream().filter(o -> o.end() < drainEnd).toList();
+        long servedAfterFlip = answered.stream()
+                .filter(o -> o.start() > healthFlip.get() && o.status() < 300)
+                .count();
+        List<String> missing = created.stream()
+                .filter(email -> JDBI.withHandle(h -> h.select("select count(*) from users where email = ?", email)
+                                .mapTo(Long.class)
+                                .one())
+                        != 1)
+                .toList();
+        List<String> refusedButWritten = refused.stream()
+                .filter(o -> o.stopping() && o.what().startsWith("POST"))
                 .map(o -> o.what().substring("POST /users ".length()))
                 .filter(email -> JDBI.withHandle(h -> h.select("select count(*) from users where email = ?", email)
-                        .mapTo(Long.class).one()) != 0).toList();
-        long duplicated = JDBI.withHandle(h -> h.select(
-                "select count(*) - count(distinct lower(email)) from users").mapTo(Long.class).one());
-        String note = String.format("drain %d s; readiness 503 after %d ms; accepted %d, completed %d, 5xx %d, "
+                                .mapTo(Long.class)
+                                .one())
+                        != 0)
+                .toList();
+        long duplicated = JDBI.withHandle(h -> h.select("select count(*) - count(distinct lower(email)) from users")
+                .mapTo(Long.class)
+                .one());
+        String note = String.format(
+                "drain %d s; readiness 503 after %d ms; accepted %d, completed %d, 5xx %d, "
                         + "refused %d (%d of them 503 from the stopping server; all after the "
                         + "drain: %s); %d served after readiness flipped; exit %d after %.1f s",
-                DRAIN.toSeconds(), healthFlip.get() == 0 ? -1 : (healthFlip.get() - sigterm) / 1_000_000,
-                answered.size(), answered.size() - fiveXx.size(), fiveXx.size(), refused.size(), refusedWith503,
-                refusedEarly.isEmpty(), servedAfterFlip, exitCode, exitAfter.toMillis() / 1000.0);
+                DRAIN.toSeconds(),
+                healthFlip.get() == 0 ? -1 : (healthFlip.get() - sigterm) / 1_000_000,
+                answered.size(),
+                answered.size() - fiveXx.size(),
+                fiveXx.size(),
+                refused.size(),
+                refusedWith503,
+                refusedEarly.isEmpty(),
+                servedAfterFlip,
+                exitCode,
+                exitAfter.toMillis() / 1000.0);
         summary.report(missing.size(), duplicated, null, note);
 
         // The drain is an order of events, each kept apart by the DRAIN-long sleep of the child's
         // shutdown: ready, SIGTERM, readiness 503 while requests are still served, only then
         // refusals, then the exit. Durations are only floors (a sleep cannot end early).
-        assertThat(lastHealthy.get()).as("ready before the signal").isLessThan(healthFlip.get()).isGreaterThan(0);
+        assertThat(lastHealthy.get())
+                .as("ready before the signal")
+                .isLessThan(healthFlip.get())
+                .isGreaterThan(0);
         assertThat(healthFlip.get()).as("readiness answers 503 after SIGTERM").isGreaterThan(sigterm);
         assertThat(refused.stream().mapToLong(Outcome::end).min().orElse(Long.MAX_VALUE))
-                .as("readiness answers 503 before the server refuses anything").isGreaterThan(healthFlip.get());
-        assertThat(servedAfterFlip).as("requests are still served while the load balancer drains")
+                .as("readiness answers 503 before the server refuses anything")
+                .isGreaterThan(healthFlip.get());
+        assertThat(servedAfterFlip)
+                .as("requests are still served while the load balancer drains")
                 .isGreaterThan(20);
-        assertThat(fiveXx).as("no answer is a 5xx (ms from SIGTERM):\n%s", describe(fiveXx, sigterm)).isEmpty();
-        List<Outcome> fourXx = answered.stream().filter(o -> o.status() >= 400 && o.status() < 500).toList();
-        assertThat(fourXx).as("every request of the load is served, with its organisation's key:\n%s",
-                describe(fourXx, sigterm)).isEmpty();
-        assertThat(refusedEarly).as("no connection fails before the drain period is over (ms from SIGTERM):\n%s",
-                describe(refusedEarly, sigterm)).isEmpty();
-        assertThat(refused).as("once stopped the port refuses (the load really ran past the stop)").isNotEmpty();
+        assertThat(fiveXx)
+                .as("no answer is a 5xx (ms from SIGTERM):\n%s", describe(fiveXx, sigterm))
+                .isEmpty();
+        List<Outcome> fourXx = answered.stream()
+                .filter(o -> o.status() >= 400 && o.status() < 500)
+                .toList();
+        assertThat(fourXx)
+                .as("every request of the load is served, with its organisation's key:\n%s", describe(fourXx, sigterm))
+                .isEmpty();
+        assertThat(refusedEarly)
+                .as(
+                        "no connection fails before the drain period is over (ms from SIGTERM):\n%s",
+                        describe(refusedEarly, sigterm))
+                .isEmpty();
+        assertThat(refused)
+                .as("once stopped the port refuses (the load really ran past the stop)")
+                .isNotEmpty();
         assertThat(missing).as("every write answered 201 is in the database").isEmpty();
-        assertThat(refusedButWritten).as("a write refused with 503 was not done").isEmpty();
+        assertThat(refusedButWritten)
+                .as("a write refused with 503 was not done")
+                .isEmpty();
         assertThat(refused.stream().filter(Outcome::stopping).map(Outcome::error))
                 .as("the stopping server's 503 is in the API's error shape")
-                .allSatisfy(answer -> assertThat(answer).contains("{\"code\":503,\"message\":\"Service Unavailable\"}"));
+                .allSatisfy(
+                        answer -> assertThat(answer).contains("{\"code\":503,\"message\":\"Service Unavailable\"}"));
         assertThat(duplicated).isZero();
         // That it stops at all is awaitExit's to say: DRAIN plus Jetty's 30 s shutdownGracePeriod.
         assertThat(exitAfter).as("exits only after the drain period").isGreaterThanOrEqualTo(DRAIN);
@@ -217,14 +269,19 @@ class GracefulShutdownFaultTest {
 
     private static Outcome send(HttpClient client, HttpRequest.Builder request, String what, long start) {
         try {
-            HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response =
+                    client.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             boolean stopping = response.statusCode() == 503 && !response.body().contains("database unavailable");
-            return new Outcome(what, start, System.nanoTime(), response.statusCode(),
-                    response.statusCode() >= 500 ? response.headers().map() + " " + response.body() : null, stopping);
+            return new Outcome(
+                    what,
+                    start,
+                    System.nanoTime(),
+                    response.statusCode(),
+                    response.statusCode() >= 500 ? response.headers().map() + " " + response.body() : null,
+                    stopping);
         } catch (IOException e) {
-            return new Outcome(what, start, System.nanoTime(), -1, e.getClass().getSimpleName() + ": " + e.getMessage(),
-                    false);
+            return new Outcome(
+                    what, start, System.nanoTime(), -1, e.getClass().getSimpleName() + ": " + e.getMessage(), false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(what, start, System.nanoTime(), -1, "interrupted", false);
@@ -240,8 +297,11 @@ class GracefulShutdownFaultTest {
     }
 
     static String describe(List<Outcome> outcomes, long origin) {
-        return outcomes.stream().limit(20).map(o -> String.format("%s at +%d ms: %s %s", o.what(),
-                (o.start() - origin) / 1_000_000, o.status(), o.error() == null ? "" : o.error()))
+        return outcomes.stream()
+                .limit(20)
+                .map(o -> String.format(
+                        "%s at +%d ms: %s %s",
+                        o.what(), (o.start() - origin) / 1_000_000, o.status(), o.error() == null ? "" : o.error()))
                 .collect(Collectors.joining("\n"));
     }
 }

@@ -46,13 +46,17 @@ class IdempotentRetryFaultTest {
     private static final OwnedPgBouncer BOUNCER = new OwnedPgBouncer(DB);
     private static final TcpProxy WRITER = new TcpProxy("127.0.0.1", BOUNCER.port());
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            WRITER.jdbcUrl(DB.name()), DB.url(), REDIS.override(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            WRITER.jdbcUrl(DB.name()),
+            DB.url(),
+            REDIS.override(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"));
 
     private static final int CLIENTS = 8;
     /** A client gives a write up (and the test fails) only after this long without a 201. */
     private static final Duration GIVE_UP = Duration.ofSeconds(60);
+
     private static final Duration PAUSE = Duration.ofMillis(25);
 
     /** One logical write as its client saw it: every answer it got, the last one a 201 unless it gave up. */
@@ -66,8 +70,12 @@ class IdempotentRetryFaultTest {
     void retriedWritesEndWithExactlyOneRowPerKeyAndEveryClientHoldingA201() throws Exception {
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, 9)); // the writes' organisation
         String prefix = "retry-" + Long.toHexString(System.nanoTime()) + "-";
-        long owner = ((Number) Http.json(api.postJson("/users", "{\"email\":\"" + prefix + "owner@x.io\","
-                + "\"role\":\"member\",\"orgId\":9,\"age\":40}")).get("id")).longValue();
+        long owner = ((Number) Http.json(api.postJson(
+                                "/users",
+                                "{\"email\":\"" + prefix + "owner@x.io\","
+                                        + "\"role\":\"member\",\"orgId\":9,\"age\":40}"))
+                        .get("id"))
+                .longValue();
         Instant base = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
         FaultSummary summary = new FaultSummary("5. writes retried with Idempotency-Key");
 
@@ -80,12 +88,20 @@ class IdempotentRetryFaultTest {
                 while (running.get()) {
                     long n = sequence.incrementAndGet();
                     boolean user = n % 2 == 0;
-                    String identity = user ? prefix + n + "@x.io" : base.plusMillis(n).toString();
+                    String identity =
+                            user ? prefix + n + "@x.io" : base.plusMillis(n).toString();
                     String body = user
                             ? "{\"email\":\"" + identity + "\",\"role\":\"viewer\",\"orgId\":9,\"age\":30}"
-                            : "{\"userId\":" + owner + ",\"amount\":\"" + n + ".25\",\"createdAt\":\"" + identity + "\"}";
-                    writes.add(untilCreated(api, user ? "/users" : "/transactions", prefix + "key-" + n, body,
-                            user, identity, summary));
+                            : "{\"userId\":" + owner + ",\"amount\":\"" + n + ".25\",\"createdAt\":\"" + identity
+                                    + "\"}";
+                    writes.add(untilCreated(
+                            api,
+                            user ? "/users" : "/transactions",
+                            prefix + "key-" + n,
+                            body,
+                            user,
+                            identity,
+                            summary));
                 }
             });
         }
@@ -100,35 +116,50 @@ class IdempotentRetryFaultTest {
         hold(Duration.ofSeconds(4));
         running.set(false);
         clients.shutdown();
-        assertThat(clients.awaitTermination(GIVE_UP.toSeconds() + 30, TimeUnit.SECONDS)).isTrue();
+        assertThat(clients.awaitTermination(GIVE_UP.toSeconds() + 30, TimeUnit.SECONDS))
+                .isTrue();
 
         List<Write> all = new ArrayList<>(writes);
         Map<String, Long> usersByEmail = new ConcurrentHashMap<>();
-        DB.jdbi().useHandle(h -> h.createQuery("select email, count(*) from users where email like :p and email <> :owner "
-                        + "group by email").bind("p", prefix + "%").bind("owner", prefix + "owner@x.io")
-                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
-                .forEach(e -> usersByEmail.put(e.getKey(), e.getValue())));
+        DB.jdbi()
+                .useHandle(
+                        h -> h.createQuery("select email, count(*) from users where email like :p and email <> :owner "
+                                        + "group by email")
+                                .bind("p", prefix + "%")
+                                .bind("owner", prefix + "owner@x.io")
+                                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                                .forEach(e -> usersByEmail.put(e.getKey(), e.getValue())));
         Map<String, Long> transactionsByTime = new ConcurrentHashMap<>();
-        DB.jdbi().useHandle(h -> h.createQuery("select created_at, count(*) from transactions where user_id = :owner "
-                        + "group by created_at").bind("owner", owner)
-                .map((rs, ctx) -> Map.entry(rs.getTimestamp(1).toInstant().toString(), rs.getLong(2)))
-                .forEach(e -> transactionsByTime.put(e.getKey(), e.getValue())));
+        DB.jdbi()
+                .useHandle(h -> h.createQuery("select created_at, count(*) from transactions where user_id = :owner "
+                                + "group by created_at")
+                        .bind("owner", owner)
+                        .map((rs, ctx) ->
+                                Map.entry(rs.getTimestamp(1).toInstant().toString(), rs.getLong(2)))
+                        .forEach(e -> transactionsByTime.put(e.getKey(), e.getValue())));
 
         long retried = all.stream().filter(w -> w.answers().size() > 1).count();
         long replayed = all.stream().filter(Write::replayed).count();
         long answers = all.stream().mapToLong(w -> w.answers().size()).sum();
         long users = all.stream().filter(Write::user).count();
-        summary.report(0, 0, null, String.format("%d writes by %d retrying clients (%d answers); %d needed a retry, "
-                + "%d got their 201 as a replay of a write that had committed; every write one row",
-                all.size(), CLIENTS, answers, retried, replayed));
+        summary.report(
+                0,
+                0,
+                null,
+                String.format(
+                        "%d writes by %d retrying clients (%d answers); %d needed a retry, "
+                                + "%d got their 201 as a replay of a write that had committed; every write one row",
+                        all.size(), CLIENTS, answers, retried, replayed));
 
         assertThat(all).as("every write ends with its client holding a 201").allMatch(Write::created);
         assertThat(all).as("the faults were felt").anyMatch(w -> w.answers().size() > 1);
-        assertThat(all).as("no answer but 201, 503 (+ Retry-After), 409 in flight or no answer at all")
+        assertThat(all)
+                .as("no answer but 201, 503 (+ Retry-After), 409 in flight or no answer at all")
                 .allMatch(w -> w.answers().stream().allMatch(s -> s == 201 || s == 503 || s == 409 || s == -1));
         assertThat(usersByEmail.size()).as("one user row per user write").isEqualTo(users);
         assertThat(usersByEmail.values()).as("exactly one").allMatch(c -> c == 1);
-        assertThat(transactionsByTime.size()).as("one transaction row per transaction write")
+        assertThat(transactionsByTime.size())
+                .as("one transaction row per transaction write")
                 .isEqualTo(all.size() - users);
         assertThat(transactionsByTime.values()).as("exactly one").allMatch(c -> c == 1);
         for (Write w : all) {
@@ -137,8 +168,8 @@ class IdempotentRetryFaultTest {
     }
 
     /** Sends the write, and again after any answer but a 201 (or none), until a 201 or {@link #GIVE_UP}. */
-    private static Write untilCreated(Http api, String path, String key, String body, boolean user, String identity,
-                                      FaultSummary summary) {
+    private static Write untilCreated(
+            Http api, String path, String key, String body, boolean user, String identity, FaultSummary summary) {
         List<Integer> answers = new ArrayList<>();
         boolean replayed = false;
         long deadline = System.nanoTime() + GIVE_UP.toNanos();
@@ -147,7 +178,8 @@ class IdempotentRetryFaultTest {
             try {
                 HttpResponse<String> response = api.send(HttpRequest.newBuilder(api.uri(path))
                         .timeout(Duration.ofSeconds(10))
-                        .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                        .header("Content-Type", "application/json")
+                        .header("Idempotency-Key", key)
                         .POST(HttpRequest.BodyPublishers.ofString(body)));
                 status = response.statusCode();
                 replayed = response.headers().firstValue("Idempotent-Replayed").isPresent();

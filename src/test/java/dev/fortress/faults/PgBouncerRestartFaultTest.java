@@ -33,8 +33,11 @@ class PgBouncerRestartFaultTest {
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedPgBouncer BOUNCER = new OwnedPgBouncer(DB);
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            BOUNCER.jdbcUrl(DB.name()), BOUNCER.jdbcUrl(DB.name()), REDIS.override(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            BOUNCER.jdbcUrl(DB.name()),
+            BOUNCER.jdbcUrl(DB.name()),
+            REDIS.override(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"),
             ConfigOverride.config("readerDatabase.transactionPooler", "true"));
 
@@ -74,23 +77,39 @@ class PgBouncerRestartFaultTest {
         Duration slack = FaultLoad.stall(calls, c -> c.ended() < stopping || c.started() > settled, SLACK);
         long windowEnd = settled + slack.toNanos();
         Duration recovery = firstOk == null ? null : Duration.ofNanos(firstOk.ended() - restarted);
-        Duration lastErrorAfterRestart = errors.stream().map(c -> Duration.ofNanos(c.ended() - restarted))
-                .max(Duration::compareTo).orElse(Duration.ZERO);
-        long unknown = errors.stream().filter(c -> c.route().equals(FaultUsers.ROUTE) && c.started() <= stopped)
+        Duration lastErrorAfterRestart = errors.stream()
+                .map(c -> Duration.ofNanos(c.ended() - restarted))
+                .max(Duration::compareTo)
+                .orElse(Duration.ZERO);
+        long unknown = errors.stream()
+                .filter(c -> c.route().equals(FaultUsers.ROUTE) && c.started() <= stopped)
                 .count();
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "SIGTERM, down %d ms, same port: %d x 503 + Retry-After, the last %+d ms from the restart "
-                        + "(bound +%d ms), none after; %d writes under way at the stop answered 503 with their outcome "
-                        + "unknown: %d committed",
-                Duration.ofNanos(restarted - stopping).toMillis(), errors.size(), lastErrorAfterRestart.toMillis(),
-                Duration.ofNanos(windowEnd - restarted).toMillis(), unknown, rows.committedDespiteError().size()));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "SIGTERM, down %d ms, same port: %d x 503 + Retry-After, the last %+d ms from the restart "
+                                + "(bound +%d ms), none after; %d writes under way at the stop answered 503 with their outcome "
+                                + "unknown: %d committed",
+                        Duration.ofNanos(restarted - stopping).toMillis(),
+                        errors.size(),
+                        lastErrorAfterRestart.toMillis(),
+                        Duration.ofNanos(windowEnd - restarted).toMillis(),
+                        unknown,
+                        rows.committedDespiteError().size()));
 
         assertThat(errors).as("the restart was felt").isNotEmpty();
-        assertThat(errors).as("every error is a 503 with Retry-After: 1")
+        assertThat(errors)
+                .as("every error is a 503 with Retry-After: 1")
                 .allMatch(c -> c.status() == 503 && "1".equals(c.retryAfter()));
-        assertThat(errors).as("errors only inside [stop, restart + validationInterval + maxWait + slack]")
+        assertThat(errors)
+                .as("errors only inside [stop, restart + validationInterval + maxWait + slack]")
                 .allMatch(c -> c.ended() >= stopping && c.ended() <= windowEnd);
-        assertThat(calls).filteredOn(c -> c.started() > windowEnd).as("and none after").isNotEmpty()
+        assertThat(calls)
+                .filteredOn(c -> c.started() > windowEnd)
+                .as("and none after")
+                .isNotEmpty()
                 .allMatch(Call::ok);
         assertThat(firstOk).as("requests succeed again after the restart").isNotNull();
 
@@ -98,7 +117,8 @@ class PgBouncerRestartFaultTest {
         assertThat(rows.duplicated()).isZero();
         // As with the writer outage: a write whose statement had reached PostgreSQL when PgBouncer
         // closed its connection may have committed; only a write under way at the stop can.
-        assertThat(rows.committedDespiteError()).as("writes that answered an error but are in the database")
+        assertThat(rows.committedDespiteError())
+                .as("writes that answered an error but are in the database")
                 .allMatch(c -> c.started() <= stopped);
     }
 }

@@ -51,9 +51,10 @@ class PoolExhaustionFaultTest {
     private static final TestDatabase DB = TestDatabase.create()
             .withRoleDefault("statement_timeout", "60s")
             .withRoleDefault("idle_in_transaction_session_timeout", "60s");
+
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            REDIS.override(), ConfigOverride.config("writerDatabase.maxSize", String.valueOf(POOL)));
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, REDIS.override(), ConfigOverride.config("writerDatabase.maxSize", String.valueOf(POOL)));
 
     private static final Duration HOLD = Duration.ofSeconds(6);
     private static final Duration SLACK = Duration.ofSeconds(1);
@@ -62,7 +63,10 @@ class PoolExhaustionFaultTest {
 
     @Test
     void aWriterPoolHeldBySlowStatementsRefusesNewWritesAfterMaxWaitAndShowsItsSaturation() throws Exception {
-        Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
+        Duration maxWait = APP.getConfiguration()
+                .getWriterDatabase()
+                .getMaxWaitForConnection()
+                .toJavaDuration();
         long org = FaultUsers.freshOrg();
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, org));
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
@@ -99,7 +103,9 @@ class PoolExhaustionFaultTest {
             CompletableFuture<List<Integer>> polled = CompletableFuture.supplyAsync(() -> {
                 List<Integer> statuses = new ArrayList<>();
                 do {
-                    statuses.add(new Http("127.0.0.1", APP.getLocalPort()).get("/health-check").statusCode());
+                    statuses.add(new Http("127.0.0.1", APP.getLocalPort())
+                            .get("/health-check")
+                            .statusCode());
                     LockSupport.parkNanos(Duration.ofMillis(250).toNanos());
                 } while (holding.get());
                 return statuses;
@@ -115,7 +121,8 @@ class PoolExhaustionFaultTest {
             released = System.nanoTime();
         }
         Duration hold = Duration.ofNanos(released - held);
-        Call firstCreated = load.await(released, c -> c.status() == 201, Duration.ofSeconds(10)).orElse(null);
+        Call firstCreated = load.await(released, c -> c.status() == 201, Duration.ofSeconds(10))
+                .orElse(null);
         FaultLoad.hold(Duration.ofSeconds(2));
         List<Call> calls = load.stop();
 
@@ -123,42 +130,71 @@ class PoolExhaustionFaultTest {
         List<Call> refused = calls.stream().filter(c -> !c.ok()).toList();
         Duration recovery = firstCreated == null ? null : Duration.ofNanos(firstCreated.ended() - released);
         Duration slack = FaultLoad.stall(calls, c -> c.route().startsWith("GET"), SLACK);
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "pool of %d held %.1f s: %d x 503 + Retry-After after %d-%d ms (maxWait %d ms); writes under the lock "
-                        + "finished after it, slowest %d ms; reads 200 throughout; /prometheus waiting=%.0f "
-                        + "active=%.0f of %.0f; /healthcheck writer: %s",
-                POOL, hold.toMillis() / 1000.0, refused.size(),
-                refused.stream().map(Call::latency).min(Duration::compareTo).orElse(Duration.ZERO).toMillis(),
-                FaultLoad.maxLatency(refused).toMillis(), maxWait.toMillis(), FaultLoad.maxLatency(calls).toMillis(),
-                pool.get("waiting"), pool.get("active"), pool.get("max"),
-                healthBody.contains("saturated") ? "saturated" : healthBody.replaceAll(".*(Pool: [^.]*).*", "$1")));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "pool of %d held %.1f s: %d x 503 + Retry-After after %d-%d ms (maxWait %d ms); writes under the lock "
+                                + "finished after it, slowest %d ms; reads 200 throughout; /prometheus waiting=%.0f "
+                                + "active=%.0f of %.0f; /healthcheck writer: %s",
+                        POOL,
+                        hold.toMillis() / 1000.0,
+                        refused.size(),
+                        refused.stream()
+                                .map(Call::latency)
+                                .min(Duration::compareTo)
+                                .orElse(Duration.ZERO)
+                                .toMillis(),
+                        FaultLoad.maxLatency(refused).toMillis(),
+                        maxWait.toMillis(),
+                        FaultLoad.maxLatency(calls).toMillis(),
+                        pool.get("waiting"),
+                        pool.get("active"),
+                        pool.get("max"),
+                        healthBody.contains("saturated")
+                                ? "saturated"
+                                : healthBody.replaceAll(".*(Pool: [^.]*).*", "$1")));
 
         assertThat(refused).as("saturation was reached").isNotEmpty();
-        assertThat(refused).as("only writes are refused, each 503 with Retry-After: 1, during the hold")
-                .allMatch(c -> c.route().equals(FaultUsers.ROUTE) && c.status() == 503 && "1".equals(c.retryAfter())
-                        && c.ended() >= held && c.started() <= released);
-        assertThat(refused).as("refused after the pool's wait bound, not at once and not later")
+        assertThat(refused)
+                .as("only writes are refused, each 503 with Retry-After: 1, during the hold")
+                .allMatch(c -> c.route().equals(FaultUsers.ROUTE)
+                        && c.status() == 503
+                        && "1".equals(c.retryAfter())
+                        && c.ended() >= held
+                        && c.started() <= released);
+        assertThat(refused)
+                .as("refused after the pool's wait bound, not at once and not later")
                 .allMatch(c -> c.latency().compareTo(maxWait.minusMillis(100)) >= 0
                         && c.latency().compareTo(maxWait.plus(slack)) <= 0);
-        assertThat(FaultLoad.maxLatency(calls)).as("nothing queues beyond the hold plus one wait bound")
+        assertThat(FaultLoad.maxLatency(calls))
+                .as("nothing queues beyond the hold plus one wait bound")
                 .isLessThanOrEqualTo(hold.plus(maxWait).plus(slack));
-        assertThat(calls).filteredOn(c -> c.route().startsWith("GET")).as("reads use the other pool")
-                .isNotEmpty().allMatch(c -> c.status() == 200);
+        assertThat(calls)
+                .filteredOn(c -> c.route().startsWith("GET"))
+                .as("reads use the other pool")
+                .isNotEmpty()
+                .allMatch(c -> c.status() == 200);
         assertThat(pool.get("active")).as("every connection busy").isEqualTo(POOL);
         assertThat(pool.get("waiting")).as("requests waiting for one").isPositive();
         // The writer check either found no free connection either, or got one just freed and
         // reports the queue behind it.
         Matcher waiting = Pattern.compile("(\\d+) waiting").matcher(healthBody);
-        assertThat(healthBody.contains("writer pool saturated") || waiting.find() && Integer.parseInt(waiting.group(1)) > 0)
-                .as("/healthcheck's writer check tells the saturation: " + healthBody).isTrue();
-        assertThat(readiness).as("readiness during the saturation").isNotEmpty()
-                .containsOnly(200);
-        assertThat(firstCreated).as("writes succeed again once the lock is gone").isNotNull();
+        assertThat(healthBody.contains("writer pool saturated")
+                        || waiting.find() && Integer.parseInt(waiting.group(1)) > 0)
+                .as("/healthcheck's writer check tells the saturation: " + healthBody)
+                .isTrue();
+        assertThat(readiness).as("readiness during the saturation").isNotEmpty().containsOnly(200);
+        assertThat(firstCreated)
+                .as("writes succeed again once the lock is gone")
+                .isNotNull();
         assertThat(calls).filteredOn(c -> c.started() >= released).isNotEmpty().allMatch(Call::ok);
 
         assertThat(rows.lost()).as("every 201 is in the database").isZero();
         assertThat(rows.duplicated()).isZero();
-        assertThat(rows.committedDespiteError()).as("a refusal for want of a connection never ran its INSERT")
+        assertThat(rows.committedDespiteError())
+                .as("a refusal for want of a connection never ran its INSERT")
                 .isEmpty();
     }
 

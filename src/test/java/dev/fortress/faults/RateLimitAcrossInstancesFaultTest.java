@@ -38,15 +38,22 @@ class RateLimitAcrossInstancesFaultTest {
 
     @Test
     void twoInstancesTogetherAdmitNoMoreThanTheKeysRate() {
-        String key = new ApiKeyStore(DB.jdbi()).create(ORG, Set.of(Scopes.READ), null, RATE).key();
+        String key = new ApiKeyStore(DB.jdbi())
+                .create(ORG, Set.of(Scopes.READ), null, RATE)
+                .key();
         Map<String, String> env = ChildFortress.environment(DB);
         try (ChildFortress second = ChildFortress.start("rate-limit-second", env)) {
-            Http[] instances = {new Http("127.0.0.1", FIRST.getLocalPort()).as(key), second.api().as(key)};
+            Http[] instances = {
+                new Http("127.0.0.1", FIRST.getLocalPort()).as(key),
+                second.api().as(key)
+            };
             int[] admitted = new int[2];
             int[] refused = new int[2];
             long started = System.nanoTime();
             for (int i = 0; i < REQUESTS; i++) {
-                int status = instances[i % 2].get(i % 4 < 2 ? "/orgs/" + ORG + "/stats" : "/transactions").statusCode();
+                int status = instances[i % 2]
+                        .get(i % 4 < 2 ? "/orgs/" + ORG + "/stats" : "/transactions")
+                        .statusCode();
                 assertThat(status).as("request %d", i).isIn(200, 429);
                 if (status == 200) {
                     admitted[i % 2]++;
@@ -58,15 +65,20 @@ class RateLimitAcrossInstancesFaultTest {
 
             long limit = BURST + (long) Math.ceil(seconds * RATE);
             int together = admitted[0] + admitted[1];
-            assertThat(together).as("admitted by both (%d + %d) of %d in %.2f s; the key's limit in that time is %d",
-                    admitted[0], admitted[1], REQUESTS, seconds, limit)
-                    .isGreaterThanOrEqualTo(BURST).isLessThanOrEqualTo((int) Math.floor(limit * 1.1));
+            assertThat(together)
+                    .as(
+                            "admitted by both (%d + %d) of %d in %.2f s; the key's limit in that time is %d",
+                            admitted[0], admitted[1], REQUESTS, seconds, limit)
+                    .isGreaterThanOrEqualTo(BURST)
+                    .isLessThanOrEqualTo((int) Math.floor(limit * 1.1));
             assertThat(refused[0]).as("this instance refused some").isPositive();
             assertThat(refused[1]).as("the other instance refused some").isPositive();
             assertThat(new AdminMetrics(FIRST.getAdminPort()).meter("dev.fortress.ratelimit.redis-fallbacks"))
-                    .as("every decision of this instance was Redis's").isZero();
+                    .as("every decision of this instance was Redis's")
+                    .isZero();
             assertThat(new AdminMetrics(second.adminPort()).meter("dev.fortress.ratelimit.limited.key"))
-                    .as("the second instance's own count of its 429s").isEqualTo(refused[1]);
+                    .as("the second instance's own count of its 429s")
+                    .isEqualTo(refused[1]);
         }
     }
 }

@@ -50,15 +50,20 @@ class RedisSentinelFailoverFaultTest {
     private static final long ORG = FaultUsers.freshOrg();
     /** Written only by the test, around the failover; the load reads ORG .. ORG + 2 and writes ORG's transactions. */
     private static final long WATCHED = ORG + 3;
-    private static final List<String> KEYS = List.of(TestKeys.of(DB, ORG), TestKeys.of(DB, ORG + 1),
-            TestKeys.of(DB, ORG + 2), TestKeys.of(DB, WATCHED));
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB, Stream.concat(
-            Stream.of(REDIS.overrides()),
-            // A request tries Redis again this soon after the breaker opened on the dead master.
-            Stream.of(ConfigOverride.config("redis.breakerOpenFor", "1s"))).toArray(ConfigOverride[]::new));
+
+    private static final List<String> KEYS =
+            List.of(TestKeys.of(DB, ORG), TestKeys.of(DB, ORG + 1), TestKeys.of(DB, ORG + 2), TestKeys.of(DB, WATCHED));
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            Stream.concat(
+                            Stream.of(REDIS.overrides()),
+                            // A request tries Redis again this soon after the breaker opened on the dead master.
+                            Stream.of(ConfigOverride.config("redis.breakerOpenFor", "1s")))
+                    .toArray(ConfigOverride[]::new));
 
     /** Liveness bounds only: how long to wait for something before failing, never asserted as a duration. */
     private static final Duration PATIENCE = Duration.ofSeconds(60);
+
     private static final String POST_TRANSACTION = "POST /transactions";
     private static final String CHANGES = "dev.fortress.cache.redis.master-changes";
     private static final String HITS = "dev.fortress.orgs.stats.cache.hits";
@@ -88,7 +93,9 @@ class RedisSentinelFailoverFaultTest {
         assertThat(Http.json(cached)).containsEntry("users", 2);
         REDIS.awaitReplicated(); // the entry and its generation are on the replica too
         String generation = get(first, GENERATION);
-        assertThat(metrics().intGauge(masterGauge(first))).as("calls reach the first master").isEqualTo(1);
+        assertThat(metrics().intGauge(masterGauge(first)))
+                .as("calls reach the first master")
+                .isEqualTo(1);
 
         List<Long> existing = new FaultUsers(api(0), ORG).existing(10);
         FaultSummary summary = new FaultSummary("4e. redis master killed, Sentinel failover");
@@ -100,7 +107,8 @@ class RedisSentinelFailoverFaultTest {
         REDIS.cutReplication();
         HttpResponse<String> write = watchedUsers.create(1000).send().get();
         assertThat(write.statusCode()).as(write.body()).isEqualTo(201);
-        assertThat(get(first, GENERATION)).as("the write's invalidation, on the old master")
+        assertThat(get(first, GENERATION))
+                .as("the write's invalidation, on the old master")
                 .isEqualTo(Long.toString(Long.parseLong(generation) + 1));
         long killed = System.nanoTime();
         REDIS.killFirstMaster();
@@ -109,69 +117,111 @@ class RedisSentinelFailoverFaultTest {
         await(() -> metrics().meter(CHANGES) > changesBefore, "Fortress's calls reach the new master");
         long changeSeen = System.nanoTime();
         long hitsAtChange = metrics().meter(HITS);
-        assertThat(get(second, GENERATION)).as("the invalidation was lost in the failover: the new master holds "
-                + "the entry cached before the write under a generation still current").isEqualTo(generation);
+        assertThat(get(second, GENERATION))
+                .as("the invalidation was lost in the failover: the new master holds "
+                        + "the entry cached before the write under a generation still current")
+                .isEqualTo(generation);
 
         HttpResponse<String> afterChange = watched.get("/orgs/" + WATCHED + "/stats");
         HttpResponse<String> hitAfterChange = awaitHit(watched);
-        Call firstHit = load.await(changeSeen, c -> "hit".equals(c.cache()), PATIENCE).orElse(null);
-        await(() -> REDIS.clients(second).stream().anyMatch(c -> c.contains("name=fortress-org-stats ")
-                && c.contains(" sub=1 ")), "the invalidation subscription is on the new master");
-        await(() -> metrics().intGauge("dev.fortress.orgs.stats.near-cache.listening") == 1,
-                "and trusted again");
-        String health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body();
+        Call firstHit =
+                load.await(changeSeen, c -> "hit".equals(c.cache()), PATIENCE).orElse(null);
+        await(
+                () -> REDIS.clients(second).stream()
+                        .anyMatch(c -> c.contains("name=fortress-org-stats ") && c.contains(" sub=1 ")),
+                "the invalidation subscription is on the new master");
+        await(() -> metrics().intGauge("dev.fortress.orgs.stats.near-cache.listening") == 1, "and trusted again");
+        String health =
+                new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck").body();
         FaultLoad.hold(Duration.ofSeconds(1));
         List<Call> calls = load.stop();
 
-        long acknowledged = calls.stream().filter(c -> c.route().equals(POST_TRANSACTION) && c.ok()).count();
-        long stored = DB.jdbi().withHandle(h -> h.select("select count(*) from transactions where org_id = ?", ORG)
-                .mapTo(Long.class).one());
+        long acknowledged = calls.stream()
+                .filter(c -> c.route().equals(POST_TRANSACTION) && c.ok())
+                .count();
+        long stored = DB.jdbi()
+                .withHandle(h -> h.select("select count(*) from transactions where org_id = ?", ORG)
+                        .mapTo(Long.class)
+                        .one());
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
         long serverErrors = errors.stream().filter(c -> c.status() >= 500).count();
-        long statsDuring = calls.stream().filter(c -> c.route().startsWith("GET /orgs") && c.started() > killed
-                && c.ended() < changeSeen).count();
+        long statsDuring = calls.stream()
+                .filter(c -> c.route().startsWith("GET /orgs") && c.started() > killed && c.ended() < changeSeen)
+                .count();
         Duration recovery = firstHit == null ? null : Duration.ofNanos(firstHit.ended() - killed);
-        summary.report(Math.max(0, acknowledged - stored), Math.max(0, stored - acknowledged), recovery, String.format(
-                "SIGKILL of the master, replica promoted by 3 Sentinels: %d non-2xx (%d 5xx); %d stats answers "
-                        + "before Fortress saw the new master; recovery = kill until the first cache hit after it",
-                errors.size(), serverErrors, statsDuring));
+        summary.report(
+                Math.max(0, acknowledged - stored),
+                Math.max(0, stored - acknowledged),
+                recovery,
+                String.format(
+                        "SIGKILL of the master, replica promoted by 3 Sentinels: %d non-2xx (%d 5xx); %d stats answers "
+                                + "before Fortress saw the new master; recovery = kill until the first cache hit after it",
+                        errors.size(), serverErrors, statsDuring));
 
         assertThat(errors).as("no request failed, during the failover or after").isEmpty();
-        assertThat(Http.json(afterChange)).as("the first answer after the change counts the write")
+        assertThat(Http.json(afterChange))
+                .as("the first answer after the change counts the write")
                 .containsEntry("users", 3);
-        assertThat(Http.json(hitAfterChange)).as("and so does the first hit from the new master")
+        assertThat(Http.json(hitAfterChange))
+                .as("and so does the first hit from the new master")
                 .containsEntry("users", 3);
-        assertThat(firstHit).as("the load gets cache hits again after the new master").isNotNull();
-        assertThat(metrics().meter(HITS)).as("the stats cache hits counter moves again").isGreaterThan(hitsAtChange);
-        assertThat(metrics().meter(CHANGES) - changesBefore).as("one master change seen").isEqualTo(1);
-        assertThat(metrics().intGauge(masterGauge(second))).as("calls reach the new master").isEqualTo(1);
-        assertThat(metrics().intGauge(masterGauge(first))).as("and no longer the old one").isZero();
-        assertThat(health).as("the health check names the master now").contains("redis at " + second + ", master '"
-                + OwnedSentinels.MASTER_NAME + "' per the Sentinels");
-        assertThat(stored).as("one transaction row per 201").isEqualTo(acknowledged).isPositive();
+        assertThat(firstHit)
+                .as("the load gets cache hits again after the new master")
+                .isNotNull();
+        assertThat(metrics().meter(HITS))
+                .as("the stats cache hits counter moves again")
+                .isGreaterThan(hitsAtChange);
+        assertThat(metrics().meter(CHANGES) - changesBefore)
+                .as("one master change seen")
+                .isEqualTo(1);
+        assertThat(metrics().intGauge(masterGauge(second)))
+                .as("calls reach the new master")
+                .isEqualTo(1);
+        assertThat(metrics().intGauge(masterGauge(first)))
+                .as("and no longer the old one")
+                .isZero();
+        assertThat(health)
+                .as("the health check names the master now")
+                .contains("redis at " + second + ", master '" + OwnedSentinels.MASTER_NAME + "' per the Sentinels");
+        assertThat(stored)
+                .as("one transaction row per 201")
+                .isEqualTo(acknowledged)
+                .isPositive();
     }
 
     /** Transactions of ORG's users, reads of them by id, and the stats of ORG .. ORG + 2, each org with its key. */
     private LongFunction<FaultLoad.Request> mix(List<Long> existing) {
         List<Http> apis = List.of(api(0), api(1), api(2));
         return n -> switch ((int) (n % 4)) {
-            case 0 -> new FaultLoad.Request(POST_TRANSACTION, null, () -> apis.get(0).postJson("/transactions",
-                    "{\"userId\":" + existing.get((int) (n % existing.size())) + ",\"amount\":\"1.00\",\"createdAt\":\""
-                            + Instant.now() + "\"}"));
+            case 0 ->
+                new FaultLoad.Request(
+                        POST_TRANSACTION,
+                        null,
+                        () -> apis.get(0)
+                                .postJson(
+                                        "/transactions",
+                                        "{\"userId\":" + existing.get((int) (n % existing.size()))
+                                                + ",\"amount\":\"1.00\",\"createdAt\":\"" + Instant.now() + "\"}"));
             case 1 -> FaultUsers.readOne(apis.get(0), existing, n);
-            default -> new FaultLoad.Request("GET /orgs/{id}/stats", null,
-                    () -> apis.get((int) (n % 3)).get("/orgs/" + (ORG + n % 3) + "/stats"));
+            default ->
+                new FaultLoad.Request(
+                        "GET /orgs/{id}/stats",
+                        null,
+                        () -> apis.get((int) (n % 3)).get("/orgs/" + (ORG + n % 3) + "/stats"));
         };
     }
 
     /** Asks for WATCHED's stats until one answer is a cache hit; that answer. */
     private static HttpResponse<String> awaitHit(Http watched) {
         List<HttpResponse<String>> last = new ArrayList<>(1);
-        await(() -> {
-            last.clear();
-            last.add(watched.get("/orgs/" + WATCHED + "/stats"));
-            return "hit".equals(last.get(0).headers().firstValue("X-Cache").orElse(""));
-        }, "a cache hit for the watched organisation's stats");
+        await(
+                () -> {
+                    last.clear();
+                    last.add(watched.get("/orgs/" + WATCHED + "/stats"));
+                    return "hit"
+                            .equals(last.get(0).headers().firstValue("X-Cache").orElse(""));
+                },
+                "a cache hit for the watched organisation's stats");
         return last.get(0);
     }
 

@@ -34,8 +34,10 @@ class StatementTimeoutFaultTest {
     private static final long ORG = 23;
     private static final TestDatabase DB = TestDatabase.create();
     private static final String KEY = TestKeys.of(DB, ORG);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            PGBOUNCER + DB.name(), PGBOUNCER + DB.name(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            PGBOUNCER + DB.name(),
+            PGBOUNCER + DB.name(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"),
             ConfigOverride.config("readerDatabase.transactionPooler", "true"));
 
@@ -50,9 +52,11 @@ class StatementTimeoutFaultTest {
     @Test
     void theRolesGuardsHoldOnDirectAndPooledSessions() {
         for (Jdbi jdbi : new Jdbi[] {DB.jdbi(), throughPgBouncer()}) {
-            Map<String, Object> settings = jdbi.withHandle(h -> h.createQuery(
-                    "select current_setting('statement_timeout') as statement, "
-                            + "current_setting('idle_in_transaction_session_timeout') as idle").mapToMap().one());
+            Map<String, Object> settings =
+                    jdbi.withHandle(h -> h.createQuery("select current_setting('statement_timeout') as statement, "
+                                    + "current_setting('idle_in_transaction_session_timeout') as idle")
+                            .mapToMap()
+                            .one());
             assertThat(settings).containsEntry("statement", "5s").containsEntry("idle", "10s");
         }
     }
@@ -69,8 +73,8 @@ class StatementTimeoutFaultTest {
             locker.execute("set idle_in_transaction_session_timeout = 0");
             locker.begin();
             locker.execute("lock table users in share mode"); // the INSERT waits; lock waits count
-            CompletableFuture<HttpResponse<String>> post = CompletableFuture.supplyAsync(() -> api.postJson("/users",
-                    "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}"));
+            CompletableFuture<HttpResponse<String>> post = CompletableFuture.supplyAsync(() -> api.postJson(
+                    "/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}"));
             // Were the timeout not in force, the INSERT would wait for the lock as long as it is
             // held, and the 10 s client would give up: the lock goes after 20 s at most.
             try {
@@ -82,14 +86,21 @@ class StatementTimeoutFaultTest {
 
         assertThat(answer.statusCode()).as(answer.body()).isEqualTo(503);
         assertThat(answer.headers().firstValue("Retry-After")).hasValue("1");
-        assertThat(Http.json(answer)).containsEntry("code", 503)
+        assertThat(Http.json(answer))
+                .containsEntry("code", 503)
                 .containsEntry("message", "the database did not answer in time, retry later");
         assertThat(metrics.meter("dev.fortress.db.writer.statement-timeouts")).isEqualTo(timeoutsBefore + 1);
-        long written = DB.jdbi().withHandle(h -> h.createQuery("select count(*) from users where email = :email")
-                .bind("email", email).mapTo(Long.class).one());
+        long written = DB.jdbi()
+                .withHandle(h -> h.createQuery("select count(*) from users where email = :email")
+                        .bind("email", email)
+                        .mapTo(Long.class)
+                        .one());
         assertThat(written).as("nothing written").isZero();
         // The route itself is fine once nothing holds the lock.
-        assertThat(api.postJson("/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + ORG
-                + ",\"age\":30}").statusCode()).isEqualTo(201);
+        assertThat(api.postJson(
+                                "/users",
+                                "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + ORG + ",\"age\":30}")
+                        .statusCode())
+                .isEqualTo(201);
     }
 }

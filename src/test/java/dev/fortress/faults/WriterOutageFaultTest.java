@@ -45,7 +45,10 @@ class WriterOutageFaultTest {
 
     @Test
     void writerUnreachableFor10sAnswers503WithinTheWaitBoundLosesNoWriteAndRecoversByItself() throws Exception {
-        Duration maxWait = APP.getConfiguration().getWriterDatabase().getMaxWaitForConnection().toJavaDuration();
+        Duration maxWait = APP.getConfiguration()
+                .getWriterDatabase()
+                .getMaxWaitForConnection()
+                .toJavaDuration();
         long org = FaultUsers.freshOrg();
         Http api = new Http("127.0.0.1", APP.getLocalPort()).as(TestKeys.of(DB, org));
         FaultUsers users = new FaultUsers(api, org);
@@ -59,7 +62,8 @@ class WriterOutageFaultTest {
         FaultLoad.hold(OUTAGE);
         WRITER.restore();
         long restored = System.nanoTime();
-        Call firstCreated = load.await(restored, c -> c.status() == 201, Duration.ofSeconds(10)).orElse(null);
+        Call firstCreated = load.await(restored, c -> c.status() == 201, Duration.ofSeconds(10))
+                .orElse(null);
         FaultLoad.hold(Duration.ofSeconds(2));
         List<Call> calls = load.stop();
 
@@ -68,32 +72,52 @@ class WriterOutageFaultTest {
         List<Call> errors = calls.stream().filter(c -> !c.ok()).toList();
         Duration bound = maxWait.plus(FaultLoad.stall(calls, c -> c.route().startsWith("GET"), SLACK));
         long unknown = errors.stream().filter(c -> c.started() <= cut).count();
-        summary.report(rows.lost(), rows.duplicated(), recovery, String.format(
-                "%d x 503 + Retry-After, slowest %d ms; max latency %d ms (bound %d ms); reads 200 throughout; "
-                        + "%d writes under way at the cut answered 503 with their outcome unknown: %d committed, "
-                        + "every later 503 absent; an import after it succeeds",
-                errors.size(), FaultLoad.maxLatency(errors).toMillis(), FaultLoad.maxLatency(calls).toMillis(),
-                bound.toMillis(), unknown, rows.committedDespiteError().size()));
+        summary.report(
+                rows.lost(),
+                rows.duplicated(),
+                recovery,
+                String.format(
+                        "%d x 503 + Retry-After, slowest %d ms; max latency %d ms (bound %d ms); reads 200 throughout; "
+                                + "%d writes under way at the cut answered 503 with their outcome unknown: %d committed, "
+                                + "every later 503 absent; an import after it succeeds",
+                        errors.size(),
+                        FaultLoad.maxLatency(errors).toMillis(),
+                        FaultLoad.maxLatency(calls).toMillis(),
+                        bound.toMillis(),
+                        unknown,
+                        rows.committedDespiteError().size()));
 
         assertThat(errors).as("the outage was felt").isNotEmpty();
-        assertThat(errors).as("every error is a write answered 503 with Retry-After: 1")
+        assertThat(errors)
+                .as("every error is a write answered 503 with Retry-After: 1")
                 .allMatch(c -> c.route().equals(FaultUsers.ROUTE) && c.status() == 503 && "1".equals(c.retryAfter()));
-        assertThat(errors).as("errors only while the writer was away, or for writes under way at the cut")
+        assertThat(errors)
+                .as("errors only while the writer was away, or for writes under way at the cut")
                 .allMatch(c -> c.ended() >= cutStarted && c.started() <= restored);
-        assertThat(FaultLoad.maxLatency(calls)).as("no request waits longer than maxWaitForConnection + slack")
+        assertThat(FaultLoad.maxLatency(calls))
+                .as("no request waits longer than maxWaitForConnection + slack")
                 .isLessThanOrEqualTo(bound);
-        assertThat(calls).filteredOn(c -> c.route().startsWith("GET")).as("reads do not need the writer")
-                .isNotEmpty().allMatch(c -> c.status() == 200);
-        assertThat(firstCreated).as("writes succeed again by themselves after the restore").isNotNull();
-        assertThat(calls).filteredOn(c -> c.started() >= firstCreated.ended()).as("and keep succeeding")
-                .isNotEmpty().allMatch(Call::ok);
+        assertThat(calls)
+                .filteredOn(c -> c.route().startsWith("GET"))
+                .as("reads do not need the writer")
+                .isNotEmpty()
+                .allMatch(c -> c.status() == 200);
+        assertThat(firstCreated)
+                .as("writes succeed again by themselves after the restore")
+                .isNotNull();
+        assertThat(calls)
+                .filteredOn(c -> c.started() >= firstCreated.ended())
+                .as("and keep succeeding")
+                .isNotEmpty()
+                .allMatch(Call::ok);
 
         assertThat(rows.lost()).as("every 201 is in the database").isZero();
         assertThat(rows.duplicated()).isZero();
         // A write whose statement had reached PostgreSQL when the link went may have committed, and
         // its 503 then means "outcome unknown" (its retry gets a 409 for its own email). That can only
         // be a write under way at the cut; a 503 for a write that started later never ran a statement.
-        assertThat(rows.committedDespiteError()).as("writes that answered an error but are in the database")
+        assertThat(rows.committedDespiteError())
+                .as("writes that answered an error but are in the database")
                 .allMatch(c -> c.started() <= cut);
         assertThat(rows.committedDespiteError().size()).isLessThanOrEqualTo(8);
 
@@ -105,11 +129,13 @@ class WriterOutageFaultTest {
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         await(() -> admin.get("/healthcheck").statusCode() == 200, "all health checks pass again");
         HttpResponse<String> accepted = api.send(HttpRequest.newBuilder(api.uri("/imports"))
-                .header("Content-Type", "text/csv").POST(HttpRequest.BodyPublishers.ofString(
+                .header("Content-Type", "text/csv")
+                .POST(HttpRequest.BodyPublishers.ofString(
                         "email,role,org_id,age\nfault-import-" + System.nanoTime() + "@x.io,viewer," + org + ",40\n")));
         assertThat(accepted.statusCode()).isEqualTo(202);
         String id = (String) Http.json(accepted).get("importId");
-        await(() -> "succeeded".equals(Http.json(api.get("/imports/" + id)).get("status")),
+        await(
+                () -> "succeeded".equals(Http.json(api.get("/imports/" + id)).get("status")),
                 "an import after the outage succeeds (JobRunr survived it)");
         Map<String, Object> status = Http.json(api.get("/imports/" + id));
         assertThat(status).containsEntry("rowsImported", 1);

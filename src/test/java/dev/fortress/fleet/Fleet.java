@@ -48,16 +48,20 @@ public final class Fleet implements BeforeAllCallback {
 
     /** Failsafe runs in the project's directory. */
     static final Path REPO = Path.of("").toAbsolutePath();
+
     static final Path LOG = REPO.resolve("target/fleet/cluster.log");
     static final Path SUMMARY = REPO.resolve("target/fleet-summary.md");
     /** As bin/cluster.d/common.sh: the private network and the state directory. */
     static final String NET = env("FORTRESS_CLUSTER_NET", "10.77.0");
+
     static final Path STATE = Path.of(env("FORTRESS_CLUSTER_DIR", "/var/tmp/fortress-cluster"));
-    static final List<String> HOSTS = List.of("monitor", "cache", "cache2", "db1", "db2", "db3", "api1", "api2", "api3", "worker1", "worker2");
+    static final List<String> HOSTS =
+            List.of("monitor", "cache", "cache2", "db1", "db2", "db3", "api1", "api2", "api3", "worker1", "worker2");
     static final List<String> APIS = List.of("api1", "api2", "api3");
     static final List<String> WORKERS = List.of("worker1", "worker2");
     /** The load balancer's API and stats addresses (bin/cluster.d/common.sh). */
     static final String LB = "127.0.0.1";
+
     static final int LB_PORT = 8090;
     static final int LB_STATS_PORT = 8404;
     static final int APP_PORT = 8080;
@@ -65,18 +69,28 @@ public final class Fleet implements BeforeAllCallback {
     static final int PG_PORT = 5432;
     /** The organisation of the key bin/cluster up prints (users 6, 106, ... of its seed). */
     static final long ORG = 7;
+
     static final long SEED_USER = 6;
 
-    private static final Map<String, String> ADDRESSES = Map.ofEntries(Map.entry("monitor", NET + ".51"),
-            Map.entry("cache", NET + ".41"), Map.entry("cache2", NET + ".42"), Map.entry("db1", NET + ".31"),
-            Map.entry("db2", NET + ".32"), Map.entry("db3", NET + ".33"), Map.entry("api1", NET + ".11"),
-            Map.entry("api2", NET + ".12"), Map.entry("api3", NET + ".13"), Map.entry("worker1", NET + ".21"),
+    private static final Map<String, String> ADDRESSES = Map.ofEntries(
+            Map.entry("monitor", NET + ".51"),
+            Map.entry("cache", NET + ".41"),
+            Map.entry("cache2", NET + ".42"),
+            Map.entry("db1", NET + ".31"),
+            Map.entry("db2", NET + ".32"),
+            Map.entry("db3", NET + ".33"),
+            Map.entry("api1", NET + ".11"),
+            Map.entry("api2", NET + ".12"),
+            Map.entry("api3", NET + ".13"),
+            Map.entry("worker1", NET + ".21"),
             Map.entry("worker2", NET + ".22"));
     private static final Duration UP_DEADLINE = Duration.ofMinutes(20);
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(Fleet.class);
     /** HTTP/1.1 only, as a load balancer's clients speak it (no h2c upgrade offered). */
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient CLIENT = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -84,8 +98,7 @@ public final class Fleet implements BeforeAllCallback {
     private static RuntimeException upFailure;
 
     /** Whatever `bin/cluster` printed, and how it ended. */
-    record Result(int exitCode, String output) {
-    }
+    record Result(int exitCode, String output) {}
 
     /** The one cluster of this run: its key, and whether it is ours to take down. */
     private static final class Running implements AutoCloseable {
@@ -113,8 +126,8 @@ public final class Fleet implements BeforeAllCallback {
             }
             Result result = down();
             if (result.exitCode() != 0) {
-                throw new IllegalStateException("bin/cluster down failed (exit " + result.exitCode() + "): "
-                        + tail(result.output()));
+                throw new IllegalStateException(
+                        "bin/cluster down failed (exit " + result.exitCode() + "): " + tail(result.output()));
             }
             List<String> left = leftOver();
             if (!left.isEmpty()) {
@@ -143,7 +156,10 @@ public final class Fleet implements BeforeAllCallback {
                 if (Files.isRegularFile(log)) {
                     try {
                         Files.createDirectories(into.resolve(host));
-                        Files.copy(log, into.resolve(host).resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        Files.copy(
+                                log,
+                                into.resolve(host).resolve(name),
+                                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     } catch (java.io.IOException e) {
                         System.err.println("[fleet] could not keep " + log + ": " + e);
                     }
@@ -175,8 +191,8 @@ public final class Fleet implements BeforeAllCallback {
 
     private static Running bringUp() {
         if (!"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("the fleet tests run bin/cluster, which makes network namespaces: "
-                    + "run them as root (CI does)");
+            throw new IllegalStateException(
+                    "the fleet tests run bin/cluster, which makes network namespaces: " + "run them as root (CI does)");
         }
         boolean reuse = Boolean.getBoolean("fleet.reuse");
         List<String> before = leftOver();
@@ -189,7 +205,8 @@ public final class Fleet implements BeforeAllCallback {
         try {
             Result up = cluster(UP_DEADLINE, "up");
             if (up.exitCode() != 0) {
-                throw new IllegalStateException("bin/cluster up failed (exit " + up.exitCode() + "): " + tail(up.output()));
+                throw new IllegalStateException(
+                        "bin/cluster up failed (exit " + up.exitCode() + "): " + tail(up.output()));
             }
             Matcher key = Pattern.compile("(?m)^FORTRESS_KEY=(fk_\\S+)$").matcher(up.output());
             if (!key.find()) {
@@ -258,26 +275,42 @@ public final class Fleet implements BeforeAllCallback {
      * autoctl_node, which bin/cluster lets in from the /24.
      */
     static String failoverTimeline(Instant since, String failed, String promoted) {
-        Jdbi monitor = Jdbi.create("jdbc:postgresql://" + address("monitor") + ":" + PG_PORT
-                + "/pg_auto_failover?connectTimeout=2", "autoctl_node", "");
-        List<Map<String, Object>> events = monitor.withHandle(h -> h.select("select nodename, reportedstate, goalstate, "
-                + "description, extract(epoch from eventtime) * 1000 as at from pgautofailover.event "
-                + "where eventtime >= to_timestamp(? / 1000.0) - interval '10 seconds' order by eventid", since.toEpochMilli())
-                .mapToMap().list());
+        Jdbi monitor = Jdbi.create(
+                "jdbc:postgresql://" + address("monitor") + ":" + PG_PORT + "/pg_auto_failover?connectTimeout=2",
+                "autoctl_node",
+                "");
+        List<Map<String, Object>> events = monitor.withHandle(h -> h.select(
+                        "select nodename, reportedstate, goalstate, "
+                                + "description, extract(epoch from eventtime) * 1000 as at from pgautofailover.event "
+                                + "where eventtime >= to_timestamp(? / 1000.0) - interval '10 seconds' order by eventid",
+                        since.toEpochMilli())
+                .mapToMap()
+                .list());
         java.util.function.Predicate<Map<String, Object>> unhealthy = e -> failed.equals(e.get("nodename"))
                 && String.valueOf(e.get("description")).contains("marked as unhealthy");
         java.util.function.Predicate<Map<String, Object>> reported = e -> !failed.equals(e.get("nodename"))
-                && "report_lsn".equals(e.get("reportedstate")) && "report_lsn".equals(e.get("goalstate"));
-        java.util.function.Predicate<Map<String, Object>> writable = e -> promoted.equals(e.get("nodename"))
-                && "wait_primary".equals(e.get("reportedstate"));
-        return String.format("monitor, after the kill: %s unhealthy %s, standbys' LSNs reported %s, %s wait_primary %s", failed,
-                after(events, unhealthy, since, true), after(events, reported, since, false), promoted,
+                && "report_lsn".equals(e.get("reportedstate"))
+                && "report_lsn".equals(e.get("goalstate"));
+        java.util.function.Predicate<Map<String, Object>> writable =
+                e -> promoted.equals(e.get("nodename")) && "wait_primary".equals(e.get("reportedstate"));
+        return String.format(
+                "monitor, after the kill: %s unhealthy %s, standbys' LSNs reported %s, %s wait_primary %s",
+                failed,
+                after(events, unhealthy, since, true),
+                after(events, reported, since, false),
+                promoted,
                 after(events, writable, since, true));
     }
 
-    private static String after(List<Map<String, Object>> events, java.util.function.Predicate<Map<String, Object>> which,
-                                Instant since, boolean first) {
-        List<Double> at = events.stream().filter(which).map(e -> ((Number) e.get("at")).doubleValue()).toList();
+    private static String after(
+            List<Map<String, Object>> events,
+            java.util.function.Predicate<Map<String, Object>> which,
+            Instant since,
+            boolean first) {
+        List<Double> at = events.stream()
+                .filter(which)
+                .map(e -> ((Number) e.get("at")).doubleValue())
+                .toList();
         if (at.isEmpty()) {
             return "(no event)";
         }
@@ -291,8 +324,10 @@ public final class Fleet implements BeforeAllCallback {
     }
 
     private static Jdbi jdbi(String hosts, String parameters) {
-        return Jdbi.create("jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress") + "?" + parameters,
-                env("DATABASE_USER", "fortress"), env("DATABASE_PASSWORD", "fortress"));
+        return Jdbi.create(
+                "jdbc:postgresql://" + hosts + "/" + env("FORTRESS_DB", "fortress") + "?" + parameters,
+                env("DATABASE_USER", "fortress"),
+                env("DATABASE_PASSWORD", "fortress"));
     }
 
     /**
@@ -302,23 +337,36 @@ public final class Fleet implements BeforeAllCallback {
     static String awaitStandbyServingReads(String host) {
         String replica = address(host) + ":6432";
         String reads = "fortress_db_replica_reads_total{replica=\"" + replica + "\",}";
-        Await.await(host + " a streaming standby", Duration.ofMinutes(3),
-                () -> clusterOk(Duration.ofSeconds(60), "status").lines()
-                        .filter(l -> l.startsWith(host + " ") && l.contains(":" + PG_PORT)).findFirst().orElse(""),
+        Await.await(
+                host + " a streaming standby",
+                Duration.ofMinutes(3),
+                () -> clusterOk(Duration.ofSeconds(60), "status")
+                        .lines()
+                        .filter(l -> l.startsWith(host + " ") && l.contains(":" + PG_PORT))
+                        .findFirst()
+                        .orElse(""),
                 line -> line.contains("pg-standby") && line.endsWith("ready"));
         double before = metric("api1", reads);
-        Await.await("api1 reads from " + host, Duration.ofMinutes(2), () -> {
-            api("api1").get("/users/" + SEED_USER);
-            return metric("api1", reads);
-        }, n -> n > before);
+        Await.await(
+                "api1 reads from " + host,
+                Duration.ofMinutes(2),
+                () -> {
+                    api("api1").get("/users/" + SEED_USER);
+                    return metric("api1", reads);
+                },
+                n -> n > before);
         return replica;
     }
 
     /** The database host that is the primary now (asked of the primary itself). */
     static String primary() {
-        String address = db().withHandle(h -> h.select("select host(inet_server_addr())").mapTo(String.class).one());
-        return DB_HOSTS.stream().filter(h -> address(h).equals(address)).findFirst()
-                .orElseThrow(() -> new IllegalStateException("the primary's address " + address + " is no database host"));
+        String address = db().withHandle(h ->
+                h.select("select host(inet_server_addr())").mapTo(String.class).one());
+        return DB_HOSTS.stream()
+                .filter(h -> address(h).equals(address))
+                .findFirst()
+                .orElseThrow(
+                        () -> new IllegalStateException("the primary's address " + address + " is no database host"));
     }
 
     /** A sample without labels from {@code host}'s Prometheus scrape (admin port), e.g. {@code fortress_imports_started_total}. */
@@ -327,7 +375,10 @@ public final class Fleet implements BeforeAllCallback {
         if (scrape.statusCode() != 200) {
             throw new IllegalStateException(host + ": /prometheus answered " + scrape.statusCode());
         }
-        return scrape.body().lines().filter(l -> l.startsWith(name + " ")).findFirst()
+        return scrape.body()
+                .lines()
+                .filter(l -> l.startsWith(name + " "))
+                .findFirst()
                 .map(l -> Double.parseDouble(l.substring(name.length() + 1).trim()))
                 .orElseThrow(() -> new IllegalStateException(host + ": no sample " + name + " in /prometheus"));
     }
@@ -408,8 +459,12 @@ public final class Fleet implements BeforeAllCallback {
             Path out = Files.createTempFile("fleet-", ".out");
             Instant started = Instant.now();
             try {
-                Process process = new ProcessBuilder(command).directory(REPO.toFile()).redirectErrorStream(true)
-                        .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                Process process = new ProcessBuilder(command)
+                        .directory(REPO.toFile())
+                        .redirectErrorStream(true)
+                        .redirectOutput(out.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(
+                                Path.of("/dev/null").toFile()))
                         .start();
                 boolean ended = process.waitFor(deadline.toSeconds(), TimeUnit.SECONDS);
                 if (!ended) {
@@ -419,8 +474,13 @@ public final class Fleet implements BeforeAllCallback {
                 String output = Files.readString(out, StandardCharsets.UTF_8);
                 int exit = ended ? process.exitValue() : -1;
                 if (logged) {
-                    String text = String.format("%n%s $ %s%n%s[%s after %d s]%n", started, String.join(" ", command), output,
-                            ended ? "exit " + exit : "stopped: still running", Duration.between(started, Instant.now()).toSeconds());
+                    String text = String.format(
+                            "%n%s $ %s%n%s[%s after %d s]%n",
+                            started,
+                            String.join(" ", command),
+                            output,
+                            ended ? "exit " + exit : "stopped: still running",
+                            Duration.between(started, Instant.now()).toSeconds());
                     System.out.print(text);
                     Files.createDirectories(LOG.getParent());
                     Files.writeString(LOG, text, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -440,14 +500,17 @@ public final class Fleet implements BeforeAllCallback {
     /** What of a fleet exists on this machine: its namespaces, its bridge, its state directory. */
     static List<String> leftOver() {
         List<String> left = new ArrayList<>();
-        String namespaces = run(Duration.ofSeconds(30), List.of("ip", "netns", "list"), false).output();
+        String namespaces = run(Duration.ofSeconds(30), List.of("ip", "netns", "list"), false)
+                .output();
         for (String line : namespaces.lines().toList()) {
             String name = line.split("\\s+")[0];
             if (HOSTS.contains(name)) {
                 left.add("namespace " + name);
             }
         }
-        if (run(Duration.ofSeconds(30), List.of("ip", "link", "show", "fortress-br0"), false).exitCode() == 0) {
+        if (run(Duration.ofSeconds(30), List.of("ip", "link", "show", "fortress-br0"), false)
+                        .exitCode()
+                == 0) {
             left.add("bridge fortress-br0");
         }
         if (Files.exists(STATE)) {
@@ -473,7 +536,7 @@ public final class Fleet implements BeforeAllCallback {
 
     static Map<String, Object> json(String body) {
         try {
-            return JSON.readValue(body, new TypeReference<>() { });
+            return JSON.readValue(body, new TypeReference<>() {});
         } catch (IOException e) {
             throw new UncheckedIOException("not JSON: " + body, e);
         }

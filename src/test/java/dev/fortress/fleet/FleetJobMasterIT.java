@@ -31,8 +31,13 @@ class FleetJobMasterIT {
     void theRecurringJobsGoOnFromTheOtherWorkerWhenTheMastersHostIsKilled() {
         Jdbi db = Fleet.db();
         String master = master(db).orElseThrow(() -> new AssertionError("no JobRunr background server is alive"));
-        assertThat(master).as("the JobRunr master (oldest live background server, named after its host)").isIn(Fleet.WORKERS);
-        String survivor = Fleet.WORKERS.stream().filter(w -> !w.equals(master)).findFirst().orElseThrow();
+        assertThat(master)
+                .as("the JobRunr master (oldest live background server, named after its host)")
+                .isIn(Fleet.WORKERS);
+        String survivor = Fleet.WORKERS.stream()
+                .filter(w -> !w.equals(master))
+                .findFirst()
+                .orElseThrow();
         double survivorRuns = Fleet.metric(survivor, "fortress_transactions_rollups_runs_total");
         Timestamp lastBefore = lastRollupSucceeded(db);
         assertThat(lastBefore).as("a rollups run succeeded before the kill").isNotNull();
@@ -43,11 +48,16 @@ class FleetJobMasterIT {
         try {
             Fleet.clusterOk(Duration.ofMinutes(2), "kill", master);
             killed = Instant.now();
-            assertThat(Fleet.javaPid(master)).as(master + " runs no JVM after the kill").isEmpty();
+            assertThat(Fleet.javaPid(master))
+                    .as(master + " runs no JVM after the kill")
+                    .isEmpty();
             // JobRunr: a server without a heartbeat for 4 poll intervals (20 s) is gone; then a rollups
             // run is due within an interval (10 s). Three minutes is a deadline for a failure, not a bound.
-            firstAfter = Await.await("a rollups run created after the kill, succeeded", Duration.ofMinutes(3),
-                    () -> firstRollupCreatedAfter(db, killed), Objects::nonNull);
+            firstAfter = Await.await(
+                    "a rollups run created after the kill, succeeded",
+                    Duration.ofMinutes(3),
+                    () -> firstRollupCreatedAfter(db, killed),
+                    Objects::nonNull);
             masterAfter = master(db);
         } finally {
             Fleet.clusterOk(Duration.ofMinutes(6), "start", master);
@@ -55,20 +65,36 @@ class FleetJobMasterIT {
 
         Duration resumed = Duration.between(killed, firstAfter.toInstant());
         // A run the kill cut off is orphaned and fails (the next run is its retry); those scheduled after it may not.
-        long failed = db.withHandle(h -> h.select("select count(*) from jobrunr_jobs where recurringjobid is not null "
-                + "and state = 'FAILED' and createdat > ?", Timestamp.from(killed)).mapTo(Long.class).one());
+        long failed = db.withHandle(h -> h.select(
+                        "select count(*) from jobrunr_jobs where recurringjobid is not null "
+                                + "and state = 'FAILED' and createdat > ?",
+                        Timestamp.from(killed))
+                .mapTo(Long.class)
+                .one());
         double survivorRan = Fleet.metric(survivor, "fortress_transactions_rollups_runs_total") - survivorRuns;
-        Fleet.summary("JobRunr master's host killed", String.format("master %s killed; %s master after it: %s; the last "
-                        + "rollups run before the kill ended %d s before it, the first one created after it succeeded %d s "
-                        + "after it (JobRunr's server timeout: 4 poll intervals of 5 s; rollups every 10 s); %s ran %.0f "
-                        + "rollups runs meanwhile; recurring runs scheduled after the kill that failed: %d", master, survivor,
-                masterAfter.orElse("none"), Duration.between(lastBefore.toInstant(), killed).toSeconds(),
-                resumed.toSeconds(), survivor, survivorRan, failed));
+        Fleet.summary(
+                "JobRunr master's host killed",
+                String.format(
+                        "master %s killed; %s master after it: %s; the last "
+                                + "rollups run before the kill ended %d s before it, the first one created after it succeeded %d s "
+                                + "after it (JobRunr's server timeout: 4 poll intervals of 5 s; rollups every 10 s); %s ran %.0f "
+                                + "rollups runs meanwhile; recurring runs scheduled after the kill that failed: %d",
+                        master,
+                        survivor,
+                        masterAfter.orElse("none"),
+                        Duration.between(lastBefore.toInstant(), killed).toSeconds(),
+                        resumed.toSeconds(),
+                        survivor,
+                        survivorRan,
+                        failed));
 
         assertThat(masterAfter).as("the JobRunr master after the kill").contains(survivor);
-        assertThat(survivorRan).as(survivor + " ran the rollups after the kill (fortress_transactions_rollups_runs_total)")
+        assertThat(survivorRan)
+                .as(survivor + " ran the rollups after the kill (fortress_transactions_rollups_runs_total)")
                 .isPositive();
-        assertThat(failed).as("recurring job runs scheduled after the kill that failed").isZero();
+        assertThat(failed)
+                .as("recurring job runs scheduled after the kill that failed")
+                .isZero();
     }
 
     /** The live background server that has run longest: JobRunr's master, by its name (the host's). */
@@ -76,17 +102,26 @@ class FleetJobMasterIT {
         return db.withHandle(h -> h.select("select trim(name) from jobrunr_backgroundjobservers where running = 1 "
                         + "and lastheartbeat > (select max(lastheartbeat) from jobrunr_backgroundjobservers) - interval '12 seconds' "
                         + "order by firstheartbeat limit 1")
-                .mapTo(String.class).findOne());
+                .mapTo(String.class)
+                .findOne());
     }
 
     private static Timestamp lastRollupSucceeded(Jdbi db) {
-        return db.withHandle(h -> h.select("select max(updatedat) from jobrunr_jobs where recurringjobid = ? "
-                + "and state = 'SUCCEEDED'", ROLLUPS).mapTo(Timestamp.class).one());
+        return db.withHandle(h -> h.select(
+                        "select max(updatedat) from jobrunr_jobs where recurringjobid = ? " + "and state = 'SUCCEEDED'",
+                        ROLLUPS)
+                .mapTo(Timestamp.class)
+                .one());
     }
 
     /** When the first rollups run created after {@code instant} succeeded, or null (none yet). */
     private static Timestamp firstRollupCreatedAfter(Jdbi db, Instant instant) {
-        return db.withHandle(h -> h.select("select min(updatedat) from jobrunr_jobs where recurringjobid = ? "
-                + "and state = 'SUCCEEDED' and createdat > ?", ROLLUPS, Timestamp.from(instant)).mapTo(Timestamp.class).one());
+        return db.withHandle(h -> h.select(
+                        "select min(updatedat) from jobrunr_jobs where recurringjobid = ? "
+                                + "and state = 'SUCCEEDED' and createdat > ?",
+                        ROLLUPS,
+                        Timestamp.from(instant))
+                .mapTo(Timestamp.class)
+                .one());
     }
 }

@@ -35,15 +35,22 @@ final class FleetLoad {
     private static final Duration THINK = Duration.ofMillis(10);
 
     /** A request: its route (for the report), its key (an Idempotency-Key, or null), how to send it. */
-    record Request(String route, String key, Supplier<HttpResponse<String>> send) {
-    }
+    record Request(String route, String key, Supplier<HttpResponse<String>> send) {}
 
     /**
      * One request as its client saw it: status -1 and {@code error} for a client-side failure (no answer);
      * {@code cache} the answer's X-Cache (hit or miss on the stats), else null.
      */
-    record Call(String route, String key, long started, long ended, int status, String body, boolean replayed,
-                String cache, String error) {
+    record Call(
+            String route,
+            String key,
+            long started,
+            long ended,
+            int status,
+            String body,
+            boolean replayed,
+            String cache,
+            String error) {
 
         boolean ok() {
             return status >= 200 && status < 300;
@@ -121,8 +128,10 @@ final class FleetLoad {
 
     /** A user of organisation 7 of its own ({@code <prefix>@fleet.test}), created through {@code lb}: its id. */
     static long newUser(Http lb, String prefix) {
-        HttpResponse<String> created = lb.postJson("/users", "{\"email\":\"" + prefix + "@fleet.test\",\"role\":\"member\","
-                + "\"orgId\":" + Fleet.ORG + ",\"age\":30}");
+        HttpResponse<String> created = lb.postJson(
+                "/users",
+                "{\"email\":\"" + prefix + "@fleet.test\",\"role\":\"member\"," + "\"orgId\":" + Fleet.ORG
+                        + ",\"age\":30}");
         if (created.statusCode() != 201) {
             throw new AssertionError("POST /users answered " + created.statusCode() + ": " + created.body());
         }
@@ -139,9 +148,13 @@ final class FleetLoad {
                 String key = prefix + "-" + n;
                 String body = "{\"userId\":" + user + ",\"amount\":\"" + (n % 1000) + ".25\",\"createdAt\":\""
                         + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\"}";
-                return new Request("POST /transactions", key, () -> lb.send(HttpRequest.newBuilder(lb.uri("/transactions"))
-                        .header("Content-Type", "application/json").header("Idempotency-Key", key)
-                        .POST(HttpRequest.BodyPublishers.ofString(body))));
+                return new Request(
+                        "POST /transactions",
+                        key,
+                        () -> lb.send(HttpRequest.newBuilder(lb.uri("/transactions"))
+                                .header("Content-Type", "application/json")
+                                .header("Idempotency-Key", key)
+                                .POST(HttpRequest.BodyPublishers.ofString(body))));
             }
             if (n % 5 == 1) {
                 return new Request("GET /orgs/{id}/stats", null, () -> lb.get("/orgs/" + Fleet.ORG + "/stats"));
@@ -152,20 +165,27 @@ final class FleetLoad {
 
     /** The ids of the transactions that {@code calls}' keyed writes were answered 201 with, in order. */
     static List<Long> acknowledgedWrites(List<Call> calls) {
-        return calls.stream().filter(c -> c.key() != null && c.status() == 201)
-                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue()).toList();
+        return calls.stream()
+                .filter(c -> c.key() != null && c.status() == 201)
+                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue())
+                .toList();
     }
 
     /** The ids of {@code user}'s rows in {@code transactions} on the primary. */
     static List<Long> transactionRows(long user) {
-        return Fleet.db().withHandle(h -> h.select("select id from transactions where user_id = ?", user)
-                .mapTo(Long.class).list());
+        return Fleet.db()
+                .withHandle(h -> h.select("select id from transactions where user_id = ?", user)
+                        .mapTo(Long.class)
+                        .list());
     }
 
     /** How many calls got each status ("no answer" for a client-side failure), for a summary line. */
     static Map<String, Long> byStatus(List<Call> calls) {
-        return calls.stream().collect(Collectors.groupingBy(
-                c -> c.status() < 0 ? "no answer" : String.valueOf(c.status()), TreeMap::new, Collectors.counting()));
+        return calls.stream()
+                .collect(Collectors.groupingBy(
+                        c -> c.status() < 0 ? "no answer" : String.valueOf(c.status()),
+                        TreeMap::new,
+                        Collectors.counting()));
     }
 
     private void send(Request request) {
@@ -174,13 +194,27 @@ final class FleetLoad {
         try {
             HttpResponse<String> response = request.send().get();
             boolean write = !"GET".equals(response.request().method());
-            call = new Call(request.route(), request.key(), started, System.nanoTime(), response.statusCode(),
+            call = new Call(
+                    request.route(),
+                    request.key(),
+                    started,
+                    System.nanoTime(),
+                    response.statusCode(),
                     write || response.statusCode() >= 300 ? response.body() : null,
                     response.headers().firstValue("Idempotent-Replayed").isPresent(),
-                    response.headers().firstValue("X-Cache").orElse(null), null);
+                    response.headers().firstValue("X-Cache").orElse(null),
+                    null);
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            call = new Call(request.route(), request.key(), started, System.nanoTime(), -1, null, false, null,
+            call = new Call(
+                    request.route(),
+                    request.key(),
+                    started,
+                    System.nanoTime(),
+                    -1,
+                    null,
+                    false,
+                    null,
                     cause.getClass().getSimpleName() + ": " + cause.getMessage());
         }
         calls.add(call);

@@ -37,15 +37,17 @@ class FleetPrimaryImportIT {
         String domain = "primary-import-" + UUID.randomUUID().toString().substring(0, 8) + ".fleet.test";
         FleetWorkerKillIT.Csv csv = FleetWorkerKillIT.Csv.generate(ROWS, domain);
         HttpResponse<String> accepted = lb.send(HttpRequest.newBuilder(lb.uri("/imports"))
-                .header("Content-Type", "text/csv").timeout(Duration.ofMinutes(3))
+                .header("Content-Type", "text/csv")
+                .timeout(Duration.ofMinutes(3))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(csv.bytes())));
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String id = (String) Http.json(accepted).get("importId");
         AtomicLong unavailable = new AtomicLong();
 
-        Map<String, Object> midway = poll(lb, id, Duration.ofMinutes(5), unavailable,
-                s -> imported(s) > 0 || FleetWorkerKillIT.finished(s));
-        assertThat(midway).as("the import must still be running when the primary is killed")
+        Map<String, Object> midway =
+                poll(lb, id, Duration.ofMinutes(5), unavailable, s -> imported(s) > 0 || FleetWorkerKillIT.finished(s));
+        assertThat(midway)
+                .as("the import must still be running when the primary is killed")
                 .containsEntry("status", "processing");
         String victim = Fleet.primary();
         Fleet.clusterOk(Duration.ofMinutes(2), "kill", victim);
@@ -57,28 +59,48 @@ class FleetPrimaryImportIT {
             Fleet.clusterOk(Duration.ofMinutes(6), "start", victim);
         }
         Duration recovery = Duration.ofNanos(System.nanoTime() - killedAt);
-        long users = Fleet.db().withHandle(h -> h.select("select count(*) from users where email like ?", "%@" + domain)
-                .mapTo(Long.class).one());
-        long distinct = Fleet.db().withHandle(h -> h.select("select count(distinct lower(email)) from users where email like ?",
-                "%@" + domain).mapTo(Long.class).one());
+        long users = Fleet.db()
+                .withHandle(h -> h.select("select count(*) from users where email like ?", "%@" + domain)
+                        .mapTo(Long.class)
+                        .one());
+        long distinct = Fleet.db()
+                .withHandle(h -> h.select(
+                                "select count(distinct lower(email)) from users where email like ?", "%@" + domain)
+                        .mapTo(Long.class)
+                        .one());
         FaultSummary summary = new FaultSummary("5d. primary's host killed during an import (JobRunr on PostgreSQL)");
         summary.record(accepted.statusCode());
-        summary.report(csv.valid() - Math.min(users, csv.valid()), users - distinct, recovery, String.format(
-                "%,d-row import through 127.0.0.1:8090, %s killed with %,d rows committed, %s promoted; it ended %s with "
-                        + "%,d rows imported, %,d in users, %,d distinct; GET /imports/{id} answered 503 %d times meanwhile",
-                ROWS, victim, imported(midway), Fleet.primary(), done.get("status"), imported(done), users, distinct,
-                unavailable.get()));
+        summary.report(
+                csv.valid() - Math.min(users, csv.valid()),
+                users - distinct,
+                recovery,
+                String.format(
+                        "%,d-row import through 127.0.0.1:8090, %s killed with %,d rows committed, %s promoted; it ended %s with "
+                                + "%,d rows imported, %,d in users, %,d distinct; GET /imports/{id} answered 503 %d times meanwhile",
+                        ROWS,
+                        victim,
+                        imported(midway),
+                        Fleet.primary(),
+                        done.get("status"),
+                        imported(done),
+                        users,
+                        distinct,
+                        unavailable.get()));
 
-        assertThat(done).as("the import, finished after the failover").containsEntry("status", "succeeded")
+        assertThat(done)
+                .as("the import, finished after the failover")
+                .containsEntry("status", "succeeded")
                 .containsEntry("rowsImported", (int) csv.valid());
         assertThat(users).as("every valid row in users, once").isEqualTo(csv.valid());
         assertThat(distinct).as("no email twice").isEqualTo(users);
-        assertThat(errorLines(done)).as("exactly the planted bad lines are reported").isEqualTo(csv.badLines());
+        assertThat(errorLines(done))
+                .as("exactly the planted bad lines are reported")
+                .isEqualTo(csv.badLines());
     }
 
     /** Polls the import until {@code until}; a 503 (no primary to read it on) is counted and polled again. */
-    private static Map<String, Object> poll(Http lb, String id, Duration timeout, AtomicLong unavailable,
-                                            Predicate<Map<String, Object>> until) {
+    private static Map<String, Object> poll(
+            Http lb, String id, Duration timeout, AtomicLong unavailable, Predicate<Map<String, Object>> until) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             HttpResponse<String> response = lb.get("/imports/" + id);
@@ -92,7 +114,8 @@ class FleetPrimaryImportIT {
                 }
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("import " + id + " not done " + timeout.toSeconds() + " s on: " + response.body());
+                throw new AssertionError(
+                        "import " + id + " not done " + timeout.toSeconds() + " s on: " + response.body());
             }
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
         }

@@ -54,34 +54,58 @@ class FleetPrimaryKillIT {
         }
 
         KeyedWriters.Outcome outcome = KeyedWriters.Outcome.of(attempts, user, killStarted);
-        long lastFailure = outcome.failed().stream().mapToLong(KeyedWriters.Attempt::ended).max().orElse(killEnded);
-        FaultSummary summary = new FaultSummary("5a. primary's host killed under keyed writes (pg_auto_failover, "
-                + "synchronous replication)");
+        long lastFailure = outcome.failed().stream()
+                .mapToLong(KeyedWriters.Attempt::ended)
+                .max()
+                .orElse(killEnded);
+        FaultSummary summary = new FaultSummary(
+                "5a. primary's host killed under keyed writes (pg_auto_failover, " + "synchronous replication)");
         attempts.forEach(a -> summary.record(a.status()));
-        summary.report(outcome.lost(), outcome.extra(), outcome.unavailable(), String.format("bin/cluster kill %s, %s "
-                        + "promoted; writes unavailable %.1f s (longest time without an acknowledgement after the kill); "
-                        + "%d attempts failed (%s), the last %.1f s after the kill; %d keys acknowledged, %d rows; %s",
-                victim, promoted, outcome.unavailable().toMillis() / 1000.0, outcome.failed().size(),
-                outcome.failedByStatus(), (lastFailure - killEnded) / 1e9, outcome.idsByKey().size(), outcome.rows().size(),
-                Fleet.failoverTimeline(killedAt, victim, promoted)));
+        summary.report(
+                outcome.lost(),
+                outcome.extra(),
+                outcome.unavailable(),
+                String.format(
+                        "bin/cluster kill %s, %s "
+                                + "promoted; writes unavailable %.1f s (longest time without an acknowledgement after the kill); "
+                                + "%d attempts failed (%s), the last %.1f s after the kill; %d keys acknowledged, %d rows; %s",
+                        victim,
+                        promoted,
+                        outcome.unavailable().toMillis() / 1000.0,
+                        outcome.failed().size(),
+                        outcome.failedByStatus(),
+                        (lastFailure - killEnded) / 1e9,
+                        outcome.idsByKey().size(),
+                        outcome.rows().size(),
+                        Fleet.failoverTimeline(killedAt, victim, promoted)));
 
         assertThat(promoted).as("a standby was promoted").isNotEqualTo(victim);
-        assertThat(outcome.idsByKey().values()).as("each key acknowledged with one transaction (replays give the same)")
+        assertThat(outcome.idsByKey().values())
+                .as("each key acknowledged with one transaction (replays give the same)")
                 .allMatch(ids -> ids.size() == 1);
-        assertThat(outcome.lost()).as("acknowledged writes lost (synchronous replication)").isZero();
-        assertThat(outcome.rows()).as("rows of the load's user: one per acknowledged key, none twice")
-                .doesNotHaveDuplicates().hasSize(outcome.idsByKey().size());
-        assertThat(outcome.failed()).as("failed attempts: 503 with Retry-After while there was no primary, 409 for a "
+        assertThat(outcome.lost())
+                .as("acknowledged writes lost (synchronous replication)")
+                .isZero();
+        assertThat(outcome.rows())
+                .as("rows of the load's user: one per acknowledged key, none twice")
+                .doesNotHaveDuplicates()
+                .hasSize(outcome.idsByKey().size());
+        assertThat(outcome.failed())
+                .as("failed attempts: 503 with Retry-After while there was no primary, 409 for a "
                         + "key whose earlier attempt the server still runs (docs/api.md), or no answer within the client's "
-                        + "timeout").allMatch(KeyedWriters.Outcome::retryable);
+                        + "timeout")
+                .allMatch(KeyedWriters.Outcome::retryable);
         assertThat(outcome.failed()).as("failures only after the kill began").allMatch(a -> a.ended() > killStarted);
         List<KeyedWriters.Attempt> tail = attempts.subList(Math.max(0, attempts.size() - AFTER), attempts.size());
-        assertThat(tail).as("the last " + AFTER + " attempts, on the new primary").allMatch(KeyedWriters.Attempt::ok);
+        assertThat(tail)
+                .as("the last " + AFTER + " attempts, on the new primary")
+                .allMatch(KeyedWriters.Attempt::ok);
 
         // The old primary comes back: it rejoins as a standby by itself and the API reads from it again.
         Fleet.clusterOk(Duration.ofMinutes(6), "start", victim);
         String replica = Fleet.awaitStandbyServingReads(victim);
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
-                .as(victim + " is no primary for api1").isZero();
+                .as(victim + " is no primary for api1")
+                .isZero();
     }
 }

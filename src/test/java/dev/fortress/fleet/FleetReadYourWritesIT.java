@@ -29,6 +29,7 @@ class FleetReadYourWritesIT {
 
     /** Well under orgs.statsTtl (300 s): a read that waited out the cache entry would fail. */
     private static final Duration DEADLINE = Duration.ofSeconds(30);
+
     private static final String TOKEN = "X-Consistency-Token";
 
     @Test
@@ -38,16 +39,26 @@ class FleetReadYourWritesIT {
             Http writer = Fleet.api(pair.get(0));
             Http reader = Fleet.api(pair.get(1));
             HttpResponse<String> created = createUser(writer);
-            String token = Fleet.header(created, TOKEN).orElseThrow(() -> new AssertionError("no " + TOKEN + " on a 201"));
+            String token =
+                    Fleet.header(created, TOKEN).orElseThrow(() -> new AssertionError("no " + TOKEN + " on a 201"));
             long id = ((Number) Http.json(created).get("id")).longValue();
 
-            HttpResponse<String> read = reader.send(HttpRequest.newBuilder(reader.uri("/users/" + id)).header(TOKEN, token).GET());
-            assertThat(read.statusCode()).as("GET /users/%d through %s with the token %s returned by %s: %s", id,
-                    pair.get(1), token, pair.get(0), read.body()).isEqualTo(200);
-            assertThat(Http.json(read)).as("the user read through " + pair.get(1)).isEqualTo(Http.json(created));
+            HttpResponse<String> read = reader.send(HttpRequest.newBuilder(reader.uri("/users/" + id))
+                    .header(TOKEN, token)
+                    .GET());
+            assertThat(read.statusCode())
+                    .as(
+                            "GET /users/%d through %s with the token %s returned by %s: %s",
+                            id, pair.get(1), token, pair.get(0), read.body())
+                    .isEqualTo(200);
+            assertThat(Http.json(read))
+                    .as("the user read through " + pair.get(1))
+                    .isEqualTo(Http.json(created));
         }
-        Fleet.summary("read your writes", "a user written through each of api1, api2, api3 read back through the next "
-                + "one with its consistency token: 200 and the same body, 3 of 3");
+        Fleet.summary(
+                "read your writes",
+                "a user written through each of api1, api2, api3 read back through the next "
+                        + "one with its consistency token: 200 and the same body, 3 of 3");
     }
 
     @Test
@@ -56,7 +67,8 @@ class FleetReadYourWritesIT {
         Http api2 = Fleet.api("api2");
         String stats = "/orgs/" + Fleet.ORG + "/stats";
         // Cached: api2 reads them from Redis.
-        HttpResponse<String> cached = poll(api2, stats, null, r -> "hit".equals(Fleet.header(r, "X-Cache").orElse("")));
+        HttpResponse<String> cached = poll(
+                api2, stats, null, r -> "hit".equals(Fleet.header(r, "X-Cache").orElse("")));
         long usersBefore = users(cached);
 
         HttpResponse<String> created = createUser(api1);
@@ -66,9 +78,16 @@ class FleetReadYourWritesIT {
             reads[0]++;
             return users(r) == usersBefore + 1;
         });
-        Fleet.summary("stats across instances", String.format("stats of organisation %d cached through api2 (%d users); "
-                        + "a user written through api1; api2 then answered %d users (X-Cache: %s) at its read %d after the write",
-                Fleet.ORG, usersBefore, users(after), Fleet.header(after, "X-Cache").orElse("?"), reads[0]));
+        Fleet.summary(
+                "stats across instances",
+                String.format(
+                        "stats of organisation %d cached through api2 (%d users); "
+                                + "a user written through api1; api2 then answered %d users (X-Cache: %s) at its read %d after the write",
+                        Fleet.ORG,
+                        usersBefore,
+                        users(after),
+                        Fleet.header(after, "X-Cache").orElse("?"),
+                        reads[0]));
         assertThat(users(after)).isEqualTo(usersBefore + 1);
     }
 
@@ -78,39 +97,50 @@ class FleetReadYourWritesIT {
         Http api2 = Fleet.api("api2");
         long user = ((Number) Http.json(createUser(api1)).get("id")).longValue();
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        String window = "/transactions/summary?from=" + now.truncatedTo(ChronoUnit.HOURS).minus(1, ChronoUnit.HOURS)
-                + "&to=" + now.truncatedTo(ChronoUnit.HOURS).plus(2, ChronoUnit.HOURS);
+        String window = "/transactions/summary?from="
+                + now.truncatedTo(ChronoUnit.HOURS).minus(1, ChronoUnit.HOURS) + "&to="
+                + now.truncatedTo(ChronoUnit.HOURS).plus(2, ChronoUnit.HOURS);
         HttpResponse<String> before = api2.get(window);
         assertThat(before.statusCode()).as(before.body()).isEqualTo(200);
         long countBefore = count(before);
         BigDecimal sumBefore = sum(before);
 
-        HttpResponse<String> written = api1.postJson("/transactions", "{\"userId\":" + user + ",\"amount\":\"12.34\","
-                + "\"createdAt\":\"" + now + "\"}");
+        HttpResponse<String> written = api1.postJson(
+                "/transactions", "{\"userId\":" + user + ",\"amount\":\"12.34\"," + "\"createdAt\":\"" + now + "\"}");
         assertThat(written.statusCode()).as(written.body()).isEqualTo(201);
         String token = Fleet.header(written, TOKEN).orElseThrow();
         long id = ((Number) Http.json(written).get("id")).longValue();
 
         HttpResponse<String> listed = api2.send(HttpRequest.newBuilder(api2.uri("/transactions?userId=" + user))
-                .header(TOKEN, token).GET());
+                .header(TOKEN, token)
+                .GET());
         assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
-        assertThat(listed.body()).as("the user's transactions read through api2 with the token").contains("\"id\":" + id);
+        assertThat(listed.body())
+                .as("the user's transactions read through api2 with the token")
+                .contains("\"id\":" + id);
         HttpResponse<String> after = poll(api2, window, token, r -> count(r) == countBefore + 1);
-        Fleet.summary("summary across instances", String.format("a transaction of 12.34 written through api1; api2's "
-                + "summary of the hour: %d -> %d transactions, %s -> %s", countBefore, count(after), sumBefore, sum(after)));
+        Fleet.summary(
+                "summary across instances",
+                String.format(
+                        "a transaction of 12.34 written through api1; api2's "
+                                + "summary of the hour: %d -> %d transactions, %s -> %s",
+                        countBefore, count(after), sumBefore, sum(after)));
         assertThat(count(after)).isEqualTo(countBefore + 1);
         assertThat(sum(after)).isEqualByComparingTo(sumBefore.add(new BigDecimal("12.34")));
     }
 
     private static HttpResponse<String> createUser(Http api) {
-        HttpResponse<String> created = api.postJson("/users", "{\"email\":\"ryw-" + UUID.randomUUID() + "@fleet.test\","
-                + "\"role\":\"member\",\"orgId\":" + Fleet.ORG + ",\"age\":41}");
+        HttpResponse<String> created = api.postJson(
+                "/users",
+                "{\"email\":\"ryw-" + UUID.randomUUID() + "@fleet.test\"," + "\"role\":\"member\",\"orgId\":"
+                        + Fleet.ORG + ",\"age\":41}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         return created;
     }
 
     /** GETs {@code path} (with {@code token} if any) until an answer is 200 and matches, or the deadline. */
-    private static HttpResponse<String> poll(Http api, String path, String token, Predicate<HttpResponse<String>> until) {
+    private static HttpResponse<String> poll(
+            Http api, String path, String token, Predicate<HttpResponse<String>> until) {
         long deadline = System.nanoTime() + DEADLINE.toNanos();
         while (true) {
             HttpRequest.Builder request = HttpRequest.newBuilder(api.uri(path)).GET();
@@ -123,8 +153,8 @@ class FleetReadYourWritesIT {
                 return response;
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError(api.uri(path) + " still answers " + response.body() + " after "
-                        + DEADLINE.toSeconds() + " s");
+                throw new AssertionError(
+                        api.uri(path) + " still answers " + response.body() + " after " + DEADLINE.toSeconds() + " s");
             }
             LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }

@@ -26,10 +26,14 @@ class FleetRebuildIT {
         Http lb = Fleet.lb();
         String run = "rebuild-" + UUID.randomUUID().toString().substring(0, 8);
         String primary = Fleet.primary();
-        String standby = Fleet.DB_HOSTS.stream().filter(h -> !h.equals(primary)).findFirst().orElseThrow();
+        String standby = Fleet.DB_HOSTS.stream()
+                .filter(h -> !h.equals(primary))
+                .findFirst()
+                .orElseThrow();
 
         Fleet.Result refused = Fleet.cluster(Duration.ofMinutes(1), "rebuild", primary);
-        assertThat(refused.exitCode()).as("bin/cluster rebuild of the primary " + primary + ": " + refused.output())
+        assertThat(refused.exitCode())
+                .as("bin/cluster rebuild of the primary " + primary + ": " + refused.output())
                 .isNotZero();
         assertThat(refused.output()).contains(primary + " is the primary");
 
@@ -38,23 +42,35 @@ class FleetRebuildIT {
         long after = FleetLoad.newUser(lb, run + "-after");
 
         Jdbi direct = Fleet.db(standby);
-        boolean inRecovery = direct.withHandle(h -> h.select("select pg_is_in_recovery()").mapTo(Boolean.class).one());
+        boolean inRecovery = direct.withHandle(
+                h -> h.select("select pg_is_in_recovery()").mapTo(Boolean.class).one());
         assertThat(inRecovery).as(standby + " in recovery").isTrue();
-        assertThat(email(direct, before)).as("the user written before the rebuild, on " + standby)
+        assertThat(email(direct, before))
+                .as("the user written before the rebuild, on " + standby)
                 .contains(run + "-before@fleet.test");
-        Optional<String> streamed = Await.await("the user written after the rebuild on " + standby, Duration.ofMinutes(1),
-                () -> email(direct, after), Optional::isPresent);
+        Optional<String> streamed = Await.await(
+                "the user written after the rebuild on " + standby,
+                Duration.ofMinutes(1),
+                () -> email(direct, after),
+                Optional::isPresent);
         assertThat(streamed).contains(run + "-after@fleet.test");
 
         String replica = Fleet.awaitStandbyServingReads(standby);
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
-                .as(standby + " is no primary for api1").isZero();
-        Fleet.summary("standby rebuilt", String.format("`bin/cluster rebuild %s` (primary %s; refused for the primary): "
-                + "a streaming standby again with the user written before it and the one written after, and api1 reads "
-                + "from it", standby, primary));
+                .as(standby + " is no primary for api1")
+                .isZero();
+        Fleet.summary(
+                "standby rebuilt",
+                String.format(
+                        "`bin/cluster rebuild %s` (primary %s; refused for the primary): "
+                                + "a streaming standby again with the user written before it and the one written after, and api1 reads "
+                                + "from it",
+                        standby, primary));
     }
 
     private static Optional<String> email(Jdbi db, long id) {
-        return db.withHandle(h -> h.select("select email from users where id = ?", id).mapTo(String.class).findOne());
+        return db.withHandle(h -> h.select("select email from users where id = ?", id)
+                .mapTo(String.class)
+                .findOne());
     }
 }

@@ -60,23 +60,45 @@ class FleetRollIT {
         long replayed = writes.stream().filter(Call::replayed).count();
         long lbRetries = Fleet.haproxyStat("fortress_api", "BACKEND", "wretr") - retries;
         long lbRedispatches = Fleet.haproxyStat("fortress_api", "BACKEND", "wredis") - redispatches;
-        Fleet.summary("roll under load", String.format("%d requests by %d clients through 127.0.0.1:8090, answers %s; "
-                        + "%d keyed POST /transactions (%d replayed), %d rows; HAProxy retried %d and redispatched %d; "
-                        + "the roll took %d s", calls.size(), CLIENTS, byStatus, writes.size(), replayed, rows.size(),
-                lbRetries, lbRedispatches, rollTook.toSeconds()));
+        Fleet.summary(
+                "roll under load",
+                String.format(
+                        "%d requests by %d clients through 127.0.0.1:8090, answers %s; "
+                                + "%d keyed POST /transactions (%d replayed), %d rows; HAProxy retried %d and redispatched %d; "
+                                + "the roll took %d s",
+                        calls.size(),
+                        CLIENTS,
+                        byStatus,
+                        writes.size(),
+                        replayed,
+                        rows.size(),
+                        lbRetries,
+                        lbRedispatches,
+                        rollTook.toSeconds()));
 
-        assertThat(roll).as("the roll went through api1, api2 and api3").contains("roll: api1: ready", "roll: api2: ready",
-                "roll: api3: ready", "roll: done");
-        after.forEach((api, pid) -> assertThat(pid).as(api + " runs a new JVM after the roll (was " + before.get(api) + ")")
-                .isPositive().isNotEqualTo(before.get(api)));
-        assertThat(failed).as("non-2xx answers and client-side failures (socket errors, timeouts) during the roll")
+        assertThat(roll)
+                .as("the roll went through api1, api2 and api3")
+                .contains("roll: api1: ready", "roll: api2: ready", "roll: api3: ready", "roll: done");
+        after.forEach((api, pid) -> assertThat(pid)
+                .as(api + " runs a new JVM after the roll (was " + before.get(api) + ")")
+                .isPositive()
+                .isNotEqualTo(before.get(api)));
+        assertThat(failed)
+                .as("non-2xx answers and client-side failures (socket errors, timeouts) during the roll")
                 .isEmpty();
         assertThat(writes).as("keyed writes sent").isNotEmpty();
-        assertThat(Fleet.haproxyStat("fortress_api", "FRONTEND", "hrsp_5xx") - lb5xx).as("5xx HAProxy answered").isZero();
-        assertThat(Fleet.haproxyStat("fortress_api", "FRONTEND", "hrsp_4xx") - lb4xx).as("4xx HAProxy answered").isZero();
-        assertThat(acknowledged).as("every keyed write answered 201, each with a transaction of its own")
-                .hasSize(writes.size()).doesNotHaveDuplicates();
-        assertThat(rows).as("rows of the load's user: exactly the acknowledged writes, each once")
+        assertThat(Fleet.haproxyStat("fortress_api", "FRONTEND", "hrsp_5xx") - lb5xx)
+                .as("5xx HAProxy answered")
+                .isZero();
+        assertThat(Fleet.haproxyStat("fortress_api", "FRONTEND", "hrsp_4xx") - lb4xx)
+                .as("4xx HAProxy answered")
+                .isZero();
+        assertThat(acknowledged)
+                .as("every keyed write answered 201, each with a transaction of its own")
+                .hasSize(writes.size())
+                .doesNotHaveDuplicates();
+        assertThat(rows)
+                .as("rows of the load's user: exactly the acknowledged writes, each once")
                 .containsExactlyInAnyOrderElementsOf(acknowledged);
     }
 }

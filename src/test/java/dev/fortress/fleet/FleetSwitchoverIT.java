@@ -61,31 +61,55 @@ class FleetSwitchoverIT {
         // In flight: under way when the old primary's server went (its sessions ended), and so failed
         // with it; the target allows those and no other failure.
         long stopped = probe.stopped();
-        long inFlight = outcome.failed().stream().filter(a -> a.started() < stopped).count();
+        long inFlight =
+                outcome.failed().stream().filter(a -> a.started() < stopped).count();
         FaultSummary summary = new FaultSummary("5b. switchover under keyed writes (pg_autoctl perform switchover)");
         attempts.forEach(a -> summary.record(a.status()));
-        summary.report(outcome.lost(), outcome.extra(), outcome.unavailable(), String.format("%s -> %s in %.1f s; writes "
-                        + "unavailable %.1f s (longest time without an acknowledgement from the switchover on); %d attempts "
-                        + "failed (%s), %d of them under way when %s's server went, %.1f s in; %d keys acknowledged, %d rows%s",
-                before, after, (ended - started) / 1e9, outcome.unavailable().toMillis() / 1000.0, outcome.failed().size(),
-                outcome.failedByStatus(), inFlight, before, (stopped - started) / 1e9, outcome.idsByKey().size(),
-                outcome.rows().size(),
-                switched.contains("rebuilding it as a standby") ? "; " + before + " did not settle and was rebuilt" : ""));
+        summary.report(
+                outcome.lost(),
+                outcome.extra(),
+                outcome.unavailable(),
+                String.format(
+                        "%s -> %s in %.1f s; writes "
+                                + "unavailable %.1f s (longest time without an acknowledgement from the switchover on); %d attempts "
+                                + "failed (%s), %d of them under way when %s's server went, %.1f s in; %d keys acknowledged, %d rows%s",
+                        before,
+                        after,
+                        (ended - started) / 1e9,
+                        outcome.unavailable().toMillis() / 1000.0,
+                        outcome.failed().size(),
+                        outcome.failedByStatus(),
+                        inFlight,
+                        before,
+                        (stopped - started) / 1e9,
+                        outcome.idsByKey().size(),
+                        outcome.rows().size(),
+                        switched.contains("rebuilding it as a standby")
+                                ? "; " + before + " did not settle and was rebuilt"
+                                : ""));
 
         assertThat(after).as("another host is the primary").isNotEqualTo(before);
-        assertThat(outcome.idsByKey().values()).as("each key acknowledged with one transaction").allMatch(ids -> ids.size() == 1);
+        assertThat(outcome.idsByKey().values())
+                .as("each key acknowledged with one transaction")
+                .allMatch(ids -> ids.size() == 1);
         assertThat(outcome.lost()).as("acknowledged writes lost").isZero();
-        assertThat(outcome.rows()).as("one row per acknowledged key, none twice").doesNotHaveDuplicates()
+        assertThat(outcome.rows())
+                .as("one row per acknowledged key, none twice")
+                .doesNotHaveDuplicates()
                 .hasSize(outcome.idsByKey().size());
-        assertThat(outcome.failed()).as("failed attempts: only what a client retrying with its key expects")
+        assertThat(outcome.failed())
+                .as("failed attempts: only what a client retrying with its key expects")
                 .allMatch(KeyedWriters.Outcome::retryable);
         List<KeyedWriters.Attempt> tail = attempts.subList(Math.max(0, attempts.size() - AFTER), attempts.size());
-        assertThat(tail).as("the last " + AFTER + " attempts, on the new primary").allMatch(KeyedWriters.Attempt::ok);
+        assertThat(tail)
+                .as("the last " + AFTER + " attempts, on the new primary")
+                .allMatch(KeyedWriters.Attempt::ok);
 
         // The old primary is a standby now, and api1 reads from it again.
         String replica = Fleet.awaitStandbyServingReads(before);
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
-                .as(before + " is no primary for api1").isZero();
+                .as(before + " is no primary for api1")
+                .isZero();
     }
 
     /**
@@ -100,23 +124,27 @@ class FleetSwitchoverIT {
 
         OldPrimaryProbe(String host) {
             Handle handle = Fleet.db(host).open();
-            thread = new Thread(() -> {
-                try (handle) {
-                    while (!done) {
-                        handle.select("select 1").mapTo(Integer.class).one();
-                        LockSupport.parkNanos(PROBE_INTERVAL.toNanos());
-                    }
-                } catch (RuntimeException gone) {
-                    stopped.set(System.nanoTime());
-                }
-            }, "old-primary-probe");
+            thread = new Thread(
+                    () -> {
+                        try (handle) {
+                            while (!done) {
+                                handle.select("select 1").mapTo(Integer.class).one();
+                                LockSupport.parkNanos(PROBE_INTERVAL.toNanos());
+                            }
+                        } catch (RuntimeException gone) {
+                            stopped.set(System.nanoTime());
+                        }
+                    },
+                    "old-primary-probe");
             thread.setDaemon(true);
             thread.start();
         }
 
         /** When its session failed (System.nanoTime()); fails the test if it never did. */
         long stopped() {
-            assertThat(stopped.get()).as("the old primary's session ended during the switchover").isNotZero();
+            assertThat(stopped.get())
+                    .as("the old primary's session ended during the switchover")
+                    .isNotZero();
             return stopped.get();
         }
 

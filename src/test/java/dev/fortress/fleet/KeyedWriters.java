@@ -49,34 +49,53 @@ final class KeyedWriters {
      * longest time between two acknowledgements of new writes (answer to answer; a replay of an earlier
      * commit does not count) from {@code since} (nanoTime) on.
      */
-    record Outcome(Map<String, Set<Long>> idsByKey, List<Long> rows, long lost, long extra, List<Attempt> failed,
-                   Duration unavailable) {
+    record Outcome(
+            Map<String, Set<Long>> idsByKey,
+            List<Long> rows,
+            long lost,
+            long extra,
+            List<Attempt> failed,
+            Duration unavailable) {
 
         static Outcome of(List<Attempt> attempts, long user, long since) {
-            Map<String, Set<Long>> idsByKey = attempts.stream().filter(Attempt::ok).collect(Collectors.groupingBy(
-                    Attempt::key, Collectors.mapping(Attempt::id, Collectors.toSet())));
-            Set<Long> acknowledged = idsByKey.values().stream().flatMap(Set::stream).collect(Collectors.toSet());
+            Map<String, Set<Long>> idsByKey = attempts.stream()
+                    .filter(Attempt::ok)
+                    .collect(Collectors.groupingBy(Attempt::key, Collectors.mapping(Attempt::id, Collectors.toSet())));
+            Set<Long> acknowledged =
+                    idsByKey.values().stream().flatMap(Set::stream).collect(Collectors.toSet());
             List<Long> rows = FleetLoad.transactionRows(user);
             Set<Long> distinctRows = new HashSet<>(rows);
-            long lost = acknowledged.stream().filter(id -> !distinctRows.contains(id)).count();
-            long extra = rows.size() - acknowledged.stream().filter(distinctRows::contains).count();
+            long lost = acknowledged.stream()
+                    .filter(id -> !distinctRows.contains(id))
+                    .count();
+            long extra = rows.size()
+                    - acknowledged.stream().filter(distinctRows::contains).count();
             // New writes only: a replay of a key committed before the fault reads its stored answer, which
             // a promoted standby still in read-only mode gives while it takes no write.
-            List<Attempt> oks = attempts.stream().filter(a -> a.ok() && !a.replayed())
-                    .sorted(Comparator.comparingLong(Attempt::ended)).toList();
+            List<Attempt> oks = attempts.stream()
+                    .filter(a -> a.ok() && !a.replayed())
+                    .sorted(Comparator.comparingLong(Attempt::ended))
+                    .toList();
             long gap = 0;
             for (int i = 1; i < oks.size(); i++) {
                 if (oks.get(i).ended() > since) {
-                    gap = Math.max(gap, oks.get(i).ended() - Math.max(oks.get(i - 1).ended(), since));
+                    gap = Math.max(
+                            gap, oks.get(i).ended() - Math.max(oks.get(i - 1).ended(), since));
                 }
             }
-            return new Outcome(idsByKey, rows, lost, extra, attempts.stream().filter(a -> !a.ok()).toList(),
+            return new Outcome(
+                    idsByKey,
+                    rows,
+                    lost,
+                    extra,
+                    attempts.stream().filter(a -> !a.ok()).toList(),
                     Duration.ofNanos(gap));
         }
 
         /** The failed attempts by status ("-1": no answer), for a FAULT line. */
         Map<String, Long> failedByStatus() {
-            return failed.stream().collect(Collectors.groupingBy(a -> String.valueOf(a.status()), Collectors.counting()));
+            return failed.stream()
+                    .collect(Collectors.groupingBy(a -> String.valueOf(a.status()), Collectors.counting()));
         }
 
         /** A failure a client retrying with its key expects: 503 with Retry-After, 409 (its earlier attempt still runs), no answer. */
@@ -103,8 +122,11 @@ final class KeyedWriters {
                             acknowledged.incrementAndGet();
                             break;
                         }
-                        long pause = attempt.retryAfter() == null ? 200 : Math.min(1000, 1000L * Long.parseLong(attempt.retryAfter()));
-                        LockSupport.parkNanos(Duration.ofMillis(Math.max(100, pause)).toNanos());
+                        long pause = attempt.retryAfter() == null
+                                ? 200
+                                : Math.min(1000, 1000L * Long.parseLong(attempt.retryAfter()));
+                        LockSupport.parkNanos(
+                                Duration.ofMillis(Math.max(100, pause)).toNanos());
                     }
                 }
             });
@@ -115,11 +137,19 @@ final class KeyedWriters {
         long started = System.nanoTime();
         try {
             HttpResponse<String> response = lb.send(HttpRequest.newBuilder(lb.uri("/transactions"))
-                    .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                    .header("Content-Type", "application/json")
+                    .header("Idempotency-Key", key)
                     .POST(HttpRequest.BodyPublishers.ofString(body)));
-            Long id = response.statusCode() == 201 ? ((Number) Fleet.json(response.body()).get("id")).longValue() : null;
-            return new Attempt(key, started, System.nanoTime(), response.statusCode(),
-                    response.headers().firstValue("Retry-After").orElse(null), id,
+            Long id = response.statusCode() == 201
+                    ? ((Number) Fleet.json(response.body()).get("id")).longValue()
+                    : null;
+            return new Attempt(
+                    key,
+                    started,
+                    System.nanoTime(),
+                    response.statusCode(),
+                    response.headers().firstValue("Retry-After").orElse(null),
+                    id,
                     response.headers().firstValue("Idempotent-Replayed").isPresent());
         } catch (RuntimeException e) {
             return new Attempt(key, started, System.nanoTime(), -1, null, null, false);

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.auth.Access;
-import dev.fortress.db.LogLimiter;
 import dev.fortress.auth.Caller;
+import dev.fortress.db.LogLimiter;
 import dev.fortress.testing.Http;
 import io.dropwizard.jackson.Jackson;
 import jakarta.servlet.DispatcherType;
@@ -46,17 +46,27 @@ class DirectGetFilterExactlyOnceTest {
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();
         Caller caller = new Caller(1, 7, Set.of("read"), "fk_test", null);
-        DirectGetFilter filter = new DirectGetFilter("/things/", "", "things.get", route,
-                (authorization, address, scope, family) -> new Access.Allowed(caller), "read", "things",
-                Jackson.newObjectMapper(), new DatabaseExceptionMapper(LogLimiter.withoutSummaries()), new MetricRegistry());
+        DirectGetFilter filter = new DirectGetFilter(
+                "/things/",
+                "",
+                "things.get",
+                route,
+                (authorization, address, scope, family) -> new Access.Allowed(caller),
+                "read",
+                "things",
+                Jackson.newObjectMapper(),
+                new DatabaseExceptionMapper(LogLimiter.withoutSummaries()),
+                new MetricRegistry());
         context.addFilter(new FilterHolder(filter), "/things/*", EnumSet.of(DispatcherType.REQUEST));
-        context.addServlet(new ServletHolder(new HttpServlet() {
-            @Override
-            protected void service(HttpServletRequest request, HttpServletResponse response) {
-                handedOn.incrementAndGet();
-                response.setStatus(299);
-            }
-        }), "/*");
+        context.addServlet(
+                new ServletHolder(new HttpServlet() {
+                    @Override
+                    protected void service(HttpServletRequest request, HttpServletResponse response) {
+                        handedOn.incrementAndGet();
+                        response.setStatus(299);
+                    }
+                }),
+                "/*");
         server.setHandler(context);
         server.start();
         return new Http("127.0.0.1", connector.getLocalPort());
@@ -111,8 +121,8 @@ class DirectGetFilterExactlyOnceTest {
 
         assertThat(api.get("/things/5").body()).isEqualTo("{\"segment\":\"5\"}");
         for (String accept : new String[] {"application/json;q=0", "text/plain", "application/json, text/html"}) {
-            HttpResponse<String> answer = api.send(java.net.http.HttpRequest.newBuilder(api.uri("/things/5"))
-                    .header("Accept", accept));
+            HttpResponse<String> answer = api.send(
+                    java.net.http.HttpRequest.newBuilder(api.uri("/things/5")).header("Accept", accept));
             assertThat(answer.statusCode()).as("Accept: " + accept + " goes on").isEqualTo(299);
         }
         assertThat(api.get("/things/5/more").statusCode()).isEqualTo(299);

@@ -39,8 +39,8 @@ class DirectGetFilterTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy DATABASE = new TcpProxy(DB.host(), DB.port());
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            DATABASE.jdbcUrl(DB.name()), DATABASE.jdbcUrl(DB.name()));
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, DATABASE.jdbcUrl(DB.name()), DATABASE.jdbcUrl(DB.name()));
     private static final String ROUTE = "dev.fortress.users.UsersResource.get";
     private static final long ORG = 3;
     private static final long OTHER = 4;
@@ -59,8 +59,10 @@ class DirectGetFilterTest {
     }
 
     private Map<String, Object> created(Http caller, long org) {
-        HttpResponse<String> created = caller.postJson("/users",
-                "{\"email\":\"filter-" + System.nanoTime() + "@x.io\",\"role\":\"viewer\",\"orgId\":" + org + ",\"age\":40}");
+        HttpResponse<String> created = caller.postJson(
+                "/users",
+                "{\"email\":\"filter-" + System.nanoTime() + "@x.io\",\"role\":\"viewer\",\"orgId\":" + org
+                        + ",\"age\":40}");
         assertThat(created.statusCode()).isEqualTo(201);
         return Http.json(created);
     }
@@ -86,10 +88,15 @@ class DirectGetFilterTest {
         for (Map.Entry<String, Http> caller : callers.entrySet()) {
             long jersey = metrics.timerCount(timer + ".response.filtering");
             String filtered = answer(caller.getValue(), path, false);
-            assertThat(metrics.timerCount(timer + ".response.filtering")).as("served in front of Jersey").isEqualTo(jersey);
+            assertThat(metrics.timerCount(timer + ".response.filtering"))
+                    .as("served in front of Jersey")
+                    .isEqualTo(jersey);
             String routed = answer(caller.getValue(), path, true);
-            assertThat(metrics.timerCount(timer + ".response.filtering")).as("served by Jersey").isEqualTo(jersey + 1);
-            assertThat(filtered).as("GET " + path + " with " + caller.getKey() + ": the filter's answer is Jersey's")
+            assertThat(metrics.timerCount(timer + ".response.filtering"))
+                    .as("served by Jersey")
+                    .isEqualTo(jersey + 1);
+            assertThat(filtered)
+                    .as("GET " + path + " with " + caller.getKey() + ": the filter's answer is Jersey's")
                     .isEqualTo(routed);
         }
     }
@@ -111,11 +118,18 @@ class DirectGetFilterTest {
         Map<String, Object> user = created(api, ORG);
         Map<String, Object> others = created(anonymous.as(TestKeys.of(DB, OTHER)), OTHER);
 
-        for (String path : List.of("/users/" + user.get("id"), "/users/" + others.get("id"), "/users/987654321",
-                "/users/abc", "/users/-1", "/users/99999999999999999999")) {
+        for (String path : List.of(
+                "/users/" + user.get("id"),
+                "/users/" + others.get("id"),
+                "/users/987654321",
+                "/users/abc",
+                "/users/-1",
+                "/users/99999999999999999999")) {
             sameThroughBoth(callers(), path, ROUTE);
         }
-        assertThat(answer(api, "/users/" + user.get("id"), false)).startsWith("200 ").endsWith(" " + Json.of(user));
+        assertThat(answer(api, "/users/" + user.get("id"), false))
+                .startsWith("200 ")
+                .endsWith(" " + Json.of(user));
         assertThat(answer(api, "/users/" + others.get("id"), false))
                 .endsWith("{\"code\":404,\"message\":\"user " + others.get("id") + " not found\"}");
     }
@@ -125,7 +139,8 @@ class DirectGetFilterTest {
     void orgStatsAnswerTheSameThroughTheFilterAndThroughJersey() {
         String stats = "dev.fortress.orgs.OrgsResource.stats";
         created(api, ORG);
-        assertThat(answer(api, "/orgs/" + ORG + "/stats", false)).as("the first read fills the cache")
+        assertThat(answer(api, "/orgs/" + ORG + "/stats", false))
+                .as("the first read fills the cache")
                 .contains("x-cache=[miss]");
         answer(anonymous.as(TestKeys.of(DB, OTHER)), "/orgs/" + OTHER + "/stats", false); // so is the other's
         for (String path : List.of("/orgs/" + ORG + "/stats", "/orgs/" + OTHER + "/stats", "/orgs/three/stats")) {
@@ -147,7 +162,8 @@ class DirectGetFilterTest {
         assertThat(api.get("/users/987654321").statusCode()).isEqualTo(404);
         assertThat(anonymous.get("/users/" + user.get("id")).statusCode()).isEqualTo(401);
 
-        assertThat(metrics.timerCount(ROUTE)).as("the method's timer: the two that reached the method")
+        assertThat(metrics.timerCount(ROUTE))
+                .as("the method's timer: the two that reached the method")
                 .isEqualTo(timed + 2);
         assertThat(metrics.timerCount(ROUTE + ".total")).as("every request").isEqualTo(totals + 3);
         assertThat(metrics.meter(ROUTE + ".2xx-responses")).isEqualTo(ok + 1);
@@ -162,18 +178,26 @@ class DirectGetFilterTest {
         long jersey = metrics.timerCount(ROUTE + ".response.filtering");
         List<String> accepts = List.of("text/plain", "application/json;q=0", "text/html;q=1, application/json;q=0.5");
         for (String accept : accepts) {
-            statuses.put(accept, api.send(HttpRequest.newBuilder(api.uri("/users/" + user.get("id")))
-                    .header("Accept", accept)).statusCode());
+            statuses.put(
+                    accept,
+                    api.send(HttpRequest.newBuilder(api.uri("/users/" + user.get("id")))
+                                    .header("Accept", accept))
+                            .statusCode());
         }
         assertThat(metrics.timerCount(ROUTE + ".response.filtering"))
                 .as("the two served went through Jersey's filters (its 406 is answered before the method is matched)")
                 .isEqualTo(jersey + 2);
         // Jersey 3.1 ignores a quality of 0 and serves JSON; the filter, which used to match "application/json"
         // anywhere in the header, now leaves every such decision to Jersey, so both answer alike.
-        assertThat(statuses).as("by Accept header").containsOnly(Map.entry("text/plain", 406),
-                Map.entry("application/json;q=0", 200), Map.entry("text/html;q=1, application/json;q=0.5", 200));
+        assertThat(statuses)
+                .as("by Accept header")
+                .containsOnly(
+                        Map.entry("text/plain", 406),
+                        Map.entry("application/json;q=0", 200),
+                        Map.entry("text/html;q=1, application/json;q=0.5", 200));
         // Percent-encoded digits, a trailing slash: Jersey decodes and matches them as before.
-        assertThat(Http.json(api.get("/users/" + encoded(((Number) user.get("id")).longValue())))).isEqualTo(user);
+        assertThat(Http.json(api.get("/users/" + encoded(((Number) user.get("id")).longValue()))))
+                .isEqualTo(user);
         assertThat(Http.json(api.get("/users/" + user.get("id") + "/"))).isEqualTo(user);
     }
 
@@ -182,8 +206,11 @@ class DirectGetFilterTest {
     @Order(Integer.MAX_VALUE)
     void aDatabaseThatIsDownAnswersTheSameThroughTheFilterAndThroughJersey() {
         Map<String, Object> user = created(api, ORG);
-        assertThat(api.get("/users/" + user.get("id")).statusCode()).as("the key is cached").isEqualTo(200);
-        assertThat(anonymous.as(TestKeys.of(DB, ORG)).get("/transactions").statusCode()).isEqualTo(200);
+        assertThat(api.get("/users/" + user.get("id")).statusCode())
+                .as("the key is cached")
+                .isEqualTo(200);
+        assertThat(anonymous.as(TestKeys.of(DB, ORG)).get("/transactions").statusCode())
+                .isEqualTo(200);
 
         DATABASE.cut();
 
@@ -193,9 +220,12 @@ class DirectGetFilterTest {
         callers.put("no key", anonymous); // no look-up: 401
         sameThroughBoth(callers, "/users/" + user.get("id"), ROUTE);
         String unavailable = "{\"code\":503,\"message\":\"database unavailable, retry later\"}";
-        assertThat(answer(api, "/users/" + user.get("id"), false)).startsWith("503 ").contains("retry-after=[1]")
+        assertThat(answer(api, "/users/" + user.get("id"), false))
+                .startsWith("503 ")
+                .contains("retry-after=[1]")
                 .endsWith(unavailable);
-        assertThat(answer(callers.get("a key never looked up"), "/users/" + user.get("id"), false)).startsWith("503 ")
+        assertThat(answer(callers.get("a key never looked up"), "/users/" + user.get("id"), false))
+                .startsWith("503 ")
                 .endsWith(unavailable);
         assertThat(answer(anonymous, "/users/" + user.get("id"), false)).startsWith("401 ");
     }
@@ -211,8 +241,8 @@ class DirectGetFilterTest {
     /** The JSON text the service writes for a user map (fields in the record's order). */
     private static final class Json {
         static String of(Map<String, Object> user) {
-            return "{\"id\":" + user.get("id") + ",\"email\":\"" + user.get("email") + "\",\"role\":\"" + user.get("role")
-                    + "\",\"orgId\":" + user.get("orgId") + ",\"age\":" + user.get("age") + "}";
+            return "{\"id\":" + user.get("id") + ",\"email\":\"" + user.get("email") + "\",\"role\":\""
+                    + user.get("role") + "\",\"orgId\":" + user.get("orgId") + ",\"age\":" + user.get("age") + "}";
         }
     }
 }

@@ -38,7 +38,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class EdgeTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("edge.headerTimeout", "1s"),
             ConfigOverride.config("edge.minDataPerSecond", "1KiB"),
             ConfigOverride.config("edge.minDataRateGrace", "1s"),
@@ -78,12 +79,16 @@ class EdgeTest {
         assertThat(meanwhile.statusCode()).isEqualTo(200);
 
         for (Trickle trickle : trickles) {
-            assertThat(trickle.closedByServer.get()).as("the server closed the connection while bytes still came")
+            assertThat(trickle.closedByServer.get())
+                    .as("the server closed the connection while bytes still came")
                     .isTrue();
         }
-        assertThat(metrics().meter("dev.fortress.edge.closed.slow-body") - before).isEqualTo(SLOW_CLIENTS);
-        long written = DB.jdbi().withHandle(h -> h.createQuery("select count(*) from users where email like 'slow-%'")
-                .mapTo(Long.class).one());
+        assertThat(metrics().meter("dev.fortress.edge.closed.slow-body") - before)
+                .isEqualTo(SLOW_CLIENTS);
+        long written = DB.jdbi()
+                .withHandle(h -> h.createQuery("select count(*) from users where email like 'slow-%'")
+                        .mapTo(Long.class)
+                        .one());
         assertThat(written).isZero();
     }
 
@@ -93,7 +98,8 @@ class EdgeTest {
         Trickle trickle = new Trickle("GET /users/1 HTTP/1.1\r\nHost: localhost\r\n", null);
         trickle.start();
         assertThat(trickle.closedByServer.get()).isTrue();
-        assertThat(metrics().meter("dev.fortress.edge.closed.header-timeout") - before).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.edge.closed.header-timeout") - before)
+                .isEqualTo(1);
     }
 
     @Test
@@ -104,10 +110,12 @@ class EdgeTest {
         // First 60 connections one after another, each closed by the server after its answer: none may
         // stay counted (a closed channel no longer tells its address; SlowClients keeps it).
         for (int i = 0; i < 60; i++) {
-            try (Socket done = new Socket(java.net.InetAddress.getByName("127.0.0.1"), APP.getLocalPort(), address, 0)) {
+            try (Socket done =
+                    new Socket(java.net.InetAddress.getByName("127.0.0.1"), APP.getLocalPort(), address, 0)) {
                 done.setSoTimeout(20_000);
-                done.getOutputStream().write("GET /health-check HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
+                done.getOutputStream()
+                        .write("GET /health-check HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
                 assertThat(new String(done.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
                         .startsWith("HTTP/1.1 200");
             }
@@ -121,7 +129,8 @@ class EdgeTest {
             for (int i = 0; i < 200 && metrics().meter("dev.fortress.edge.closed.address-limit") == before; i++) {
                 Thread.sleep(100);
             }
-            assertThat(metrics().meter("dev.fortress.edge.closed.address-limit") - before).isEqualTo(1);
+            assertThat(metrics().meter("dev.fortress.edge.closed.address-limit") - before)
+                    .isEqualTo(1);
             List<Socket> closed = new ArrayList<>();
             for (Socket socket : open) {
                 socket.setSoTimeout(100);
@@ -137,10 +146,13 @@ class EdgeTest {
             }
             assertThat(closed).as("closed by the server, before any request").hasSize(1);
             // The fifty within the bound still serve.
-            Socket first = open.stream().filter(socket -> !closed.contains(socket)).findFirst().orElseThrow();
+            Socket first = open.stream()
+                    .filter(socket -> !closed.contains(socket))
+                    .findFirst()
+                    .orElseThrow();
             first.setSoTimeout(20_000);
-            first.getOutputStream().write("GET /health-check HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                    .getBytes(StandardCharsets.US_ASCII));
+            first.getOutputStream()
+                    .write("GET /health-check HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             byte[] status = first.getInputStream().readNBytes(12);
             assertThat(new String(status, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
         } finally {
@@ -155,7 +167,8 @@ class EdgeTest {
         long before = metrics().meter("dev.fortress.edge.closed.pipelining");
         long userId = DB.aUser("pipelined@edge.test");
         byte[] one = ("GET /users/" + userId + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-                + TestKeys.of(DB, ORG) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                        + TestKeys.of(DB, ORG) + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
         try (Socket socket = new Socket()) {
             socket.setReceiveBufferSize(4096);
             socket.connect(new java.net.InetSocketAddress("127.0.0.1", APP.getLocalPort()));
@@ -173,7 +186,8 @@ class EdgeTest {
             assertThat(closed).as("the server closed the connection").isTrue();
         }
         // edge.maxPipelinedRequests (16) answered, the 17th sent ahead refused and the connection closed.
-        assertThat(metrics().meter("dev.fortress.edge.closed.pipelining") - before).isEqualTo(1);
+        assertThat(metrics().meter("dev.fortress.edge.closed.pipelining") - before)
+                .isEqualTo(1);
     }
 
     @Test
@@ -188,21 +202,22 @@ class EdgeTest {
             holder.execute("insert into users (email, role, org_id, age) values (?, 'member', 1, 40)", email);
             List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                held.add(CompletableFuture.supplyAsync(() -> api().postJson("/users",
-                        "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":1,\"age\":30}")));
+                held.add(CompletableFuture.supplyAsync(() -> api().postJson(
+                                "/users", "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":1,\"age\":30}")));
             }
             awaitWaitingOnLock(2, held);
 
             HttpResponse<String> shed = api().get("/users/1");
             assertThat(shed.statusCode()).isEqualTo(503);
             assertThat(shed.headers().firstValue("Retry-After")).contains("1");
-            assertThat(Http.json(shed)).isEqualTo(Map.of("code", 503,
-                    "message", "The service is over its capacity; retry later"));
+            assertThat(Http.json(shed))
+                    .isEqualTo(Map.of("code", 503, "message", "The service is over its capacity; retry later"));
             assertThat(api().anonymous().get("/health-check").statusCode()).isEqualTo(200);
             assertThat(metrics().meter("dev.fortress.edge.shed") - before).isEqualTo(1);
 
             holder.rollback();
-            List<Integer> statuses = held.stream().map(f -> f.join().statusCode()).sorted().toList();
+            List<Integer> statuses =
+                    held.stream().map(f -> f.join().statusCode()).sorted().toList();
             assertThat(statuses).containsExactly(201, 409);
         }
     }
@@ -227,8 +242,11 @@ class EdgeTest {
                             + request.join().statusCode() + " " + request.join().body());
                 }
             }
-            long waiting = DB.jdbi().withHandle(h -> h.createQuery("select count(*) from pg_stat_activity "
-                    + "where datname = current_database() and wait_event_type = 'Lock'").mapTo(Long.class).one());
+            long waiting = DB.jdbi()
+                    .withHandle(h -> h.createQuery("select count(*) from pg_stat_activity "
+                                    + "where datname = current_database() and wait_event_type = 'Lock'")
+                            .mapTo(Long.class)
+                            .one());
             if (waiting >= sessions) {
                 return;
             }
@@ -240,9 +258,11 @@ class EdgeTest {
     /** Request threads of this JVM blocked in a servlet's read of a request body. */
     private static long threadsReadingABody() {
         return Thread.getAllStackTraces().values().stream()
-                .filter(stack -> Arrays.stream(stack).anyMatch(f -> f.getClassName().startsWith("org.eclipse.jetty")
-                        && (f.getClassName().endsWith("HttpInput") || f.getClassName().endsWith("ContentProducer"))
-                        && f.getMethodName().contains("read")))
+                .filter(stack -> Arrays.stream(stack)
+                        .anyMatch(f -> f.getClassName().startsWith("org.eclipse.jetty")
+                                && (f.getClassName().endsWith("HttpInput")
+                                        || f.getClassName().endsWith("ContentProducer"))
+                                && f.getMethodName().contains("read")))
                 .count();
     }
 

@@ -53,31 +53,37 @@ class OpenApiContractTest {
      * key's 401 and its challenge (Callers and organisations), and the 503 of a database or an
      * instance that cannot serve, with Retry-After (the introduction).
      */
-    private static final Map<String, String> EVERY_KEYED_ROUTE = Map.of("401", "WWW-Authenticate", "503", "Retry-After");
+    private static final Map<String, String> EVERY_KEYED_ROUTE =
+            Map.of("401", "WWW-Authenticate", "503", "Retry-After");
 
     @Test
     void isServedWithoutAKeyAsAnOpenApi3Document() throws IOException {
         HttpResponse<String> served = new Http("127.0.0.1", APP.getLocalPort()).get(OpenApi.PATH);
 
         assertThat(served.statusCode()).isEqualTo(200);
-        assertThat(served.headers().firstValue("Content-Type")).hasValueSatisfying(
-                type -> assertThat(type).startsWith("application/json"));
+        assertThat(served.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
         Files.createDirectories(WRITTEN.getParent());
         Files.writeString(WRITTEN, served.body(), StandardCharsets.UTF_8);
         OpenAPI document = Json.mapper().readValue(served.body(), OpenAPI.class);
         assertThat(document.getOpenapi()).startsWith("3.");
         assertThat(document.getInfo().getTitle()).isEqualTo("Fortress");
-        assertThat(document.getInfo().getVersion()).as("the project's version, filled in by Maven")
-                .isNotBlank().doesNotContain("${");
+        assertThat(document.getInfo().getVersion())
+                .as("the project's version, filled in by Maven")
+                .isNotBlank()
+                .doesNotContain("${");
     }
 
     @Test
     void hasExactlyTheRoutesOfTheDocs() throws IOException {
         Set<String> documented = new TreeSet<>();
-        document().getPaths().forEach((path, item) -> item.readOperationsMap()
-                .keySet().forEach(method -> documented.add(method + " " + path)));
+        document()
+                .getPaths()
+                .forEach((path, item) ->
+                        item.readOperationsMap().keySet().forEach(method -> documented.add(method + " " + path)));
 
-        assertThat(documented).as("routes of /openapi.json against the route tables of docs/api.md")
+        assertThat(documented)
+                .as("routes of /openapi.json against the route tables of docs/api.md")
                 .isEqualTo(new TreeSet<>(ApiDoc.read().routes().keySet()));
     }
 
@@ -91,7 +97,8 @@ class OpenApiContractTest {
                 continue; // hasExactlyTheRoutesOfTheDocs names it
             }
             Set<String> query = new TreeSet<>();
-            parameters(document, operation).stream().filter(p -> "query".equals(p.getIn()))
+            parameters(document, operation).stream()
+                    .filter(p -> "query".equals(p.getIn()))
                     .forEach(p -> query.add(p.getName()));
             if (!query.equals(route.query())) {
                 problems.add(route.name() + ": query parameters " + query + ", docs/api.md " + route.query());
@@ -128,11 +135,13 @@ class OpenApiContractTest {
                 }
                 continue;
             }
-            if (operation.getSecurity() == null || operation.getSecurity().size() != 1
+            if (operation.getSecurity() == null
+                    || operation.getSecurity().size() != 1
                     || !isBearer(document, operation.getSecurity().get(0).keySet())) {
                 problems.add(route + ": security " + operation.getSecurity() + " is not the bearer key");
             }
-            EVERY_KEYED_ROUTE.forEach((code, header) -> expectHeader(document, operation, route, code, header, problems));
+            EVERY_KEYED_ROUTE.forEach(
+                    (code, header) -> expectHeader(document, operation, route, code, header, problems));
             if (docs.scoped().contains(route) && response(document, operation, "403") == null) {
                 problems.add(route + ": has a scope in docs/api.md but no 403");
             }
@@ -144,7 +153,8 @@ class OpenApiContractTest {
             operation.getResponses().keySet().stream()
                     .filter(code -> !code.equals("401"))
                     .filter(code -> docs.onEveryAdmittedAnswer().stream()
-                            .anyMatch(field -> !headers(response(document, operation, code)).contains(field)))
+                            .anyMatch(field -> !headers(response(document, operation, code))
+                                    .contains(field)))
                     .forEach(code -> problems.add(route + ": " + code + " lacks " + docs.onEveryAdmittedAnswer()));
         }
         assertThat(problems).isEmpty();
@@ -156,31 +166,39 @@ class OpenApiContractTest {
         ApiDoc docs = ApiDoc.read();
         ApiDoc.Section idempotent = docs.section("Idempotent writes");
         ApiDoc.Section consistent = docs.section("Read-your-writes");
-        assertThat(idempotent.routes()).as("the routes of docs/api.md's Idempotent writes").isNotEmpty();
-        assertThat(consistent.routes()).as("the writes of docs/api.md's Read-your-writes").isNotEmpty();
+        assertThat(idempotent.routes())
+                .as("the routes of docs/api.md's Idempotent writes")
+                .isNotEmpty();
+        assertThat(consistent.routes())
+                .as("the writes of docs/api.md's Read-your-writes")
+                .isNotEmpty();
         List<String> problems = new ArrayList<>();
         for (String route : idempotent.routes()) {
             Operation operation = operation(document, route);
             if (!parameterNames(document, operation).contains("Idempotency-Key")) {
                 problems.add(route + ": no Idempotency-Key parameter");
             }
-            idempotent.codes().stream().filter(code -> response(document, operation, code) == null)
+            idempotent.codes().stream()
+                    .filter(code -> response(document, operation, code) == null)
                     .forEach(code -> problems.add(route + ": no " + code + " (Idempotent writes)"));
             successes(operation).stream()
-                    .filter(code -> !headers(response(document, operation, code)).contains("Idempotent-Replayed"))
+                    .filter(code ->
+                            !headers(response(document, operation, code)).contains("Idempotent-Replayed"))
                     .forEach(code -> problems.add(route + ": " + code + " without Idempotent-Replayed"));
         }
         for (String route : consistent.routes()) {
             Operation operation = operation(document, route);
             successes(operation).stream()
-                    .filter(code -> !headers(response(document, operation, code)).contains("X-Consistency-Token"))
+                    .filter(code ->
+                            !headers(response(document, operation, code)).contains("X-Consistency-Token"))
                     .forEach(code -> problems.add(route + ": " + code + " without X-Consistency-Token"));
         }
         // The reads that take a token are the rows that name it; each can answer Read-your-writes' 400.
         for (ApiDoc.Route route : docs.routes().values()) {
             if (route.method().equals("GET") && route.headers().contains("X-Consistency-Token")) {
                 Operation operation = operation(document, route.name());
-                consistent.codes().stream().filter(code -> response(document, operation, code) == null)
+                consistent.codes().stream()
+                        .filter(code -> response(document, operation, code) == null)
                         .forEach(code -> problems.add(route.name() + ": no " + code + " (Read-your-writes)"));
             }
         }
@@ -204,8 +222,10 @@ class OpenApiContractTest {
         List<Parameter> resolved = new ArrayList<>();
         if (operation.getParameters() != null) {
             for (Parameter parameter : operation.getParameters()) {
-                resolved.add(parameter.get$ref() == null ? parameter
-                        : document.getComponents().getParameters().get(name(parameter.get$ref())));
+                resolved.add(
+                        parameter.get$ref() == null
+                                ? parameter
+                                : document.getComponents().getParameters().get(name(parameter.get$ref())));
             }
         }
         return resolved;
@@ -218,28 +238,36 @@ class OpenApiContractTest {
     }
 
     private static ApiResponse response(OpenAPI document, Operation operation, String code) {
-        ApiResponse response = operation.getResponses() == null ? null : operation.getResponses().get(code);
-        return response == null || response.get$ref() == null ? response
+        ApiResponse response = operation.getResponses() == null
+                ? null
+                : operation.getResponses().get(code);
+        return response == null || response.get$ref() == null
+                ? response
                 : document.getComponents().getResponses().get(name(response.get$ref()));
     }
 
     private static Set<String> headers(ApiResponse response) {
-        return response == null || response.getHeaders() == null ? Set.of() : response.getHeaders().keySet();
+        return response == null || response.getHeaders() == null
+                ? Set.of()
+                : response.getHeaders().keySet();
     }
 
     private static List<String> successes(Operation operation) {
-        return operation.getResponses().keySet().stream().filter(code -> code.startsWith("2")).toList();
+        return operation.getResponses().keySet().stream()
+                .filter(code -> code.startsWith("2"))
+                .toList();
     }
 
     private static boolean hasHeader(OpenAPI document, Operation operation, String header) {
         return parameters(document, operation).stream()
-                .anyMatch(p -> "header".equals(p.getIn()) && p.getName().equals(header))
+                        .anyMatch(p -> "header".equals(p.getIn()) && p.getName().equals(header))
                 || operation.getResponses().keySet().stream()
-                .anyMatch(code -> headers(response(document, operation, code)).contains(header));
+                        .anyMatch(code ->
+                                headers(response(document, operation, code)).contains(header));
     }
 
-    private static void expectHeader(OpenAPI document, Operation operation, String route, String code, String header,
-                                     List<String> problems) {
+    private static void expectHeader(
+            OpenAPI document, Operation operation, String route, String code, String header, List<String> problems) {
         ApiResponse response = response(document, operation, code);
         if (response == null) {
             problems.add(route + ": no " + code);
@@ -249,8 +277,11 @@ class OpenApiContractTest {
     }
 
     private static boolean isBearer(OpenAPI document, Set<String> schemes) {
-        return schemes.size() == 1 && schemes.stream().map(document.getComponents().getSecuritySchemes()::get)
-                .allMatch(s -> s != null && s.getType() == SecurityScheme.Type.HTTP && "bearer".equals(s.getScheme()));
+        return schemes.size() == 1
+                && schemes.stream()
+                        .map(document.getComponents().getSecuritySchemes()::get)
+                        .allMatch(s ->
+                                s != null && s.getType() == SecurityScheme.Type.HTTP && "bearer".equals(s.getScheme()));
     }
 
     private static String name(String ref) {
@@ -258,19 +289,27 @@ class OpenApiContractTest {
     }
 
     /** What the test reads from docs/api.md. */
-    record ApiDoc(String text, Map<String, Route> routes, Set<String> withoutKey, Set<String> scoped,
-                  Map<String, Set<String>> limitFields, Set<String> onEveryAdmittedAnswer) {
+    record ApiDoc(
+            String text,
+            Map<String, Route> routes,
+            Set<String> withoutKey,
+            Set<String> scoped,
+            Map<String, Set<String>> limitFields,
+            Set<String> onEveryAdmittedAnswer) {
 
         /**
          * A status code in prose: three digits that are not part of a number, a JSON value or a path
          * ({@code "count":123}, {@code 0/3000148}), nor denied ({@code never 500}), and that are a
          * status ({@link #isStatus}).
          */
-        private static final Pattern CODE = Pattern.compile("(?<!never )(?<![\\w\"':./{-])([2-5]\\d\\d)(?![\\w\"':./}-])");
+        private static final Pattern CODE =
+                Pattern.compile("(?<!never )(?<![\\w\"':./{-])([2-5]\\d\\d)(?![\\w\"':./}-])");
         /** A header name in backticks, alone or with a value ({@code `X-Cache: hit`}); nothing else there is capitalised. */
         private static final Pattern HEADER = Pattern.compile("`([A-Z][A-Za-z]*(?:-[A-Za-z]+)*)(?::[^`]*)?`");
+
         private static final Pattern ROUTE = Pattern.compile("`(GET|POST|PUT|PATCH|DELETE) (/[^`\\s?]*)`");
-        private static final Pattern WITHOUT_KEY = Pattern.compile("Every route but (.+?) needs an API key", Pattern.DOTALL);
+        private static final Pattern WITHOUT_KEY =
+                Pattern.compile("Every route but (.+?) needs an API key", Pattern.DOTALL);
 
         /** A row of a route table. */
         record Route(String method, String path, Set<String> query, Set<String> codes, Set<String> headers) {
@@ -280,8 +319,7 @@ class OpenApiContractTest {
         }
 
         /** A {@code ## } section: the routes named in its first paragraph, the status codes it names. */
-        record Section(Set<String> routes, Set<String> codes) {
-        }
+        record Section(Set<String> routes, Set<String> codes) {}
 
         static ApiDoc read() throws IOException {
             String text = Files.readString(API_MD);
@@ -295,10 +333,14 @@ class OpenApiContractTest {
                     }
                 }
                 Route route = new Route(row.get(0), target[0], query, all(CODE, row.get(2)), all(HEADER, row.get(2)));
-                assertThat(routes.put(route.name(), route)).as("%s twice in docs/api.md", route.name()).isNull();
+                assertThat(routes.put(route.name(), route))
+                        .as("%s twice in docs/api.md", route.name())
+                        .isNull();
             }
             Matcher withoutKey = WITHOUT_KEY.matcher(text);
-            assertThat(withoutKey.find()).as("docs/api.md says which routes need no key").isTrue();
+            assertThat(withoutKey.find())
+                    .as("docs/api.md says which routes need no key")
+                    .isTrue();
             Set<String> scoped = new TreeSet<>();
             table(text, "| scope | lets a key |").forEach(row -> scoped.addAll(routes(row.get(1))));
             Map<String, Set<String>> limitFields = new LinkedHashMap<>();

@@ -51,9 +51,8 @@ class OutageLogTest {
      * it at their key's look-up, the others at their route's statements: 503s alike, counted and
      * logged alike.
      */
-    private static final DropwizardAppExtension<FortressConfiguration> APP =
-            FortressApp.on(DB, WRITER.jdbcUrl(DB.name()), READER.jdbcUrl(DB.name()),
-                    ConfigOverride.config("auth.cacheFor", "100ms"));
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB, WRITER.jdbcUrl(DB.name()), READER.jdbcUrl(DB.name()), ConfigOverride.config("auth.cacheFor", "100ms"));
 
     private static final int CLIENTS = 4;
     private static final int REQUESTS_PER_CLIENT = 200;
@@ -61,6 +60,7 @@ class OutageLogTest {
     private static final String GET_5XX = "dev.fortress.users.UsersResource.get.5xx-responses";
     /** The key cache's look-ups that gave no key (its failed loads): for a valid key, those that threw. */
     private static final String KEY_LOOKUP_FAILED = "dev.fortress.auth.key-cache.loads-failure";
+
     private static final Pattern CARRIED = Pattern.compile("\\((\\d+) similar suppressed in the last 10s\\)$");
 
     private static final AtomicInteger EMAILS = new AtomicInteger();
@@ -128,24 +128,33 @@ class OutageLogTest {
         assertThat(metrics.meter(CREATE_5XX) - create5xxBefore).isEqualTo(requests / 2);
         assertThat(metrics.meter(GET_5XX) - get5xxBefore).isEqualTo(requests / 2);
         assertThat(metrics.timerCount(KEY_LOOKUP_FAILED) - keyLookupsFailedBefore)
-                .as("requests that failed at their key's look-up").isPositive();
+                .as("requests that failed at their key's look-up")
+                .isPositive();
 
         assertThat(lines).as("all at WARN").allMatch(e -> e.getLevel() == Level.WARN);
-        List<String> messages = lines.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        List<String> messages =
+                lines.stream().map(ILoggingEvent::getFormattedMessage).toList();
         // One line per cause (a refused connection, a dropped one) per 10 s interval: the 800 503s of a
         // refused database come in a second or two here, and would need minutes to reach this bound.
-        assertThat(messages).as("a few lines, not one per 503").hasSizeLessThanOrEqualTo(requests / 50)
+        assertThat(messages)
+                .as("a few lines, not one per 503")
+                .hasSizeLessThanOrEqualTo(requests / 50)
                 .allMatch(m -> m.startsWith("database unavailable ["));
         long occurrences = messages.stream().filter(m -> m.contains("]: ")).count(); // summaries are "<key> (N ...)"
-        long carried = messages.stream().map(CARRIED::matcher).filter(Matcher::find)
-                .mapToLong(m -> Long.parseLong(m.group(1))).sum();
+        long carried = messages.stream()
+                .map(CARRIED::matcher)
+                .filter(Matcher::find)
+                .mapToLong(m -> Long.parseLong(m.group(1)))
+                .sum();
         assertThat(occurrences + carried + (unreportedAfter - unreportedBefore))
                 .as("every 503 is a line, or counted in one, or counted for the next: %s", messages)
                 .isEqualTo(requests);
     }
 
     private static HttpResponse<String> post(Http api) {
-        return api.postJson("/users", "{\"email\":\"log" + EMAILS.incrementAndGet() + "@x.io\",\"role\":\"member\","
-                + "\"orgId\":" + ORG + ",\"age\":33}");
+        return api.postJson(
+                "/users",
+                "{\"email\":\"log" + EMAILS.incrementAndGet() + "@x.io\",\"role\":\"member\"," + "\"orgId\":" + ORG
+                        + ",\"age\":33}");
     }
 }

@@ -36,7 +36,8 @@ class KeyedWriteStatementTest {
 
     private static long users(String email) {
         return JDBI.withHandle(h -> h.select("select count(*) from users where email = ?", email)
-                .mapTo(Long.class).one());
+                .mapTo(Long.class)
+                .one());
     }
 
     @Test
@@ -47,7 +48,9 @@ class KeyedWriteStatementTest {
             // between its start and its lock (held here by a repeatable-read transaction).
             late.begin();
             late.execute("set transaction isolation level repeatable read");
-            late.select("select count(*) from idempotency_keys").mapTo(Long.class).one();
+            late.select("select count(*) from idempotency_keys")
+                    .mapTo(Long.class)
+                    .one();
 
             IdempotencyStatements.Keyed first = JDBI.withHandle(h -> write(h, key, (byte) 1, "race-first@x.io"));
             assertThat(first.locked()).isTrue();
@@ -57,10 +60,13 @@ class KeyedWriteStatementTest {
             // see the key, inserts its user, and its store meets the first's key.
             assertThatThrownBy(() -> write(late, key, (byte) 2, "race-second@x.io"))
                     .isInstanceOf(UnableToExecuteStatementException.class)
-                    .satisfies(e -> assertThat(SqlStates.isUniqueViolation(e, "idempotency_keys_pkey")).isTrue());
+                    .satisfies(e -> assertThat(SqlStates.isUniqueViolation(e, "idempotency_keys_pkey"))
+                            .isTrue());
             late.rollback();
         }
-        assertThat(users("race-second@x.io")).as("the late statement's insert went with it").isZero();
+        assertThat(users("race-second@x.io"))
+                .as("the late statement's insert went with it")
+                .isZero();
 
         // Run again (IdempotentWrites does), with a snapshot of now: the first's answer, nothing written.
         IdempotencyStatements.Keyed again = JDBI.withHandle(h -> write(h, key, (byte) 2, "race-second@x.io"));

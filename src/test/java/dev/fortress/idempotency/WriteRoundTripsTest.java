@@ -48,8 +48,10 @@ class WriteRoundTripsTest {
     private static final int PGBOUNCER_PORT = 6432;
     private static final int WRITES = 100;
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            "jdbc:postgresql://" + PGBOUNCER_HOST + ":" + PGBOUNCER_PORT + "/" + DB.name(), DB.url(),
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            "jdbc:postgresql://" + PGBOUNCER_HOST + ":" + PGBOUNCER_PORT + "/" + DB.name(),
+            DB.url(),
             ConfigOverride.config("writerDatabase.transactionPooler", "true"),
             ConfigOverride.config("jobs.mode", "api"));
     private static final long ORG = 1;
@@ -66,24 +68,36 @@ class WriteRoundTripsTest {
     @Test
     void aKeyedWriteMakesTwoRoundTripsAsAnUnkeyedOneDoes() {
         String run = UUID.randomUUID().toString();
-        double unkeyedUser = perWrite("POST /users without a key", 201,
-                i -> post("/users", null, user("u" + i + "-" + run)));
-        double keyedUser = perWrite("POST /users with a key", 201,
+        double unkeyedUser =
+                perWrite("POST /users without a key", 201, i -> post("/users", null, user("u" + i + "-" + run)));
+        double keyedUser = perWrite(
+                "POST /users with a key", 201, i -> post("/users", "k" + i + "-" + run, user("k" + i + "-" + run)));
+        double replayedUser = perWrite(
+                "POST /users repeated (a replay)",
+                201,
                 i -> post("/users", "k" + i + "-" + run, user("k" + i + "-" + run)));
-        double replayedUser = perWrite("POST /users repeated (a replay)", 201,
-                i -> post("/users", "k" + i + "-" + run, user("k" + i + "-" + run)));
-        double unkeyedTransaction = perWrite("POST /transactions without a key", 201,
-                i -> post("/transactions", null, transaction(i)));
-        double keyedTransaction = perWrite("POST /transactions with a key", 201,
-                i -> post("/transactions", "t" + i + "-" + run, transaction(i)));
+        double unkeyedTransaction =
+                perWrite("POST /transactions without a key", 201, i -> post("/transactions", null, transaction(i)));
+        double keyedTransaction = perWrite(
+                "POST /transactions with a key", 201, i -> post("/transactions", "t" + i + "-" + run, transaction(i)));
 
         // Before issue 24's change a keyed write made 5 (BEGIN + claim, insert, store, COMMIT, token)
         // and a replay 3 (BEGIN + claim, COMMIT, token).
-        assertThat(Math.round(unkeyedUser)).as("POST /users without a key: insert, token").isEqualTo(2);
-        assertThat(Math.round(keyedUser)).as("POST /users with a key: claim + insert + store, token").isEqualTo(2);
-        assertThat(Math.round(replayedUser)).as("a replay: claim (reads the answer), token").isEqualTo(2);
-        assertThat(Math.round(unkeyedTransaction)).as("POST /transactions without a key").isEqualTo(2);
-        assertThat(Math.round(keyedTransaction)).as("POST /transactions with a key").isEqualTo(2);
+        assertThat(Math.round(unkeyedUser))
+                .as("POST /users without a key: insert, token")
+                .isEqualTo(2);
+        assertThat(Math.round(keyedUser))
+                .as("POST /users with a key: claim + insert + store, token")
+                .isEqualTo(2);
+        assertThat(Math.round(replayedUser))
+                .as("a replay: claim (reads the answer), token")
+                .isEqualTo(2);
+        assertThat(Math.round(unkeyedTransaction))
+                .as("POST /transactions without a key")
+                .isEqualTo(2);
+        assertThat(Math.round(keyedTransaction))
+                .as("POST /transactions with a key")
+                .isEqualTo(2);
     }
 
     /**
@@ -100,7 +114,9 @@ class WriteRoundTripsTest {
         for (int i = 0; i < WRITES; i++) {
             HttpResponse<String> answer = write.apply(i);
             assertThat(answer.statusCode()).as(what + ": " + answer.body()).isEqualTo(status);
-            assertThat(answer.headers().firstValue(ConsistencyTokenFeature.HEADER)).as(what).isPresent();
+            assertThat(answer.headers().firstValue(ConsistencyTokenFeature.HEADER))
+                    .as(what)
+                    .isPresent();
         }
         long writes = roundTrips() - before;
         long elapsed = System.nanoTime() - started;
@@ -108,7 +124,8 @@ class WriteRoundTripsTest {
         sleepNanos(elapsed);
         long idle = roundTrips() - idleBefore;
         double perWrite = (double) (writes - idle) / WRITES;
-        System.out.printf("round trips: %s: %d over %d writes in %d ms, %d in as long without writes: %.2f per write%n",
+        System.out.printf(
+                "round trips: %s: %d over %d writes in %d ms, %d in as long without writes: %.2f per write%n",
                 what, writes, WRITES, TimeUnit.NANOSECONDS.toMillis(elapsed), idle, perWrite);
         return perWrite;
     }
@@ -138,8 +155,23 @@ class WriteRoundTripsTest {
      * server that reports a version below 12, and the console refuses SET to a stats user).
      */
     private static long roundTrips() {
-        ProcessBuilder psql = new ProcessBuilder("psql", "-X", "-A", "-t", "-F", ",", "-h", PGBOUNCER_HOST,
-                "-p", String.valueOf(PGBOUNCER_PORT), "-U", DB.user(), "-d", "pgbouncer", "-c", "show stats")
+        ProcessBuilder psql = new ProcessBuilder(
+                        "psql",
+                        "-X",
+                        "-A",
+                        "-t",
+                        "-F",
+                        ",",
+                        "-h",
+                        PGBOUNCER_HOST,
+                        "-p",
+                        String.valueOf(PGBOUNCER_PORT),
+                        "-U",
+                        DB.user(),
+                        "-d",
+                        "pgbouncer",
+                        "-c",
+                        "show stats")
                 .redirectErrorStream(true);
         psql.environment().put("PGPASSWORD", DB.password());
         try {
@@ -147,11 +179,15 @@ class WriteRoundTripsTest {
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
                 process.destroyForcibly();
-                throw new IllegalStateException("psql -d pgbouncer -c 'show stats' failed (bin/services up?): " + output);
+                throw new IllegalStateException(
+                        "psql -d pgbouncer -c 'show stats' failed (bin/services up?): " + output);
             }
             // database,total_xact_count,total_query_count,...
-            return output.lines().map(line -> line.split(",")).filter(row -> row[0].equals(DB.name()))
-                    .mapToLong(row -> Long.parseLong(row[2])).findFirst()
+            return output.lines()
+                    .map(line -> line.split(","))
+                    .filter(row -> row[0].equals(DB.name()))
+                    .mapToLong(row -> Long.parseLong(row[2]))
+                    .findFirst()
                     .orElseThrow(() -> new IllegalStateException("no row for " + DB.name() + " in " + output));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

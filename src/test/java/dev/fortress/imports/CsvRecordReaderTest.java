@@ -29,7 +29,9 @@ class CsvRecordReaderTest {
     }
 
     private static List<String> text(Record r) {
-        return r.fields().stream().map(f -> new String(f, StandardCharsets.UTF_8)).toList();
+        return r.fields().stream()
+                .map(f -> new String(f, StandardCharsets.UTF_8))
+                .toList();
     }
 
     @Test
@@ -46,7 +48,8 @@ class CsvRecordReaderTest {
     void crlfCrAndMissingFinalNewlineAllEndRecords() throws IOException {
         List<Record> records = read("a,b\r\nc,d\re,f");
 
-        assertThat(records).extracting(CsvRecordReaderTest::text)
+        assertThat(records)
+                .extracting(CsvRecordReaderTest::text)
                 .containsExactly(List.of("a", "b"), List.of("c", "d"), List.of("e", "f"));
         assertThat(records).extracting(Record::line).containsExactly(1L, 2L, 3L);
     }
@@ -69,18 +72,19 @@ class CsvRecordReaderTest {
     void overlongRecordIsReportedWithoutBeingKeptAndTheNextRecordIsIntact() throws IOException {
         int tenMegabytes = 10 * 1024 * 1024;
         InputStream huge = new InputStream() { // 10 MB of 'x' on one line, generated, never in memory
-            private int sent;
+                    private int sent;
 
-            @Override
-            public int read() {
-                if (sent < tenMegabytes) {
-                    sent++;
-                    return 'x';
-                }
-                return sent++ == tenMegabytes ? '\n' : -1;
-            }
-        };
-        InputStream in = new java.io.SequenceInputStream(new ByteArrayInputStream("h\n".getBytes()),
+                    @Override
+                    public int read() {
+                        if (sent < tenMegabytes) {
+                            sent++;
+                            return 'x';
+                        }
+                        return sent++ == tenMegabytes ? '\n' : -1;
+                    }
+                };
+        InputStream in = new java.io.SequenceInputStream(
+                new ByteArrayInputStream("h\n".getBytes()),
                 new java.io.SequenceInputStream(huge, new ByteArrayInputStream("ok,1\n".getBytes())));
 
         List<Record> records = read(in, 64 * 1024);

@@ -18,16 +18,19 @@ class ImportStateTest {
 
     @Test
     void spellsEachStateAsTheDatabasesCheckConstraintDoes() {
-        String check = DB.jdbi().withHandle(h -> h.select(
-                "select pg_get_constraintdef(oid) from pg_constraint where conname = 'imports_status_check'")
-                .mapTo(String.class).one());
+        String check = DB.jdbi()
+                .withHandle(h -> h.select(
+                                "select pg_get_constraintdef(oid) from pg_constraint where conname = 'imports_status_check'")
+                        .mapTo(String.class)
+                        .one());
         List<String> allowed = new ArrayList<>();
         Matcher quoted = Pattern.compile("'([a-z_]+)'").matcher(check);
         while (quoted.find()) {
             allowed.add(quoted.group(1));
         }
 
-        assertThat(Arrays.stream(ImportState.values()).map(ImportState::value)).as(check)
+        assertThat(Arrays.stream(ImportState.values()).map(ImportState::value))
+                .as(check)
                 .containsExactlyElementsOf(allowed);
     }
 

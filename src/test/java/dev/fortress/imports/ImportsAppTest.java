@@ -3,9 +3,9 @@ package dev.fortress.imports;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fortress.FortressConfiguration;
+import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
-import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
@@ -40,7 +40,8 @@ class ImportsAppTest {
     private static final TestDatabase DB = TestDatabase.create();
     private static final int DASHBOARD_PORT = freePort();
     private static final long LIMIT = 16L * 1024 * 1024;
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("imports.maxUploadSize", "16MiB"),
             // Two per organisation (config.yml's), three in all: a few held uploads reach both bounds.
             ConfigOverride.config("imports.maxUploadsPerOrg", "2"),
@@ -96,7 +97,8 @@ class ImportsAppTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             Map<String, Object> status = Http.json(api.get("/imports/" + id));
-            if (status.get("status").equals("succeeded") || status.get("status").equals("failed")
+            if (status.get("status").equals("succeeded")
+                    || status.get("status").equals("failed")
                     || System.nanoTime() > deadline) {
                 return status;
             }
@@ -127,38 +129,47 @@ class ImportsAppTest {
         HttpResponse<String> accepted = upload(csv.toString());
 
         assertThat(Http.json(accepted)).containsEntry("status", "queued").containsKey("importId");
-        assertThat(accepted.headers().firstValue("Location")).hasValueSatisfying(
-                location -> assertThat(location).endsWith("/imports/" + Http.json(accepted).get("importId")));
+        assertThat(accepted.headers().firstValue("Location"))
+                .hasValueSatisfying(location -> assertThat(location)
+                        .endsWith("/imports/" + Http.json(accepted).get("importId")));
         Map<String, Object> status = finished(accepted);
-        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 10_003)
-                .containsEntry("rowsImported", 10_000).containsEntry("rowsRejected", 3);
+        assertThat(status)
+                .containsEntry("status", "succeeded")
+                .containsEntry("rowsTotal", 10_003)
+                .containsEntry("rowsImported", 10_000)
+                .containsEntry("rowsRejected", 3);
         assertThat(status.get("errors").toString())
                 .contains("line=102, message=email must be a well-formed email address")
                 .contains("line=5002, message=age must be between 0 and 150")
                 .contains("line=10004, message=email bulk0@x.io already exists");
         assertThat(count("select count(*) from users where email like 'bulk%'")).isEqualTo(10_000);
-        assertThat(count("select count(*) from users where email like 'bulk%' and org_id = 2")).isEqualTo(10_000);
+        assertThat(count("select count(*) from users where email like 'bulk%' and org_id = 2"))
+                .isEqualTo(10_000);
     }
 
     @Test
     void awkwardButValidCsvIsReadRowByRow() {
         ByteArrayOutputStream csv = new ByteArrayOutputStream();
-        write(csv, "\uFEFFemail,role,org_id,age\r\n");                 // BOM, CRLF
-        write(csv, "\"odd1@x.io\",\"admin\",\"2\",\"40\"\r\n");       // line 2: all quoted
-        write(csv, "\"odd2,@x.io\",member,2,40\r\n");                   // 3: comma inside quotes, not an email
-        write(csv, "odd3@x.io,\"mem\nber\",2,40\r\n");                  // 4-5: newline inside quotes
+        write(csv, "\uFEFFemail,role,org_id,age\r\n"); // BOM, CRLF
+        write(csv, "\"odd1@x.io\",\"admin\",\"2\",\"40\"\r\n"); // line 2: all quoted
+        write(csv, "\"odd2,@x.io\",member,2,40\r\n"); // 3: comma inside quotes, not an email
+        write(csv, "odd3@x.io,\"mem\nber\",2,40\r\n"); // 4-5: newline inside quotes
         csv.writeBytes(new byte[] {'o', 'd', 'd', (byte) 0xC3, (byte) 0x28, '@', 'x', '.', 'i', 'o'});
-        write(csv, ",viewer,2,40\r\n");                                 // 6: invalid UTF-8
-        write(csv, "x".repeat(10 * 1024 * 1024) + "\r\n");            // 7: a 10 MB line
-        write(csv, "existing@x.io,viewer,2,40\r\n");                    // 8: already in users
-        write(csv, "odd4@x.io,viewer,2,40\r\n");                        // 9
-        write(csv, "ODD4@x.io,viewer,2,40");                            // 10: duplicate in file, no final newline
-        JDBI.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('Existing@x.io', 'admin', 2, 30)"));
+        write(csv, ",viewer,2,40\r\n"); // 6: invalid UTF-8
+        write(csv, "x".repeat(10 * 1024 * 1024) + "\r\n"); // 7: a 10 MB line
+        write(csv, "existing@x.io,viewer,2,40\r\n"); // 8: already in users
+        write(csv, "odd4@x.io,viewer,2,40\r\n"); // 9
+        write(csv, "ODD4@x.io,viewer,2,40"); // 10: duplicate in file, no final newline
+        JDBI.useHandle(h ->
+                h.execute("insert into users (email, role, org_id, age) values ('Existing@x.io', 'admin', 2, 30)"));
 
         Map<String, Object> status = finished(upload(csv.toByteArray(), "text/csv; charset=utf-8", null));
 
-        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 8)
-                .containsEntry("rowsImported", 2).containsEntry("rowsRejected", 6);
+        assertThat(status)
+                .containsEntry("status", "succeeded")
+                .containsEntry("rowsTotal", 8)
+                .containsEntry("rowsImported", 2)
+                .containsEntry("rowsRejected", 6);
         assertThat(status.get("errors").toString())
                 .contains("line=3, message=email must be a well-formed email address")
                 .contains("line=4, message=role must be one of admin, member, viewer")
@@ -166,7 +177,8 @@ class ImportsAppTest {
                 .contains("line=7, message=line is longer than 65536 bytes and was skipped")
                 .contains("line=8, message=email existing@x.io already exists")
                 .contains("line=10, message=email ODD4@x.io already exists");
-        assertThat(count("select count(*) from users where email in ('odd1@x.io', 'odd4@x.io')")).isEqualTo(2);
+        assertThat(count("select count(*) from users where email in ('odd1@x.io', 'odd4@x.io')"))
+                .isEqualTo(2);
     }
 
     @Test
@@ -176,7 +188,8 @@ class ImportsAppTest {
         assertThat(status).containsEntry("status", "failed").containsEntry("rowsImported", 0);
         assertThat((String) status.get("reason")).startsWith("header must be exactly email,role,org_id,age");
         assertThat(count("select count(*) from import_chunks where import_id = '" + status.get("importId") + "'"))
-                .as("a failed import's chunks are deleted").isZero();
+                .as("a failed import's chunks are deleted")
+                .isZero();
     }
 
     /** Waits until {@code uploads} uploads are in progress and the spool holds at least {@code bytes}. */
@@ -185,7 +198,9 @@ class ImportsAppTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (metrics.intGauge("dev.fortress.imports.uploads-in-progress") < uploads
                 || ((Number) metrics.gauge("dev.fortress.imports.spool-bytes")).longValue() < bytes) {
-            assertThat(System.nanoTime()).as("%d uploads spooling %d bytes", uploads, bytes).isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("%d uploads spooling %d bytes", uploads, bytes)
+                    .isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
         }
     }
@@ -228,9 +243,10 @@ class ImportsAppTest {
                 socket.setSoTimeout(60_000);
                 out = socket.getOutputStream();
                 out.write(("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                        + (idempotencyKey == null ? "" : "Idempotency-Key: " + idempotencyKey + "\r\n")
-                        + "Authorization: Bearer " + key + "\r\n"
-                        + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                                + (idempotencyKey == null ? "" : "Idempotency-Key: " + idempotencyKey + "\r\n")
+                                + "Authorization: Bearer " + key + "\r\n"
+                                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -280,17 +296,24 @@ class ImportsAppTest {
     void aSlowUploadHoldsNoWriterConnectionWhileItWaitsForBytesAndImportsOnce() throws Exception {
         long imports = count("select count(*) from imports");
         assertThat(count("select count(*) from pg_stat_activity where datname = current_database() "
-                + "and application_name = 'fortress-writer'")).as("the writer's connections are named so").isPositive();
+                        + "and application_name = 'fortress-writer'"))
+                .as("the writer's connections are named so")
+                .isPositive();
         String answer;
         try (SlowUpload slow = new SlowUpload(api(), apiKey, null)) {
             slow.send("email,role,org_id,age\n" + rowsOf("slow", 0, 1_000));
             for (int part = 1; part <= 3; part++) {
                 // The server has every byte sent so far and waits for more: what does it hold?
                 awaitSpooled(1, slow.sent);
-                assertThat(writerConnectionsOnImports()).as("writer connections on imports while waiting (part %d)", part)
+                assertThat(writerConnectionsOnImports())
+                        .as("writer connections on imports while waiting (part %d)", part)
                         .isZero();
-                assertThat(advisoryLocks()).as("Idempotency-Key locks while waiting").isZero();
-                assertThat(count("select count(*) from imports")).as("nothing stored while waiting").isEqualTo(imports);
+                assertThat(advisoryLocks())
+                        .as("Idempotency-Key locks while waiting")
+                        .isZero();
+                assertThat(count("select count(*) from imports"))
+                        .as("nothing stored while waiting")
+                        .isEqualTo(imports);
                 slow.send(rowsOf("slow", part * 1_000, (part + 1) * 1_000));
             }
             answer = slow.finish();
@@ -305,8 +328,11 @@ class ImportsAppTest {
             assertThat(System.nanoTime()).as("import %s finished", id).isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(250).toNanos());
         }
-        assertThat(Http.json(api().get("/imports/" + id))).containsEntry("rowsImported", 4_000).containsEntry("rowsRejected", 0);
-        assertThat(count("select count(*) from users where email like 'slow%@x.io'")).isEqualTo(4_000);
+        assertThat(Http.json(api().get("/imports/" + id)))
+                .containsEntry("rowsImported", 4_000)
+                .containsEntry("rowsRejected", 0);
+        assertThat(count("select count(*) from users where email like 'slow%@x.io'"))
+                .isEqualTo(4_000);
         assertThat(count("select count(*) from imports")).isEqualTo(imports + 1);
         awaitNoUploads();
     }
@@ -324,37 +350,49 @@ class ImportsAppTest {
         HttpResponse<String> overInstance;
         long uploadBytes;
         try (SlowUpload first = new SlowUpload(api(), apiKey, null);
-             SlowUpload second = new SlowUpload(api(), apiKey, null);
-             SlowUpload third = new SlowUpload(api(otherKey), otherKey, null)) {
+                SlowUpload second = new SlowUpload(api(), apiKey, null);
+                SlowUpload third = new SlowUpload(api(otherKey), otherKey, null)) {
             first.send("email,role,org_id,age\n");
             second.send("email,role,org_id,age\n");
             third.send("email,role,org_id,age\n");
             awaitSpooled(3, first.sent + second.sent + third.sent);
             uploadBytes = metrics.meter("dev.fortress.imports.upload-bytes");
 
-            overOrg = upload(csv, "text/csv", null);                           // ORG's third
-            overInstance = upload(api(otherKey), csv, "text/csv", null);       // OTHER_ORG's second, the instance's fourth
+            overOrg = upload(csv, "text/csv", null); // ORG's third
+            overInstance = upload(api(otherKey), csv, "text/csv", null); // OTHER_ORG's second, the instance's fourth
 
-            assertThat(metrics.meter("dev.fortress.imports.upload-bytes")).as("no byte of a refused body read")
+            assertThat(metrics.meter("dev.fortress.imports.upload-bytes"))
+                    .as("no byte of a refused body read")
                     .isEqualTo(uploadBytes);
             // The held uploads break off: they leave nothing behind either.
         }
 
         assertThat(overOrg.statusCode()).isEqualTo(429);
         assertThat(overOrg.headers().firstValue("Retry-After")).hasValue("10");
-        assertThat(Http.json(overOrg)).isEqualTo(Map.of("code", 429, "message",
-                "this organisation already has 2 uploads in progress on this instance; retry once one has answered"));
+        assertThat(Http.json(overOrg))
+                .isEqualTo(
+                        Map.of(
+                                "code",
+                                429,
+                                "message",
+                                "this organisation already has 2 uploads in progress on this instance; retry once one has answered"));
         assertThat(overInstance.statusCode()).isEqualTo(503);
         assertThat(overInstance.headers().firstValue("Retry-After")).hasValue("10");
-        assertThat(Http.json(overInstance)).isEqualTo(Map.of("code", 503, "message",
-                "this instance already has 3 uploads in progress; retry later"));
-        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.org-limit")).isEqualTo(orgRefusals + 1);
-        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.instance-limit")).isEqualTo(instanceRefusals + 1);
+        assertThat(Http.json(overInstance))
+                .isEqualTo(
+                        Map.of("code", 503, "message", "this instance already has 3 uploads in progress; retry later"));
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.org-limit"))
+                .isEqualTo(orgRefusals + 1);
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.instance-limit"))
+                .isEqualTo(instanceRefusals + 1);
         awaitNoUploads();
         assertThat(count("select count(*) from imports")).isEqualTo(imports);
         assertThat(count("select count(*) from import_chunks")).isEqualTo(chunks);
-        assertThat(count("select count(*) from users where email = 'bounded@x.io'")).isZero();
-        assertThat(upload(csv, "text/csv", null).statusCode()).as("room again once they answered").isEqualTo(202);
+        assertThat(count("select count(*) from users where email = 'bounded@x.io'"))
+                .isZero();
+        assertThat(upload(csv, "text/csv", null).statusCode())
+                .as("room again once they answered")
+                .isEqualTo(202);
     }
 
     @Test
@@ -376,44 +414,59 @@ class ImportsAppTest {
         List<HttpResponse<String>> answers = new java.util.ArrayList<>();
         for (String encoding : List.of("gzip", "deflate", "br", "gzip, identity")) {
             answers.add(api().send(HttpRequest.newBuilder(api().uri("/imports"))
-                    .header("Content-Type", "text/csv").header("Content-Encoding", encoding)
+                    .header("Content-Type", "text/csv")
+                    .header("Content-Encoding", encoding)
                     .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped.toByteArray()))));
         }
         String plain = "email,role,org_id,age\nplain@x.io,member,2,30\n";
         HttpResponse<String> identity = api().send(HttpRequest.newBuilder(api().uri("/imports"))
-                .header("Content-Type", "text/csv").header("Content-Encoding", "identity")
+                .header("Content-Type", "text/csv")
+                .header("Content-Encoding", "identity")
                 .POST(HttpRequest.BodyPublishers.ofString(plain)));
 
         for (HttpResponse<String> answer : answers) {
             assertThat(answer.statusCode()).isEqualTo(415);
-            assertThat(Http.json(answer)).isEqualTo(Map.of("code", 415, "message",
-                    "Content-Encoding must be identity (absent): send the CSV uncompressed"));
+            assertThat(Http.json(answer))
+                    .isEqualTo(Map.of(
+                            "code",
+                            415,
+                            "message",
+                            "Content-Encoding must be identity (absent): send the CSV uncompressed"));
         }
-        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.content-encoding")).isEqualTo(refused + 4);
+        assertThat(metrics.meter("dev.fortress.imports.uploads-refused.content-encoding"))
+                .isEqualTo(refused + 4);
         assertThat(identity.statusCode()).as("identity is no coding at all").isEqualTo(202);
-        assertThat(metrics.meter("dev.fortress.imports.upload-bytes")).as("no byte of the refused ones read")
+        assertThat(metrics.meter("dev.fortress.imports.upload-bytes"))
+                .as("no byte of the refused ones read")
                 .isEqualTo(uploadBytes + plain.length());
         assertThat(count("select count(*) from imports")).isEqualTo(imports + 1);
-        assertThat(count("select count(*) from users where email = 'bomb@x.io'")).isZero();
+        assertThat(count("select count(*) from users where email = 'bomb@x.io'"))
+                .isZero();
     }
 
     @Test
     void importsPastTheRetentionArePurgedAndThenUnknown() {
         Map<String, Object> done = finished(upload("email,role,org_id,age\nretained@x.io,member,2,30\n"));
         String id = (String) done.get("importId");
-        JDBI.useHandle(h -> h.execute("update imports set finished_at = now() - interval '8 days' where id = '" + id + "'"));
+        JDBI.useHandle(
+                h -> h.execute("update imports set finished_at = now() - interval '8 days' where id = '" + id + "'"));
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
 
-        HttpResponse<String> purged = admin.send(HttpRequest.newBuilder(admin.uri("/tasks/imports-purge"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
+        HttpResponse<String> purged = admin.send(
+                HttpRequest.newBuilder(admin.uri("/tasks/imports-purge")).POST(HttpRequest.BodyPublishers.noBody()));
 
         assertThat(purged.statusCode()).isEqualTo(200);
         assertThat(purged.body()).startsWith("purged 1 finished imports and 0 abandoned uploads");
         assertThat(api().get("/imports/" + id).statusCode()).isEqualTo(404);
-        assertThat(count("select count(*) from imports where id = '" + id + "'")).isZero();
-        assertThat(count("select count(*) from import_orgs where import_id = '" + id + "'")).isZero();
-        assertThat(count("select count(*) from users where email = 'retained@x.io'")).as("its users stay").isEqualTo(1);
-        assertThat(count("select count(*) from jobrunr_recurring_jobs where id = 'imports-purge'")).isEqualTo(1);
+        assertThat(count("select count(*) from imports where id = '" + id + "'"))
+                .isZero();
+        assertThat(count("select count(*) from import_orgs where import_id = '" + id + "'"))
+                .isZero();
+        assertThat(count("select count(*) from users where email = 'retained@x.io'"))
+                .as("its users stay")
+                .isEqualTo(1);
+        assertThat(count("select count(*) from jobrunr_recurring_jobs where id = 'imports-purge'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -423,7 +476,8 @@ class ImportsAppTest {
         byte[] tooBig = new byte[(int) LIMIT + 1];
 
         assertThat(upload(new byte[0], "text/csv", null).statusCode()).isEqualTo(400);
-        assertThat(upload("email,role,org_id,age\n".getBytes(), "application/json", null).statusCode())
+        assertThat(upload("email,role,org_id,age\n".getBytes(), "application/json", null)
+                        .statusCode())
                 .isEqualTo(415);
         // Only the headers: a declared length over the limit is refused before any body is read.
         // (Sending the 16 MB too would race the server closing the connection after its 413.)
@@ -447,25 +501,28 @@ class ImportsAppTest {
 
         HttpResponse<String> first = upload(body, "text/csv", "key-1");
         HttpResponse<String> again = upload(body, "text/csv", "key-1");
-        HttpResponse<String> other = upload("email,role,org_id,age\nother@x.io,admin,2,30\n".getBytes(),
-                "text/csv", "key-1");
+        HttpResponse<String> other =
+                upload("email,role,org_id,age\nother@x.io,admin,2,30\n".getBytes(), "text/csv", "key-1");
 
         assertThat(first.statusCode()).isEqualTo(202);
         assertThat(again.statusCode()).isEqualTo(202);
         String id = (String) Http.json(first).get("importId");
         assertThat(Http.json(again).get("importId")).isEqualTo(id);
         assertThat(again.body()).isEqualTo(first.body());
-        assertThat(again.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
+        assertThat(again.headers().firstValue("Location"))
+                .isEqualTo(first.headers().firstValue("Location"));
         assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(other.statusCode()).isEqualTo(422);
-        assertThat(Http.json(other)).containsEntry("message",
-                "Idempotency-Key key-1 was already used with a different request body");
+        assertThat(Http.json(other))
+                .containsEntry("message", "Idempotency-Key key-1 was already used with a different request body");
         assertThat(count("select count(*) from imports")).isEqualTo(importsBefore + 1);
         assertThat(count("select count(*) from idempotency_keys where scope = 'POST /imports' and key = 'key-1'"))
                 .isEqualTo(1);
-        assertThat(count("select count(*) from jobrunr_jobs where id = '" + id + "'")).isEqualTo(1);
+        assertThat(count("select count(*) from jobrunr_jobs where id = '" + id + "'"))
+                .isEqualTo(1);
         assertThat(finished(first)).containsEntry("status", "succeeded");
-        assertThat(count("select count(*) from users where email = 'idem@x.io'")).isEqualTo(1);
+        assertThat(count("select count(*) from users where email = 'idem@x.io'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -476,10 +533,13 @@ class ImportsAppTest {
         try (java.net.Socket first = new java.net.Socket("127.0.0.1", APP.getLocalPort())) {
             // The first upload: headers and one chunk of its body, the rest held back.
             java.io.OutputStream out = first.getOutputStream();
-            out.write(("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nIdempotency-Key: streaming-key\r\n"
-                    + "Authorization: Bearer " + apiKey + "\r\n"
-                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + Integer.toHexString(csv.length)
-                    + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(
+                    ("POST /imports HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nIdempotency-Key: streaming-key\r\n"
+                                    + "Authorization: Bearer " + apiKey + "\r\n"
+                                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                    + Integer.toHexString(csv.length)
+                                    + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             out.write(csv);
             out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -499,7 +559,8 @@ class ImportsAppTest {
         assertThat(after.statusCode()).isEqualTo(202);
         assertThat(firstAnswer).endsWith(after.body());
         assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-        assertThat(count("select count(*) from users where email = 'streaming@x.io'")).isLessThanOrEqualTo(1);
+        assertThat(count("select count(*) from users where email = 'streaming@x.io'"))
+                .isLessThanOrEqualTo(1);
     }
 
     @Test
@@ -518,28 +579,44 @@ class ImportsAppTest {
         assertThat(Http.json(theirs)).isEqualTo(Map.of("code", 404, "message", "import " + id + " not found"));
         assertThat(missing.statusCode()).isEqualTo(404);
         assertThat(Http.json(missing)).isEqualTo(Map.of("code", 404, "message", "import " + nowhere + " not found"));
-        assertThat(metrics.meter("dev.fortress.auth.refused.imports.cross-tenant")).isEqualTo(crossTenant + 1);
-        assertThat(api().get("/imports/" + id).statusCode()).as("its own organisation's").isEqualTo(200);
+        assertThat(metrics.meter("dev.fortress.auth.refused.imports.cross-tenant"))
+                .isEqualTo(crossTenant + 1);
+        assertThat(api().get("/imports/" + id).statusCode())
+                .as("its own organisation's")
+                .isEqualTo(200);
     }
 
     @Test
     void rowsForAnotherOrganisationAndAdminsFromAKeyWithoutTheAdminScopeAreRejectedPerRowAndNotWritten() {
         Http importOnly = api(TestKeys.of(DB, ORG, "import"));
         String csv = "email,role,org_id,age\n"
-                + "scoped-ok1@x.io,member,2,30\n"      // line 2
-                + "scoped-other@x.io,member,3,30\n"    // 3: another organisation
-                + "scoped-admin@x.io,admin,2,30\n"     // 4: an admin, from a key without the admin scope
-                + "scoped-ok2@x.io,viewer,2,30\n";     // 5
+                + "scoped-ok1@x.io,member,2,30\n" // line 2
+                + "scoped-other@x.io,member,3,30\n" // 3: another organisation
+                + "scoped-admin@x.io,admin,2,30\n" // 4: an admin, from a key without the admin scope
+                + "scoped-ok2@x.io,viewer,2,30\n"; // 5
 
-        Map<String, Object> status = finished(importOnly,
-                upload(importOnly, csv.getBytes(StandardCharsets.UTF_8), "text/csv", null));
+        Map<String, Object> status =
+                finished(importOnly, upload(importOnly, csv.getBytes(StandardCharsets.UTF_8), "text/csv", null));
 
-        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", 4)
-                .containsEntry("rowsImported", 2).containsEntry("rowsRejected", 2);
-        assertThat(status.get("errors")).isEqualTo(List.of(
-                Map.of("line", 3, "message", "org_id 3 is not the organisation of the key that uploaded this file (2)"),
-                Map.of("line", 4, "message", "role admin needs a file uploaded with a key that has the admin scope")));
-        assertThat(count("select count(*) from users where email like 'scoped-%'")).isEqualTo(2);
+        assertThat(status)
+                .containsEntry("status", "succeeded")
+                .containsEntry("rowsTotal", 4)
+                .containsEntry("rowsImported", 2)
+                .containsEntry("rowsRejected", 2);
+        assertThat(status.get("errors"))
+                .isEqualTo(List.of(
+                        Map.of(
+                                "line",
+                                3,
+                                "message",
+                                "org_id 3 is not the organisation of the key that uploaded this file (2)"),
+                        Map.of(
+                                "line",
+                                4,
+                                "message",
+                                "role admin needs a file uploaded with a key that has the admin scope")));
+        assertThat(count("select count(*) from users where email like 'scoped-%'"))
+                .isEqualTo(2);
         assertThat(count("select count(*) from users where email in ('scoped-other@x.io', 'scoped-admin@x.io')"))
                 .isZero();
     }
@@ -549,14 +626,18 @@ class ImportsAppTest {
         long imports = count("select count(*) from imports");
         long chunks = count("select count(*) from import_chunks");
 
-        HttpResponse<String> refused = upload(api(TestKeys.of(DB, ORG, "read", "write", "admin")),
-                "email,role,org_id,age\nno-scope@x.io,member,2,30\n".getBytes(StandardCharsets.UTF_8), "text/csv", null);
+        HttpResponse<String> refused = upload(
+                api(TestKeys.of(DB, ORG, "read", "write", "admin")),
+                "email,role,org_id,age\nno-scope@x.io,member,2,30\n".getBytes(StandardCharsets.UTF_8),
+                "text/csv",
+                null);
 
         assertThat(refused.statusCode()).isEqualTo(403);
         assertThat(Http.json(refused)).isEqualTo(Map.of("code", 403, "message", "User not authorized."));
         assertThat(count("select count(*) from imports")).isEqualTo(imports);
         assertThat(count("select count(*) from import_chunks")).isEqualTo(chunks);
-        assertThat(count("select count(*) from users where email = 'no-scope@x.io'")).isZero();
+        assertThat(count("select count(*) from users where email = 'no-scope@x.io'"))
+                .isZero();
     }
 
     @Test
@@ -566,13 +647,21 @@ class ImportsAppTest {
         String auth = "Basic " + Base64.getEncoder().encodeToString("ops:s3cret".getBytes(StandardCharsets.UTF_8));
 
         assertThat(dashboard.get("/dashboard").statusCode()).isEqualTo(401);
-        assertThat(dashboard.send(HttpRequest.newBuilder(dashboard.uri("/dashboard"))
-                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString("ops:wrong".getBytes())))
-                .statusCode()).isEqualTo(401);
-        assertThat(dashboard.send(HttpRequest.newBuilder(dashboard.uri("/dashboard")).header("Authorization", auth))
-                .statusCode()).isEqualTo(200);
-        HttpResponse<String> job = dashboard.send(HttpRequest.newBuilder(
-                dashboard.uri("/api/jobs/" + done.get("importId"))).header("Authorization", auth));
+        assertThat(dashboard
+                        .send(HttpRequest.newBuilder(dashboard.uri("/dashboard"))
+                                .header(
+                                        "Authorization",
+                                        "Basic " + Base64.getEncoder().encodeToString("ops:wrong".getBytes())))
+                        .statusCode())
+                .isEqualTo(401);
+        assertThat(dashboard
+                        .send(HttpRequest.newBuilder(dashboard.uri("/dashboard"))
+                                .header("Authorization", auth))
+                        .statusCode())
+                .isEqualTo(200);
+        HttpResponse<String> job =
+                dashboard.send(HttpRequest.newBuilder(dashboard.uri("/api/jobs/" + done.get("importId")))
+                        .header("Authorization", auth));
         assertThat(job.statusCode()).isEqualTo(200);
         assertThat(Http.json(job)).containsEntry("jobName", "Import " + done.get("importId") + ": 43 B");
         assertThat(job.body()).contains("SUCCEEDED");

@@ -15,7 +15,11 @@ class RowValidatorTest {
     private final RowValidator validator = new RowValidator(Validators.newValidator(), 65536);
 
     private static Record record(String... fields) {
-        return new Record(7, Arrays.stream(fields).map(f -> f.getBytes(StandardCharsets.UTF_8)).toList(),
+        return new Record(
+                7,
+                Arrays.stream(fields)
+                        .map(f -> f.getBytes(StandardCharsets.UTF_8))
+                        .toList(),
                 Problem.NONE);
     }
 
@@ -26,7 +30,8 @@ class RowValidatorTest {
 
     @Test
     void headerMustBeExact() {
-        assertThat(validator.headerProblem(record("email", "role", "org_id", "age"))).isNull();
+        assertThat(validator.headerProblem(record("email", "role", "org_id", "age")))
+                .isNull();
         assertThat(validator.headerProblem(record("email", "role", "orgId", "age")))
                 .isEqualTo("header must be exactly email,role,org_id,age (found: email,role,orgId,age)");
         assertThat(validator.headerProblem(null)).startsWith("the file is empty");
@@ -36,17 +41,18 @@ class RowValidatorTest {
     void validRowBecomesAUser() {
         RowValidator.Outcome outcome = validator.validate(record("a@x.io", "admin", "7", "31"));
 
-        assertThat(outcome).isEqualTo(new RowValidator.Valid(new dev.fortress.users.NewUser("a@x.io", "admin", 7L, 31)));
+        assertThat(outcome)
+                .isEqualTo(new RowValidator.Valid(new dev.fortress.users.NewUser("a@x.io", "admin", 7L, 31)));
     }
 
     @Test
     void everyProblemOfARowIsNamedWithTheApiMessages() {
-        assertThat(problem(record("nope", "root", "-1", "151"))).isEqualTo(
-                "age must be between 0 and 150; email must be a well-formed email address; "
+        assertThat(problem(record("nope", "root", "-1", "151")))
+                .isEqualTo("age must be between 0 and 150; email must be a well-formed email address; "
                         + "org_id must be a positive integer; role must be one of admin, member, viewer");
         assertThat(problem(record("a@x.io", "admin", "x", "31"))).isEqualTo("org_id must be a positive integer");
-        assertThat(problem(record("a@x.io", "admin", "1"))).isEqualTo(
-                "expected 4 columns (email,role,org_id,age), found 3");
+        assertThat(problem(record("a@x.io", "admin", "1")))
+                .isEqualTo("expected 4 columns (email,role,org_id,age), found 3");
         assertThat(problem(new Record(9, List.of(), Problem.TOO_LONG)))
                 .isEqualTo("line is longer than 65536 bytes and was skipped");
     }
@@ -61,20 +67,27 @@ class RowValidatorTest {
         RowValidator.Outcome invalid = validator.validate(record("nope", "member", "8", "31"));
 
         assertThat(withoutAdmin.admit(member)).isEqualTo(member);
-        assertThat(withoutAdmin.admit(admin)).isEqualTo(new RowValidator.Invalid(
-                "role admin needs a file uploaded with a key that has the admin scope"));
+        assertThat(withoutAdmin.admit(admin))
+                .isEqualTo(new RowValidator.Invalid(
+                        "role admin needs a file uploaded with a key that has the admin scope"));
         assertThat(withAdmin.admit(admin)).isEqualTo(admin);
-        assertThat(withAdmin.admit(elsewhere)).isEqualTo(new RowValidator.Invalid(
-                "org_id 8 is not the organisation of the key that uploaded this file (7)"));
-        assertThat(withAdmin.admit(invalid)).as("a row's own problems come first").isEqualTo(invalid);
+        assertThat(withAdmin.admit(elsewhere))
+                .isEqualTo(new RowValidator.Invalid(
+                        "org_id 8 is not the organisation of the key that uploaded this file (7)"));
+        assertThat(withAdmin.admit(invalid))
+                .as("a row's own problems come first")
+                .isEqualTo(invalid);
         assertThat(new RowValidator.Owner(null, false).admit(elsewhere))
-                .as("an import stored before API keys keeps its rules").isEqualTo(elsewhere);
+                .as("an import stored before API keys keeps its rules")
+                .isEqualTo(elsewhere);
     }
 
     @Test
     void invalidUtf8IsARowError() {
-        Record r = new Record(3, List.of(new byte[] {(byte) 0xC3, (byte) 0x28}, "admin".getBytes(),
-                "1".getBytes(), "2".getBytes()), Problem.NONE);
+        Record r = new Record(
+                3,
+                List.of(new byte[] {(byte) 0xC3, (byte) 0x28}, "admin".getBytes(), "1".getBytes(), "2".getBytes()),
+                Problem.NONE);
 
         assertThat(problem(r)).isEqualTo("invalid UTF-8");
     }
@@ -95,11 +108,13 @@ class RowValidatorTest {
             if (RowValidator.surelyValidEmail(candidate)) {
                 fastAccepted++;
                 assertThat(beans.validate(new dev.fortress.users.NewUser(candidate, "admin", 1L, 1)))
-                        .as(candidate).isEmpty();
+                        .as(candidate)
+                        .isEmpty();
             }
         }
         assertThat(fastAccepted).as("the check must accept common addresses").isGreaterThan(1_000);
-        assertThat(RowValidator.surelyValidEmail("first.last+tag@mail-1.example.io")).isTrue();
+        assertThat(RowValidator.surelyValidEmail("first.last+tag@mail-1.example.io"))
+                .isTrue();
         assertThat(RowValidator.surelyValidEmail("a".repeat(65) + "@x.io")).isFalse();
         assertThat(RowValidator.surelyValidEmail("a@" + "b".repeat(64) + ".io")).isFalse();
         assertThat(RowValidator.surelyValidEmail("a@-x.io")).isFalse();

@@ -36,7 +36,9 @@ class UploadSpoolTest {
 
         assertThat(dead).doesNotExist();
         assertThat(root.resolve("spool-dead.lock")).doesNotExist();
-        assertThat(runningDir.resolve("upload-2.csv")).as("a running instance's upload").exists();
+        assertThat(runningDir.resolve("upload-2.csv"))
+                .as("a running instance's upload")
+                .exists();
         assertThat(unrelated).as("not a spool directory").exists();
         assertThat(starting.directory()).exists().isNotEqualTo(runningDir);
 
@@ -77,8 +79,9 @@ class UploadSpoolTest {
         UploadSpool spool = new UploadSpool(root);
         spool.start();
 
-        assertThatThrownBy(() -> spool.write(new ByteArrayInputStream(new byte[200_000]), 100_000, n -> { }))
-                .isInstanceOf(UploadSpool.TooLargeException.class).hasMessage("upload larger than 100000 bytes");
+        assertThatThrownBy(() -> spool.write(new ByteArrayInputStream(new byte[200_000]), 100_000, n -> {}))
+                .isInstanceOf(UploadSpool.TooLargeException.class)
+                .hasMessage("upload larger than 100000 bytes");
         InputStream breaksOff = new InputStream() {
             private int left = 70_000;
 
@@ -91,7 +94,7 @@ class UploadSpoolTest {
                 return 'a';
             }
         };
-        assertThatThrownBy(() -> spool.write(breaksOff, 1_000_000, n -> { }))
+        assertThatThrownBy(() -> spool.write(breaksOff, 1_000_000, n -> {}))
                 .isInstanceOf(UploadSpool.BrokeOffException.class);
 
         try (var files = Files.list(spool.directory())) {

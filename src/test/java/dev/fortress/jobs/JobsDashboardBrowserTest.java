@@ -38,17 +38,20 @@ class JobsDashboardBrowserTest {
     private static final TestDatabase DB = TestDatabase.create()
             .withRoleDefault("statement_timeout", "60s")
             .withRoleDefault("idle_in_transaction_session_timeout", "60s");
+
     private static final int DASHBOARD_PORT = OwnedProcesses.freePort();
     private static final String USER = "ops";
     private static final String PASSWORD = "s3cret";
     private static final int ROWS = 300_000;
     /** The organisation of the key that uploads the import, and of every row in it (one digit: rows of 28 bytes). */
     private static final long ORG = 7;
+
     private static final Path SCREENSHOTS = Path.of("target", "screenshots");
     private static final List<Path> SCREENSHOT_FILES = List.of(
             SCREENSHOTS.resolve("jobrunr-dashboard-processing.png"),
             SCREENSHOTS.resolve("jobrunr-dashboard-succeeded.png"));
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("jobs.dashboardPort", String.valueOf(DASHBOARD_PORT)),
             ConfigOverride.config("jobs.dashboardUser", USER),
             ConfigOverride.config("jobs.dashboardPassword", PASSWORD));
@@ -62,9 +65,10 @@ class JobsDashboardBrowserTest {
         }
         String id;
         Map<String, Object> done;
-        try (DashboardBrowser browser = DashboardBrowser.open("http://127.0.0.1:" + DASHBOARD_PORT, USER, PASSWORD,
-                SCREENSHOTS)) {
-            assertThat(browser.ready()).as("the dashboard without credentials")
+        try (DashboardBrowser browser =
+                DashboardBrowser.open("http://127.0.0.1:" + DASHBOARD_PORT, USER, PASSWORD, SCREENSHOTS)) {
+            assertThat(browser.ready())
+                    .as("the dashboard without credentials")
                     .containsEntry("unauthenticatedStatus", 401);
             // The job's first COPY into users waits for this lock, so the job stays PROCESSING until
             // the page has shown it, however slow the machine: no race between job and browser. Held
@@ -83,20 +87,29 @@ class JobsDashboardBrowserTest {
             done = browser.awaitDone();
         }
 
-        assertThat(DashboardBrowser.strings(done.get("states"))).as("states the page showed, in order")
-                .containsSubsequence("PROCESSING", "SUCCEEDED").endsWith("SUCCEEDED");
+        assertThat(DashboardBrowser.strings(done.get("states")))
+                .as("states the page showed, in order")
+                .containsSubsequence("PROCESSING", "SUCCEEDED")
+                .endsWith("SUCCEEDED");
         // 22 header bytes + 300,000 rows of 28 bytes = 8,400,022 bytes
         assertThat(done).containsEntry("jobName", "Import " + id + ": 8.0 MiB");
-        assertThat(DashboardBrowser.strings(done.get("pageErrors"))).as("JavaScript errors on the page").isEmpty();
+        assertThat(DashboardBrowser.strings(done.get("pageErrors")))
+                .as("JavaScript errors on the page")
+                .isEmpty();
         // The job marks the import succeeded before JobRunr marks the job so.
         Map<String, Object> status = Http.json(api.get("/imports/" + id));
-        assertThat(status).containsEntry("status", "succeeded").containsEntry("rowsTotal", ROWS)
-                .containsEntry("rowsImported", ROWS).containsEntry("rowsRejected", 0);
-        assertThat(DashboardBrowser.strings(done.get("screenshots"))).containsExactlyElementsOf(
-                SCREENSHOT_FILES.stream().map(Path::toString).toList());
+        assertThat(status)
+                .containsEntry("status", "succeeded")
+                .containsEntry("rowsTotal", ROWS)
+                .containsEntry("rowsImported", ROWS)
+                .containsEntry("rowsRejected", 0);
+        assertThat(DashboardBrowser.strings(done.get("screenshots")))
+                .containsExactlyElementsOf(
+                        SCREENSHOT_FILES.stream().map(Path::toString).toList());
         for (Path screenshot : SCREENSHOT_FILES) {
             assertThat(screenshot).as("screenshot").isNotEmptyFile();
-            assertThat(Arrays.copyOf(Files.readAllBytes(screenshot), 4)).as("PNG signature")
+            assertThat(Arrays.copyOf(Files.readAllBytes(screenshot), 4))
+                    .as("PNG signature")
                     .containsExactly(0x89, 'P', 'N', 'G');
         }
     }

@@ -68,8 +68,11 @@ class JobsTest {
         ManagedDataSource pool = pool(db, factory, "jobs-waiting-long");
         Jobs jobs = new Jobs(Configs.load().getJobs(), pool, factory, Executors.newSingleThreadScheduledExecutor());
         try (org.jdbi.v3.core.Handle other = db.jdbi().open()) {
-            assertThat(other.select("show statement_timeout").mapTo(String.class).one())
-                    .as("the role's statement_timeout, which the wait outlasts").isEqualTo("5s");
+            assertThat(other.select("show statement_timeout")
+                            .mapTo(String.class)
+                            .one())
+                    .as("the role's statement_timeout, which the wait outlasts")
+                    .isEqualTo("5s");
             other.begin();
             other.execute("select pg_advisory_xact_lock(" + Jobs.SCHEMA_LOCK + ")");
             CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
@@ -118,9 +121,11 @@ class JobsTest {
             for (CompletableFuture<Jobs> start : starts) {
                 assertThat(start.get().scheduler()).isNotNull();
             }
-            Long tables = db.jdbi().withHandle(h -> h.select(
-                    "select count(*) from information_schema.tables where table_name like 'jobrunr_%'")
-                    .mapTo(Long.class).one());
+            Long tables = db.jdbi()
+                    .withHandle(h -> h.select(
+                                    "select count(*) from information_schema.tables where table_name like 'jobrunr_%'")
+                            .mapTo(Long.class)
+                            .one());
             assertThat(tables).isGreaterThanOrEqualTo(5);
         } finally {
             for (CompletableFuture<Jobs> start : starts) {

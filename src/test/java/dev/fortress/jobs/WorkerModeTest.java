@@ -25,8 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class WorkerModeTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
-            ConfigOverride.config("jobs.mode", "worker"));
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, ConfigOverride.config("jobs.mode", "worker"));
 
     /** A key with every scope: the routes are absent, not refused. */
     private static final String KEY = TestKeys.of(DB, 1);
@@ -47,17 +47,25 @@ class WorkerModeTest {
         assertThat(api().get("/orgs/1/stats").statusCode()).isEqualTo(404);
         assertThat(api().get("/transactions?limit=1").statusCode()).isEqualTo(404);
         assertThat(api().get("/transactions/summary?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z")
-                .statusCode()).isEqualTo(404);
+                        .statusCode())
+                .isEqualTo(404);
         assertThat(api().postJson("/users", "{\"email\":\"w@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}")
-                .statusCode()).isEqualTo(404);
-        assertThat(api().postJson("/transactions", "{\"userId\":1,\"amount\":\"1.00\"}").statusCode()).isEqualTo(404);
-        assertThat(api().anonymous().get("/users/1").statusCode()).as("without a key too").isEqualTo(404);
+                        .statusCode())
+                .isEqualTo(404);
+        assertThat(api().postJson("/transactions", "{\"userId\":1,\"amount\":\"1.00\"}")
+                        .statusCode())
+                .isEqualTo(404);
+        assertThat(api().anonymous().get("/users/1").statusCode())
+                .as("without a key too")
+                .isEqualTo(404);
 
         assertThat(userCount()).as("no write reached the database").isEqualTo(users);
     }
 
     private static long userCount() {
-        return DB.jdbi().withHandle(h -> h.select("select count(*) from users").mapTo(Long.class).one());
+        return DB.jdbi()
+                .withHandle(h ->
+                        h.select("select count(*) from users").mapTo(Long.class).one());
     }
 
     @Test
@@ -74,14 +82,18 @@ class WorkerModeTest {
     void runsTheJobs() {
         // The rollup job is recurring: a worker that runs jobs moves the deltas the writes left.
         long user = DB.aUser("job@x.io");
-        DB.jdbi().useHandle(h -> h.execute("insert into transactions (org_id, user_id, amount, created_at) "
-                + "select org_id, id, 5.00, now() from users where id = ?", user));
+        DB.jdbi()
+                .useHandle(h -> h.execute(
+                        "insert into transactions (org_id, user_id, amount, created_at) "
+                                + "select org_id, id, 5.00, now() from users where id = ?",
+                        user));
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (metrics.meter("dev.fortress.transactions.rollups.deltas") == 0 && System.nanoTime() < deadline) {
             LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
         }
-        assertThat(metrics.meter("dev.fortress.transactions.rollups.deltas")).as("deltas rolled up by the job")
+        assertThat(metrics.meter("dev.fortress.transactions.rollups.deltas"))
+                .as("deltas rolled up by the job")
                 .isPositive();
     }
 }

@@ -89,13 +89,16 @@ class BoundedReadTest {
             callers.forEach(c -> results.add(callerThreads.submit(c)));
             start.countDown();
             for (Future<List<String>> result : results) {
-                assertThat(result.get()).as("every caller waits for the one read, then keeps its value")
+                assertThat(result.get())
+                        .as("every caller waits for the one read, then keeps its value")
                         .containsOnly("v1");
             }
         } finally {
             callerThreads.shutdownNow();
         }
-        assertThat(source.calls).as("one read for 400 calls within the interval").hasValue(1);
+        assertThat(source.calls)
+                .as("one read for 400 calls within the interval")
+                .hasValue(1);
     }
 
     @Test
@@ -113,20 +116,28 @@ class BoundedReadTest {
         } while (value.equals("v1"));
 
         assertThat(value).isEqualTo("v2");
-        assertThat(source.calls).as("a second read only once the interval passed, after %d calls", calls).hasValue(2);
+        assertThat(source.calls)
+                .as("a second read only once the interval passed, after %d calls", calls)
+                .hasValue(2);
     }
 
     @Test
     void aCallerWaitsOnlyItsBoundForAHangingReadAndGetsNullWhenThereIsNoValueYet() throws Exception {
         CountDownLatch hang = new CountDownLatch(1);
-        BoundedRead<String> read = new BoundedRead<>(() -> {
-            await(hang);
-            return "late";
-        }, reader, HOUR, Duration.ofMillis(50));
+        BoundedRead<String> read = new BoundedRead<>(
+                () -> {
+                    await(hang);
+                    return "late";
+                },
+                reader,
+                HOUR,
+                Duration.ofMillis(50));
 
         assertThat(read.getValue()).as("no value yet").isNull();
         assertThat(read.getValue()).isNull();
-        assertThat(readsDone.availablePermits()).as("both calls returned while the read still hangs").isZero();
+        assertThat(readsDone.availablePermits())
+                .as("both calls returned while the read still hangs")
+                .isZero();
 
         hang.countDown();
         readsDone.acquire();
@@ -137,13 +148,17 @@ class BoundedReadTest {
     void aCallerWaitsOnlyItsBoundForAHangingReadAndGetsTheLastValue() throws Exception {
         CountDownLatch hang = new CountDownLatch(1);
         AtomicInteger calls = new AtomicInteger();
-        BoundedRead<String> read = new BoundedRead<>(() -> {
-            if (calls.incrementAndGet() == 1) {
-                return "first";
-            }
-            await(hang);
-            return "second";
-        }, reader, Duration.ZERO, Duration.ofMillis(50));
+        BoundedRead<String> read = new BoundedRead<>(
+                () -> {
+                    if (calls.incrementAndGet() == 1) {
+                        return "first";
+                    }
+                    await(hang);
+                    return "second";
+                },
+                reader,
+                Duration.ZERO,
+                Duration.ofMillis(50));
         read.getValue(); // the first read: "first", or null if it took longer than 50 ms
         readsDone.acquire();
 
@@ -153,7 +168,9 @@ class BoundedReadTest {
         }
 
         assertThat(whileHanging).as("the last value while the next read hangs").containsOnly("first");
-        assertThat(readsDone.availablePermits()).as("returned while the second read hangs").isZero();
+        assertThat(readsDone.availablePermits())
+                .as("returned while the second read hangs")
+                .isZero();
         hang.countDown();
         readsDone.acquire();
         assertThat(calls).as("no other read started while one was under way").hasValue(2);
@@ -163,13 +180,17 @@ class BoundedReadTest {
     void aFailingSourceLeavesTheLastValueAndReleasesItsCallersAtOnce() {
         AtomicInteger calls = new AtomicInteger();
         // Callers would wait an hour for a read that never completes: the test's minute says they did not.
-        BoundedRead<String> read = new BoundedRead<>(() -> {
-            int call = calls.incrementAndGet();
-            if (call == 2) {
-                throw new IllegalStateException("storage away");
-            }
-            return "v" + call;
-        }, reader, Duration.ZERO, HOUR);
+        BoundedRead<String> read = new BoundedRead<>(
+                () -> {
+                    int call = calls.incrementAndGet();
+                    if (call == 2) {
+                        throw new IllegalStateException("storage away");
+                    }
+                    return "v" + call;
+                },
+                reader,
+                Duration.ZERO,
+                HOUR);
 
         assertThat(read.getValue()).isEqualTo("v1");
         assertThat(read.getValue()).as("the read failed: the last value").isEqualTo("v1");

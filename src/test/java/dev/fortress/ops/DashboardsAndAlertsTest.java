@@ -67,17 +67,26 @@ class DashboardsAndAlertsTest {
         Set<String> uids = new HashSet<>();
         for (Path file : dashboards()) {
             JsonNode dashboard = JSON.readTree(file.toFile());
-            assertThat(uids.add(dashboard.path("uid").asText())).as("unique uid in " + file).isTrue();
+            assertThat(uids.add(dashboard.path("uid").asText()))
+                    .as("unique uid in " + file)
+                    .isTrue();
             for (JsonNode panel : panels(dashboard)) {
-                String where = file.getFileName() + " panel \"" + panel.path("title").asText() + "\"";
+                String where =
+                        file.getFileName() + " panel \"" + panel.path("title").asText() + "\"";
                 if (panel.path("type").asText().equals("row")) {
                     continue;
                 }
                 assertThat(panel.path("targets")).as(where + " has queries").isNotEmpty();
-                assertThat(panel.path("datasource").path("uid").asText()).as(where).isEqualTo(datasource);
+                assertThat(panel.path("datasource").path("uid").asText())
+                        .as(where)
+                        .isEqualTo(datasource);
                 for (JsonNode target : panel.path("targets")) {
-                    assertThat(target.path("datasource").path("uid").asText()).as(where + " target").isEqualTo(datasource);
-                    assertThat(target.path("expr").asText()).as(where + " target expression").isNotBlank();
+                    assertThat(target.path("datasource").path("uid").asText())
+                            .as(where + " target")
+                            .isEqualTo(datasource);
+                    assertThat(target.path("expr").asText())
+                            .as(where + " target expression")
+                            .isNotBlank();
                 }
             }
         }
@@ -95,15 +104,19 @@ class DashboardsAndAlertsTest {
             for (Path file : dashboards()) {
                 for (JsonNode panel : panels(JSON.readTree(file.toFile()))) {
                     for (JsonNode target : panel.path("targets")) {
-                        expressions.put(file.getFileName() + " / " + panel.path("title").asText() + " / "
-                                + target.path("refId").asText(), grafanaToPromQl(target.path("expr").asText()));
+                        expressions.put(
+                                file.getFileName() + " / " + panel.path("title").asText() + " / "
+                                        + target.path("refId").asText(),
+                                grafanaToPromQl(target.path("expr").asText()));
                     }
                 }
             }
             for (JsonNode group : YAML.readTree(ALERTS.toFile()).path("groups")) {
                 for (JsonNode rule : group.path("rules")) {
                     if (rule.has("alert")) {
-                        expressions.put("alert " + rule.path("alert").asText(), alertSignal(rule.path("expr").asText()));
+                        expressions.put(
+                                "alert " + rule.path("alert").asText(),
+                                alertSignal(rule.path("expr").asText()));
                     }
                 }
             }
@@ -172,20 +185,24 @@ class DashboardsAndAlertsTest {
             assertThat(asOrg.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
             assertThat(asOrg.get("/orgs/" + org + "/stats").statusCode()).isEqualTo(200);
         }
-        assertThat(org7.get("/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&limit=5").statusCode())
+        assertThat(org7.get("/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&limit=5")
+                        .statusCode())
                 .isEqualTo(200);
-        assertThat(org7.get("/imports/00000000-0000-0000-0000-000000000000").statusCode()).isEqualTo(404);
+        assertThat(org7.get("/imports/00000000-0000-0000-0000-000000000000").statusCode())
+                .isEqualTo(404);
 
-        List<Http> withoutUsableKey = List.of(api.anonymous(), api.as(ApiKeyFormat.generate(new SecureRandom())),
-                api.as("fk_not-a-key"));
+        List<Http> withoutUsableKey =
+                List.of(api.anonymous(), api.as(ApiKeyFormat.generate(new SecureRandom())), api.as("fk_not-a-key"));
         for (int i = 0; i < 20; i++) {
             for (Http refused : withoutUsableKey) {
                 assertThat(refused.get("/users/1").statusCode()).isEqualTo(401);
                 assertThat(refused.get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
-                        .statusCode()).isEqualTo(401);
+                                .statusCode())
+                        .isEqualTo(401);
             }
         }
-        assertThat(api.as(TestKeys.of(DB, 7, "import")).get("/users/1").statusCode()).isEqualTo(403);
+        assertThat(api.as(TestKeys.of(DB, 7, "import")).get("/users/1").statusCode())
+                .isEqualTo(403);
         assertThat(org7.get("/orgs/8/stats").statusCode()).isEqualTo(404);
     }
 
@@ -197,7 +214,9 @@ class DashboardsAndAlertsTest {
                 Object value = ((List<?>) ((Map<?, ?>) result.get(0)).get("value")).get(1);
                 if (Double.parseDouble(value.toString()) >= scrapes) {
                     List<?> up = prometheus.query("up{job=\"fortress\"} == 1");
-                    assertThat(up).as("Prometheus scrapes Fortress successfully").hasSize(1);
+                    assertThat(up)
+                            .as("Prometheus scrapes Fortress successfully")
+                            .hasSize(1);
                     return;
                 }
             }
@@ -208,8 +227,12 @@ class DashboardsAndAlertsTest {
 
     /** Grafana's built-in interval variables, as Grafana would fill them for a short range. */
     static String grafanaToPromQl(String expression) {
-        return expression.replace("$__rate_interval", "1m").replace("${__rate_interval}", "1m")
-                .replace("$__interval", "15s").replace("${__interval}", "15s").replace("$__range", "1h");
+        return expression
+                .replace("$__rate_interval", "1m")
+                .replace("${__rate_interval}", "1m")
+                .replace("$__interval", "15s")
+                .replace("${__interval}", "15s")
+                .replace("$__range", "1h");
     }
 
     /**
@@ -249,7 +272,7 @@ class DashboardsAndAlertsTest {
                         }
                     }
                 }
-                default -> { }
+                default -> {}
             }
         }
         return out.toString();

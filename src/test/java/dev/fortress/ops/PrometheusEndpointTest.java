@@ -44,8 +44,8 @@ class PrometheusEndpointTest {
     void prometheusParsesTheScrapeWithoutLintOrDuplicateFamilies() {
         HttpResponse<String> scrape = admin().get(Prometheus.PATH);
         assertThat(scrape.statusCode()).isEqualTo(200);
-        assertThat(scrape.headers().firstValue("Content-Type")).hasValueSatisfying(type ->
-                assertThat(type).startsWith("text/plain; version=0.0.4"));
+        assertThat(scrape.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain; version=0.0.4"));
 
         PrometheusTools.Outcome check = PrometheusTools.checkMetrics(scrape.body());
         assertThat(check.output()).as("promtool check metrics").isEmpty();
@@ -85,15 +85,22 @@ class PrometheusEndpointTest {
     void poolsAreOneLabelledFamilyWithTheirConfiguredMax() {
         Map<String, Double> samples = samples(admin().get(Prometheus.PATH).body());
 
-        assertThat(samples).containsEntry("fortress_db_pool_max{pool=\"writer\"}", 10.0)
+        assertThat(samples)
+                .containsEntry("fortress_db_pool_max{pool=\"writer\"}", 10.0)
                 .containsEntry("fortress_db_pool_max{pool=\"reader\"}", 20.0)
-                .containsKeys("fortress_db_pool_active{pool=\"writer\"}", "fortress_db_pool_active{pool=\"reader\"}",
-                        "fortress_db_pool_waiting{pool=\"writer\"}", "fortress_db_pool_waiting{pool=\"reader\"}",
+                .containsKeys(
+                        "fortress_db_pool_active{pool=\"writer\"}",
+                        "fortress_db_pool_active{pool=\"reader\"}",
+                        "fortress_db_pool_waiting{pool=\"writer\"}",
+                        "fortress_db_pool_waiting{pool=\"reader\"}",
                         "fortress_db_pool_wait_seconds_count{pool=\"reader\"}",
                         "fortress_db_slow_statements_total{pool=\"writer\"}",
-                        "fortress_health_healthy{check=\"writer\"}", "fortress_health_healthy{check=\"jobrunr\"}",
-                        "fortress_jobs_in_state{state=\"failed\"}", "fortress_jobs_background_servers",
-                        "jvm_memory_bytes_used{area=\"heap\"}", "process_cpu_seconds_total");
+                        "fortress_health_healthy{check=\"writer\"}",
+                        "fortress_health_healthy{check=\"jobrunr\"}",
+                        "fortress_jobs_in_state{state=\"failed\"}",
+                        "fortress_jobs_background_servers",
+                        "jvm_memory_bytes_used{area=\"heap\"}",
+                        "process_cpu_seconds_total");
     }
 
     @Test
@@ -108,13 +115,20 @@ class PrometheusEndpointTest {
 
         String route = "{resource=\"users\",operation=\"get\"";
         // The non-numeric id is a request to the route too (its parameter fails, 404), but runs no statement.
-        assertThat(delta(before, after, "fortress_http_responses_total" + route + ",status=\"4xx\"}")).isEqualTo(6);
-        assertThat(delta(before, after, "fortress_http_request_duration_seconds_count" + route + "}")).isEqualTo(6);
-        assertThat(delta(before, after,
-                "fortress_db_statement_duration_seconds_count{pool=\"reader\",statement=\"UserReadDao.findById\"}"))
+        assertThat(delta(before, after, "fortress_http_responses_total" + route + ",status=\"4xx\"}"))
+                .isEqualTo(6);
+        assertThat(delta(before, after, "fortress_http_request_duration_seconds_count" + route + "}"))
+                .isEqualTo(6);
+        assertThat(
+                        delta(
+                                before,
+                                after,
+                                "fortress_db_statement_duration_seconds_count{pool=\"reader\",statement=\"UserReadDao.findById\"}"))
                 .isEqualTo(5);
-        assertThat(delta(before, after, "fortress_db_pool_wait_seconds_count{pool=\"reader\"}")).isGreaterThanOrEqualTo(5);
-        assertThat(delta(before, after, "fortress_http_server_responses_total{status=\"4xx\"}")).isEqualTo(6);
+        assertThat(delta(before, after, "fortress_db_pool_wait_seconds_count{pool=\"reader\"}"))
+                .isGreaterThanOrEqualTo(5);
+        assertThat(delta(before, after, "fortress_http_server_responses_total{status=\"4xx\"}"))
+                .isEqualTo(6);
         assertThat(after).containsKey("fortress_http_request_duration_seconds" + route + ",quantile=\"0.99\"}");
     }
 
@@ -123,8 +137,7 @@ class PrometheusEndpointTest {
         Map<String, Double> before = samples(admin().get(Prometheus.PATH).body());
         for (String family : List.of("users", "orgs", "transactions", "imports")) {
             for (String reason : List.of("unauthenticated", "forbidden", "cross-tenant")) {
-                assertThat(before).as("every series exists from start-up")
-                        .containsKey(refused(family, reason));
+                assertThat(before).as("every series exists from start-up").containsKey(refused(family, reason));
             }
         }
         Http api = new Http("127.0.0.1", APP.getLocalPort());
@@ -132,8 +145,10 @@ class PrometheusEndpointTest {
         String otherOrg = TestKeys.of(DB, 4);
 
         assertThat(api.anonymous().get("/users/1").statusCode()).isEqualTo(401);
-        assertThat(api.as(importOnly).get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
-                .statusCode()).isEqualTo(403);
+        assertThat(api.as(importOnly)
+                        .get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")
+                        .statusCode())
+                .isEqualTo(403);
         assertThat(api.as(otherOrg).get("/orgs/3/stats").statusCode()).isEqualTo(404);
         String scrape = admin().get(Prometheus.PATH).body();
         Map<String, Double> after = samples(scrape);
@@ -142,11 +157,16 @@ class PrometheusEndpointTest {
         assertThat(delta(before, after, refused("transactions", "forbidden"))).isEqualTo(1);
         assertThat(delta(before, after, refused("orgs", "cross-tenant"))).isEqualTo(1);
         assertThat(delta(before, after, refused("imports", "unauthenticated"))).isZero();
-        assertThat(scrape).as("no key appears in the scrape").doesNotContain(importOnly.substring(0, 11))
+        assertThat(scrape)
+                .as("no key appears in the scrape")
+                .doesNotContain(importOnly.substring(0, 11))
                 .doesNotContain(otherOrg.substring(0, 11));
         // dropwizard-auth's cache of looked-up keys, under the bridge's default names.
-        assertThat(after).containsKeys("fortress_auth_key_cache_hits", "fortress_auth_key_cache_misses",
-                "fortress_auth_key_cache_loads_failure_seconds_count");
+        assertThat(after)
+                .containsKeys(
+                        "fortress_auth_key_cache_hits",
+                        "fortress_auth_key_cache_misses",
+                        "fortress_auth_key_cache_loads_failure_seconds_count");
     }
 
     private static String refused(String family, String reason) {

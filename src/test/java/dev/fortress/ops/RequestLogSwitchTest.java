@@ -41,9 +41,10 @@ class RequestLogSwitchTest {
         // Only the variables given: the machine's own environment must not decide the outcome.
         Map<String, String> vars = new HashMap<>(env);
         StringSubstitutor substitutor = new StringSubstitutor(vars);
-        FortressConfiguration config = new YamlConfigurationFactory<>(FortressConfiguration.class,
-                Validators.newValidator(), Jackson.newObjectMapper(), "dw")
-                .build(new SubstitutingSourceProvider(new FileConfigurationSourceProvider(), substitutor),
+        FortressConfiguration config = new YamlConfigurationFactory<>(
+                        FortressConfiguration.class, Validators.newValidator(), Jackson.newObjectMapper(), "dw")
+                .build(
+                        new SubstitutingSourceProvider(new FileConfigurationSourceProvider(), substitutor),
                         FortressApp.configPath());
         return ((DefaultServerFactory) config.getServerFactory()).getRequestLogFactory();
     }

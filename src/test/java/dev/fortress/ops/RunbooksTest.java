@@ -37,8 +37,7 @@ class RunbooksTest {
     private static List<Heading> headings;
 
     /** A heading's text as written, and its GitHub anchor. */
-    record Heading(String text, String anchor) {
-    }
+    record Heading(String text, String anchor) {}
 
     @BeforeAll
     static void read() throws IOException {
@@ -67,7 +66,9 @@ class RunbooksTest {
                 wrong.add(alert + ": " + url);
             }
         });
-        assertThat(wrong).as("alerts whose runbook_url is not docs/runbooks.md#<anchor>").isEmpty();
+        assertThat(wrong)
+                .as("alerts whose runbook_url is not docs/runbooks.md#<anchor>")
+                .isEmpty();
     }
 
     @Test
@@ -75,43 +76,53 @@ class RunbooksTest {
         List<String> missing = new ArrayList<>();
         alerts.forEach((alert, url) -> {
             Matcher m = url == null ? null : RUNBOOK_URL.matcher(url);
-            if (m != null && m.matches() && headings.stream().noneMatch(h -> h.anchor().equals(m.group(1)))) {
+            if (m != null
+                    && m.matches()
+                    && headings.stream().noneMatch(h -> h.anchor().equals(m.group(1)))) {
                 missing.add(alert + ": #" + m.group(1));
             }
         });
-        assertThat(missing).as("runbook_url anchors with no heading in %s (anchors there: %s)",
-                RUNBOOKS, headings.stream().map(Heading::anchor).toList()).isEmpty();
+        assertThat(missing)
+                .as(
+                        "runbook_url anchors with no heading in %s (anchors there: %s)",
+                        RUNBOOKS, headings.stream().map(Heading::anchor).toList())
+                .isEmpty();
     }
 
     @Test
     void everyAlertHasASectionOfItsOwnName() {
         List<String> without = new ArrayList<>();
         alerts.forEach((alert, url) -> {
-            List<Heading> sections = headings.stream().filter(h -> h.text().equals(alert)).toList();
+            List<Heading> sections =
+                    headings.stream().filter(h -> h.text().equals(alert)).toList();
             if (sections.size() != 1) {
                 without.add(alert + " (" + sections.size() + " sections)");
             } else if (!("docs/runbooks.md#" + sections.get(0).anchor()).equals(url)) {
                 without.add(alert + " (its section is #" + sections.get(0).anchor() + ", its runbook_url " + url + ")");
             }
         });
-        assertThat(without).as("alerts without exactly one section \"## <alert>\" in %s that their runbook_url names",
-                RUNBOOKS).isEmpty();
+        assertThat(without)
+                .as("alerts without exactly one section \"## <alert>\" in %s that their runbook_url names", RUNBOOKS)
+                .isEmpty();
     }
 
     @Test
     void everyAlertSectionIsAnAlertThatExists() {
-        List<String> stale = headings.stream().map(Heading::text)
+        List<String> stale = headings.stream()
+                .map(Heading::text)
                 .filter(h -> h.matches("Fortress[A-Za-z0-9]+"))
                 .filter(h -> !alerts.containsKey(h))
                 .toList();
-        assertThat(stale).as("sections of %s named like an alert that %s does not have", RUNBOOKS, ALERTS)
+        assertThat(stale)
+                .as("sections of %s named like an alert that %s does not have", RUNBOOKS, ALERTS)
                 .isEmpty();
     }
 
     @Test
     void slugsFollowGitHub() {
         assertThat(slug("FortressInstanceDown")).isEqualTo("fortressinstancedown");
-        assertThat(slug("Prepared statements and `prepareThreshold`")).isEqualTo("prepared-statements-and-preparethreshold");
+        assertThat(slug("Prepared statements and `prepareThreshold`"))
+                .isEqualTo("prepared-statements-and-preparethreshold");
         assertThat(slug("Read/write split: writer, readers")).isEqualTo("readwrite-split-writer-readers");
         assertThat(slug("[JobRunr](https://www.jobrunr.io) and **C#**")).isEqualTo("jobrunr-and-c");
         assertThat(headings(List.of("# Title", "## A b", "```", "## not a heading", "```", "## A b #")))
@@ -155,8 +166,7 @@ class RunbooksTest {
      * '_' removed, spaces to '-'.
      */
     static String slug(String heading) {
-        String text = heading
-                .replaceAll("!?\\[([^\\]]*)\\]\\([^)]*\\)", "$1")
+        String text = heading.replaceAll("!?\\[([^\\]]*)\\]\\([^)]*\\)", "$1")
                 .replaceAll("<[^>]+>", "")
                 .replace("`", "")
                 .replace("*", "");

@@ -51,11 +51,15 @@ class WarmupTest {
     private static final TestDatabase DB = TestDatabase.create();
 
     static {
-        DB.jdbi().useHandle(h -> h.execute("insert into users (email, role, org_id, age) "
-                + "select 'warm-' || g || '@x.io', 'member', 1 + g % 5, 20 + g % 50 from generate_series(1, 200) g"));
+        DB.jdbi()
+                .useHandle(
+                        h -> h.execute(
+                                "insert into users (email, role, org_id, age) "
+                                        + "select 'warm-' || g || '@x.io', 'member', 1 + g % 5, 20 + g % 50 from generate_series(1, 200) g"));
     }
 
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.warmingUp(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.warmingUp(
+            DB,
             ConfigOverride.config("warmup.minRequests", String.valueOf(MIN_REQUESTS)),
             // A test JVM compiles much besides the routes: do not wait for its JIT to settle for long.
             ConfigOverride.config("warmup.maxDuration", "15s"));
@@ -65,10 +69,14 @@ class WarmupTest {
     static {
         APP.addListener(new DropwizardAppExtension.ServiceListener<>() {
             @Override
-            public void onRun(FortressConfiguration configuration, Environment environment,
-                              DropwizardAppExtension<FortressConfiguration> app) {
+            public void onRun(
+                    FortressConfiguration configuration,
+                    Environment environment,
+                    DropwizardAppExtension<FortressConfiguration> app) {
                 // Run before the application's own run(): prepended, it sees the requests DirectGetFilter answers too.
-                environment.servlets().addFilter("test-keys-seen", new KeysSeen())
+                environment
+                        .servlets()
+                        .addFilter("test-keys-seen", new KeysSeen())
                         .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/*");
             }
         });
@@ -80,7 +88,9 @@ class WarmupTest {
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
 
-        assertThat(api.get("/health-check").statusCode()).as("readiness while warming").isEqualTo(503);
+        assertThat(api.get("/health-check").statusCode())
+                .as("readiness while warming")
+                .isEqualTo(503);
         assertThat(metrics.intGauge("dev.fortress.warmup.done")).isZero();
         Map<?, ?> warming = (Map<?, ?>) Http.json(admin.get("/healthcheck")).get("warmup");
         assertThat(warming.get("healthy")).isEqualTo(false);
@@ -104,29 +114,46 @@ class WarmupTest {
             assertThat(metrics.meter("dev.fortress.warmup.requests")).isPositive();
         }
         assertThat(metrics.meter("dev.fortress.warmup.unexpected-responses"))
-                .as("every warm-up request answered as its route should").isZero();
-        assertThat(((Number) metrics.gauge("dev.fortress.warmup.duration")).doubleValue()).isPositive();
+                .as("every warm-up request answered as its route should")
+                .isZero();
+        assertThat(((Number) metrics.gauge("dev.fortress.warmup.duration")).doubleValue())
+                .isPositive();
         // The warm-up went through the real routes: their own metrics moved, 200s and 404s alike.
-        assertThat(metrics.meter("dev.fortress.users.UsersResource.get.2xx-responses")).isPositive();
-        assertThat(metrics.meter("dev.fortress.users.UsersResource.get.4xx-responses")).isPositive();
-        assertThat(metrics.meter("dev.fortress.orgs.OrgsResource.stats.2xx-responses")).isPositive();
+        assertThat(metrics.meter("dev.fortress.users.UsersResource.get.2xx-responses"))
+                .isPositive();
+        assertThat(metrics.meter("dev.fortress.users.UsersResource.get.4xx-responses"))
+                .isPositive();
+        assertThat(metrics.meter("dev.fortress.orgs.OrgsResource.stats.2xx-responses"))
+                .isPositive();
 
         assertThat(warm.get("healthy")).isEqualTo(true);
-        assertThat(message).contains("GET /users/{id} 200: ", "GET /users/{id} 404: ", "POST /users 422: ",
-                        "GET /orgs/{id}/stats 200: ", "GET /orgs/{id}/stats 404: ", "GET /users/{id} 401: ",
-                        "GET /orgs/{id}/stats 401: ", "0 answered other than expected");
+        assertThat(message)
+                .contains(
+                        "GET /users/{id} 200: ",
+                        "GET /users/{id} 404: ",
+                        "POST /users 422: ",
+                        "GET /orgs/{id}/stats 200: ",
+                        "GET /orgs/{id}/stats 404: ",
+                        "GET /users/{id} 401: ",
+                        "GET /orgs/{id}/stats 401: ",
+                        "0 answered other than expected");
         // Its unknown keys and its requests for another organisation's data count as refusals, as a client's would.
         assertThat(metrics.meter("dev.fortress.auth.refused.users.unauthenticated"))
-                .isGreaterThanOrEqualTo(sent(message, "GET /users/{id} 401")).isPositive();
+                .isGreaterThanOrEqualTo(sent(message, "GET /users/{id} 401"))
+                .isPositive();
         assertThat(metrics.meter("dev.fortress.auth.refused.orgs.unauthenticated"))
-                .isGreaterThanOrEqualTo(sent(message, "GET /orgs/{id}/stats 401")).isPositive();
-        assertThat(metrics.meter("dev.fortress.auth.refused.users.cross-tenant")).isPositive();
+                .isGreaterThanOrEqualTo(sent(message, "GET /orgs/{id}/stats 401"))
+                .isPositive();
+        assertThat(metrics.meter("dev.fortress.auth.refused.users.cross-tenant"))
+                .isPositive();
         assertThat(metrics.meter("dev.fortress.auth.refused.orgs.cross-tenant")).isPositive();
 
         // One key was answered 2xx: the warm-up's own. Every other key it sent was refused.
         Map<String, Set<Integer>> seen = Map.copyOf(KEYS_SEEN);
-        List<String> own = seen.entrySet().stream().filter(e -> e.getValue().stream().anyMatch(s -> s / 100 == 2))
-                .map(Map.Entry::getKey).toList();
+        List<String> own = seen.entrySet().stream()
+                .filter(e -> e.getValue().stream().anyMatch(s -> s / 100 == 2))
+                .map(Map.Entry::getKey)
+                .toList();
         assertThat(own).as("keys the warm-up called with successfully").hasSize(1);
         assertThat(seen).as("the warm-up's own key and its unknown ones").hasSizeGreaterThan(1);
         seen.forEach((authorization, statuses) -> {
@@ -135,10 +162,14 @@ class WarmupTest {
             }
         });
         // Once the warm-up has ended, its key is refused: on a route DirectGetFilter answers and on one of Jersey's.
-        for (String path : List.of("/users/1", "/orgs/1/stats",
-                "/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")) {
-            assertThat(api.send(HttpRequest.newBuilder(api.uri(path)).header("Authorization", own.get(0)).GET())
-                    .statusCode()).as("GET %s with the warm-up's key after it ended", path).isEqualTo(401);
+        for (String path : List.of(
+                "/users/1", "/orgs/1/stats", "/transactions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z")) {
+            assertThat(api.send(HttpRequest.newBuilder(api.uri(path))
+                                    .header("Authorization", own.get(0))
+                                    .GET())
+                            .statusCode())
+                    .as("GET %s with the warm-up's key after it ended", path)
+                    .isEqualTo(401);
         }
     }
 
@@ -159,7 +190,8 @@ class WarmupTest {
             } finally {
                 String authorization = ((HttpServletRequest) request).getHeader("Authorization");
                 if (authorization != null) {
-                    KEYS_SEEN.computeIfAbsent(authorization, k -> ConcurrentHashMap.newKeySet())
+                    KEYS_SEEN
+                            .computeIfAbsent(authorization, k -> ConcurrentHashMap.newKeySet())
                             .add(((HttpServletResponse) response).getStatus());
                 }
             }

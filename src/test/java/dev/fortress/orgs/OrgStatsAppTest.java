@@ -34,14 +34,16 @@ class OrgStatsAppTest {
     private static final int REDIS_DB = 15;
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy REDIS = new TcpProxy("127.0.0.1", 6379);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("redis.url", "redis://127.0.0.1:" + REDIS.port() + "/" + REDIS_DB),
             // Generous here: on a busy 2-core test box a Redis answer through the proxy can take over
             // 100 ms, and a request that gives up on Redis rightly aggregates on its own, which would
             // blur the single-flight count. RedisOutageTest keeps the production timeout.
             ConfigOverride.config("redis.timeout", "2s"));
     /** Org ids of this run, so that nothing another run left in Redis can be mistaken for ours. */
-    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
+    private static final long ORG_BASE =
+            ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     @BeforeAll
     static void emptyTheTestRedisDatabaseAndAwaitTheSubscription() {
@@ -52,7 +54,9 @@ class OrgStatsAppTest {
         // Hits below are the near-cache's once its subscription is made (within a heartbeat of start).
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (new AdminMetrics(APP.getAdminPort()).intGauge("dev.fortress.orgs.stats.near-cache.listening") == 0) {
-            assertThat(System.nanoTime()).as("the near-cache's subscription within 30 s").isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("the near-cache's subscription within 30 s")
+                    .isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
         }
     }
@@ -105,7 +109,9 @@ class OrgStatsAppTest {
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (metrics().meter("dev.fortress.orgs.stats.near-cache.invalidations") == received) {
-            assertThat(System.nanoTime()).as("the invalidation received within 30 s").isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("the invalidation received within 30 s")
+                    .isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
         }
     }
@@ -118,17 +124,23 @@ class OrgStatsAppTest {
 
         assertThat(empty.statusCode()).isEqualTo(200);
         assertThat(empty.body()).isEqualTo("{\"orgId\":" + org + ",\"users\":0,\"avgAge\":null}");
-        assertThat(again.headers().firstValue("X-Cache")).as("nothing was stored to hit").contains("miss");
+        assertThat(again.headers().firstValue("X-Cache"))
+                .as("nothing was stored to hit")
+                .contains("miss");
         try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
             jedis.select(REDIS_DB);
-            assertThat(jedis.keys("*{" + org + "}*")).as("keys of the org without users").isEmpty();
+            assertThat(jedis.keys("*{" + org + "}*"))
+                    .as("keys of the org without users")
+                    .isEmpty();
         }
 
         client.addUser(org, 20);
         client.stats(org);
         try (Jedis jedis = new Jedis("127.0.0.1", 6379)) {
             jedis.select(REDIS_DB);
-            assertThat(jedis.exists(OrgStatsCache.entryKey(org))).as("cached once it has a user").isTrue();
+            assertThat(jedis.exists(OrgStatsCache.entryKey(org)))
+                    .as("cached once it has a user")
+                    .isTrue();
         }
     }
 
@@ -157,14 +169,16 @@ class OrgStatsAppTest {
         CountDownLatch start = new CountDownLatch(1);
         List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
         for (int i = 0; i < 64; i++) {
-            answers.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    start.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-                return client.stats(org);
-            }, clients));
+            answers.add(CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            start.await();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return client.stats(org);
+                    },
+                    clients));
         }
 
         start.countDown();
@@ -194,7 +208,8 @@ class OrgStatsAppTest {
         assertThat(metrics().meter("dev.fortress.orgs.stats.cache.hits")).isEqualTo(hits);
         assertThat(metrics().meter("dev.fortress.orgs.stats.cache.misses")).isEqualTo(misses);
         assertThat(metrics().timerCount("dev.fortress.orgs.stats.aggregation")).isEqualTo(aggregations);
-        assertThat(metrics().meter("dev.fortress.auth.refused.orgs.cross-tenant")).isEqualTo(crossTenant + 1);
+        assertThat(metrics().meter("dev.fortress.auth.refused.orgs.cross-tenant"))
+                .isEqualTo(crossTenant + 1);
     }
 
     @Test
@@ -217,5 +232,4 @@ class OrgStatsAppTest {
         assertThat(metrics().meter("dev.fortress.orgs.stats.cache.errors")).isEqualTo(errors + 1);
         assertThat(client.stats(org).headers().firstValue("X-Cache")).contains("hit");
     }
-
 }

@@ -47,8 +47,11 @@ final class OrgsClient {
     /** As {@link #addUser}; the 201 answer (its {@code X-Consistency-Token}, say). */
     HttpResponse<String> addUserAnswer(long orgId, int age) {
         String email = "u" + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE) + "@x.io";
-        HttpResponse<String> answer = as(orgId).postJson("/users", "{\"email\":\"" + email
-                + "\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":" + age + "}");
+        HttpResponse<String> answer = as(orgId)
+                .postJson(
+                        "/users",
+                        "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":" + age
+                                + "}");
         assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
         return answer;
     }

@@ -29,14 +29,16 @@ class RedisOutageTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy REDIS = new TcpProxy("127.0.0.1", 6379);
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("redis.url", "redis://127.0.0.1:" + REDIS.port() + "/14"),
             ConfigOverride.config("redis.breakerOpenFor", "1s"),
             // The load is one key as fast as the clients go, past the key's default rate on a fast machine:
             // this test is about the cache, so the key's rate is out of its way (RateLimitTest has the limits).
             ConfigOverride.config("rateLimits.requestsPerSecond", "1000000"),
             ConfigOverride.config("rateLimits.burst", "1000000"));
-    private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
+    private static final long ORG_BASE =
+            ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100; // > 2^31: JSON reads it as a long
 
     private final OrgsClient client = new OrgsClient(DB, APP.getLocalPort());
 
@@ -48,7 +50,8 @@ class RedisOutageTest {
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
         int clients = 8;
         int breakerFailures = APP.getConfiguration().getRedis().getBreakerFailures();
-        long breakerOpenFor = APP.getConfiguration().getRedis().getBreakerOpenFor().toNanoseconds();
+        long breakerOpenFor =
+                APP.getConfiguration().getRedis().getBreakerOpenFor().toNanoseconds();
 
         REDIS.cut();
         long failedBefore = metrics.meter("dev.fortress.cache.redis.errors");
@@ -66,7 +69,8 @@ class RedisOutageTest {
         assertThat(metrics.gauge("dev.fortress.cache.redis.breaker-state")).isEqualTo(2); // open
         HttpResponse<String> health = new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck");
         assertThat(health.body()).contains("degraded: redis at 127.0.0.1:" + REDIS.port() + " does not answer");
-        assertThat(client.api().get("/health-check").statusCode()).as("readiness holds: redis is not critical")
+        assertThat(client.api().get("/health-check").statusCode())
+                .as("readiness holds: redis is not critical")
                 .isEqualTo(200);
         // Once the breaker is open a request pays nothing for Redis: it does not try it. Each request
         // here makes two Redis calls (its key's rate limit, an EVALSHA that then falls back to this
@@ -76,10 +80,15 @@ class RedisOutageTest {
         // Redis. Counts, which the machine's load cannot move (a p99 bound here failed at 203 ms).
         int callsPerRequest = 2;
         long trials = window / breakerOpenFor + 1;
-        assertThat(failed).as("calls that reached the dead Redis (%d requests in %d ms, %d calls skipped)",
-                statuses.size(), window / 1_000_000, skipped).isLessThanOrEqualTo(breakerFailures + clients + trials);
-        assertThat(skipped).as("every other call skipped it")
-                .isEqualTo((long) callsPerRequest * statuses.size() - failed).isPositive();
+        assertThat(failed)
+                .as(
+                        "calls that reached the dead Redis (%d requests in %d ms, %d calls skipped)",
+                        statuses.size(), window / 1_000_000, skipped)
+                .isLessThanOrEqualTo(breakerFailures + clients + trials);
+        assertThat(skipped)
+                .as("every other call skipped it")
+                .isEqualTo((long) callsPerRequest * statuses.size() - failed)
+                .isPositive();
 
         REDIS.restore();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -112,6 +121,7 @@ class RedisOutageTest {
         }
         pool.shutdown();
         assertThat(pool.awaitTermination(duration.toSeconds() + 10, java.util.concurrent.TimeUnit.SECONDS))
-                .as("every request has a 10 s deadline").isTrue();
+                .as("every request has a 10 s deadline")
+                .isTrue();
     }
 }

@@ -41,8 +41,8 @@ class StatsNearCacheTest {
     private static final String NEAR = "dev.fortress.orgs.stats.near-cache.";
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> A = FortressApp.on(DB, REDIS.override(),
-            ConfigOverride.config("orgs.nearCache.ttl", "10m"));
+    private static final DropwizardAppExtension<FortressConfiguration> A =
+            FortressApp.on(DB, REDIS.override(), ConfigOverride.config("orgs.nearCache.ttl", "10m"));
     private static final long ORG_BASE = ThreadLocalRandom.current().nextLong(100_000_000, 1_000_000_000) * 100;
     private static ChildFortress b;
 
@@ -91,12 +91,18 @@ class StatsNearCacheTest {
 
         a.addUser(org, 40);
 
-        assertThat(Http.json(a.stats(org))).as("the writing instance at once")
-                .containsEntry("users", 2).containsEntry("avgAge", 35.0);
-        Map<String, Object> seen = await("B's stats after A's write", () -> Http.json(b.stats(org)),
+        assertThat(Http.json(a.stats(org)))
+                .as("the writing instance at once")
+                .containsEntry("users", 2)
+                .containsEntry("avgAge", 35.0);
+        Map<String, Object> seen = await(
+                "B's stats after A's write",
+                () -> Http.json(b.stats(org)),
                 stats -> Integer.valueOf(2).equals(stats.get("users")));
         assertThat(seen).containsEntry("avgAge", 35.0);
-        assertThat(metricsOfB().meter(NEAR + "invalidations")).as("invalidations B received").isGreaterThan(received);
+        assertThat(metricsOfB().meter(NEAR + "invalidations"))
+                .as("invalidations B received")
+                .isGreaterThan(received);
     }
 
     @Test
@@ -126,12 +132,15 @@ class StatsNearCacheTest {
         long notNear = metrics.meter(NEAR + "misses") - misses + metrics.meter(NEAR + "bypassed") - bypassed;
         assertThat(nearHits).as("near-cache hits").isPositive().isEqualTo(reads - notNear);
         assertThat(metrics.meter("dev.fortress.orgs.stats.cache.hits") - cacheHits)
-                .as("every near hit is a cache hit").isEqualTo(reads);
-        assertThat(redisCalls("mget") - mgets).as("MGETs Redis served (%d reads, %d near hits)", reads, nearHits)
+                .as("every near hit is a cache hit")
+                .isEqualTo(reads);
+        assertThat(redisCalls("mget") - mgets)
+                .as("MGETs Redis served (%d reads, %d near hits)", reads, nearHits)
                 .isLessThanOrEqualTo(notNear);
-        String scrape = new Http("127.0.0.1", A.getAdminPort()).get("/prometheus").body();
-        assertThat(scrape).contains("fortress_orgs_stats_near_cache_hits_total ",
-                "fortress_orgs_stats_near_cache_listening ");
+        String scrape =
+                new Http("127.0.0.1", A.getAdminPort()).get("/prometheus").body();
+        assertThat(scrape)
+                .contains("fortress_orgs_stats_near_cache_hits_total ", "fortress_orgs_stats_near_cache_listening ");
     }
 
     @Test
@@ -156,8 +165,10 @@ class StatsNearCacheTest {
 
                 HttpResponse<String> answer = b.stats(org);
 
-                assertThat(Http.json(answer)).as("B at once, from Redis: its near-cache is not used")
-                        .containsEntry("users", 2).containsEntry("avgAge", 25.0);
+                assertThat(Http.json(answer))
+                        .as("B at once, from Redis: its near-cache is not used")
+                        .containsEntry("users", 2)
+                        .containsEntry("avgAge", 25.0);
                 assertThat(metricsOfB().meter(NEAR + "bypassed")).isEqualTo(bypassed + 1);
                 assertThat(metricsOfB().meter(NEAR + "hits")).isEqualTo(nearHits);
             } finally {
@@ -168,7 +179,9 @@ class StatsNearCacheTest {
         awaitListening();
         long misses = metricsOfB().meter(NEAR + "misses");
         assertThat(Http.json(b.stats(org))).as("B once subscribed again").containsEntry("users", 2);
-        assertThat(metricsOfB().meter(NEAR + "misses")).as("emptied when subscribed again").isEqualTo(misses + 1);
+        assertThat(metricsOfB().meter(NEAR + "misses"))
+                .as("emptied when subscribed again")
+                .isEqualTo(misses + 1);
         warmNearCache(b, metricsOfB(), org, 2);
     }
 
@@ -188,27 +201,36 @@ class StatsNearCacheTest {
         HttpResponse<String> duringOutage = b.stats(org);
 
         assertThat(duringOutage.statusCode()).isEqualTo(200);
-        assertThat(Http.json(duringOutage)).as("B at once, from the database").containsEntry("users", 2)
+        assertThat(Http.json(duringOutage))
+                .as("B at once, from the database")
+                .containsEntry("users", 2)
                 .containsEntry("avgAge", 65.0);
-        assertThat(metricsOfB().meter(NEAR + "hits")).as("B's near-cache not used").isEqualTo(nearHits);
+        assertThat(metricsOfB().meter(NEAR + "hits"))
+                .as("B's near-cache not used")
+                .isEqualTo(nearHits);
 
         REDIS.start(); // empty, on the same port
         awaitListening();
         warmNearCache(b, metricsOfB(), org, 2);
         a.addUser(org, 80);
-        Map<String, Object> seen = await("B's stats after A's write once Redis is back", () -> Http.json(b.stats(org)),
+        Map<String, Object> seen = await(
+                "B's stats after A's write once Redis is back",
+                () -> Http.json(b.stats(org)),
                 stats -> Integer.valueOf(3).equals(stats.get("users")));
         assertThat(seen).containsEntry("avgAge", 70.0);
     }
 
     /** Reads {@code org} through {@code client} until a read is a near-cache hit with {@code users} users. */
     private static void warmNearCache(OrgsClient client, AdminMetrics metrics, long org, int users) {
-        await("a near-cache hit for org " + org, () -> {
-            long before = metrics.meter(NEAR + "hits");
-            Map<String, Object> stats = Http.json(client.stats(org));
-            assertThat(stats).containsEntry("users", users);
-            return metrics.meter(NEAR + "hits") > before;
-        }, hit -> hit);
+        await(
+                "a near-cache hit for org " + org,
+                () -> {
+                    long before = metrics.meter(NEAR + "hits");
+                    Map<String, Object> stats = Http.json(client.stats(org));
+                    assertThat(stats).containsEntry("users", users);
+                    return metrics.meter(NEAR + "hits") > before;
+                },
+                hit -> hit);
     }
 
     /** Until both instances trust their subscription. */

@@ -52,7 +52,10 @@ class StatsReplicaLagTest {
     private static final TestDatabase DB = TestDatabase.create();
     private static final OwnedReplica REPLICA = OwnedReplica.of(DB);
     private static final OwnedRedis REDIS = new OwnedRedis();
-    private static final DropwizardAppExtension<FortressConfiguration> A = FortressApp.on(DB, DB.url(), REPLICA.url(),
+    private static final DropwizardAppExtension<FortressConfiguration> A = FortressApp.on(
+            DB,
+            DB.url(),
+            REPLICA.url(),
             REDIS.override(),
             ConfigOverride.config("replica.maxLag", "1GiB"),
             ConfigOverride.config("replica.maxLagTime", "1h"),
@@ -81,10 +84,14 @@ class StatsReplicaLagTest {
             clientOfA.as(org);
             clientOfB.as(org);
         }
-        String written = DB.jdbi().withHandle(h -> h.createQuery("select cast(pg_current_wal_lsn() as text)")
-                .mapTo(String.class).one());
-        await("the replica replays the keys", () -> queryReplica(
-                "select cast(pg_last_wal_replay_lsn() >= cast(? as pg_lsn) as int)", written), n -> n == 1);
+        String written = DB.jdbi()
+                .withHandle(h -> h.createQuery("select cast(pg_current_wal_lsn() as text)")
+                        .mapTo(String.class)
+                        .one());
+        await(
+                "the replica replays the keys",
+                () -> queryReplica("select cast(pg_last_wal_replay_lsn() >= cast(? as pg_lsn) as int)", written),
+                n -> n == 1);
     }
 
     @AfterAll
@@ -110,12 +117,19 @@ class StatsReplicaLagTest {
 
         a.addUser(org, 40);
 
-        assertThat(usersOnReplica(org)).as("the replica has not replayed the write").isEqualTo(1);
-        assertThat(replicaInUse(metricsOfB())).as("yet reads without a token still use it on B").isEqualTo(1);
-        Map<String, Object> seen = await("B's stats after A's write", () -> Http.json(b.stats(org)),
+        assertThat(usersOnReplica(org))
+                .as("the replica has not replayed the write")
+                .isEqualTo(1);
+        assertThat(replicaInUse(metricsOfB()))
+                .as("yet reads without a token still use it on B")
+                .isEqualTo(1);
+        Map<String, Object> seen = await(
+                "B's stats after A's write",
+                () -> Http.json(b.stats(org)),
                 stats -> !Integer.valueOf(1).equals(stats.get("users")));
         assertThat(seen).containsEntry("users", 2).containsEntry("avgAge", 35.0);
-        assertThat(metricsOfB().meter("dev.fortress.db.reads-on-writer")).as("B's miss aggregated on the writer")
+        assertThat(metricsOfB().meter("dev.fortress.db.reads-on-writer"))
+                .as("B's miss aggregated on the writer")
                 .isGreaterThan(onWriter);
         assertThat(Http.json(a.stats(org))).as("A, from the entry B stored").containsEntry("users", 2);
         assertThat(usersOnReplica(org)).as("the replica is still behind").isEqualTo(1);
@@ -124,7 +138,9 @@ class StatsReplicaLagTest {
         await("the replica replays the write", () -> usersOnReplica(org), n -> n == 2);
         for (OrgsClient client : List.of(a, b)) {
             HttpResponse<String> answer = client.stats(org);
-            assertThat(Http.json(answer)).as("once replayed, still cached").containsEntry("users", 2)
+            assertThat(Http.json(answer))
+                    .as("once replayed, still cached")
+                    .containsEntry("users", 2)
                     .containsEntry("avgAge", 35.0);
             assertThat(answer.headers().firstValue("X-Cache")).contains("hit");
         }
@@ -141,15 +157,20 @@ class StatsReplicaLagTest {
         HttpResponse<String> written = a.addUserAnswer(org, 30);
         HttpResponse<String> read = a.stats(org);
 
-        assertThat(Http.json(read)).as("A at once, though the replica has not replayed it")
-                .containsEntry("users", 2).containsEntry("avgAge", 25.0);
+        assertThat(Http.json(read))
+                .as("A at once, though the replica has not replayed it")
+                .containsEntry("users", 2)
+                .containsEntry("avgAge", 25.0);
         assertThat(read.headers().firstValue("X-Cache")).contains("miss");
         ConsistencyToken token = ConsistencyToken.parse(
                 written.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow());
-        assertThat(storedPosition(Positions.key(org))).as("the org's position: the write's token, read once")
+        assertThat(storedPosition(Positions.key(org)))
+                .as("the org's position: the write's token, read once")
                 .isEqualTo(token);
         assertThat(usersOnReplica(org)).isEqualTo(1);
-        await("B's stats after A's write", () -> Http.json(b.stats(org)),
+        await(
+                "B's stats after A's write",
+                () -> Http.json(b.stats(org)),
                 stats -> Integer.valueOf(2).equals(stats.get("users")));
     }
 
@@ -168,7 +189,9 @@ class StatsReplicaLagTest {
             redis.publish(OrgStatsCache.channel(0), Long.toString(org));
         }
 
-        Map<String, Object> seen = await("B's stats after A's write", () -> Http.json(b.stats(org)),
+        Map<String, Object> seen = await(
+                "B's stats after A's write",
+                () -> Http.json(b.stats(org)),
                 stats -> !Integer.valueOf(1).equals(stats.get("users")));
 
         assertThat(seen).containsEntry("users", 2).containsEntry("avgAge", 60.0);
@@ -188,14 +211,21 @@ class StatsReplicaLagTest {
 
         REDIS.kill(); // its generations and positions, the write's included, are gone
         REDIS.start();
-        await("both instances listening again", () -> metricsOfA().intGauge(NEAR + "listening")
-                + metricsOfB().intGauge(NEAR + "listening"), n -> n == 2);
+        await(
+                "both instances listening again",
+                () -> metricsOfA().intGauge(NEAR + "listening") + metricsOfB().intGauge(NEAR + "listening"),
+                n -> n == 2);
         Map<String, Object> seen = Http.json(b.stats(org));
 
-        assertThat(seen).as("B, after Redis lost the write's generation").containsEntry("users", 2)
+        assertThat(seen)
+                .as("B, after Redis lost the write's generation")
+                .containsEntry("users", 2)
                 .containsEntry("avgAge", 15.0);
-        assertThat(usersOnReplica(org)).as("the replica has not replayed the write").isEqualTo(1);
-        assertThat(storedPosition(Positions.EPOCH_KEY)).as("the epoch's position, taken from the writer")
+        assertThat(usersOnReplica(org))
+                .as("the replica has not replayed the write")
+                .isEqualTo(1);
+        assertThat(storedPosition(Positions.EPOCH_KEY))
+                .as("the epoch's position, taken from the writer")
                 .isNotNull();
     }
 
@@ -211,13 +241,17 @@ class StatsReplicaLagTest {
         long onWriter = metricsOfA().meter("dev.fortress.db.reads-on-writer");
         long asked = metricsOfA().timerCount("dev.fortress.db.reader.ConsistencyTokenDao.replayedPast");
 
-        Map<String, Object> seen = await("A's stats after B's write", () -> Http.json(a.stats(org)),
+        Map<String, Object> seen = await(
+                "A's stats after B's write",
+                () -> Http.json(a.stats(org)),
                 stats -> !Integer.valueOf(1).equals(stats.get("users")));
 
         assertThat(seen).containsEntry("users", 2).containsEntry("avgAge", 50.0);
         assertThat(metricsOfA().timerCount("dev.fortress.db.reader.ConsistencyTokenDao.replayedPast"))
-                .as("A asked the replica how far it had replayed").isGreaterThan(asked);
-        assertThat(metricsOfA().meter("dev.fortress.db.reads-on-writer")).as("and read there, not on the writer")
+                .as("A asked the replica how far it had replayed")
+                .isGreaterThan(asked);
+        assertThat(metricsOfA().meter("dev.fortress.db.reads-on-writer"))
+                .as("and read there, not on the writer")
                 .isEqualTo(onWriter);
     }
 
@@ -265,7 +299,9 @@ class StatsReplicaLagTest {
     private static void awaitOnReplica(OrgsClient client, long org, int users, int age) {
         client.addUser(org, age);
         await("the replica replays org " + org + "'s first user", () -> usersOnReplica(org), n -> n == users);
-        await("both instances use the replica", () -> replicaInUse(metricsOfA()) + replicaInUse(metricsOfB()),
+        await(
+                "both instances use the replica",
+                () -> replicaInUse(metricsOfA()) + replicaInUse(metricsOfB()),
                 n -> n == 2);
     }
 
@@ -275,17 +311,22 @@ class StatsReplicaLagTest {
      */
     private static void warm(OrgsClient client, long org, int users) {
         AdminMetrics metrics = client == clientOfA ? metricsOfA() : metricsOfB();
-        await("a near-cache hit for org " + org, () -> {
-            long before = metrics.meter(NEAR + "hits");
-            assertThat(Http.json(client.stats(org))).containsEntry("users", users);
-            return metrics.meter(NEAR + "hits") > before;
-        }, hit -> hit);
+        await(
+                "a near-cache hit for org " + org,
+                () -> {
+                    long before = metrics.meter(NEAR + "hits");
+                    assertThat(Http.json(client.stats(org))).containsEntry("users", users);
+                    return metrics.meter(NEAR + "hits") > before;
+                },
+                hit -> hit);
         assertThat(Http.json(clientOfA.stats(org))).containsEntry("users", users); // A's key, too
     }
 
     private static void awaitPaused() {
-        await("replay paused", () -> queryReplica("select cast(pg_get_wal_replay_pause_state() = 'paused' as int)",
-                null), n -> n == 1);
+        await(
+                "replay paused",
+                () -> queryReplica("select cast(pg_get_wal_replay_pause_state() = 'paused' as int)", null),
+                n -> n == 1);
     }
 
     private static long usersOnReplica(long org) {
@@ -294,7 +335,7 @@ class StatsReplicaLagTest {
 
     private static long queryReplica(String sql, Object parameter) {
         try (Connection c = DriverManager.getConnection(REPLICA.url(), DB.user(), DB.password());
-             PreparedStatement st = c.prepareStatement(sql)) {
+                PreparedStatement st = c.prepareStatement(sql)) {
             if (parameter != null) {
                 st.setObject(1, parameter);
             }
@@ -319,7 +360,10 @@ class StatsReplicaLagTest {
 
     private static long cachedUsers(long org) {
         try (Jedis redis = redis()) {
-            return new ObjectMapper().readTree(redis.get(OrgStatsCache.entryKey(org))).get("users").asLong();
+            return new ObjectMapper()
+                    .readTree(redis.get(OrgStatsCache.entryKey(org)))
+                    .get("users")
+                    .asLong();
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -13,8 +13,7 @@ public final class Await {
     /** Long enough for any state these tests wait for on a busy machine. */
     public static final Duration DEADLINE = Duration.ofSeconds(30);
 
-    private Await() {
-    }
+    private Await() {}
 
     /** Reads every 50 ms until {@code done} holds, and returns that reading; fails after {@link #DEADLINE}. */
     public static <T> T await(String what, Supplier<T> read, Predicate<T> done) {
@@ -26,7 +25,9 @@ public final class Await {
         long deadline = System.nanoTime() + within.toNanos();
         T last = read.get();
         while (!done.test(last)) {
-            assertThat(System.nanoTime()).as("%s within %s (last: %s)", what, within, last).isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("%s within %s (last: %s)", what, within, last)
+                    .isLessThan(deadline);
             LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
             last = read.get();
         }

@@ -41,8 +41,7 @@ public final class ChildFortress implements AutoCloseable {
     private final Path log;
     private final Process process;
 
-    private ChildFortress(String label, Map<String, String> env, int port, int adminPort, Path log,
-                          Process process) {
+    private ChildFortress(String label, Map<String, String> env, int port, int adminPort, Path log, Process process) {
         this.label = label;
         this.env = env;
         this.port = port;
@@ -68,20 +67,31 @@ public final class ChildFortress implements AutoCloseable {
 
     /** Starts the child without waiting for it; {@link #awaitReady()} waits for its admin {@code /ping}. */
     public static ChildFortress launch(String label, Map<String, String> settings) {
-        Path log = LOGS.resolve(label + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet() + ".log");
+        Path log =
+                LOGS.resolve(label + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet() + ".log");
         ProcessBuilder builder = new ProcessBuilder(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"),
-                "dev.fortress.FortressApplication", "server", FortressApp.configPath());
+                "-Xmx384m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.fortress.FortressApplication",
+                "server",
+                FortressApp.configPath());
         configVariables().forEach(builder.environment()::remove);
         builder.environment().putAll(settings);
         builder.redirectErrorStream(true).redirectOutput(log.toFile());
         try {
             Files.createDirectories(LOGS);
             Process process = builder.start();
-            ChildFortress child = new ChildFortress(label, Map.copyOf(settings), Integer.parseInt(settings.get("PORT")),
-                    Integer.parseInt(settings.get("ADMIN_PORT")), log, process);
+            ChildFortress child = new ChildFortress(
+                    label,
+                    Map.copyOf(settings),
+                    Integer.parseInt(settings.get("PORT")),
+                    Integer.parseInt(settings.get("ADMIN_PORT")),
+                    log,
+                    process);
             // A test that dies must not leave a Fortress running: the JVM's exit takes the child along.
             Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "kill-" + label));
             return child;
@@ -114,8 +124,8 @@ public final class ChildFortress implements AutoCloseable {
             }
             sleep(Duration.ofMillis(100));
         }
-        throw new IllegalStateException("child Fortress " + label + " not ready after " + START_TIMEOUT
-                + "; log " + log + ":\n" + tail(60));
+        throw new IllegalStateException(
+                "child Fortress " + label + " not ready after " + START_TIMEOUT + "; log " + log + ":\n" + tail(60));
     }
 
     public int port() {

@@ -35,8 +35,7 @@ public final class Commands {
         }
     }
 
-    private Commands() {
-    }
+    private Commands() {}
 
     /** {@code args} then config.yml, with {@code overrides} (e.g. {@code writerDatabase.url}) in force. */
     public static synchronized Result run(Map<String, String> overrides, String... args) {
@@ -67,8 +66,18 @@ public final class Commands {
 
     /** The overrides that point a command at {@code db} as its writer and at {@code readerUrl}. */
     public static Map<String, String> on(TestDatabase db, String readerUrl) {
-        return Map.of("writerDatabase.url", db.url(), "writerDatabase.user", db.user(),
-                "writerDatabase.password", db.password(), "readerDatabase.url", readerUrl,
-                "readerDatabase.user", db.user(), "readerDatabase.password", db.password());
+        return Map.of(
+                "writerDatabase.url",
+                db.url(),
+                "writerDatabase.user",
+                db.user(),
+                "writerDatabase.password",
+                db.password(),
+                "readerDatabase.url",
+                readerUrl,
+                "readerDatabase.user",
+                db.user(),
+                "readerDatabase.password",
+                db.password());
     }
 }

@@ -14,15 +14,16 @@ import io.dropwizard.jersey.validation.Validators;
  */
 public final class Configs {
 
-    private Configs() {
-    }
+    private Configs() {}
 
     public static FortressConfiguration load() {
         try {
-            return new YamlConfigurationFactory<>(FortressConfiguration.class, Validators.newValidator(),
-                    Jackson.newObjectMapper(), "dw")
-                    .build(new SubstitutingSourceProvider(new FileConfigurationSourceProvider(),
-                            new EnvironmentVariableSubstitutor(true)), FortressApp.configPath());
+            return new YamlConfigurationFactory<>(
+                            FortressConfiguration.class, Validators.newValidator(), Jackson.newObjectMapper(), "dw")
+                    .build(
+                            new SubstitutingSourceProvider(
+                                    new FileConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)),
+                            FortressApp.configPath());
         } catch (Exception e) {
             throw new IllegalStateException("config.yml does not load", e);
         }

@@ -29,6 +29,7 @@ public final class DashboardBrowser implements AutoCloseable {
     private static final Path SCRIPT = Path.of("src", "test", "browser", "dashboard.cjs");
     /** Far above what a page or job here takes; only a hung browser reaches it. */
     private static final Duration EVENT_TIMEOUT = Duration.ofMinutes(5);
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, Object> END = Map.of("event", "end of output");
 
@@ -56,9 +57,13 @@ public final class DashboardBrowser implements AutoCloseable {
         try {
             Files.createDirectories(outputDir);
             Path log = outputDir.resolve("dashboard-browser.log");
-            ProcessBuilder node = new ProcessBuilder("node", SCRIPT.toString(), baseUrl, user, password,
-                    outputDir.toString()).redirectError(ProcessBuilder.Redirect.to(log.toFile()));
-            node.environment().put("NODE_PATH", BROWSER_DIR.resolve("node_modules").toAbsolutePath().toString());
+            ProcessBuilder node = new ProcessBuilder(
+                            "node", SCRIPT.toString(), baseUrl, user, password, outputDir.toString())
+                    .redirectError(ProcessBuilder.Redirect.to(log.toFile()));
+            node.environment()
+                    .put(
+                            "NODE_PATH",
+                            BROWSER_DIR.resolve("node_modules").toAbsolutePath().toString());
             DashboardBrowser browser = new DashboardBrowser(node.start(), log);
             try {
                 browser.ready = browser.await("ready");
@@ -124,8 +129,8 @@ public final class DashboardBrowser implements AutoCloseable {
     private Map<String, Object> await(String name) {
         Map<String, Object> event = next();
         if (!event.get("event").equals(name)) {
-            throw new IllegalStateException("expected the browser's '" + name + "' event, got " + event
-                    + "; log: " + OwnedProcesses.tail(log));
+            throw new IllegalStateException(
+                    "expected the browser's '" + name + "' event, got " + event + "; log: " + OwnedProcesses.tail(log));
         }
         return event;
     }
@@ -148,12 +153,12 @@ public final class DashboardBrowser implements AutoCloseable {
     }
 
     private void readEvents() {
-        try (BufferedReader out = new BufferedReader(
-                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
                 try {
-                    events.add(JSON.readValue(line, new TypeReference<Map<String, Object>>() { }));
+                    events.add(JSON.readValue(line, new TypeReference<Map<String, Object>>() {}));
                 } catch (IOException notAnEvent) {
                     System.err.println("dashboard browser: " + line);
                 }

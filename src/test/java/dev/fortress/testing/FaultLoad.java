@@ -35,8 +35,8 @@ public final class FaultLoad {
     private static final Duration ERROR_PAUSE = Duration.ofMillis(25);
 
     /** One request as its client saw it; {@code status} -1 for a client-side failure; times are System.nanoTime(). */
-    public record Call(String route, String key, long started, long ended, int status, String retryAfter,
-                       String cache) {
+    public record Call(
+            String route, String key, long started, long ended, int status, String retryAfter, String cache) {
 
         public boolean ok() {
             return status >= 200 && status < 300;
@@ -53,8 +53,7 @@ public final class FaultLoad {
     }
 
     /** What a client sends: a route name for the report, a key (e.g. the email written), the request. */
-    public record Request(String route, String key, Supplier<HttpResponse<String>> send) {
-    }
+    public record Request(String route, String key, Supplier<HttpResponse<String>> send) {}
 
     private final FaultSummary summary;
     private final ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
@@ -125,7 +124,8 @@ public final class FaultLoad {
      * starvation on a shared 2-core runner, never less than {@code floor}.
      */
     public static Duration stall(List<Call> calls, Predicate<Call> untouched, Duration floor) {
-        Duration worst = maxLatency(calls.stream().filter(c -> c.ok() && untouched.test(c)).toList());
+        Duration worst = maxLatency(
+                calls.stream().filter(c -> c.ok() && untouched.test(c)).toList());
         return worst.compareTo(floor) > 0 ? worst : floor;
     }
 

@@ -40,17 +40,27 @@ public final class FaultSummary {
         Map<String, Long> byClass = new TreeMap<>();
         outcomes.forEach((k, v) -> byClass.put(k, v.get()));
         String recoveryText = recovery == null ? "n/a" : String.format("%.1f s", recovery.toMillis() / 1000.0);
-        String line = String.format("FAULT %s: sent %d, answers %s, rows lost %d, rows duplicated %d, recovery %s%s",
-                scenario, sent.get(), byClass, rowsLost, rowsDuplicated, recoveryText,
+        String line = String.format(
+                "FAULT %s: sent %d, answers %s, rows lost %d, rows duplicated %d, recovery %s%s",
+                scenario,
+                sent.get(),
+                byClass,
+                rowsLost,
+                rowsDuplicated,
+                recoveryText,
                 note == null || note.isBlank() ? "" : " (" + note + ")");
         System.out.println(line);
-        String row = String.format("| %s | %d | %s | %d | %d | %s | %s |%n", scenario, sent.get(), byClass,
-                rowsLost, rowsDuplicated, recoveryText, note == null ? "" : note);
+        String row = String.format(
+                "| %s | %d | %s | %d | %d | %s | %s |%n",
+                scenario, sent.get(), byClass, rowsLost, rowsDuplicated, recoveryText, note == null ? "" : note);
         try {
             Files.createDirectories(FILE.getParent());
             if (!Files.exists(FILE)) {
-                Files.writeString(FILE, "| scenario | requests | answers by class | rows lost | rows duplicated "
-                        + "| recovery | note |\n|---|---|---|---|---|---|---|\n", StandardOpenOption.CREATE);
+                Files.writeString(
+                        FILE,
+                        "| scenario | requests | answers by class | rows lost | rows duplicated "
+                                + "| recovery | note |\n|---|---|---|---|---|---|---|\n",
+                        StandardOpenOption.CREATE);
             }
             Files.writeString(FILE, row, StandardOpenOption.APPEND);
         } catch (IOException e) {

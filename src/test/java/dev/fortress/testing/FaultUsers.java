@@ -16,20 +16,24 @@ import org.jdbi.v3.core.Jdbi;
 public final class FaultUsers {
 
     /** What the database holds for the writes a load sent. */
-    public record Rows(long lost, long duplicated, List<FaultLoad.Call> committedDespiteError,
-                       long absentAfterError) {
+    public record Rows(long lost, long duplicated, List<FaultLoad.Call> committedDespiteError, long absentAfterError) {
 
         /** No write lost, none twice, none committed behind an error its client saw. */
         public void assertIntact() {
             org.assertj.core.api.Assertions.assertThat(lost).as("rows lost").isZero();
-            org.assertj.core.api.Assertions.assertThat(duplicated).as("rows duplicated").isZero();
-            org.assertj.core.api.Assertions.assertThat(committedDespiteError).as("committed despite an error").isEmpty();
+            org.assertj.core.api.Assertions.assertThat(duplicated)
+                    .as("rows duplicated")
+                    .isZero();
+            org.assertj.core.api.Assertions.assertThat(committedDespiteError)
+                    .as("committed despite an error")
+                    .isEmpty();
         }
     }
 
     public static final String ROUTE = "POST /users";
 
-    private final String prefix = "fault-" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
+    private final String prefix =
+            "fault-" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-";
     private final Http api;
     private final long orgId;
 
@@ -65,7 +69,8 @@ public final class FaultUsers {
     }
 
     public static FaultLoad.Request readOne(Http api, List<Long> ids, long n) {
-        return new FaultLoad.Request("GET /users/{id}", null, () -> api.get("/users/" + ids.get((int) (n % ids.size()))));
+        return new FaultLoad.Request(
+                "GET /users/{id}", null, () -> api.get("/users/" + ids.get((int) (n % ids.size()))));
     }
 
     public FaultLoad.Request create(long n) {

@@ -24,15 +24,14 @@ public final class FortressApp {
     /** How StatementMetrics names a statement that no SQL-object method ran. */
     static final String UNNAMED = ".sql.raw";
 
-    private FortressApp() {
-    }
+    private FortressApp() {}
 
     public static DropwizardAppExtension<FortressConfiguration> on(TestDatabase db, ConfigOverride... extra) {
         return on(db, db.url(), db.url(), extra);
     }
 
-    public static DropwizardAppExtension<FortressConfiguration> on(TestDatabase db, String writerUrl,
-                                                                    String readerUrl, ConfigOverride... extra) {
+    public static DropwizardAppExtension<FortressConfiguration> on(
+            TestDatabase db, String writerUrl, String readerUrl, ConfigOverride... extra) {
         return build(db, writerUrl, readerUrl, false, extra);
     }
 
@@ -41,9 +40,8 @@ public final class FortressApp {
         return build(db, db.url(), db.url(), true, extra);
     }
 
-    private static DropwizardAppExtension<FortressConfiguration> build(TestDatabase db, String writerUrl,
-                                                                        String readerUrl, boolean warmup,
-                                                                        ConfigOverride... extra) {
+    private static DropwizardAppExtension<FortressConfiguration> build(
+            TestDatabase db, String writerUrl, String readerUrl, boolean warmup, ConfigOverride... extra) {
         List<ConfigOverride> overrides = new ArrayList<>(List.of(
                 ConfigOverride.config("writerDatabase.url", writerUrl),
                 ConfigOverride.config("writerDatabase.user", db.user()),
@@ -94,10 +92,10 @@ public final class FortressApp {
         for (Map.Entry<String, Timer> timer : metrics.getTimers().entrySet()) {
             String name = timer.getKey();
             if (name.endsWith(UNNAMED)) {
-                String datasource = name.substring(0, name.length() - UNNAMED.length())
-                        .replaceFirst("^dev\\.fortress\\.db\\.", "");
-                unnamed.add("datasource " + datasource + ": " + timer.getValue().getCount() + " statement(s) ("
-                        + name + ")");
+                String datasource =
+                        name.substring(0, name.length() - UNNAMED.length()).replaceFirst("^dev\\.fortress\\.db\\.", "");
+                unnamed.add("datasource " + datasource + ": " + timer.getValue().getCount() + " statement(s) (" + name
+                        + ")");
             }
         }
         return unnamed;

@@ -72,23 +72,30 @@ public final class HostileHttp {
     public Answer exchange(byte[] request) {
         long started = System.nanoTime();
         Answer answer = send(request);
-        return new Answer(answer.status(), answer.headers(), answer.body(), answer.failure(),
+        return new Answer(
+                answer.status(),
+                answer.headers(),
+                answer.body(),
+                answer.failure(),
                 (System.nanoTime() - started) / 1_000_000);
     }
 
     private Answer send(byte[] request) {
-        try (Socket socket = from == null ? new Socket(host, port)
+        try (Socket socket = from == null
+                ? new Socket(host, port)
                 : new Socket(host, port, java.net.InetAddress.getByName(from), 0)) {
             socket.setSoTimeout(15_000);
             OutputStream out = socket.getOutputStream();
-            Thread writer = new Thread(() -> {
-                try {
-                    out.write(request);
-                    out.flush();
-                } catch (IOException serverStoppedReading) {
-                    // The server answered and closed before reading everything: its answer is what counts.
-                }
-            }, "hostile-writer");
+            Thread writer = new Thread(
+                    () -> {
+                        try {
+                            out.write(request);
+                            out.flush();
+                        } catch (IOException serverStoppedReading) {
+                            // The server answered and closed before reading everything: its answer is what counts.
+                        }
+                    },
+                    "hostile-writer");
             writer.setDaemon(true);
             writer.start();
             ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -117,7 +124,9 @@ public final class HostileHttp {
     /** The answer without interim 1xx responses (100 Continue) in front of it. */
     private static byte[] finalAnswer(byte[] raw) {
         byte[] rest = raw;
-        while (rest.length > 12 && rest[9] == '1' && new String(rest, 0, 5, StandardCharsets.US_ASCII).equals("HTTP/")) {
+        while (rest.length > 12
+                && rest[9] == '1'
+                && new String(rest, 0, 5, StandardCharsets.US_ASCII).equals("HTTP/")) {
             int end = indexOf(rest, "\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0);
             if (end < 0) {
                 break;
@@ -131,8 +140,12 @@ public final class HostileHttp {
         byte[] raw = finalAnswer(all);
         int headerEnd = indexOf(raw, "\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0);
         if (headerEnd < 0 || raw.length < 12) {
-            return new Answer(-1, Map.of(), raw, failure == null ? "connection closed without an answer ("
-                    + raw.length + " bytes)" : failure, 0);
+            return new Answer(
+                    -1,
+                    Map.of(),
+                    raw,
+                    failure == null ? "connection closed without an answer (" + raw.length + " bytes)" : failure,
+                    0);
         }
         String[] lines = new String(raw, 0, headerEnd, StandardCharsets.ISO_8859_1).split("\r\n");
         String[] statusLine = lines[0].split(" ", 3);
@@ -146,8 +159,9 @@ public final class HostileHttp {
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
             if (colon > 0) {
-                headers.computeIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
-                        k -> new ArrayList<>()).add(lines[i].substring(colon + 1).trim());
+                headers.computeIfAbsent(
+                                lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                        .add(lines[i].substring(colon + 1).trim());
             }
         }
         byte[] body = java.util.Arrays.copyOfRange(raw, headerEnd + 4, raw.length);
@@ -167,7 +181,8 @@ public final class HostileHttp {
         }
         String head = new String(raw, 0, headerEnd, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
         int bodyLength = raw.length - headerEnd - 4;
-        java.util.regex.Matcher length = java.util.regex.Pattern.compile("\r\ncontent-length:\\s*(\\d+)").matcher(head);
+        java.util.regex.Matcher length =
+                java.util.regex.Pattern.compile("\r\ncontent-length:\\s*(\\d+)").matcher(head);
         if (length.find()) {
             return bodyLength >= Long.parseLong(length.group(1));
         }

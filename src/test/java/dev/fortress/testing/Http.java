@@ -23,7 +23,10 @@ public final class Http {
     private final String authorization;
 
     public Http(String host, int port) {
-        this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(), "http://" + host + ":" + port, null);
+        this(
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
+                "http://" + host + ":" + port,
+                null);
     }
 
     /** On a client of the caller's (e.g. one that speaks HTTP/1.1 only, as behind a load balancer). */
@@ -82,7 +85,7 @@ public final class Http {
 
     public static Map<String, Object> json(HttpResponse<String> response) {
         try {
-            return JSON.readValue(response.body(), new TypeReference<>() { });
+            return JSON.readValue(response.body(), new TypeReference<>() {});
         } catch (IOException e) {
             throw new UncheckedIOException("not JSON: " + response.body(), e);
         }

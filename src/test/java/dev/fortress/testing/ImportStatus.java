@@ -7,8 +7,7 @@ import java.util.Map;
 /** Fields of a {@code GET /imports/{id}} answer (docs/api.md), read from its JSON as {@link Http#json} gives it. */
 public final class ImportStatus {
 
-    private ImportStatus() {
-    }
+    private ImportStatus() {}
 
     public static long imported(Map<String, Object> status) {
         return ((Number) status.get("rowsImported")).longValue();

@@ -19,8 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class MixedLoad {
 
-    private MixedLoad() {
-    }
+    private MixedLoad() {}
 
     /**
      * For the app the load runs against: its 8 clients call with one organisation's key, and may
@@ -47,21 +46,35 @@ public final class MixedLoad {
                 while ((n = sent.incrementAndGet()) <= requests) {
                     int status;
                     try {
-                        HttpResponse<String> answer = n % 250 == 0 ? api.send(java.net.http.HttpRequest
-                                .newBuilder(api.uri("/imports")).header("Content-Type", "text/csv")
-                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("email,role,org_id,age\n"
-                                        + "imp-" + run + "-" + n + "@x.io,viewer," + orgId + ",44\nimp-" + run + "-" + n
-                                        + "@x.io,viewer," + orgId + ",44\n")))
+                        HttpResponse<String> answer = n % 250 == 0
+                                ? api.send(java.net.http.HttpRequest.newBuilder(api.uri("/imports"))
+                                        .header("Content-Type", "text/csv")
+                                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                                "email,role,org_id,age\n"
+                                                        + "imp-" + run + "-" + n + "@x.io,viewer," + orgId + ",44\nimp-"
+                                                        + run + "-" + n
+                                                        + "@x.io,viewer," + orgId + ",44\n")))
                                 : switch ((int) (n % 4)) {
-                            case 0 -> api.postJson("/users", user(run, orgId, n));
-                            case 1 -> api.postJson("/transactions", "{\"userId\":" + lastUser.get()
-                                    + ",\"amount\":\"1.25\",\"createdAt\":\"" + java.time.Instant.now() + "\"}");
-                            case 2 -> api.get("/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z");
-                            default -> api.get("/users/" + (1 + ThreadLocalRandom.current().nextLong(lastUser.get())));
-                        };
+                                    case 0 -> api.postJson("/users", user(run, orgId, n));
+                                    case 1 ->
+                                        api.postJson(
+                                                "/transactions",
+                                                "{\"userId\":" + lastUser.get()
+                                                        + ",\"amount\":\"1.25\",\"createdAt\":\""
+                                                        + java.time.Instant.now() + "\"}");
+                                    case 2 ->
+                                        api.get(
+                                                "/transactions/summary?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z");
+                                    default ->
+                                        api.get("/users/"
+                                                + (1
+                                                        + ThreadLocalRandom.current()
+                                                                .nextLong(lastUser.get())));
+                                };
                         status = answer.statusCode();
                         if (status == 201 && n % 4 == 0) {
-                            lastUser.accumulateAndGet(((Number) Http.json(answer).get("id")).longValue(), Math::max);
+                            lastUser.accumulateAndGet(
+                                    ((Number) Http.json(answer).get("id")).longValue(), Math::max);
                         }
                     } catch (RuntimeException e) {
                         status = -1;
@@ -78,7 +91,7 @@ public final class MixedLoad {
     }
 
     private static String user(long run, long orgId, long n) {
-        return "{\"email\":\"load-" + run + "-" + n + "@x.io\",\"role\":\"member\",\"orgId\":" + orgId
-                + ",\"age\":" + (18 + n % 60) + "}";
+        return "{\"email\":\"load-" + run + "-" + n + "@x.io\",\"role\":\"member\",\"orgId\":" + orgId + ",\"age\":"
+                + (18 + n % 60) + "}";
     }
 }

@@ -34,13 +34,14 @@ public final class OwnedPgBouncer implements AutoCloseable {
         try {
             String ini = Files.readString(TEMPLATE);
             for (Map.Entry<String, String> placeholder : Map.of(
-                    "@BOUNCER_DIR@", dir.toString(),
-                    "@BOUNCER_PORT@", String.valueOf(port),
-                    "@PG_HOST@", db.host(),
-                    "@PG_PORT@", String.valueOf(db.port()),
-                    "@REPLICA_PORT@", String.valueOf(db.port()),
-                    "@DB_NAME@", db.name(),
-                    "@DB_USER@", db.user()).entrySet()) {
+                            "@BOUNCER_DIR@", dir.toString(),
+                            "@BOUNCER_PORT@", String.valueOf(port),
+                            "@PG_HOST@", db.host(),
+                            "@PG_PORT@", String.valueOf(db.port()),
+                            "@REPLICA_PORT@", String.valueOf(db.port()),
+                            "@DB_NAME@", db.name(),
+                            "@DB_USER@", db.user())
+                    .entrySet()) {
                 ini = ini.replace(placeholder.getKey(), placeholder.getValue());
             }
             if (ini.matches("(?s).*@[A-Z_]+@.*")) {
@@ -55,10 +56,13 @@ public final class OwnedPgBouncer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            close();
-            OwnedProcesses.deleteQuietly(dir);
-        }, "stop-pgbouncer-" + port));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            close();
+                            OwnedProcesses.deleteQuietly(dir);
+                        },
+                        "stop-pgbouncer-" + port));
         start();
     }
 

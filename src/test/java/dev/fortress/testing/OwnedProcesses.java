@@ -30,8 +30,7 @@ public final class OwnedProcesses {
     /** The OS user PostgreSQL's Debian packages run as; the owner of our data directories under root. */
     static final String POSTGRES_USER = "postgres";
 
-    private OwnedProcesses() {
-    }
+    private OwnedProcesses() {}
 
     static boolean root() {
         return "root".equals(System.getProperty("user.name"));
@@ -73,8 +72,8 @@ public final class OwnedProcesses {
      */
     static Path directory(String prefix) {
         try {
-            Path dir = Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
+            Path dir = Files.createTempDirectory(
+                    prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             chownToPostgres(dir);
             return dir;
         } catch (IOException e) {
@@ -103,7 +102,8 @@ public final class OwnedProcesses {
     /** Runs to completion; its output goes to {@code log}. Fails with the log's tail on a non-zero exit. */
     static void run(ProcessBuilder command, Duration timeout, Path log) {
         try {
-            Process process = command.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            Process process = command.redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
@@ -125,7 +125,8 @@ public final class OwnedProcesses {
     /** Starts a long-running child whose output goes to {@code log}. */
     static Process start(ProcessBuilder command, Path log) {
         try {
-            return command.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            return command.redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + command.command() + ": " + e.getMessage(), e);

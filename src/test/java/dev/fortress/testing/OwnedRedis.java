@@ -18,10 +18,13 @@ public final class OwnedRedis implements AutoCloseable {
 
     /** Started at once; stopped and deleted when the JVM ends. */
     public OwnedRedis() {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            close();
-            OwnedProcesses.deleteQuietly(dir);
-        }, "stop-redis-" + port));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            close();
+                            OwnedProcesses.deleteQuietly(dir);
+                        },
+                        "stop-redis-" + port));
         start();
     }
 
@@ -39,9 +42,22 @@ public final class OwnedRedis implements AutoCloseable {
         if (process != null && process.isAlive()) {
             return;
         }
-        process = OwnedProcesses.start(new ProcessBuilder(List.of("redis-server", "--port", String.valueOf(port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--dir", dir.toString())), log);
+        process = OwnedProcesses.start(
+                new ProcessBuilder(List.of(
+                        "redis-server",
+                        "--port",
+                        String.valueOf(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--daemonize",
+                        "no",
+                        "--dir",
+                        dir.toString())),
+                log);
         OwnedProcesses.awaitPort(port, Duration.ofSeconds(10), "redis-server", log);
     }
 

@@ -26,8 +26,12 @@ import java.util.concurrent.locks.LockSupport;
 public final class OwnedReplica implements AutoCloseable {
 
     /** Settings a hot standby may not have lower than its primary (it refuses to start). */
-    private static final List<String> COPIED = List.of("max_connections", "max_prepared_transactions",
-            "max_locks_per_transaction", "max_worker_processes", "max_wal_senders");
+    private static final List<String> COPIED = List.of(
+            "max_connections",
+            "max_prepared_transactions",
+            "max_locks_per_transaction",
+            "max_worker_processes",
+            "max_wal_senders");
 
     private final TestDatabase db;
     private final int port = OwnedProcesses.freePort();
@@ -51,10 +55,13 @@ public final class OwnedReplica implements AutoCloseable {
                     + "own PostgreSQL version locally (bin/services up installs it)");
         }
         OwnedReplica replica = new OwnedReplica(db, bin);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            replica.stopQuietly("immediate");
-            OwnedProcesses.deleteQuietly(replica.dir);
-        }, "stop-replica-" + replica.port));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            replica.stopQuietly("immediate");
+                            OwnedProcesses.deleteQuietly(replica.dir);
+                        },
+                        "stop-replica-" + replica.port));
         replica.create(settings);
         replica.start();
         replica.awaitStreaming(Duration.ofSeconds(30));
@@ -72,7 +79,8 @@ public final class OwnedReplica implements AutoCloseable {
 
     /** Runs a statement on the standby, e.g. {@code select pg_wal_replay_pause()}. */
     public void execute(String sql) {
-        try (Connection c = connect(); Statement st = c.createStatement()) {
+        try (Connection c = connect();
+                Statement st = c.createStatement()) {
             st.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + " on the owned replica failed: " + e.getMessage(), e);
@@ -86,8 +94,19 @@ public final class OwnedReplica implements AutoCloseable {
 
     /** Starts the standby (again) and returns once it accepts connections. */
     public void start() {
-        OwnedProcesses.run(OwnedProcesses.asPostgres(List.of(bin.resolve("pg_ctl").toString(), "start", "-w",
-                "-t", "30", "-D", data.toString(), "-l", log.toString())), Duration.ofSeconds(40), toolLog);
+        OwnedProcesses.run(
+                OwnedProcesses.asPostgres(List.of(
+                        bin.resolve("pg_ctl").toString(),
+                        "start",
+                        "-w",
+                        "-t",
+                        "30",
+                        "-D",
+                        data.toString(),
+                        "-l",
+                        log.toString())),
+                Duration.ofSeconds(40),
+                toolLog);
     }
 
     /**
@@ -95,8 +114,19 @@ public final class OwnedReplica implements AutoCloseable {
      * (57P01), new connections refused, then the port closes. Returns once it is down.
      */
     public void stop() {
-        OwnedProcesses.run(OwnedProcesses.asPostgres(List.of(bin.resolve("pg_ctl").toString(), "stop", "-w",
-                "-t", "30", "-m", "fast", "-D", data.toString())), Duration.ofSeconds(40), toolLog);
+        OwnedProcesses.run(
+                OwnedProcesses.asPostgres(List.of(
+                        bin.resolve("pg_ctl").toString(),
+                        "stop",
+                        "-w",
+                        "-t",
+                        "30",
+                        "-m",
+                        "fast",
+                        "-D",
+                        data.toString())),
+                Duration.ofSeconds(40),
+                toolLog);
     }
 
     /** Waits until the standby streams WAL from the primary and has replayed {@code db}'s schema. */
@@ -104,16 +134,18 @@ public final class OwnedReplica implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "not tried";
         while (System.nanoTime() < deadline) {
-            try (Connection c = connect(); Statement st = c.createStatement();
-                 // pg_stat_wal_receiver shows its status only to privileged roles; the receive position
-                 // is NULL from a start until WAL arrives by streaming.
-                 ResultSet rs = st.executeQuery("select pg_is_in_recovery(), "
-                         + "pg_last_wal_receive_lsn() is not null, to_regclass('users') is not null")) {
+            try (Connection c = connect();
+                    Statement st = c.createStatement();
+                    // pg_stat_wal_receiver shows its status only to privileged roles; the receive position
+                    // is NULL from a start until WAL arrives by streaming.
+                    ResultSet rs = st.executeQuery("select pg_is_in_recovery(), "
+                            + "pg_last_wal_receive_lsn() is not null, to_regclass('users') is not null")) {
                 rs.next();
                 if (rs.getBoolean(1) && rs.getBoolean(2) && rs.getBoolean(3)) {
                     return;
                 }
-                last = "recovery=" + rs.getBoolean(1) + ", streamed=" + rs.getBoolean(2) + ", schema=" + rs.getBoolean(3);
+                last = "recovery=" + rs.getBoolean(1) + ", streamed=" + rs.getBoolean(2) + ", schema="
+                        + rs.getBoolean(3);
             } catch (SQLException e) {
                 last = e.getMessage();
             }
@@ -140,25 +172,44 @@ public final class OwnedReplica implements AutoCloseable {
 
     private void create(Map<String, String> settings) {
         String password = System.getenv().getOrDefault("REPLICATION_PASSWORD", "fortress");
-        ProcessBuilder backup = OwnedProcesses.asPostgres(List.of(bin.resolve("pg_basebackup").toString(),
-                "-h", db.host(), "-p", String.valueOf(db.port()), "-U", "fortress_replicator",
-                "-D", data.toString(), "-R", "-X", "stream", "-c", "fast"));
+        ProcessBuilder backup = OwnedProcesses.asPostgres(List.of(
+                bin.resolve("pg_basebackup").toString(),
+                "-h",
+                db.host(),
+                "-p",
+                String.valueOf(db.port()),
+                "-U",
+                "fortress_replicator",
+                "-D",
+                data.toString(),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast"));
         backup.environment().put("PGPASSWORD", password);
         try {
             OwnedProcesses.run(backup, Duration.ofSeconds(120), toolLog);
         } catch (IllegalStateException e) {
-            throw new IllegalStateException("pg_basebackup of the test server failed; `bin/services up` creates the "
-                    + "fortress_replicator role and its pg_hba line. " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "pg_basebackup of the test server failed; `bin/services up` creates the "
+                            + "fortress_replicator role and its pg_hba line. " + e.getMessage(),
+                    e);
         }
         StringBuilder conf = new StringBuilder("# written by OwnedReplica (fault tests)\n")
                 .append("listen_addresses = '127.0.0.1'\n")
-                .append("port = ").append(port).append('\n')
-                .append("unix_socket_directories = '").append(dir).append("'\n")
+                .append("port = ")
+                .append(port)
+                .append('\n')
+                .append("unix_socket_directories = '")
+                .append(dir)
+                .append("'\n")
                 .append("hot_standby = on\n")
                 .append("hot_standby_feedback = on\n")
                 .append("shared_buffers = 16MB\n")
                 .append("fsync = off\n"); // a throwaway copy: speed over durability
-        COPIED.forEach(name -> conf.append(name).append(" = ").append(settings.get(name)).append('\n'));
+        COPIED.forEach(name ->
+                conf.append(name).append(" = ").append(settings.get(name)).append('\n'));
         try {
             Path postgresqlConf = data.resolve("postgresql.conf");
             Path hba = data.resolve("pg_hba.conf");
@@ -179,8 +230,11 @@ public final class OwnedReplica implements AutoCloseable {
             return;
         }
         try {
-            OwnedProcesses.run(OwnedProcesses.asPostgres(List.of(bin.resolve("pg_ctl").toString(), "stop", "-w",
-                    "-m", mode, "-D", data.toString())), Duration.ofSeconds(30), toolLog);
+            OwnedProcesses.run(
+                    OwnedProcesses.asPostgres(
+                            List.of(bin.resolve("pg_ctl").toString(), "stop", "-w", "-m", mode, "-D", data.toString())),
+                    Duration.ofSeconds(30),
+                    toolLog);
         } catch (RuntimeException e) {
             System.err.println("could not stop the owned replica on " + port + ": " + e.getMessage());
         }
@@ -189,10 +243,10 @@ public final class OwnedReplica implements AutoCloseable {
     private static Map<String, String> primarySettings(TestDatabase db) {
         Map<String, String> settings = new LinkedHashMap<>();
         try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select name, setting from pg_settings where name = any (array['"
-                     + String.join("','", COPIED) + "']) union all "
-                     + "select 'major', cast(current_setting('server_version_num')::int / 10000 as text)")) {
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select name, setting from pg_settings where name = any (array['"
+                        + String.join("','", COPIED) + "']) union all "
+                        + "select 'major', cast(current_setting('server_version_num')::int / 10000 as text)")) {
             while (rs.next()) {
                 settings.put(rs.getString(1), rs.getString(2));
             }

@@ -40,6 +40,7 @@ public final class OwnedSentinels implements AutoCloseable {
     private static final int DOWN_AFTER_MILLIS = 1000;
     /** Sentinel's failover-timeout (default 3 min): also how soon a failed failover is tried again (twice it). */
     private static final int FAILOVER_TIMEOUT_MILLIS = 5000;
+
     private static final String REPLICATION_USER = "replication";
     private static final String REPLICATION_PASSWORD = "replication-secret";
     private static final Duration START = Duration.ofSeconds(30);
@@ -47,39 +48,55 @@ public final class OwnedSentinels implements AutoCloseable {
     private final Path dir = OwnedProcesses.directory("fault-sentinels-");
     private final int firstMaster = OwnedProcesses.freePort();
     private final int firstReplica = OwnedProcesses.freePort();
-    private final List<Integer> sentinels = List.of(OwnedProcesses.freePort(), OwnedProcesses.freePort(),
-            OwnedProcesses.freePort());
+    private final List<Integer> sentinels =
+            List.of(OwnedProcesses.freePort(), OwnedProcesses.freePort(), OwnedProcesses.freePort());
     /** Every process started, by port. */
     private final Map<Integer, Process> processes = new HashMap<>();
 
     public OwnedSentinels() {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            close();
-            OwnedProcesses.deleteQuietly(dir);
-        }, "stop-sentinels-" + firstMaster));
-        startRedis(firstMaster, List.of("--user", REPLICATION_USER, "on", ">" + REPLICATION_PASSWORD, "~*", "&*",
-                "+@all"));
-        startRedis(firstReplica, List.of("--replicaof", "127.0.0.1", String.valueOf(firstMaster),
-                "--masteruser", REPLICATION_USER, "--masterauth", REPLICATION_PASSWORD));
-        await(() -> "up".equals(info(firstReplica, "replication").get("master_link_status")),
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            close();
+                            OwnedProcesses.deleteQuietly(dir);
+                        },
+                        "stop-sentinels-" + firstMaster));
+        startRedis(
+                firstMaster,
+                List.of("--user", REPLICATION_USER, "on", ">" + REPLICATION_PASSWORD, "~*", "&*", "+@all"));
+        startRedis(
+                firstReplica,
+                List.of(
+                        "--replicaof",
+                        "127.0.0.1",
+                        String.valueOf(firstMaster),
+                        "--masteruser",
+                        REPLICATION_USER,
+                        "--masterauth",
+                        REPLICATION_PASSWORD));
+        await(
+                () -> "up".equals(info(firstReplica, "replication").get("master_link_status")),
                 "the replica streams from the master");
         for (int port : sentinels) {
             startSentinel(port);
         }
-        await(() -> sentinels.stream().allMatch(port -> {
-            try {
-                Map<String, String> master = sentinel(port, j -> j.sentinelMaster(MASTER_NAME));
-                return "1".equals(master.get("num-slaves")) && "2".equals(master.get("num-other-sentinels"));
-            } catch (JedisException e) {
-                return false; // not answering yet
-            }
-        }), "every Sentinel knows the replica and the other two");
+        await(
+                () -> sentinels.stream().allMatch(port -> {
+                    try {
+                        Map<String, String> master = sentinel(port, j -> j.sentinelMaster(MASTER_NAME));
+                        return "1".equals(master.get("num-slaves")) && "2".equals(master.get("num-other-sentinels"));
+                    } catch (JedisException e) {
+                        return false; // not answering yet
+                    }
+                }),
+                "every Sentinel knows the replica and the other two");
     }
 
     /** Points a FortressApp's cache at the Sentinels. */
     public ConfigOverride[] overrides() {
         return new ConfigOverride[] {
-            ConfigOverride.config("redis.sentinels",
+            ConfigOverride.config(
+                    "redis.sentinels",
                     sentinels.stream().map(port -> "127.0.0.1:" + port).collect(Collectors.joining(","))),
             ConfigOverride.config("redis.masterName", MASTER_NAME),
         };
@@ -110,8 +127,13 @@ public final class OwnedSentinels implements AutoCloseable {
 
     /** A connection of the test's own to one of the Redis servers (close it). */
     public Jedis connect(HostAndPort server) {
-        return new Jedis(server, DefaultJedisClientConfig.builder().connectionTimeoutMillis(2000)
-                .socketTimeoutMillis(2000).autoNegotiateProtocol(false).build()); // RESP2: no HELLO, no warning
+        return new Jedis(
+                server,
+                DefaultJedisClientConfig.builder()
+                        .connectionTimeoutMillis(2000)
+                        .socketTimeoutMillis(2000)
+                        .autoNegotiateProtocol(false)
+                        .build()); // RESP2: no HELLO, no warning
     }
 
     /** Waits until every write the master took so far is on the replica. */
@@ -133,7 +155,8 @@ public final class OwnedSentinels implements AutoCloseable {
             master.aclSetUser(REPLICATION_USER, "off");
             master.clientKill(ClientKillParams.clientKillParams().type(ClientType.REPLICA));
         }
-        await(() -> !"up".equals(info(firstReplica, "replication").get("master_link_status")),
+        await(
+                () -> !"up".equals(info(firstReplica, "replication").get("master_link_status")),
                 "the replica's link to the master is down");
     }
 
@@ -161,9 +184,20 @@ public final class OwnedSentinels implements AutoCloseable {
     }
 
     private void startRedis(int port, List<String> extra) {
-        List<String> command = new ArrayList<>(List.of("redis-server", "--port", String.valueOf(port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--dir", dir.toString()));
+        List<String> command = new ArrayList<>(List.of(
+                "redis-server",
+                "--port",
+                String.valueOf(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                dir.toString()));
         command.addAll(extra);
         start(port, command, "redis-" + port + ".log", "redis-server");
     }
@@ -171,16 +205,19 @@ public final class OwnedSentinels implements AutoCloseable {
     private void startSentinel(int port) {
         Path config = dir.resolve("sentinel-" + port + ".conf"); // a Sentinel rewrites its file: one each
         try {
-            Files.writeString(config, String.join("\n",
-                    "port " + port,
-                    "bind 127.0.0.1",
-                    "daemonize no",
-                    "dir " + dir,
-                    "sentinel monitor " + MASTER_NAME + " 127.0.0.1 " + firstMaster + " 2",
-                    "sentinel down-after-milliseconds " + MASTER_NAME + " " + DOWN_AFTER_MILLIS,
-                    "sentinel failover-timeout " + MASTER_NAME + " " + FAILOVER_TIMEOUT_MILLIS,
-                    "sentinel parallel-syncs " + MASTER_NAME + " 1",
-                    ""));
+            Files.writeString(
+                    config,
+                    String.join(
+                            "\n",
+                            "port " + port,
+                            "bind 127.0.0.1",
+                            "daemonize no",
+                            "dir " + dir,
+                            "sentinel monitor " + MASTER_NAME + " 127.0.0.1 " + firstMaster + " 2",
+                            "sentinel down-after-milliseconds " + MASTER_NAME + " " + DOWN_AFTER_MILLIS,
+                            "sentinel failover-timeout " + MASTER_NAME + " " + FAILOVER_TIMEOUT_MILLIS,
+                            "sentinel parallel-syncs " + MASTER_NAME + " 1",
+                            ""));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

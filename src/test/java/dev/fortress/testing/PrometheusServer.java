@@ -43,10 +43,15 @@ public final class PrometheusServer implements AutoCloseable {
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        Process process = new ProcessBuilder(PrometheusTools.PROMETHEUS.toString(),
-                "--config.file=" + configFile, "--storage.tsdb.path=" + dir.resolve("data"),
-                "--web.listen-address=127.0.0.1:" + port, "--log.level=warn")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+        Process process = new ProcessBuilder(
+                        PrometheusTools.PROMETHEUS.toString(),
+                        "--config.file=" + configFile,
+                        "--storage.tsdb.path=" + dir.resolve("data"),
+                        "--web.listen-address=127.0.0.1:" + port,
+                        "--log.level=warn")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("prometheus.log").toFile())
+                .start();
         PrometheusServer server = new PrometheusServer(dir, process, port);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!server.ready()) {
@@ -70,7 +75,8 @@ public final class PrometheusServer implements AutoCloseable {
 
     /** {@code GET /api/v1/query}: the instant result vector (or matrix/scalar) of {@code expression}. */
     public List<?> query(String expression) {
-        Map<String, Object> answer = api("/api/v1/query?query=" + URLEncoder.encode(expression, StandardCharsets.UTF_8));
+        Map<String, Object> answer =
+                api("/api/v1/query?query=" + URLEncoder.encode(expression, StandardCharsets.UTF_8));
         Map<?, ?> data = (Map<?, ?>) answer.get("data");
         Object result = data.get("result");
         return result instanceof List<?> list ? list : List.of(result);
@@ -84,7 +90,7 @@ public final class PrometheusServer implements AutoCloseable {
     public Map<String, Object> api(String path) {
         HttpResponse<String> response = http.get(path);
         try {
-            Map<String, Object> answer = JSON.readValue(response.body(), new TypeReference<>() { });
+            Map<String, Object> answer = JSON.readValue(response.body(), new TypeReference<>() {});
             if (!"success".equals(answer.get("status"))) {
                 throw new AssertionError(path + " answered " + response.statusCode() + ": " + response.body());
             }
@@ -105,7 +111,8 @@ public final class PrometheusServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // a temporary directory: the OS cleans up what is left
         }

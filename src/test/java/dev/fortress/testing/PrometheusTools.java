@@ -18,11 +18,9 @@ public final class PrometheusTools {
     public static final Path PROMTOOL = Path.of("/usr/bin/promtool");
 
     /** What a command printed (stdout and stderr together) and its exit code. */
-    public record Outcome(int exitCode, String output) {
-    }
+    public record Outcome(int exitCode, String output) {}
 
-    private PrometheusTools() {
-    }
+    private PrometheusTools() {}
 
     public static void requireInstalled() {
         if (!Files.isExecutable(PROMETHEUS) || !Files.isExecutable(PROMTOOL)) {
@@ -40,7 +38,8 @@ public final class PrometheusTools {
         List<String> command = new java.util.ArrayList<>(List.of(PROMTOOL.toString()));
         command.addAll(List.of(args));
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Process process =
+                    new ProcessBuilder(command).redirectErrorStream(true).start();
             try (var in = process.getOutputStream()) {
                 in.write(stdin.getBytes(StandardCharsets.UTF_8));
             }

@@ -52,8 +52,9 @@ public final class TcpProxy implements AutoCloseable {
             System.err.println("usage: TcpProxy <listen address> <listen port> <target host> <target port> <delay ms>");
             System.exit(2);
         }
-        try (TcpProxy proxy = new TcpProxy(InetAddress.getByName(args[0]), Integer.parseInt(args[1]), args[2],
-                Integer.parseInt(args[3]), (long) (Double.parseDouble(args[4]) * 1_000_000))) {
+        try (TcpProxy proxy = new TcpProxy(
+                InetAddress.getByName(args[0]), Integer.parseInt(args[1]), args[2], Integer.parseInt(args[3]), (long)
+                        (Double.parseDouble(args[4]) * 1_000_000))) {
             System.out.println("proxy " + args[0] + ":" + proxy.port() + " -> " + args[2] + ":" + args[3] + ", "
                     + args[4] + " ms each way");
             Thread.currentThread().join();
@@ -132,7 +133,8 @@ public final class TcpProxy implements AutoCloseable {
             return;
         }
         byte[] buffer = new byte[16 * 1024];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);
@@ -149,8 +151,7 @@ public final class TcpProxy implements AutoCloseable {
     }
 
     /** A chunk read at {@code readNanos}, written {@code delayNanos} after it; an empty one: the end. */
-    private record Chunk(long readNanos, byte[] bytes) {
-    }
+    private record Chunk(long readNanos, byte[] bytes) {}
 
     /** Reads as {@link #pump} does; a second thread writes each chunk once its delay has passed. */
     private void delayedPump(Socket from, Socket to) {

@@ -50,8 +50,10 @@ public final class TestDatabase {
 
     private static TestDatabase empty() {
         TestPostgres.Server server = TestPostgres.server();
-        String name = "fortress_test_" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        try (Connection admin = server.connect(server.adminDatabase()); Statement st = admin.createStatement()) {
+        String name = "fortress_test_"
+                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        try (Connection admin = server.connect(server.adminDatabase());
+                Statement st = admin.createStatement()) {
             st.execute("create database " + name);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot create test database " + name + ": " + e.getMessage(), e);
@@ -104,7 +106,10 @@ public final class TestDatabase {
     /** Inserts a user (org 1, as an admin of 40) and returns its id: a row that writes can refer to. */
     public long aUser(String email) {
         return jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
-                + "values (:email, 'admin', 1, 40) returning id").bind("email", email).mapTo(Long.class).one());
+                        + "values (:email, 'admin', 1, 40) returning id")
+                .bind("email", email)
+                .mapTo(Long.class)
+                .one());
     }
 
     /**
@@ -142,8 +147,10 @@ public final class TestDatabase {
         if (!parameter.matches("[a-z_]+") || !value.matches("[0-9a-z]+")) {
             throw new IllegalArgumentException(parameter + " = " + value);
         }
-        try (Connection c = server.connect(name); Statement st = c.createStatement()) {
-            st.execute("alter role \"" + user() + "\" in database " + name + " set " + parameter + " = '" + value + "'");
+        try (Connection c = server.connect(name);
+                Statement st = c.createStatement()) {
+            st.execute(
+                    "alter role \"" + user() + "\" in database " + name + " set " + parameter + " = '" + value + "'");
         } catch (SQLException e) {
             throw new IllegalStateException("cannot set " + parameter + " for " + name + ": " + e.getMessage(), e);
         }
@@ -158,10 +165,9 @@ public final class TestDatabase {
     @SuppressWarnings("deprecation") // the Liquibase facade is the shortest way to run a changelog
     private void update(int changeSets) {
         try (Connection c = server.connect(name)) {
-            Database database = DatabaseFactory.getInstance()
-                    .findCorrectDatabaseImplementation(new JdbcConnection(c));
-            Liquibase liquibase = new Liquibase(FortressApplication.CHANGELOG, new ClassLoaderResourceAccessor(),
-                    database);
+            Database database = DatabaseFactory.getInstance().findCorrectDatabaseImplementation(new JdbcConnection(c));
+            Liquibase liquibase =
+                    new Liquibase(FortressApplication.CHANGELOG, new ClassLoaderResourceAccessor(), database);
             if (changeSets == Integer.MAX_VALUE) {
                 liquibase.update(new Contexts(), new LabelExpression());
             } else {
@@ -173,7 +179,8 @@ public final class TestDatabase {
     }
 
     private void drop() {
-        try (Connection admin = server.connect(server.adminDatabase()); Statement st = admin.createStatement()) {
+        try (Connection admin = server.connect(server.adminDatabase());
+                Statement st = admin.createStatement()) {
             st.execute("drop database if exists " + name + " with (force)");
         } catch (SQLException e) {
             System.err.println("could not drop test database " + name + ": " + e.getMessage());

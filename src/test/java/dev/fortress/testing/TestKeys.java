@@ -8,8 +8,7 @@ import java.util.Set;
 /** API keys for tests, made as {@code keys create} makes them (the same store, on the test's database). */
 public final class TestKeys {
 
-    private TestKeys() {
-    }
+    private TestKeys() {}
 
     /** A key of {@code orgId} with every scope: what most tests call with. */
     public static String of(TestDatabase db, long orgId) {

@@ -30,8 +30,7 @@ final class TestPostgres {
 
     private static Server server;
 
-    private TestPostgres() {
-    }
+    private TestPostgres() {}
 
     static synchronized Server server() {
         if (server == null) {
@@ -69,16 +68,15 @@ final class TestPostgres {
     private static Server fromUrl(String url, String user, String password) {
         java.net.URI uri = java.net.URI.create(url.replaceFirst("^jdbc:", ""));
         String path = uri.getPath() == null || uri.getPath().length() <= 1 ? "/postgres" : uri.getPath();
-        return new Server(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), user, password,
-                path.substring(1));
+        return new Server(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), user, password, path.substring(1));
     }
 
     private static void check(Server s, String source) {
         try (Connection ignored = s.connect(s.adminDatabase())) {
             // answers
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot connect to the test database from " + source + ": "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "Cannot connect to the test database from " + source + ": " + e.getMessage(), e);
         }
     }
 
@@ -100,8 +98,12 @@ final class TestPostgres {
         static Server start() {
             var container = new org.testcontainers.containers.PostgreSQLContainer<>("postgres:15-alpine");
             container.start();
-            return new Server(container.getHost(), container.getMappedPort(5432),
-                    container.getUsername(), container.getPassword(), container.getDatabaseName());
+            return new Server(
+                    container.getHost(),
+                    container.getMappedPort(5432),
+                    container.getUsername(),
+                    container.getPassword(),
+                    container.getDatabaseName());
         }
     }
 }

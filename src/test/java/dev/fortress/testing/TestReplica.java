@@ -37,8 +37,8 @@ public final class TestReplica {
     }
 
     private static TestReplica at(String explicit, String fallback, TestDatabase db) {
-        java.net.URI uri = java.net.URI.create((explicit == null || explicit.isBlank() ? fallback : explicit)
-                .replaceFirst("^jdbc:", ""));
+        java.net.URI uri = java.net.URI.create(
+                (explicit == null || explicit.isBlank() ? fallback : explicit).replaceFirst("^jdbc:", ""));
         TestReplica replica = new TestReplica(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db);
         replica.awaitSchema();
         return replica;
@@ -63,7 +63,8 @@ public final class TestReplica {
 
     /** Runs a statement on the replica, e.g. {@code select pg_wal_replay_pause()}. */
     public void execute(String sql) {
-        try (Connection c = connect(); Statement st = c.createStatement()) {
+        try (Connection c = connect();
+                Statement st = c.createStatement()) {
             st.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + " on the replica failed: " + e.getMessage(), e);
@@ -75,12 +76,15 @@ public final class TestReplica {
      * key just created, say), failing after 30 s: what {@code keys create} waits for before it prints.
      */
     public void awaitCaughtUp() {
-        String target = db.jdbi().withHandle(h -> h.createQuery("select pg_current_wal_lsn()::text").mapTo(String.class)
-                .one());
+        String target = db.jdbi()
+                .withHandle(h -> h.createQuery("select pg_current_wal_lsn()::text")
+                        .mapTo(String.class)
+                        .one());
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
-            try (Connection c = connect(); java.sql.PreparedStatement st = c.prepareStatement(
-                    "select pg_last_wal_replay_lsn() >= ?::pg_lsn")) {
+            try (Connection c = connect();
+                    java.sql.PreparedStatement st =
+                            c.prepareStatement("select pg_last_wal_replay_lsn() >= ?::pg_lsn")) {
                 st.setString(1, target);
                 try (ResultSet rs = st.executeQuery()) {
                     if (rs.next() && rs.getBoolean(1)) {
@@ -102,8 +106,10 @@ public final class TestReplica {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         SQLException last = null;
         while (System.nanoTime() < deadline) {
-            try (Connection c = connect(); Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("select pg_is_in_recovery(), to_regclass('transactions') is not null")) {
+            try (Connection c = connect();
+                    Statement st = c.createStatement();
+                    ResultSet rs =
+                            st.executeQuery("select pg_is_in_recovery(), to_regclass('transactions') is not null")) {
                 rs.next();
                 if (!rs.getBoolean(1)) {
                     throw new IllegalStateException(host + ":" + port + " is not a standby");

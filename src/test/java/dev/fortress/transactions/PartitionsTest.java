@@ -23,7 +23,8 @@ class PartitionsTest {
 
     private static Jdbi fresh() {
         Jdbi jdbi = TestDatabase.create().jdbi().installPlugin(new SqlObjectPlugin());
-        jdbi.useHandle(h -> h.execute("insert into users (email, role, org_id, age) values ('p@x.io', 'admin', 1, 40)"));
+        jdbi.useHandle(
+                h -> h.execute("insert into users (email, role, org_id, age) values ('p@x.io', 'admin', 1, 40)"));
         return jdbi;
     }
 
@@ -38,8 +39,11 @@ class PartitionsTest {
 
         Partitions.Report first = partitions.maintain();
 
-        assertThat(scalar(jdbi, "select count(*) from pg_partitioned_table "
-                + "where partrelid = 'transactions'::regclass", Integer.class)).isEqualTo(1);
+        assertThat(scalar(
+                        jdbi,
+                        "select count(*) from pg_partitioned_table " + "where partrelid = 'transactions'::regclass",
+                        Integer.class))
+                .isEqualTo(1);
         assertThat(first.created()).hasSize(28).first().isEqualTo("transactions_y2024m11");
         assertThat(present(jdbi)).hasSize(28).startsWith(YearMonth.of(2024, 11)).endsWith(YearMonth.of(2027, 2));
 
@@ -75,19 +79,33 @@ class PartitionsTest {
         Jdbi jdbi = fresh();
         Partitions partitions = new Partitions(jdbi, new TransactionsConfiguration(2, 1, true), () -> NOW);
         partitions.create(YearMonth.of(2026, 3), YearMonth.of(2026, 12));
-        insert(jdbi, "2026-03-10T00:00:00Z", "2026-05-10T00:00:00Z", "2026-09-30T23:59:59Z",
-                "2026-10-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-20T00:00:00Z");
+        insert(
+                jdbi,
+                "2026-03-10T00:00:00Z",
+                "2026-05-10T00:00:00Z",
+                "2026-09-30T23:59:59Z",
+                "2026-10-01T00:00:00Z",
+                "2026-11-02T00:00:00Z",
+                "2026-11-20T00:00:00Z");
         long keptBefore = count(jdbi, "created_at >= '2026-09-01T00:00:00Z'");
 
         Partitions.Report report = partitions.maintain();
 
-        assertThat(report.detached()).containsExactly("transactions_y2026m03", "transactions_y2026m04",
-                "transactions_y2026m05", "transactions_y2026m06", "transactions_y2026m07", "transactions_y2026m08");
+        assertThat(report.detached())
+                .containsExactly(
+                        "transactions_y2026m03",
+                        "transactions_y2026m04",
+                        "transactions_y2026m05",
+                        "transactions_y2026m06",
+                        "transactions_y2026m07",
+                        "transactions_y2026m08");
         assertThat(report.dropped()).isEqualTo(report.detached());
-        assertThat(present(jdbi)).containsExactly(YearMonth.of(2026, 9), YearMonth.of(2026, 10),
-                YearMonth.of(2026, 11), YearMonth.of(2026, 12));
+        assertThat(present(jdbi))
+                .containsExactly(
+                        YearMonth.of(2026, 9), YearMonth.of(2026, 10), YearMonth.of(2026, 11), YearMonth.of(2026, 12));
         assertThat(count(jdbi, "true")).isEqualTo(keptBefore).isEqualTo(4);
-        assertThat(scalar(jdbi, "select to_regclass('transactions_y2026m03') is null", Boolean.class)).isTrue();
+        assertThat(scalar(jdbi, "select to_regclass('transactions_y2026m03') is null", Boolean.class))
+                .isTrue();
     }
 
     @Test
@@ -102,7 +120,8 @@ class PartitionsTest {
         assertThat(report.detached()).containsExactly("transactions_y2026m08", "transactions_y2026m09");
         assertThat(report.dropped()).isEmpty();
         assertThat(scalar(jdbi, "select count(*) from transactions_y2026m08", Long.class))
-                .as("archived, not lost").isEqualTo(1);
+                .as("archived, not lost")
+                .isEqualTo(1);
         assertThat(count(jdbi, "true")).isZero();
     }
 
@@ -117,22 +136,30 @@ class PartitionsTest {
         ObjectMapper json = new ObjectMapper();
 
         JsonNode custom = jdbi.withHandle(h -> json.readTree(h.select("explain (format json) "
-                + summary.replace("$1", "1").replace("$2", "'2026-05-01T00:00:00Z'").replace("$3", "'2026-06-01T00:00:00Z'"))
-                .mapTo(String.class).one()));
+                        + summary.replace("$1", "1")
+                                .replace("$2", "'2026-05-01T00:00:00Z'")
+                                .replace("$3", "'2026-06-01T00:00:00Z'"))
+                .mapTo(String.class)
+                .one()));
         assertThat(scanned(custom)).containsExactly("transactions_y2026m05");
 
         JsonNode generic = jdbi.withHandle(h -> {
             h.execute("set plan_cache_mode = force_generic_plan");
             h.execute("prepare month_summary(bigint, timestamptz, timestamptz) as " + summary);
             return json.readTree(h.select("explain (analyze, format json) execute month_summary("
-                    + "1, '2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z')").mapTo(String.class).one());
+                            + "1, '2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z')")
+                    .mapTo(String.class)
+                    .one());
         });
         int partitionsPresent = present(jdbi).size();
-        assertThat(generic.findValues("Subplans Removed")).extracting(JsonNode::asInt)
+        assertThat(generic.findValues("Subplans Removed"))
+                .extracting(JsonNode::asInt)
                 .containsExactly(partitionsPresent - 1);
         assertThat(generic.findValues("Actual Rows").get(0).asInt()).isEqualTo(1);
         Long inMay = jdbi.withHandle(h -> h.select("select count(*) from transactions where created_at >= "
-                + "'2026-05-01T00:00:00Z' and created_at < '2026-06-01T00:00:00Z'").mapTo(Long.class).one());
+                        + "'2026-05-01T00:00:00Z' and created_at < '2026-06-01T00:00:00Z'")
+                .mapTo(Long.class)
+                .one());
         assertThat(inMay).isEqualTo(2);
     }
 
@@ -150,14 +177,16 @@ class PartitionsTest {
         jdbi.useHandle(h -> {
             for (String at : createdAt) {
                 h.createUpdate("insert into transactions (user_id, org_id, amount, created_at) "
-                        + "select id, org_id, 10.00, cast(:at as timestamptz) from users order by id limit 1")
-                        .bind("at", at).execute();
+                                + "select id, org_id, 10.00, cast(:at as timestamptz) from users order by id limit 1")
+                        .bind("at", at)
+                        .execute();
             }
         });
     }
 
     private static long count(Jdbi jdbi, String where) {
         return jdbi.withHandle((Handle h) -> h.select("select count(*) from transactions where " + where)
-                .mapTo(Long.class).one());
+                .mapTo(Long.class)
+                .one());
     }
 }

@@ -1,5 +1,7 @@
 package dev.fortress.transactions;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.codahale.metrics.Meter;
 import dev.fortress.db.Databases;
 import dev.fortress.testing.TestDatabase;
@@ -18,7 +20,6 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The deltas the triggers leave, the rollup job, retention and the summary statement, on a real
@@ -29,6 +30,7 @@ class RollupsTest {
 
     /** A fixed "now" so that month arithmetic is the same whenever the test runs. */
     private static final Instant NOW = Instant.parse("2026-11-15T12:00:00Z");
+
     private static final long SEED = Long.getLong("fortress.seed", 15L);
     /** The organisation of the tests that write for one organisation only. */
     private static final long ORG = 1;
@@ -56,9 +58,13 @@ class RollupsTest {
         SOURCES.put(jdbi, pool);
         jdbi.useHandle(h -> {
             for (long org : ORGS) {
-                h.execute("insert into users (email, role, org_id, age) values (?, 'admin', ?, 40)", "r" + org + "@x.io", org);
+                h.execute(
+                        "insert into users (email, role, org_id, age) values (?, 'admin', ?, 40)",
+                        "r" + org + "@x.io",
+                        org);
             }
-            h.execute("insert into users (email, role, org_id, age) values ('none@x.io', 'admin', ?, 40)", WITHOUT_ROWS);
+            h.execute(
+                    "insert into users (email, role, org_id, age) values ('none@x.io', 'admin', ?, 40)", WITHOUT_ROWS);
         });
         new Partitions(jdbi, new TransactionsConfiguration(24, 3, true), () -> NOW).maintain();
         return jdbi;
@@ -80,18 +86,26 @@ class RollupsTest {
     void eachStatementLeavesOneDeltaPerMinuteItTouchesAndUpdatesAndDeletesSubtract() {
         Jdbi jdbi = fresh();
 
-        execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) select u.id, u.org_id, 1.25, "
-                + "timestamptz '2026-05-03T10:00:00Z' + (g % 3) * interval '1 hour' "
-                + "from (select id, org_id from users where org_id = ?) u, generate_series(1, 999) g", ORG);
+        execute(
+                jdbi,
+                "insert into transactions (user_id, org_id, amount, created_at) select u.id, u.org_id, 1.25, "
+                        + "timestamptz '2026-05-03T10:00:00Z' + (g % 3) * interval '1 hour' "
+                        + "from (select id, org_id from users where org_id = ?) u, generate_series(1, 999) g",
+                ORG);
         assertThat(deltas(jdbi)).as("one delta per minute, not per row").isEqualTo(3);
         assertDeltasAddUpToTheRows(jdbi);
 
-        execute(jdbi, "update transactions set created_at = created_at + interval '1 day' "
-                + "where created_at < '2026-05-03T11:00:00Z'");
-        execute(jdbi, "update transactions set amount = amount * 2 where created_at >= '2026-05-03T12:00:00Z'"); // 2 hours
+        execute(
+                jdbi,
+                "update transactions set created_at = created_at + interval '1 day' "
+                        + "where created_at < '2026-05-03T11:00:00Z'");
+        execute(
+                jdbi,
+                "update transactions set amount = amount * 2 where created_at >= '2026-05-03T12:00:00Z'"); // 2 hours
         execute(jdbi, "delete from transactions where id % 10 = 0");
         execute(jdbi, "update transactions set amount = amount where id % 7 = 0");
-        assertThat(deltas(jdbi)).as("moved rows leave their minute and join another; no-op updates add nothing")
+        assertThat(deltas(jdbi))
+                .as("moved rows leave their minute and join another; no-op updates add nothing")
                 .isEqualTo(3 + 2 + 2 + 3);
         assertDeltasAddUpToTheRows(jdbi);
         assertExact(jdbi, Instant.parse("2026-05-01T00:00:00Z"), Instant.parse("2026-06-01T00:00:00Z"));
@@ -101,19 +115,25 @@ class RollupsTest {
     void oneStatementLeavesOneDeltaPerOrganisationAndMinuteAndTheRunKeepsThemApart() {
         Jdbi jdbi = fresh();
 
-        execute(jdbi, "insert into transactions (user_id, org_id, amount, created_at) "
-                + "select u.id, u.org_id, u.org_id, timestamptz '2026-07-01T10:00:00Z' + (g % 2) * interval '1 hour' "
-                + "from users u, generate_series(1, 10) g where u.org_id <> ?", WITHOUT_ROWS);
+        execute(
+                jdbi,
+                "insert into transactions (user_id, org_id, amount, created_at) "
+                        + "select u.id, u.org_id, u.org_id, timestamptz '2026-07-01T10:00:00Z' + (g % 2) * interval '1 hour' "
+                        + "from users u, generate_series(1, 10) g where u.org_id <> ?",
+                WITHOUT_ROWS);
         assertThat(deltas(jdbi)).as("one delta per organisation and minute").isEqualTo(ORGS.size() * 2);
         assertDeltasAddUpToTheRows(jdbi);
 
         rollups(jdbi, Rollups.BATCH).run();
 
         assertThat(scalar(jdbi, "select count(*) from (select distinct org_id, grain from transaction_rollups) k"))
-                .as("minute, hour, day and month rollups of each organisation").isEqualTo(ORGS.size() * 4);
+                .as("minute, hour, day and month rollups of each organisation")
+                .isEqualTo(ORGS.size() * 4);
         for (long org : ORGS) {
             assertThat(summary(jdbi, org, Instant.parse("2026-07-01T00:00:00Z"), Instant.parse("2026-08-01T00:00:00Z")))
-                    .as("org " + org).isEqualTo(new TransactionDao.Summary(10, BigDecimal.valueOf(10 * org).setScale(2)));
+                    .as("org " + org)
+                    .isEqualTo(new TransactionDao.Summary(
+                            10, BigDecimal.valueOf(10 * org).setScale(2)));
         }
         assertExact(jdbi, Instant.parse("2026-07-01T10:30:00Z"), Instant.parse("2026-07-01T11:30:00Z"));
         assertGrainsAgree(jdbi);
@@ -155,9 +175,12 @@ class RollupsTest {
         assertThat(runs.getCount()).isEqualTo(1);
         assertThat(moved.getCount()).isEqualTo(20);
         assertThat(deltas(jdbi)).isZero();
-        assertThat(scalar(jdbi, "select count(*) from transaction_rollups where grain = 'hour'")).isEqualTo(20);
-        assertThat(scalar(jdbi, "select count(*) from transaction_rollups where grain = 'day'")).isEqualTo(3);
-        assertThat(scalar(jdbi, "select count from transaction_rollups where grain = 'month'")).isEqualTo(20);
+        assertThat(scalar(jdbi, "select count(*) from transaction_rollups where grain = 'hour'"))
+                .isEqualTo(20);
+        assertThat(scalar(jdbi, "select count(*) from transaction_rollups where grain = 'day'"))
+                .isEqualTo(3);
+        assertThat(scalar(jdbi, "select count from transaction_rollups where grain = 'month'"))
+                .isEqualTo(20);
         assertGrainsAgree(jdbi);
         assertThat(rollups(jdbi, 3).run().deltas()).as("nothing left").isZero();
     }
@@ -222,14 +245,14 @@ class RollupsTest {
                 .isZero();
         assertThat(scalar(jdbi, "select count(*) from transaction_deltas where bucket < '2026-09-01T00:00:00Z'"))
                 .isZero();
-        TransactionDao.Summary march = summary(jdbi, Instant.parse("2026-03-01T00:00:00Z"),
-                Instant.parse("2026-04-01T00:00:00Z"));
+        TransactionDao.Summary march =
+                summary(jdbi, Instant.parse("2026-03-01T00:00:00Z"), Instant.parse("2026-04-01T00:00:00Z"));
         assertThat(march.count()).isZero();
         assertThat(march.sum()).isZero();
         assertThat(summary(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z")))
                 .isEqualTo(new TransactionDao.Summary(2, new BigDecimal("200.00")));
-        TransactionDao.Summary otherYear = summary(jdbi, other, Instant.parse("2026-01-01T00:00:00Z"),
-                Instant.parse("2027-01-01T00:00:00Z"));
+        TransactionDao.Summary otherYear =
+                summary(jdbi, other, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"));
         assertThat(otherYear.count()).isZero();
         assertThat(otherYear.sum()).isZero();
         assertExact(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"));
@@ -242,16 +265,27 @@ class RollupsTest {
         TestDatabase db = TestDatabase.createWithFirst(4);
         Jdbi jdbi = withUserAndPartitions(db);
         // Before changeset 8 a row has no org_id: the migration takes it from the row's user.
-        insertRandom(new Random(SEED), 200, (org, at, amount) -> jdbi.useHandle(h -> h.createUpdate(
-                "insert into transactions (user_id, amount, created_at) select id, cast(:amount as numeric), "
-                        + "cast(:at as timestamptz) from users where org_id = :org")
-                .bind("org", org).bind("amount", amount).bind("at", at).execute()));
+        insertRandom(
+                new Random(SEED),
+                200,
+                (org, at, amount) -> jdbi.useHandle(h -> h.createUpdate(
+                                "insert into transactions (user_id, amount, created_at) select id, cast(:amount as numeric), "
+                                        + "cast(:at as timestamptz) from users where org_id = :org")
+                        .bind("org", org)
+                        .bind("amount", amount)
+                        .bind("at", at)
+                        .execute()));
 
         db.migrate();
 
-        assertThat(scalar(jdbi, "select count(*) from transactions t join users u on u.id = t.user_id "
-                + "where t.org_id <> u.org_id")).as("every row carries its user's organisation").isZero();
-        assertThat(scalar(jdbi, "select count(distinct org_id) from transactions")).isEqualTo(ORGS.size());
+        assertThat(scalar(
+                        jdbi,
+                        "select count(*) from transactions t join users u on u.id = t.user_id "
+                                + "where t.org_id <> u.org_id"))
+                .as("every row carries its user's organisation")
+                .isZero();
+        assertThat(scalar(jdbi, "select count(distinct org_id) from transactions"))
+                .isEqualTo(ORGS.size());
         // Changeset 8 made them deltas again; 15 rolled those up and built the minute rollups from the rows.
         assertThat(deltas(jdbi)).isZero();
         assertDeltasAndRollupsAddUpToTheRows(jdbi);
@@ -306,17 +340,21 @@ class RollupsTest {
     @Test
     void aRunThatMovedDeltasVacuumsBothTablesWithoutWaitingForAutovacuum() {
         Jdbi jdbi = fresh();
-        String vacuumed = "select count(*) from pg_class where relname in ('transaction_deltas', 'transaction_rollups') "
-                + "and reltuples >= 0"; // -1 until a VACUUM or ANALYZE has counted the table
+        String vacuumed =
+                "select count(*) from pg_class where relname in ('transaction_deltas', 'transaction_rollups') "
+                        + "and reltuples >= 0"; // -1 until a VACUUM or ANALYZE has counted the table
         rollups(jdbi, Rollups.BATCH).run();
-        assertThat(scalar(jdbi, vacuumed)).as("nothing moved, nothing to reclaim").isZero();
+        assertThat(scalar(jdbi, vacuumed))
+                .as("nothing moved, nothing to reclaim")
+                .isZero();
 
         insert(jdbi, "2026-10-01T10:00:00Z", "1.00");
         rollups(jdbi, Rollups.BATCH).run();
 
         assertThat(scalar(jdbi, vacuumed)).isEqualTo(2);
         assertThat(scalar(jdbi, "select cast(reltuples as bigint) from pg_class where relname = 'transaction_deltas'"))
-                .as("the deleted deltas are not counted as live").isZero();
+                .as("the deleted deltas are not counted as live")
+                .isZero();
     }
 
     @Test
@@ -353,9 +391,13 @@ class RollupsTest {
         for (int i = 0; i < rows; i++) {
             long org = ORGS.get(random.nextInt(ORGS.size()));
             Instant at = random.nextInt(3) == 0
-                    ? Partitions.start(YearMonth.of(2026, 1 + random.nextInt(12))).plusSeconds(random.nextInt(-7200, 7200))
+                    ? Partitions.start(YearMonth.of(2026, 1 + random.nextInt(12)))
+                            .plusSeconds(random.nextInt(-7200, 7200))
                     : first.plusSeconds(random.nextLong(span));
-            writer.write(org, at.toString(), BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString());
+            writer.write(
+                    org,
+                    at.toString(),
+                    BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString());
         }
     }
 
@@ -379,9 +421,13 @@ class RollupsTest {
 
     /** A row of {@code org}'s user, carrying its organisation as the service writes it. */
     private static void insert(Jdbi jdbi, long org, String createdAt, String amount) {
-        jdbi.useHandle(h -> h.createUpdate("insert into transactions (user_id, org_id, amount, created_at) "
-                + "select id, org_id, cast(:amount as numeric), cast(:at as timestamptz) from users where org_id = :org")
-                .bind("org", org).bind("amount", amount).bind("at", createdAt).execute());
+        jdbi.useHandle(h -> h.createUpdate(
+                        "insert into transactions (user_id, org_id, amount, created_at) "
+                                + "select id, org_id, cast(:amount as numeric), cast(:at as timestamptz) from users where org_id = :org")
+                .bind("org", org)
+                .bind("amount", amount)
+                .bind("at", createdAt)
+                .execute());
     }
 
     private static TransactionDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
@@ -394,7 +440,8 @@ class RollupsTest {
         JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
         TransactionDao.Summary summary = reads.summary(org, pieces);
         if (pieces.onWholeMinutes()) {
-            assertThat(reads.summaryAligned(org, pieces)).as("the statement for whole minutes agrees (org " + org + ")")
+            assertThat(reads.summaryAligned(org, pieces))
+                    .as("the statement for whole minutes agrees (org " + org + ")")
                     .isEqualTo(summary);
         }
         return summary;
@@ -411,9 +458,13 @@ class RollupsTest {
         BigDecimal sum = BigDecimal.ZERO;
         for (long org : ORGS) {
             TransactionDao.Summary rows = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
-                    + "coalesce(sum(amount), 0) as sum from transactions "
-                    + "where org_id = :org and created_at >= :from and created_at < :to")
-                    .bind("org", org).bind("from", from).bind("to", to).map(new TransactionDao.SummaryMapper()).one());
+                            + "coalesce(sum(amount), 0) as sum from transactions "
+                            + "where org_id = :org and created_at >= :from and created_at < :to")
+                    .bind("org", org)
+                    .bind("from", from)
+                    .bind("to", to)
+                    .map(new TransactionDao.SummaryMapper())
+                    .one());
             TransactionDao.Summary read = summary(jdbi, org, from, to);
             assertThat(read.count()).as(where + ", org " + org + ": count").isEqualTo(rows.count());
             assertThat(read.sum()).as(where + ", org " + org + ": sum").isEqualByComparingTo(rows.sum());
@@ -423,11 +474,19 @@ class RollupsTest {
         TransactionDao.Summary none = summary(jdbi, WITHOUT_ROWS, from, to);
         assertThat(none.count()).as(where + ", an organisation without rows").isZero();
         assertThat(none.sum()).as(where + ", an organisation without rows").isZero();
-        TransactionDao.Summary all = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
-                + "coalesce(sum(amount), 0) as sum from transactions where created_at >= :from and created_at < :to")
-                .bind("from", from).bind("to", to).map(new TransactionDao.SummaryMapper()).one());
-        assertThat(count).as(where + ": the organisations' counts add up to the rows").isEqualTo(all.count());
-        assertThat(sum).as(where + ": the organisations' sums add up to the rows").isEqualByComparingTo(all.sum());
+        TransactionDao.Summary all = jdbi.withHandle(h -> h.createQuery(
+                        "select count(*) as count, "
+                                + "coalesce(sum(amount), 0) as sum from transactions where created_at >= :from and created_at < :to")
+                .bind("from", from)
+                .bind("to", to)
+                .map(new TransactionDao.SummaryMapper())
+                .one());
+        assertThat(count)
+                .as(where + ": the organisations' counts add up to the rows")
+                .isEqualTo(all.count());
+        assertThat(sum)
+                .as(where + ": the organisations' sums add up to the rows")
+                .isEqualByComparingTo(all.sum());
     }
 
     /** Per organisation, the pending deltas add up to its rows. */
@@ -466,8 +525,7 @@ class RollupsTest {
                 ) expected full join transaction_rollups r
                     on r.org_id = expected.o and r.grain = expected.g and r.bucket = expected.b
                 where r.grain is distinct from 'minute'
-                  and (expected.c is distinct from r.count or expected.s is distinct from r.sum)"""))
-                .isZero();
+                  and (expected.c is distinct from r.count or expected.s is distinct from r.sum)""")).isZero();
     }
 
     private static long deltas(Jdbi jdbi) {

@@ -30,8 +30,8 @@ class SummaryPiecesTest {
 
     @Test
     void aWindowInsideOneHourIsMinuteRollupsAndTheirDeltasBetweenPartialMinutes() {
-        SummaryPieces pieces = SummaryPieces.of(Instant.parse("2026-05-03T10:15:10Z"),
-                Instant.parse("2026-05-03T11:00:00Z"));
+        SummaryPieces pieces =
+                SummaryPieces.of(Instant.parse("2026-05-03T10:15:10Z"), Instant.parse("2026-05-03T11:00:00Z"));
 
         assertThat(pieces.head()).isEqualTo(range("2026-05-03T10:15:10Z", "2026-05-03T10:16:00Z"));
         assertThat(pieces.minutesHead()).isEqualTo(range("2026-05-03T10:16:00Z", "2026-05-03T11:00:00Z"));
@@ -39,13 +39,15 @@ class SummaryPiecesTest {
         assertThat(nonEmpty(pieces)).containsExactly(pieces.head(), pieces.minutesHead(), pieces.deltas());
         assertThat(pieces.onWholeMinutes()).isFalse();
         assertThat(SummaryPieces.of(Instant.parse("2026-05-03T10:15:00Z"), Instant.parse("2026-05-03T11:00:00Z"))
-                .onWholeMinutes()).as("no raw rows on whole minutes").isTrue();
+                        .onWholeMinutes())
+                .as("no raw rows on whole minutes")
+                .isTrue();
     }
 
     @Test
     void aYearFromMidMonthUsesMonthsBetweenDaysHoursAndMinutesAtItsEnds() {
-        SummaryPieces pieces = SummaryPieces.of(Instant.parse("2025-03-14T09:30:20Z"),
-                Instant.parse("2026-03-20T17:45:10Z"));
+        SummaryPieces pieces =
+                SummaryPieces.of(Instant.parse("2025-03-14T09:30:20Z"), Instant.parse("2026-03-20T17:45:10Z"));
 
         assertThat(pieces.head()).isEqualTo(range("2025-03-14T09:30:20Z", "2025-03-14T09:31:00Z"));
         assertThat(pieces.minutesHead()).isEqualTo(range("2025-03-14T09:31:00Z", "2025-03-14T10:00:00Z"));
@@ -65,12 +67,14 @@ class SummaryPiecesTest {
         Instant base = Instant.parse("2026-01-01T00:00:00Z");
         for (int i = 0; i < 20_000; i++) {
             Instant from = base.plusSeconds(random.nextLong(-800L * 86_400, 800L * 86_400));
-            Instant to = from.plusSeconds(1 + random.nextLong(switch (random.nextInt(4)) {
-                case 0 -> 3_600;
-                case 1 -> 86_400 * 3;
-                case 2 -> 86_400 * 70;
-                default -> 86_400 * 800;
-            }));
+            Instant to = from.plusSeconds(1
+                    + random.nextLong(
+                            switch (random.nextInt(4)) {
+                                case 0 -> 3_600;
+                                case 1 -> 86_400 * 3;
+                                case 2 -> 86_400 * 70;
+                                default -> 86_400 * 800;
+                            }));
             if (random.nextBoolean()) {
                 from = from.truncatedTo(random.nextBoolean() ? ChronoUnit.HOURS : ChronoUnit.MINUTES);
             }
@@ -83,42 +87,70 @@ class SummaryPiecesTest {
             String where = "seed " + SEED + ", window [" + from + ", " + to + ")";
             SummaryPieces p = SummaryPieces.of(from, to);
 
-            List<Range> inOrder = List.of(p.head(), p.minutesHead(), p.hoursHead(), p.daysHead(), p.months(),
-                    p.daysTail(), p.hoursTail(), p.minutesTail(), p.tail());
+            List<Range> inOrder = List.of(
+                    p.head(),
+                    p.minutesHead(),
+                    p.hoursHead(),
+                    p.daysHead(),
+                    p.months(),
+                    p.daysTail(),
+                    p.hoursTail(),
+                    p.minutesTail(),
+                    p.tail());
             Instant at = from;
             for (Range piece : inOrder) {
                 if (!piece.isEmpty()) {
-                    assertThat(piece.from()).as(where + ": pieces follow each other").isEqualTo(at);
+                    assertThat(piece.from())
+                            .as(where + ": pieces follow each other")
+                            .isEqualTo(at);
                     assertThat(piece.from()).as(where).isBefore(piece.to());
                     at = piece.to();
                 }
             }
             assertThat(at).as(where + ": pieces end at to").isEqualTo(to);
             for (Range minutes : List.of(p.minutesHead(), p.minutesTail(), p.deltas())) {
-                assertThat(aligned(minutes, ChronoUnit.MINUTES)).as(where + ": minutes " + minutes).isTrue();
+                assertThat(aligned(minutes, ChronoUnit.MINUTES))
+                        .as(where + ": minutes " + minutes)
+                        .isTrue();
             }
             // At most 59 minute rollups at each end.
-            assertThat(p.minutesHead().to().toEpochMilli() - p.minutesHead().from().toEpochMilli()).as(where)
+            assertThat(p.minutesHead().to().toEpochMilli()
+                            - p.minutesHead().from().toEpochMilli())
+                    .as(where)
                     .isLessThan(3_600_000);
-            assertThat(p.minutesTail().to().toEpochMilli() - p.minutesTail().from().toEpochMilli()).as(where)
+            assertThat(p.minutesTail().to().toEpochMilli()
+                            - p.minutesTail().from().toEpochMilli())
+                    .as(where)
                     .isLessThan(3_600_000);
             for (Range hours : List.of(p.hoursHead(), p.hoursTail())) {
-                assertThat(aligned(hours, ChronoUnit.HOURS)).as(where + ": hours " + hours).isTrue();
+                assertThat(aligned(hours, ChronoUnit.HOURS))
+                        .as(where + ": hours " + hours)
+                        .isTrue();
             }
             for (Range days : List.of(p.daysHead(), p.daysTail())) {
-                assertThat(aligned(days, ChronoUnit.DAYS)).as(where + ": days " + days).isTrue();
+                assertThat(aligned(days, ChronoUnit.DAYS))
+                        .as(where + ": days " + days)
+                        .isTrue();
             }
-            assertThat(monthStart(p.months().from()) && monthStart(p.months().to()) || p.months().isEmpty())
-                    .as(where + ": months " + p.months()).isTrue();
+            assertThat(monthStart(p.months().from()) && monthStart(p.months().to())
+                            || p.months().isEmpty())
+                    .as(where + ": months " + p.months())
+                    .isTrue();
             // Raw rows are at most the partial minutes at the ends (together under two minutes, no whole
             // minute between).
             assertThat(p.head().to().toEpochMilli() - p.head().from().toEpochMilli())
-                    .as(where).isLessThan(p.deltas().isEmpty() ? 120_000 : 60_000);
-            assertThat(p.tail().to().toEpochMilli() - p.tail().from().toEpochMilli()).as(where).isLessThan(60_000);
+                    .as(where)
+                    .isLessThan(p.deltas().isEmpty() ? 120_000 : 60_000);
+            assertThat(p.tail().to().toEpochMilli() - p.tail().from().toEpochMilli())
+                    .as(where)
+                    .isLessThan(60_000);
             if (!p.deltas().isEmpty()) {
-                assertThat(p.deltas().from()).as(where + ": deltas cover the rollup pieces")
+                assertThat(p.deltas().from())
+                        .as(where + ": deltas cover the rollup pieces")
                         .isEqualTo(p.head().isEmpty() ? from : p.head().to());
-                assertThat(p.deltas().to()).as(where).isEqualTo(p.tail().isEmpty() ? to : p.tail().from());
+                assertThat(p.deltas().to())
+                        .as(where)
+                        .isEqualTo(p.tail().isEmpty() ? to : p.tail().from());
             }
         }
     }
@@ -129,8 +161,17 @@ class SummaryPiecesTest {
 
     private static List<Range> nonEmpty(SummaryPieces p) {
         List<Range> all = new ArrayList<>();
-        for (Range r : List.of(p.head(), p.tail(), p.minutesHead(), p.minutesTail(), p.hoursHead(), p.hoursTail(),
-                p.daysHead(), p.daysTail(), p.months(), p.deltas())) {
+        for (Range r : List.of(
+                p.head(),
+                p.tail(),
+                p.minutesHead(),
+                p.minutesTail(),
+                p.hoursHead(),
+                p.hoursTail(),
+                p.daysHead(),
+                p.daysTail(),
+                p.months(),
+                p.deltas())) {
             if (!r.isEmpty()) {
                 all.add(r);
             }
@@ -139,8 +180,9 @@ class SummaryPiecesTest {
     }
 
     private static boolean aligned(Range range, ChronoUnit unit) {
-        return range.isEmpty() || range.from().truncatedTo(unit).equals(range.from())
-                && range.to().truncatedTo(unit).equals(range.to());
+        return range.isEmpty()
+                || range.from().truncatedTo(unit).equals(range.from())
+                        && range.to().truncatedTo(unit).equals(range.to());
     }
 
     private static boolean monthStart(Instant t) {

@@ -44,17 +44,20 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SummaryRollupsAppTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(DB,
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
             ConfigOverride.config("transactions.rollupInterval", "1h"),
             ConfigOverride.config("transactions.rollupMaxLag", "300ms"));
     /** Fixed, so a failure repeats; -Dfortress.seed=... tries others. */
     private static final long SEED = Long.getLong("fortress.seed", 20261215L);
+
     private static final String LAG = "dev.fortress.transactions.rollups.lag-seconds";
 
     /** The organisations that write, each with one user; the first is DB.aUser's. */
     private static final List<Long> ORGS = List.of(1L, 2L, 3L);
     /** An organisation with a key and no transactions: its summaries are empty. */
     private static final long WITHOUT_ROWS = 4;
+
     private static final Map<Long, Long> USERS = new LinkedHashMap<>();
     private static final Map<Long, String> KEYS = new LinkedHashMap<>();
 
@@ -65,9 +68,15 @@ class SummaryRollupsAppTest {
     static void usersAndKeys() {
         USERS.put(ORGS.get(0), DB.aUser("s@x.io"));
         for (long org : ORGS.subList(1, ORGS.size())) {
-            USERS.put(org, DB.jdbi().withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
-                    + "values (:email, 'member', :org, 40) returning id").bind("email", "s" + org + "@x.io")
-                    .bind("org", org).mapTo(Long.class).one()));
+            USERS.put(
+                    org,
+                    DB.jdbi()
+                            .withHandle(h -> h.createQuery("insert into users (email, role, org_id, age) "
+                                            + "values (:email, 'member', :org, 40) returning id")
+                                    .bind("email", "s" + org + "@x.io")
+                                    .bind("org", org)
+                                    .mapTo(Long.class)
+                                    .one()));
         }
         for (long org : ORGS) {
             KEYS.put(org, TestKeys.of(DB, org));
@@ -85,9 +94,13 @@ class SummaryRollupsAppTest {
         Random random = new Random(SEED);
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
         // Writes and window edges crowd around these: month, day and hour boundaries, and the present.
-        List<Instant> hotspots = List.of(Partitions.start(now), Partitions.start(now.minusMonths(1)),
-                Partitions.start(now.minusMonths(7)), Partitions.start(now.plusMonths(1)),
-                Instant.now().truncatedTo(ChronoUnit.HOURS), Instant.now().truncatedTo(ChronoUnit.DAYS),
+        List<Instant> hotspots = List.of(
+                Partitions.start(now),
+                Partitions.start(now.minusMonths(1)),
+                Partitions.start(now.minusMonths(7)),
+                Partitions.start(now.plusMonths(1)),
+                Instant.now().truncatedTo(ChronoUnit.HOURS),
+                Instant.now().truncatedTo(ChronoUnit.DAYS),
                 Instant.now().minus(3, ChronoUnit.DAYS).truncatedTo(ChronoUnit.HOURS));
         Instant earliest = Partitions.start(now.minusMonths(23));
         Instant latest = Partitions.start(now.plusMonths(3));
@@ -98,10 +111,11 @@ class SummaryRollupsAppTest {
             for (int w = 0; w < 3; w++) {
                 long writerSeed = random.nextLong();
                 int writes = 1 + random.nextInt(8);
-                writers.add(CompletableFuture.supplyAsync(() -> write(new Random(writerSeed), writes, hotspots,
-                        earliest, latest)));
+                writers.add(CompletableFuture.supplyAsync(
+                        () -> write(new Random(writerSeed), writes, hotspots, earliest, latest)));
             }
-            CompletableFuture<Void> rollup = random.nextInt(3) == 0 ? CompletableFuture.runAsync(this::rollUp)
+            CompletableFuture<Void> rollup = random.nextInt(3) == 0
+                    ? CompletableFuture.runAsync(this::rollUp)
                     : CompletableFuture.completedFuture(null);
             String token = null;
             for (CompletableFuture<String> writer : writers) {
@@ -129,19 +143,31 @@ class SummaryRollupsAppTest {
         rollUp();
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(30, ChronoUnit.DAYS);
         String token = null;
-        List<String> writes = List.of(hour.toString(), hour.plusSeconds(61).toString(),
+        List<String> writes = List.of(
+                hour.toString(),
+                hour.plusSeconds(61).toString(),
                 hour.plus(2, ChronoUnit.DAYS).toString());
         for (int i = 0; i < writes.size(); i++) { // one write of each organisation
-            token = post(ORGS.get(i), "7.77", writes.get(i)).headers().firstValue(ConsistencyTokenFeature.HEADER)
+            token = post(ORGS.get(i), "7.77", writes.get(i))
+                    .headers()
+                    .firstValue(ConsistencyTokenFeature.HEADER)
                     .orElseThrow();
         }
         assertThat(pendingDeltas()).as("the job has not run").isEqualTo(3);
 
-        String month = Partitions.start(YearMonth.from(hour.atZone(ZoneOffset.UTC))).toString();
-        String nextMonth = Partitions.start(YearMonth.from(hour.atZone(ZoneOffset.UTC)).plusMonths(1)).toString();
-        List<String[]> windows = List.of(new String[] {hour.toString(), hour.plus(1, ChronoUnit.HOURS).toString()},
-                new String[] {hour.minus(5, ChronoUnit.DAYS).toString(), hour.plus(5, ChronoUnit.DAYS).toString()},
-                new String[] {month, nextMonth}, new String[] {null, null});
+        String month =
+                Partitions.start(YearMonth.from(hour.atZone(ZoneOffset.UTC))).toString();
+        String nextMonth = Partitions.start(
+                        YearMonth.from(hour.atZone(ZoneOffset.UTC)).plusMonths(1))
+                .toString();
+        List<String[]> windows = List.of(
+                new String[] {hour.toString(), hour.plus(1, ChronoUnit.HOURS).toString()},
+                new String[] {
+                    hour.minus(5, ChronoUnit.DAYS).toString(),
+                    hour.plus(5, ChronoUnit.DAYS).toString()
+                },
+                new String[] {month, nextMonth},
+                new String[] {null, null});
         for (String[] w : windows) {
             assertSummaryIsExact("before the rollup", w[0], w[1], token);
         }
@@ -166,11 +192,17 @@ class SummaryRollupsAppTest {
         post(ORGS.get(0), "1.00", Instant.now().toString());
 
         eventually("lag above 0 with a delta pending", () -> lag(metrics) > 0);
-        eventually("rollups unhealthy past the 300 ms bound", () -> rollupsHealth().get("healthy").equals(false));
-        assertThat((String) rollupsHealth().get("message")).contains("more than the bound 300 milliseconds")
+        eventually(
+                "rollups unhealthy past the 300 ms bound",
+                () -> rollupsHealth().get("healthy").equals(false));
+        assertThat((String) rollupsHealth().get("message"))
+                .contains("more than the bound 300 milliseconds")
                 .contains("POST :8081/tasks/rollups");
-        assertThat(new Http("127.0.0.1", APP.getLocalPort()).get("/health-check").statusCode())
-                .as("non-critical: readiness stays up").isEqualTo(200);
+        assertThat(new Http("127.0.0.1", APP.getLocalPort())
+                        .get("/health-check")
+                        .statusCode())
+                .as("non-critical: readiness stays up")
+                .isEqualTo(200);
 
         rollUp();
 
@@ -197,7 +229,8 @@ class SummaryRollupsAppTest {
             if (at.isBefore(earliest) || !at.isBefore(latest)) {
                 at = Instant.now();
             }
-            String amount = BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString();
+            String amount =
+                    BigDecimal.valueOf(random.nextInt(-99_999, 99_999), 2).toPlainString();
             HttpResponse<String> created = post(org, amount, at.toString());
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
             token = created.headers().firstValue(ConsistencyTokenFeature.HEADER).orElseThrow();
@@ -222,9 +255,9 @@ class SummaryRollupsAppTest {
             from = from.truncatedTo(ChronoUnit.HOURS);
         }
         long seconds = switch (random.nextInt(7)) {
-            case 0 -> random.nextInt(1, 3_600);               // inside an hour or across one edge
-            case 1 -> random.nextInt(3_600, 6 * 3_600);       // across hours
-            case 2 -> random.nextInt(86_400, 4 * 86_400);     // across days
+            case 0 -> random.nextInt(1, 3_600); // inside an hour or across one edge
+            case 1 -> random.nextInt(3_600, 6 * 3_600); // across hours
+            case 2 -> random.nextInt(86_400, 4 * 86_400); // across days
             case 3 -> random.nextInt(20 * 86_400, 70 * 86_400); // across months
             case 4 -> 365L * 86_400 + random.nextInt(-86_400, 86_400); // about a year
             default -> random.nextInt(1, 40 * 86_400);
@@ -258,26 +291,39 @@ class SummaryRollupsAppTest {
         Instant[] window = null;
         for (long org : ORGS) {
             Map<String, Object> summary = summary(org, query.toString(), token, where);
-            window = new Instant[] {Instant.parse((String) summary.get("from")), Instant.parse((String) summary.get("to"))};
+            window = new Instant[] {
+                Instant.parse((String) summary.get("from")), Instant.parse((String) summary.get("to"))
+            };
             Object[] rows = rows(org, window[0], window[1]);
             String what = where + ", org " + org + ", window [" + window[0] + ", " + window[1] + ") (" + query + ")";
-            assertThat(((Number) summary.get("count")).longValue()).as(what + ": count").isEqualTo(rows[0]);
+            assertThat(((Number) summary.get("count")).longValue())
+                    .as(what + ": count")
+                    .isEqualTo(rows[0]);
             assertThat(summary.get("sum")).as(what + ": sum").isEqualTo(rows[1]);
             count += ((Number) summary.get("count")).longValue();
             sum = sum.add(new BigDecimal((String) summary.get("sum")));
         }
         String what = where + ", window [" + window[0] + ", " + window[1] + ") (" + query + ")";
-        assertThat(summary(WITHOUT_ROWS, query.toString(), token, where)).as(what + ": an organisation without rows")
-                .containsEntry("count", 0).containsEntry("sum", "0.00");
+        assertThat(summary(WITHOUT_ROWS, query.toString(), token, where))
+                .as(what + ": an organisation without rows")
+                .containsEntry("count", 0)
+                .containsEntry("sum", "0.00");
         Instant start = window[0];
         Instant end = window[1];
-        Object[] all = DB.jdbi().withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) "
-                        + "from transactions where created_at >= :from and created_at < :to")
-                .bind("from", start).bind("to", end)
-                .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()})
-                .one());
-        assertThat(count).as(what + ": the organisations' counts add up to the rows").isEqualTo(all[0]);
-        assertThat(sum.setScale(2).toPlainString()).as(what + ": the organisations' sums add up to the rows")
+        Object[] all = DB.jdbi()
+                .withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) "
+                                + "from transactions where created_at >= :from and created_at < :to")
+                        .bind("from", start)
+                        .bind("to", end)
+                        .map((rs, ctx) -> new Object[] {
+                            rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()
+                        })
+                        .one());
+        assertThat(count)
+                .as(what + ": the organisations' counts add up to the rows")
+                .isEqualTo(all[0]);
+        assertThat(sum.setScale(2).toPlainString())
+                .as(what + ": the organisations' sums add up to the rows")
                 .isEqualTo(all[1]);
     }
 
@@ -290,36 +336,49 @@ class SummaryRollupsAppTest {
     private Map<String, Object> summary(long org, String query, String token, String where) {
         Http api = as(org);
         HttpResponse<String> answer = api.send(HttpRequest.newBuilder(api.uri(query))
-                .header(ConsistencyTokenFeature.HEADER, token).GET());
-        assertThat(answer.statusCode()).as(where + ", org " + org + ": " + query + " " + answer.body()).isEqualTo(200);
+                .header(ConsistencyTokenFeature.HEADER, token)
+                .GET());
+        assertThat(answer.statusCode())
+                .as(where + ", org " + org + ": " + query + " " + answer.body())
+                .isEqualTo(200);
         return Http.json(answer);
     }
 
     /** count(*) and sum(amount) of {@code org}'s rows in [from, to) on the writer, the sum as the API writes it. */
     private static Object[] rows(long org, Instant from, Instant to) {
-        return DB.jdbi().withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) from transactions "
-                        + "where org_id = :org and created_at >= :from and created_at < :to")
-                .bind("org", org).bind("from", from).bind("to", to)
-                .map((rs, ctx) -> new Object[] {rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()})
-                .one());
+        return DB.jdbi()
+                .withHandle(h -> h.createQuery("select count(*), coalesce(sum(amount), 0) from transactions "
+                                + "where org_id = :org and created_at >= :from and created_at < :to")
+                        .bind("org", org)
+                        .bind("from", from)
+                        .bind("to", to)
+                        .map((rs, ctx) -> new Object[] {
+                            rs.getLong(1), rs.getBigDecimal(2).setScale(2).toPlainString()
+                        })
+                        .one());
     }
 
     /** A transaction of {@code org}'s user, with {@code org}'s key. */
     private HttpResponse<String> post(long org, String amount, String createdAt) {
-        return as(org).postJson("/transactions", "{\"userId\":"
-                + USERS.get(org) + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + createdAt + "\"}");
+        return as(org).postJson(
+                        "/transactions",
+                        "{\"userId\":" + USERS.get(org) + ",\"amount\":\"" + amount + "\",\"createdAt\":\"" + createdAt
+                                + "\"}");
     }
 
     private void rollUp() {
         Http admin = new Http("127.0.0.1", APP.getAdminPort());
-        HttpResponse<String> task = admin.send(HttpRequest.newBuilder(admin.uri("/tasks/rollups"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
+        HttpResponse<String> task = admin.send(
+                HttpRequest.newBuilder(admin.uri("/tasks/rollups")).POST(HttpRequest.BodyPublishers.noBody()));
         assertThat(task.statusCode()).as(task.body()).isEqualTo(200);
         assertThat(task.body()).startsWith("rolled up ");
     }
 
     private static long pendingDeltas() {
-        return DB.jdbi().withHandle(h -> h.select("select count(*) from transaction_deltas").mapTo(Long.class).one());
+        return DB.jdbi()
+                .withHandle(h -> h.select("select count(*) from transaction_deltas")
+                        .mapTo(Long.class)
+                        .one());
     }
 
     private static double lag(AdminMetrics metrics) {
@@ -327,7 +386,8 @@ class SummaryRollupsAppTest {
     }
 
     private Map<?, ?> rollupsHealth() {
-        return (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck")).get("rollups");
+        return (Map<?, ?>) Http.json(new Http("127.0.0.1", APP.getAdminPort()).get("/healthcheck"))
+                .get("rollups");
     }
 
     private static void eventually(String what, BooleanSupplier condition) {

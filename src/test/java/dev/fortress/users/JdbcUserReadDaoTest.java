@@ -38,15 +38,17 @@ class JdbcUserReadDaoTest {
     @Test
     void findsWhatTheSqlObjectFindsAndTimesItUnderTheSameName() {
         DataSource pool = pool(DB.url(), "1");
-        Jdbi jdbi = Databases.configure(Jdbi.create(pool), new StatementMetrics(new MetricRegistry(), "w",
-                Duration.ofSeconds(1)));
+        Jdbi jdbi = Databases.configure(
+                Jdbi.create(pool), new StatementMetrics(new MetricRegistry(), "w", Duration.ofSeconds(1)));
         User created = jdbi.onDemand(UserWriteDao.class).create(new NewUser("jdbc-one@x.io", "viewer", 4L, 52));
         JdbcUserReadDao dao = dao(pool);
 
-        assertThat(dao.findById(created.id())).isEqualTo(jdbi.onDemand(UserReadDao.class).findById(created.id()))
+        assertThat(dao.findById(created.id()))
+                .isEqualTo(jdbi.onDemand(UserReadDao.class).findById(created.id()))
                 .contains(new User(created.id(), "jdbc-one@x.io", "viewer", 4, 52));
         assertThat(dao.findById(Long.MAX_VALUE)).isEqualTo(Optional.empty());
-        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount()).isEqualTo(2);
+        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount())
+                .isEqualTo(2);
         assertThat(dao.sampleIds(4, 10)).contains(created.id());
         assertThat(dao.sampleIds(5, 10)).as("another organisation's sample").doesNotContain(created.id());
         pool.close();
@@ -59,9 +61,10 @@ class JdbcUserReadDaoTest {
         for (int i = 0; i < 3; i++) {
             dao.findById(i + 1);
         }
-        try (Connection c = pool.getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select generic_plans + custom_plans from pg_prepared_statements "
-                     + "where statement = 'select id, email, role, org_id, age from users where id = $1'")) {
+        try (Connection c = pool.getConnection();
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select generic_plans + custom_plans from pg_prepared_statements "
+                        + "where statement = 'select id, email, role, org_id, age from users where id = $1'")) {
             assertThat(rs.next()).as("one named statement for the read").isTrue();
             assertThat(rs.getLong(1)).isEqualTo(3);
             assertThat(rs.next()).isFalse();

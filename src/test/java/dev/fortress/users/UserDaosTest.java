@@ -24,8 +24,7 @@ class UserDaosTest {
     private Jdbi jdbi(String prepareThreshold) {
         Properties props = new Properties();
         props.setProperty("prepareThreshold", prepareThreshold);
-        return Databases.configure(DB.jdbi(props),
-                new StatementMetrics(metrics, "reader", Duration.ofSeconds(1)));
+        return Databases.configure(DB.jdbi(props), new StatementMetrics(metrics, "reader", Duration.ofSeconds(1)));
     }
 
     @Test
@@ -40,7 +39,8 @@ class UserDaosTest {
 
     @Test
     void findByIdIsEmptyForMissingUser() {
-        assertThat(jdbi("1").onDemand(UserReadDao.class).findById(Long.MAX_VALUE)).isEmpty();
+        assertThat(jdbi("1").onDemand(UserReadDao.class).findById(Long.MAX_VALUE))
+                .isEmpty();
     }
 
     @Test
@@ -51,8 +51,10 @@ class UserDaosTest {
         assertThatThrownBy(() -> dao.create(new NewUser("dup@example.IO", "viewer", 1L, 40)))
                 .isInstanceOf(DuplicateEmailException.class)
                 .hasMessage("a user with email dup@example.IO already exists");
-        Integer rows = DB.jdbi().withHandle(h -> h.select(
-                "select count(*) from users where lower(email) = 'dup@example.io'").mapTo(Integer.class).one());
+        Integer rows = DB.jdbi()
+                .withHandle(h -> h.select("select count(*) from users where lower(email) = 'dup@example.io'")
+                        .mapTo(Integer.class)
+                        .one());
         assertThat(rows).isEqualTo(1);
     }
 
@@ -80,8 +82,10 @@ class UserDaosTest {
     void theWarmupsSampleIsOfOneOrganisationAndItsCrossTenantReadOfAnother() {
         Jdbi jdbi = jdbi("1");
         UserWriteDao writes = jdbi.onDemand(UserWriteDao.class);
-        long mine = writes.create(new NewUser("sample-mine@x.io", "member", 11L, 30)).id();
-        long theirs = writes.create(new NewUser("sample-theirs@x.io", "member", 12L, 30)).id();
+        long mine = writes.create(new NewUser("sample-mine@x.io", "member", 11L, 30))
+                .id();
+        long theirs = writes.create(new NewUser("sample-theirs@x.io", "member", 12L, 30))
+                .id();
         UserReadDao reads = jdbi.onDemand(UserReadDao.class);
 
         assertThat(reads.sampleIds(11, 1_000)).containsExactly(mine);
@@ -106,13 +110,16 @@ class UserDaosTest {
     void everyStatementIsTimedUnderItsDatasourceAndName() {
         jdbi("1").onDemand(UserReadDao.class).findById(1);
 
-        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount()).isEqualTo(1);
+        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount())
+                .isEqualTo(1);
     }
 
     /** Reads one user three times on one connection; returns pg_prepared_statements' count for the read. */
     private List<Long> preparedExecutionsAfterThreeReads(String prepareThreshold, String email) {
         Jdbi jdbi = jdbi(prepareThreshold);
-        long id = jdbi.onDemand(UserWriteDao.class).create(new NewUser(email, "member", 3L, 50)).id();
+        long id = jdbi.onDemand(UserWriteDao.class)
+                .create(new NewUser(email, "member", 3L, 50))
+                .id();
         return jdbi.withHandle(h -> {
             UserReadDao dao = h.attach(UserReadDao.class);
             for (int i = 0; i < 3; i++) {

@@ -5,17 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.auth.Access;
-import dev.fortress.cache.Redis;
 import dev.fortress.auth.ApiKeyFormat;
 import dev.fortress.auth.ApiKeyStore;
 import dev.fortress.auth.Scopes;
+import dev.fortress.cache.Redis;
 import dev.fortress.db.Databases;
+import dev.fortress.db.LogLimiter;
 import dev.fortress.db.Reads;
 import dev.fortress.db.ReplicaMonitor;
 import dev.fortress.db.ReplicaSet;
 import dev.fortress.db.StatementMetrics;
 import dev.fortress.http.BodySizeLimitFeature;
-import dev.fortress.db.LogLimiter;
 import dev.fortress.http.DatabaseExceptionMapper;
 import dev.fortress.idempotency.IdempotentWrites;
 import dev.fortress.testing.Configs;
@@ -53,13 +53,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class UsersResourceTest {
 
     private static final TestDatabase DB = TestDatabase.create();
-    private static final Jdbi JDBI = Databases.configure(DB.jdbi(),
-            new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
+    private static final Jdbi JDBI = Databases.configure(
+            DB.jdbi(), new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
     private static final long ORG = 1;
 
     private static final List<Long> CHANGED_ORGS = new CopyOnWriteArrayList<>();
     /** Where Access registers what it registers, and counts refusals. */
     private static final Environment ENVIRONMENT = new Environment("users-resource-test");
+
     private static final ResourceExtension RESOURCES = resources();
     private static final String KEY = TestKeys.of(DB, ORG);
 
@@ -68,21 +69,35 @@ class UsersResourceTest {
      * (taken from the environment it registered on, so the test runs exactly that set-up).
      */
     private static ResourceExtension resources() {
-        ReplicaMonitor monitor = new ReplicaMonitor(JDBI, JDBI, Configs.load().getReplica(), new MetricRegistry(),
-                "test", Executors.newSingleThreadScheduledExecutor());
-        Databases databases = new Databases(JDBI, DB.dataSource(), ReplicaSet.of("test", JDBI, DB.dataSource(), monitor), new Meter());
+        ReplicaMonitor monitor = new ReplicaMonitor(
+                JDBI,
+                JDBI,
+                Configs.load().getReplica(),
+                new MetricRegistry(),
+                "test",
+                Executors.newSingleThreadScheduledExecutor());
+        Databases databases = new Databases(
+                JDBI, DB.dataSource(), ReplicaSet.of("test", JDBI, DB.dataSource(), monitor), new Meter());
         ResourceConfig jersey = ENVIRONMENT.jersey().getResourceConfig();
         Set<Object> instances = new HashSet<>(jersey.getInstances());
         Set<Class<?>> classes = new HashSet<>(jersey.getClasses());
-        Access access = Access.build(Configs.load().getAuth(),
-                Configs.load().getRateLimits().withNamespace("test-" + DB.name()), ENVIRONMENT, databases,
+        Access access = Access.build(
+                Configs.load().getAuth(),
+                Configs.load().getRateLimits().withNamespace("test-" + DB.name()),
+                ENVIRONMENT,
+                databases,
                 new Redis(Configs.load().getRedis(), new MetricRegistry()));
 
         ResourceExtension.Builder builder = ResourceExtension.builder()
-                .addResource(new UsersResource(new Reads<>(JDBI.onDemand(UserReadDao.class),
-                        JDBI.onDemand(UserReadDao.class), monitor, new Meter()),
+                .addResource(new UsersResource(
+                        new Reads<>(
+                                JDBI.onDemand(UserReadDao.class),
+                                JDBI.onDemand(UserReadDao.class),
+                                monitor,
+                                new Meter()),
                         new IdempotentWrites(JDBI, Jackson.newObjectMapper(), 86_400, new MetricRegistry()),
-                        CHANGED_ORGS::add, access.refusals("users")))
+                        CHANGED_ORGS::add,
+                        access.refusals("users")))
                 .addProvider(new BodySizeLimitFeature())
                 .addProvider(new DatabaseExceptionMapper(LogLimiter.withoutSummaries()));
         jersey.getInstances().stream().filter(p -> !instances.contains(p)).forEach(builder::addProvider);
@@ -112,16 +127,21 @@ class UsersResourceTest {
     }
 
     private static long userCount() {
-        return JDBI.withHandle(h -> h.select("select count(*) from users").mapTo(Long.class).one());
+        return JDBI.withHandle(
+                h -> h.select("select count(*) from users").mapTo(Long.class).one());
     }
 
     private static long usersWithEmail(String email) {
         return JDBI.withHandle(h -> h.select("select count(*) from users where lower(email) = lower(?)", email)
-                .mapTo(Long.class).one());
+                .mapTo(Long.class)
+                .one());
     }
 
     private static long refused(String reason) {
-        return ENVIRONMENT.metrics().meter("dev.fortress.auth.refused.users." + reason).getCount();
+        return ENVIRONMENT
+                .metrics()
+                .meter("dev.fortress.auth.refused.users." + reason)
+                .getCount();
     }
 
     @Test
@@ -140,7 +160,8 @@ class UsersResourceTest {
 
     @Test
     void returns409ForDuplicateEmailInAnyCase() {
-        assertThat(post("{\"email\":\"Twice@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":30}").getStatus())
+        assertThat(post("{\"email\":\"Twice@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":30}")
+                        .getStatus())
                 .isEqualTo(201);
         long before = userCount();
 
@@ -160,11 +181,14 @@ class UsersResourceTest {
         String eight = TestKeys.of(DB, 8);
 
         Response first = post(seven, "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":7,\"age\":30}");
-        Response elsewhere = post(eight, "{\"email\":\"" + email.toUpperCase() + "\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
+        Response elsewhere =
+                post(eight, "{\"email\":\"" + email.toUpperCase() + "\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
         Response again = post(eight, "{\"email\":\"" + email + "\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
 
         assertThat(first.getStatus()).isEqualTo(201);
-        assertThat(elsewhere.getStatus()).as("the same email in another organisation").isEqualTo(201);
+        assertThat(elsewhere.getStatus())
+                .as("the same email in another organisation")
+                .isEqualTo(201);
         assertThat(again.getStatus()).as("twice in one organisation").isEqualTo(409);
         assertThat(usersWithEmail(email)).isEqualTo(2);
     }
@@ -178,11 +202,12 @@ class UsersResourceTest {
         assertThat(response.getStatus()).isEqualTo(422);
         @SuppressWarnings("unchecked")
         List<String> errors = (List<String>) response.readEntity(Map.class).get("errors");
-        assertThat(errors).containsExactlyInAnyOrder(
-                "email must be a well-formed email address",
-                "role must be one of admin, member, viewer",
-                "orgId must be greater than 0",
-                "age must be between 0 and 150");
+        assertThat(errors)
+                .containsExactlyInAnyOrder(
+                        "email must be a well-formed email address",
+                        "role must be one of admin, member, viewer",
+                        "orgId must be greater than 0",
+                        "age must be between 0 and 150");
         assertThat(userCount()).isEqualTo(before);
     }
 
@@ -192,8 +217,12 @@ class UsersResourceTest {
         assertThat(missing.getStatus()).isEqualTo(422);
         @SuppressWarnings("unchecked")
         List<String> errors = (List<String>) missing.readEntity(Map.class).get("errors");
-        assertThat(errors).contains("email must not be blank", "role must not be null",
-                "orgId must not be null", "age must not be null");
+        assertThat(errors)
+                .contains(
+                        "email must not be blank",
+                        "role must not be null",
+                        "orgId must not be null",
+                        "age must not be null");
 
         assertThat(post("").getStatus()).isEqualTo(422);
     }
@@ -201,7 +230,8 @@ class UsersResourceTest {
     @Test
     void returns400ForMalformedJsonOrWrongTypes() {
         assertThat(post("{\"email\":").getStatus()).isEqualTo(400);
-        assertThat(post("{\"email\":\"t@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":\"old\"}").getStatus())
+        assertThat(post("{\"email\":\"t@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":\"old\"}")
+                        .getStatus())
                 .isEqualTo(400);
         assertThat(post("[1,2,3]").getStatus()).isEqualTo(400);
     }
@@ -211,8 +241,8 @@ class UsersResourceTest {
         long before = userCount();
         String padding = "x".repeat((int) UsersResource.MAX_BODY_BYTES);
 
-        Response response = post("{\"email\":\"big@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":30,\"pad\":\""
-                + padding + "\"}");
+        Response response =
+                post("{\"email\":\"big@x.io\",\"role\":\"admin\",\"orgId\":1,\"age\":30,\"pad\":\"" + padding + "\"}");
 
         assertThat(response.getStatus()).isEqualTo(413);
         assertThat(response.readEntity(Map.class)).containsEntry("code", 413);
@@ -244,18 +274,26 @@ class UsersResourceTest {
         String unknown = ApiKeyFormat.generate(new SecureRandom()); // well formed, never stored
         String revoked = TestKeys.of(DB, ORG);
         new ApiKeyStore(JDBI).revoke(revoked);
-        String expired = TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(60));
+        String expired =
+                TestKeys.create(DB, ORG, Set.copyOf(Scopes.ALL), Instant.now().minusSeconds(60));
         String user = "{\"email\":\"nokey@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}";
 
-        List<Response> refusals = List.of(post(null, user), post(unknown, user), post(revoked, user),
-                post(expired, user), post("not-a-key", user), get(null, "/users/1"), get(unknown, "/users/1"),
-                get(revoked, "/users/1"), get(expired, "/users/1"));
+        List<Response> refusals = List.of(
+                post(null, user),
+                post(unknown, user),
+                post(revoked, user),
+                post(expired, user),
+                post("not-a-key", user),
+                get(null, "/users/1"),
+                get(unknown, "/users/1"),
+                get(revoked, "/users/1"),
+                get(expired, "/users/1"));
 
         for (Response response : refusals) {
             assertThat(response.getStatus()).isEqualTo(401);
             assertThat(response.getHeaderString("WWW-Authenticate")).isEqualTo("Bearer realm=\"fortress\"");
-            assertThat(response.readEntity(Map.class)).isEqualTo(
-                    Map.of("code", 401, "message", "Credentials are required to access this resource."));
+            assertThat(response.readEntity(Map.class))
+                    .isEqualTo(Map.of("code", 401, "message", "Credentials are required to access this resource."));
         }
         assertThat(usersWithEmail("nokey@x.io")).isZero();
         assertThat(userCount()).isEqualTo(before);
@@ -269,13 +307,15 @@ class UsersResourceTest {
         User existing = post("{\"email\":\"scoped@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}")
                 .readEntity(User.class);
 
-        Response readOnly = post(TestKeys.of(DB, ORG, "read", "import", "admin"),
+        Response readOnly = post(
+                TestKeys.of(DB, ORG, "read", "import", "admin"),
                 "{\"email\":\"read-only@x.io\",\"role\":\"member\",\"orgId\":1,\"age\":30}");
         Response writeOnly = get(TestKeys.of(DB, ORG, "write"), "/users/" + existing.id());
 
         for (Response response : List.of(readOnly, writeOnly)) {
             assertThat(response.getStatus()).isEqualTo(403);
-            assertThat(response.readEntity(Map.class)).isEqualTo(Map.of("code", 403, "message", "User not authorized."));
+            assertThat(response.readEntity(Map.class))
+                    .isEqualTo(Map.of("code", 403, "message", "User not authorized."));
         }
         assertThat(usersWithEmail("read-only@x.io")).isZero();
         assertThat(userCount()).isEqualTo(before + 1);
@@ -288,7 +328,8 @@ class UsersResourceTest {
         long forbidden = refused("forbidden");
         CHANGED_ORGS.clear();
 
-        Response response = post(TestKeys.of(DB, 7), "{\"email\":\"elsewhere@x.io\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
+        Response response =
+                post(TestKeys.of(DB, 7), "{\"email\":\"elsewhere@x.io\",\"role\":\"member\",\"orgId\":8,\"age\":30}");
 
         assertThat(response.getStatus()).isEqualTo(403);
         assertThat(response.readEntity(Map.class))
@@ -307,8 +348,8 @@ class UsersResourceTest {
         Response refused = post(TestKeys.of(DB, ORG, "read", "write", "import"), admin);
 
         assertThat(refused.getStatus()).isEqualTo(403);
-        assertThat(refused.readEntity(Map.class)).isEqualTo(
-                Map.of("code", 403, "message", "a user with role admin needs a key with the admin scope"));
+        assertThat(refused.readEntity(Map.class))
+                .isEqualTo(Map.of("code", 403, "message", "a user with role admin needs a key with the admin scope"));
         assertThat(usersWithEmail("new-admin@x.io")).isZero();
         assertThat(userCount()).isEqualTo(before);
 
