@@ -22,9 +22,10 @@ public final class LogLimiter {
     /** The application's: a summary line for each key with unreported repeats, every interval. */
     public static LogLimiter build(Environment environment) {
         LogLimiter limiter = new LogLimiter();
+        // One thread, so no %d: the lifecycle names the executor's metrics after it, and "_d_" fails promtool.
         ScheduledExecutorService summaries = environment
                 .lifecycle()
-                .scheduledExecutorService("fortress-log-summaries-%d", true)
+                .scheduledExecutorService("fortress-log-summaries", true)
                 .threads(1)
                 .build();
         long interval = RateLimitedLog.INTERVAL.toNanos();
