@@ -4,6 +4,7 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
@@ -74,51 +75,47 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                                 new WriterRole(environment.metrics())));
         WriterPosition writerPosition =
                 new WriterPosition(writer, environment.metrics().meter("dev.fortress.db.consistency-tokens.refused"));
-        FortressDataSourceFactory readers = readerDatabase;
-        String url = readers.getUrl();
+        String url = readerDatabase.getUrl();
         List<String> hosts = JdbcUrls.hosts(url);
         List<ReplicaSet.Member> members = new ArrayList<>();
         Map<String, HealthCheck> checks = new LinkedHashMap<>();
-        try {
-            for (int i = 0; i < hosts.size(); i++) {
-                String host = hosts.get(i);
-                String name = hosts.size() == 1 ? READER : READER + "-" + (i + 1);
-                readers.setUrl(JdbcUrls.withHost(url, host)); // each pool reads the URL when it is built
-                ManagedDataSource pool = pool(readers, environment, name);
-                DataSource timed = timed(environment, pool, readers, name);
-                Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, logs, error -> {});
-                // One thread, so no %d: the lifecycle also names the executor's thread metrics after
-                // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
-                ReplicaMonitor monitor = new ReplicaMonitor(
-                        writer,
-                        reader,
-                        replica,
-                        environment.metrics(),
-                        host,
-                        writerPosition,
-                        hosts.size() == 1,
-                        environment
-                                .lifecycle()
-                                .scheduledExecutorService("replica-monitor-" + name, true)
-                                .threads(1)
-                                .build());
-                environment.lifecycle().manage(monitor);
-                DatabaseHealthCheck check = new DatabaseHealthCheck(
-                        name, reader, pool, readers, readers.getUrl(), timeout(readers), monitor::degradedReason);
-                environment.healthChecks().register(name, check);
-                checks.put(name, check);
-                members.add(new ReplicaSet.Member(
-                        host,
-                        name,
-                        reader,
-                        timed,
-                        pool instanceof DataSourceProxy proxy ? proxy : null,
-                        readers.getMaxSize(),
-                        monitor,
-                        environment.metrics().meter(MetricRegistry.name("dev.fortress.db.replica", host, "reads"))));
-            }
-        } finally {
-            readers.setUrl(url);
+        for (int i = 0; i < hosts.size(); i++) {
+            String host = hosts.get(i);
+            String name = hosts.size() == 1 ? READER : READER + "-" + (i + 1);
+            FortressDataSourceFactory readers =
+                    forUrl(readerDatabase, JdbcUrls.withHost(url, host), environment.getObjectMapper());
+            ManagedDataSource pool = pool(readers, environment, name);
+            DataSource timed = timed(environment, pool, readers, name);
+            Jdbi reader = managed(environment, pool, timed, name, slowQueryThreshold, logs, error -> {});
+            // One thread, so no %d: the lifecycle also names the executor's thread metrics after
+            // the format, and a ':' (host:port) or "_d_" there fails Prometheus's lint.
+            ReplicaMonitor monitor = new ReplicaMonitor(
+                    writer,
+                    reader,
+                    replica,
+                    environment.metrics(),
+                    host,
+                    writerPosition,
+                    hosts.size() == 1,
+                    environment
+                            .lifecycle()
+                            .scheduledExecutorService("replica-monitor-" + name, true)
+                            .threads(1)
+                            .build());
+            environment.lifecycle().manage(monitor);
+            DatabaseHealthCheck check = new DatabaseHealthCheck(
+                    name, reader, pool, readers, readers.getUrl(), timeout(readers), monitor::degradedReason);
+            environment.healthChecks().register(name, check);
+            checks.put(name, check);
+            members.add(new ReplicaSet.Member(
+                    host,
+                    name,
+                    reader,
+                    timed,
+                    pool instanceof DataSourceProxy proxy ? proxy : null,
+                    readers.getMaxSize(),
+                    monitor,
+                    environment.metrics().meter(MetricRegistry.name("dev.fortress.db.replica", host, "reads"))));
         }
         if (hosts.size() > 1) {
             // config.yml's health section names "reader" (a check it names must exist); the
@@ -175,6 +172,16 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     }
 
     /** Behind a transaction-mode pooler no statement may be server-prepared; say which way each pool goes. */
+    /**
+     * A copy of {@code factory} with another URL: a pool per replica is built from its own settings, and
+     * the operator's configuration object stays as it was loaded (pool() adds to a factory's properties).
+     */
+    static FortressDataSourceFactory forUrl(FortressDataSourceFactory factory, String url, ObjectMapper json) {
+        FortressDataSourceFactory copy = json.convertValue(factory, FortressDataSourceFactory.class);
+        copy.setUrl(url);
+        return copy;
+    }
+
     private static ManagedDataSource pool(FortressDataSourceFactory factory, Environment environment, String name) {
         if (factory.isTransactionPooler()) {
             factory.getProperties().put("prepareThreshold", "0");
