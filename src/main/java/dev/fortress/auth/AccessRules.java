@@ -24,11 +24,20 @@ public final class AccessRules {
 
     /** One route of a resource and its rule: the scopes it needs, "any key", "nobody", or null for none. */
     public record Route(String method, String path, Class<?> resource, Method handler, String rule) {
+
+        /** The scopes of which a key needs one ({@code @RolesAllowed}); empty for any other rule. */
+        public List<String> scopes() {
+            return rule == null || rule.equals(ANY_KEY) || rule.equals(NOBODY) ? List.of() : List.of(rule.split(","));
+        }
+
         @Override
         public String toString() {
             return method + " " + path;
         }
     }
+
+    private static final String ANY_KEY = "any key";
+    private static final String NOBODY = "nobody";
 
     private AccessRules() {}
 
@@ -68,13 +77,13 @@ public final class AccessRules {
 
     private static String rule(AnnotatedElement element) {
         if (element.isAnnotationPresent(DenyAll.class)) {
-            return "nobody";
+            return NOBODY;
         }
         RolesAllowed roles = element.getAnnotation(RolesAllowed.class);
         if (roles != null) {
             return String.join(",", Arrays.asList(roles.value()));
         }
-        return element.isAnnotationPresent(PermitAll.class) ? "any key" : null;
+        return element.isAnnotationPresent(PermitAll.class) ? ANY_KEY : null;
     }
 
     private static String join(String parent, String path) {

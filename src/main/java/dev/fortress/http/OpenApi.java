@@ -1,6 +1,7 @@
 package dev.fortress.http;
 
 import dev.fortress.auth.AccessRules;
+import dev.fortress.db.ConsistencyTokenFeature;
 import dev.fortress.db.IssuesConsistencyToken;
 import io.dropwizard.core.setup.Environment;
 import io.swagger.v3.core.util.Json;
@@ -26,6 +27,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.core.HttpHeaders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -67,6 +69,7 @@ public final class OpenApi {
     static final String KEY_SCHEME = "apiKey";
 
     private static final String BASE = "openapi.yaml";
+    /** IdempotentWrites.KEY_HEADER's value: http/ imports no feature package (ArchitectureTest). */
     private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
     private OpenApi() {}
@@ -145,11 +148,9 @@ public final class OpenApi {
 
     private static void addWhatEveryRouteAnswers(OpenAPI document, Operation operation, AccessRules.Route route) {
         operation.setSecurity(List.of(new SecurityRequirement().addList(KEY_SCHEME)));
-        boolean scoped = route.rule() != null
-                && !route.rule().equals("any key")
-                && !route.rule().equals("nobody");
+        boolean scoped = !route.scopes().isEmpty();
         if (scoped) {
-            String scopes = String.join("` or `", route.rule().split(","));
+            String scopes = String.join("` or `", route.scopes());
             String needs = "Needs a key with the scope `" + scopes + "`.";
             operation.setDescription(
                     operation.getDescription() == null
@@ -206,13 +207,13 @@ public final class OpenApi {
                             new MediaType().schema(new Schema<>().$ref("#/components/schemas/Error"))));
         }
         if (code.startsWith("2") && token) {
-            header(response, "X-Consistency-Token");
+            header(response, ConsistencyTokenFeature.HEADER);
         }
         if (code.startsWith("2") && idempotent) {
             header(response, "Idempotent-Replayed");
         }
         if (code.equals("429") || code.equals("503")) {
-            header(response, "Retry-After");
+            header(response, HttpHeaders.RETRY_AFTER);
         }
         if (code.equals("429")) {
             header(response, "RateLimit-Policy");
