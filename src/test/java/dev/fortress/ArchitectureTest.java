@@ -112,10 +112,10 @@ class ArchitectureTest {
                     if (!finalField || makesMutableMap) {
                         events.add(SimpleConditionEvent.violated(
                                 field,
-                                field.getFullName() + " is "
-                                        + (finalField ? "" : "not final ")
+                                field.getFullName()
+                                        + (finalField ? "" : " is not final")
                                         + (makesMutableMap
-                                                ? "made mutable in "
+                                                ? ", made mutable in "
                                                         + field.getOwner().getSimpleName() + "'s static initialiser"
                                                 : "")));
                     }

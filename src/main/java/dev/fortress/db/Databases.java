@@ -171,7 +171,6 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         return factory.getValidationQueryTimeout().orElse(Duration.seconds(2));
     }
 
-    /** Behind a transaction-mode pooler no statement may be server-prepared; say which way each pool goes. */
     /**
      * A copy of {@code factory} with another URL: a pool per replica is built from its own settings, and
      * the operator's configuration object stays as it was loaded (pool() adds to a factory's properties).
@@ -182,6 +181,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         return copy;
     }
 
+    /** Behind a transaction-mode pooler no statement may be server-prepared; say which way each pool goes. */
     private static ManagedDataSource pool(FortressDataSourceFactory factory, Environment environment, String name) {
         if (factory.isTransactionPooler()) {
             factory.getProperties().put("prepareThreshold", "0");

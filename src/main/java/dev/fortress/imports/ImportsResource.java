@@ -92,7 +92,7 @@ public class ImportsResource {
                     @Parameter(
                             in = ParameterIn.HEADER,
                             name = "Content-Encoding",
-                            description = "identity " + "(or none) only: a compressed body is refused.",
+                            description = "identity (or none) only: a compressed body is refused.",
                             schema = @Schema(type = "string", allowableValues = "identity")),
             responses = {
                 @ApiResponse(
@@ -106,11 +106,10 @@ public class ImportsResource {
                         content = @Content(schema = @Schema(implementation = ImportUploads.Accepted.class))),
                 @ApiResponse(
                         responseCode = "400",
-                        description = "An empty body, one that broke off, or a malformed " + "Idempotency-Key."),
+                        description = "An empty body, one that broke off, or a malformed Idempotency-Key."),
                 @ApiResponse(
                         responseCode = "409",
-                        description =
-                                "A request with the same Idempotency-Key is still being " + "received or stored."),
+                        description = "A request with the same Idempotency-Key is still being received or stored."),
                 @ApiResponse(responseCode = "413", description = "Over imports.maxUploadSize."),
                 @ApiResponse(
                         responseCode = "415",
@@ -195,7 +194,7 @@ public class ImportsResource {
                         useReturnTypeSchema = true),
                 @ApiResponse(
                         responseCode = "404",
-                        description = "No such import, another organisation's, or one past " + "imports.retention.")
+                        description = "No such import, another organisation's, or one past imports.retention.")
             })
     public ImportStatus status(@Parameter(hidden = true) @Auth Caller caller, @PathParam("id") UUID id) {
         return dao.status(id, caller.orgId()).orElseThrow(() -> {

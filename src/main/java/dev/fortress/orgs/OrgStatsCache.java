@@ -375,7 +375,7 @@ public final class OrgStatsCache {
             if (past.healOrg()) {
                 Positions.raise(p, Positions.key(orgId), Positions.format(past.position()), 2 * ttlSeconds);
             }
-            p.setex(entryKey(orgId), ttlSeconds, json(entry));
+            p.setex(entryKey(orgId), ttlSeconds, serialised(entry));
             p.expire(generationKey(orgId), 2 * ttlSeconds);
             p.expire(Positions.key(orgId), 2 * ttlSeconds); // lives as long as the generation it comes with
             p.sync();
@@ -431,7 +431,7 @@ public final class OrgStatsCache {
         }
     }
 
-    private String json(Entry entry) {
+    private String serialised(Entry entry) {
         try {
             return json.writeValueAsString(entry);
         } catch (JsonProcessingException e) {

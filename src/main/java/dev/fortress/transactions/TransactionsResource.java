@@ -94,7 +94,7 @@ public class TransactionsResource {
     @ResponseMetered(name = "create")
     @Operation(
             operationId = "createTransaction",
-            summary = "Books a transaction for a user of the caller's " + "organisation",
+            summary = "Books a transaction for a user of the caller's organisation",
             responses = {
                 @ApiResponse(
                         responseCode = "201",
@@ -206,7 +206,7 @@ public class TransactionsResource {
     @ResponseMetered(name = "summary")
     @Operation(
             operationId = "summarizeTransactions",
-            summary = "Count and sum of the caller's organisation's " + "transactions in [from, to)",
+            summary = "Count and sum of the caller's organisation's transactions in [from, to)",
             description = "Exact to the cent, at the same cost for any range.",
             responses = {
                 @ApiResponse(

@@ -152,7 +152,7 @@ public class UsersResource {
                 @ApiResponse(responseCode = "415", description = "A body that is not JSON."),
                 @ApiResponse(
                         responseCode = "422",
-                        description = "Every invalid field; or the Idempotency-Key was used " + "with another body.",
+                        description = "Every invalid field; or the Idempotency-Key was used with another body.",
                         content = @Content(schema = @Schema(ref = "Unprocessable")))
             })
     public Response create(

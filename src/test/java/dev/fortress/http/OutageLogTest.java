@@ -97,7 +97,7 @@ class OutageLogTest {
         long userId = Long.parseLong(created.body().replaceAll(".*\"id\":(\\d+).*", "$1"));
         long create5xxBefore = metrics.meter(CREATE_5XX);
         long get5xxBefore = metrics.meter(GET_5XX);
-        // Repeats an earlier test in this JVM left counted but not yet reported: lines here may carry them.
+        // Repeats this application counted before the outage and has not reported yet: lines may carry them.
         long unreportedBefore = unavailableLog().unreported();
         long keyLookupsFailedBefore = metrics.timerCount(KEY_LOOKUP_FAILED);
 
