@@ -15,9 +15,11 @@ import java.security.NoSuchAlgorithmException;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.Optional;
+import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
@@ -48,6 +50,7 @@ public final class IdempotentWrites {
     private final Meter replayed;
     private final Meter mismatched;
     private final Meter inFlight;
+    private final Meter retried;
 
     public IdempotentWrites(Jdbi writer, ObjectMapper json, long retentionSeconds, MetricRegistry metrics) {
         this.writer = writer;
@@ -58,6 +61,7 @@ public final class IdempotentWrites {
         this.replayed = metrics.meter(MetricRegistry.name(prefix, "replayed"));
         this.mismatched = metrics.meter(MetricRegistry.name(prefix, "mismatched"));
         this.inFlight = metrics.meter(MetricRegistry.name(prefix, "in-flight"));
+        this.retried = metrics.meter(MetricRegistry.name(prefix, "retried"));
     }
 
     /**
@@ -175,10 +179,29 @@ public final class IdempotentWrites {
         return Optional.of(response.build());
     }
 
+    /**
+     * The keyed statement, run once more on another connection when it failed for want of the primary
+     * (a switchover or failover since the connection was made: 25006 from a demoted primary, its
+     * server gone under PgBouncer, 57P01). The key makes that retry safe whatever the first attempt
+     * did: committed, the retry replays its answer; rolled back, the retry writes. The retry's borrow
+     * waits for a primary ({@code writerDatabase.primaryWait}) on a pool that now checks each borrow,
+     * so a write sent just before a switchover is answered instead of failing with a 503 its client must
+     * retry. A borrow that already found no primary within the wait is not retried: it failed on no
+     * connection and waited its share.
+     */
     private IdempotencyStatements.Keyed keyedWrite(
             long orgId, String scope, String key, byte[] fingerprint, KeyedInsert<?> insert, Parameters parameters) {
-        return writer.withHandle(h -> statements.keyedWrite(
-                h, insert.name, insert.sql, orgId, scope, key, fingerprint, insert.status, parameters));
+        HandleCallback<IdempotencyStatements.Keyed, RuntimeException> statement = h -> statements.keyedWrite(
+                h, insert.name, insert.sql, orgId, scope, key, fingerprint, insert.status, parameters);
+        try {
+            return writer.withHandle(statement);
+        } catch (JdbiException e) {
+            if (e instanceof ConnectionException || !SqlStates.isUnreachable(e)) {
+                throw e;
+            }
+            retried.mark();
+            return writer.withHandle(statement);
+        }
     }
 
     /** A key's stored answer. */
