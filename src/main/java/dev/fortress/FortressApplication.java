@@ -88,6 +88,7 @@ public class FortressApplication extends Application<FortressConfiguration> {
                 environment,
                 access,
                 databaseErrors,
+                databases.consistencyTokens(logs),
                 configuration.getJobs().getMode().servesApi());
         OpenApi.register(environment, routes.serving());
 

@@ -19,7 +19,6 @@ import java.util.function.Function;
 import javax.sql.DataSource;
 import org.apache.tomcat.jdbc.pool.DataSourceProxy;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.statement.SqlStatements;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +40,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
      * (pgjdbc's multi-host form {@code jdbc:postgresql://h1:5433,h2:5434/db}), each of
      * {@code readerDatabase}'s size: a replica is a server of its own, with its own cores and
      * connection limit, so adding one adds read capacity instead of dividing it. Ties them to the
-     * lifecycle and registers their health checks, monitors and the consistency-token filter.
+     * lifecycle and registers their health checks and monitors.
      */
     public static Databases build(
             FortressDataSourceFactory writerDatabase,
@@ -124,9 +123,16 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         }
         ReplicaSet replicas = new ReplicaSet(members, writerPosition);
         replicas.register(environment.metrics());
-        environment.jersey().register(new ConsistencyTokenFeature(writer, writerPosition, logs));
         return new Databases(
                 writer, writerSource, replicas, environment.metrics().meter("dev.fortress.db.reads-on-writer"));
+    }
+
+    /**
+     * The Jersey feature that gives a write's answer its {@code X-Consistency-Token}, read on this
+     * writer; http/Routes registers it.
+     */
+    public ConsistencyTokenFeature consistencyTokens(LogLimiter logs) {
+        return new ConsistencyTokenFeature(writer, writerPosition(), logs);
     }
 
     /** The writer's position: read after a commit ({@link WriterPosition#afterCommit}), or as last known. */
@@ -163,8 +169,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     }
 
     private static Source source(DataSource pool, Jdbi jdbi) {
-        return new Source(pool, jdbi, (StatementMetrics)
-                jdbi.getConfig(SqlStatements.class).getSqlLogger());
+        return new Source(pool, jdbi, StatementMetrics.of(jdbi));
     }
 
     private static Duration timeout(DataSourceFactory factory) {
@@ -232,6 +237,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
     public static Jdbi configure(Jdbi jdbi, StatementMetrics metrics) {
         jdbi.installPlugin(new SqlObjectPlugin());
         jdbi.setSqlLogger(metrics);
+        jdbi.getConfig(StatementMetrics.Config.class).set(metrics);
         return jdbi;
     }
 }

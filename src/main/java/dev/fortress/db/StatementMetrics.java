@@ -12,6 +12,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jdbi.v3.core.config.Configurable;
+import org.jdbi.v3.core.config.JdbiConfig;
 import org.jdbi.v3.core.extension.ExtensionMethod;
 import org.jdbi.v3.core.statement.SqlLogger;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -49,6 +51,39 @@ public final class StatementMetrics implements SqlLogger {
     private final Map<Method, String> names = new ConcurrentHashMap<>();
 
     private final Set<String> unnamedLogged = ConcurrentHashMap.newKeySet();
+
+    /**
+     * The statement metrics of the datasource behind {@code jdbi} (a Jdbi or a Handle of it), for a
+     * statement JDBI does not run (plain JDBC, COPY): set by {@link Databases#configure}, and an
+     * IllegalStateException for a Jdbi set up otherwise, which would time nothing.
+     */
+    public static StatementMetrics of(Configurable<?> jdbi) {
+        StatementMetrics metrics = jdbi.getConfig(Config.class).metrics;
+        if (metrics == null) {
+            throw new IllegalStateException("this Jdbi was not set up by Databases.configure: no statement metrics");
+        }
+        return metrics;
+    }
+
+    /** Where {@link #of} finds them: JDBI's typed configuration, copied into every handle. */
+    public static final class Config implements JdbiConfig<Config> {
+        private StatementMetrics metrics;
+
+        public Config() {}
+
+        private Config(Config other) {
+            this.metrics = other.metrics;
+        }
+
+        void set(StatementMetrics metrics) {
+            this.metrics = metrics;
+        }
+
+        @Override
+        public Config createCopy() {
+            return new Config(this);
+        }
+    }
 
     /** For a command or a test: the slow-statement log writes no summary lines. */
     public StatementMetrics(MetricRegistry registry, String datasource, Duration slowThreshold) {

@@ -83,15 +83,11 @@ public final class TimedJdbc {
 
     /** The failure as JDBI's exception type, counted as JDBI's SQL logger counts it. */
     private static UnableToExecuteStatementException failed(StatementMetrics metrics, SQLException e) {
-        if (metrics != null) {
-            metrics.failed(e);
-        }
+        metrics.failed(e);
         return new UnableToExecuteStatementException(e, null);
     }
 
     private static void record(StatementMetrics metrics, String name, long started) {
-        if (metrics != null) {
-            metrics.record(name, System.nanoTime() - started);
-        }
+        metrics.record(name, System.nanoTime() - started);
     }
 }

@@ -1,6 +1,7 @@
 package dev.fortress.http;
 
 import dev.fortress.auth.Access;
+import dev.fortress.db.ConsistencyTokenFeature;
 import io.dropwizard.core.setup.Environment;
 
 /**
@@ -23,9 +24,18 @@ public final class Routes {
         this.serving = serving;
     }
 
-    /** @param databaseErrors Jersey's, which the direct routes answer with too ({@link RequestHygiene}) */
+    /**
+     * @param databaseErrors Jersey's, which the direct routes answer with too ({@link RequestHygiene})
+     * @param consistencyTokens the feature that gives the answers of routes marked
+     *     {@link dev.fortress.db.IssuesConsistencyToken} their token ({@code Databases.consistencyTokens})
+     */
     public static Routes of(
-            Environment environment, Access access, DatabaseExceptionMapper databaseErrors, boolean servesApi) {
+            Environment environment,
+            Access access,
+            DatabaseExceptionMapper databaseErrors,
+            ConsistencyTokenFeature consistencyTokens,
+            boolean servesApi) {
+        environment.jersey().register(consistencyTokens);
         return new Routes(environment, access, databaseErrors, servesApi);
     }
 

@@ -6,7 +6,6 @@ import java.sql.Types;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.locator.ClasspathSqlLocator;
-import org.jdbi.v3.core.statement.SqlStatements;
 
 /**
  * The statements of keyed writes, on plain JDBC. POST /users and POST /transactions run one
@@ -63,7 +62,7 @@ final class IdempotencyStatements {
     private final long retentionSeconds;
 
     IdempotencyStatements(Jdbi writer, long retentionSeconds) {
-        this.metrics = writer.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m ? m : null;
+        this.metrics = StatementMetrics.of(writer);
         this.retentionSeconds = retentionSeconds;
     }
 

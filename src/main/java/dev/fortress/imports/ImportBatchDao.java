@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.util.List;
 import org.jdbi.v3.core.Handle;
-import org.jdbi.v3.core.statement.SqlStatements;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.jdbi.v3.sqlobject.SqlObject;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
@@ -73,8 +72,7 @@ public interface ImportBatchDao extends SqlObject {
      * failing as JDBI's statements fail.
      */
     private static void copy(Handle handle, String method, String copy, byte[] csvRows) {
-        StatementMetrics metrics =
-                handle.getConfig(SqlStatements.class).getSqlLogger() instanceof StatementMetrics m ? m : null;
+        StatementMetrics metrics = StatementMetrics.of(handle);
         long started = System.nanoTime();
         try {
             handle.getConnection()
@@ -86,9 +84,7 @@ public interface ImportBatchDao extends SqlObject {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            if (metrics != null) {
-                metrics.record(ImportBatchDao.class.getSimpleName() + "." + method, System.nanoTime() - started);
-            }
+            metrics.record(ImportBatchDao.class.getSimpleName() + "." + method, System.nanoTime() - started);
         }
     }
 }

@@ -3,113 +3,85 @@ package dev.fortress.transactions;
 import dev.fortress.db.Databases;
 import dev.fortress.db.StatementMetrics;
 import dev.fortress.db.TimedJdbc;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
+import org.jdbi.v3.core.statement.ColonPrefixSqlParser;
+import org.jdbi.v3.core.statement.ParsedSql;
 
 /**
- * {@link TransactionReads}: the summaries ({@code summary}, {@code summaryAligned}: GET
+ * {@link TransactionReadDao} with the summaries ({@code summary}, {@code summaryAligned}: GET
  * /transactions/summary) on plain JDBC; every other method is the SQL object's. Measured reason:
  * as a SQL-object call (on-demand attach, sixteen nested-bean bindings) the summary spent 38% of
  * the route's CPU samples in JDBI around 16% in the driver (bench/results/2026-12-01-issue15.md).
- * The two statements are built from the same pieces, TransactionReads/rows.sql and rollups.sql
- * (summary: both; summaryAligned: rollups.sql alone), run by {@link TimedJdbc} under the names
- * TransactionDao.summary and TransactionDao.summaryAligned, which the timers have always had.
+ * The texts are the SQL object's ({@link TransactionReadDao#SUMMARY}, {@link
+ * TransactionReadDao#SUMMARY_ALIGNED}), turned into JDBC's {@code ?} by JDBI's own parser once, and
+ * timed by {@link TimedJdbc} under the SQL object's names.
  */
-final class JdbcTransactionReadDao implements TransactionReads {
+final class JdbcTransactionReadDao implements TransactionReadDao {
 
     /**
-     * A summary statement: its SQL with {@code ?} for each {@code :p.<piece>.<edge>} and each
-     * {@code :orgId}, and what each binds (an instant of the pieces, or {@link #ORG}).
+     * A summary statement: its text with {@code ?} for each named parameter, and for each the piece
+     * of {@link SummaryPieces} it binds ({@code :p.<piece>.<from|to>}), or none for {@code :orgId}.
      */
-    private record Statement(String name, String sql, List<Function<SummaryPieces, java.time.Instant>> parameters) {
+    private record Statement(String name, String sql, List<Parameter> parameters) {
 
-        /** {@code select <count and sum> from (<pieces, union all>) pieces}, the pieces from TransactionReads/. */
-        static Statement of(String name, String... pieces) {
-            List<String> parts = new ArrayList<>();
-            for (String piece : pieces) {
-                parts.add(text(piece));
+        static Statement of(String name, String text) {
+            ParsedSql parsed = new ColonPrefixSqlParser().parse(text, null);
+            List<Parameter> parameters = new ArrayList<>();
+            for (String parameter : parsed.getParameters().getParameterNames()) {
+                parameters.add(Parameter.named(parameter));
             }
-            String sql =
-                    "select cast(coalesce(sum(count), 0) as bigint) as count, coalesce(sum(sum), 0) as sum from (\n"
-                            + String.join("union all\n", parts) + ") pieces";
-            List<Function<SummaryPieces, java.time.Instant>> parameters = new ArrayList<>();
-            Matcher m = Pattern.compile(":orgId\\b|:p\\.(\\w+)\\.(from|to)").matcher(sql);
-            StringBuilder jdbc = new StringBuilder();
-            while (m.find()) {
-                if (m.group(1) == null) {
-                    parameters.add(ORG);
-                } else {
-                    Function<SummaryPieces, SummaryPieces.Range> piece = piece(m.group(1));
-                    boolean from = m.group(2).equals("from");
-                    parameters.add(
-                            p -> from ? piece.apply(p).from() : piece.apply(p).to());
-                }
-                m.appendReplacement(jdbc, "?");
-            }
-            m.appendTail(jdbc);
-            return new Statement("TransactionDao." + name, jdbc.toString(), List.copyOf(parameters));
-        }
-
-        /** A piece's SQL without its comments (they may hold a colon; placeholders are only in the SQL). */
-        private static String text(String piece) {
-            String file = "TransactionReads/" + piece + ".sql";
-            try (InputStream in = TransactionReads.class.getResourceAsStream(file)) {
-                if (in == null) {
-                    throw new IllegalStateException(file + " is not on the classpath");
-                }
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8)
-                        .lines()
-                        .filter(l -> !l.stripLeading().startsWith("--"))
-                        .map(l -> l + "\n")
-                        .reduce("", String::concat);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        private static Function<SummaryPieces, SummaryPieces.Range> piece(String name) {
-            return switch (name) {
-                case "head" -> SummaryPieces::head;
-                case "tail" -> SummaryPieces::tail;
-                case "minutesHead" -> SummaryPieces::minutesHead;
-                case "minutesTail" -> SummaryPieces::minutesTail;
-                case "hoursHead" -> SummaryPieces::hoursHead;
-                case "hoursTail" -> SummaryPieces::hoursTail;
-                case "daysHead" -> SummaryPieces::daysHead;
-                case "daysTail" -> SummaryPieces::daysTail;
-                case "months" -> SummaryPieces::months;
-                case "deltas" -> SummaryPieces::deltas;
-                default -> throw new IllegalStateException("summary SQL names no piece " + name);
-            };
+            return new Statement(
+                    TransactionReadDao.class.getSimpleName() + "." + name, parsed.getSql(), List.copyOf(parameters));
         }
     }
 
-    /** Where a statement binds the caller's organisation rather than an instant. */
-    private static final Function<SummaryPieces, java.time.Instant> ORG = pieces -> null;
+    /** {@code :orgId} (piece null), or {@code :p.<piece>.<from|to>}: the accessor of that record component. */
+    private record Parameter(Method piece, boolean from) {
 
-    private static final Statement SUMMARY = Statement.of("summary", "rows", "rollups");
-    private static final Statement SUMMARY_ALIGNED = Statement.of("summaryAligned", "rollups");
+        static Parameter named(String name) {
+            if (name.equals("orgId")) {
+                return new Parameter(null, false);
+            }
+            String[] path = name.split("\\.");
+            if (path.length != 3 || !path[0].equals("p") || !(path[2].equals("from") || path[2].equals("to"))) {
+                throw new IllegalStateException(
+                        "a summary statement binds :orgId and :p.<piece>.<from|to>, not :" + name);
+            }
+            try {
+                return new Parameter(SummaryPieces.class.getMethod(path[1]), path[2].equals("from"));
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException("summary SQL names no piece " + path[1], e);
+            }
+        }
+
+        Instant of(SummaryPieces pieces) {
+            try {
+                SummaryPieces.Range range = (SummaryPieces.Range) piece.invoke(pieces);
+                return from ? range.from() : range.to();
+            } catch (IllegalAccessException | InvocationTargetException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    private static final Statement SUMMARY = Statement.of("summary", TransactionReadDao.SUMMARY);
+    private static final Statement SUMMARY_ALIGNED = Statement.of("summaryAligned", TransactionReadDao.SUMMARY_ALIGNED);
     private static final SummaryMapper MAPPER = new SummaryMapper();
 
     private final DataSource pool;
     private final StatementMetrics metrics;
-    private final TransactionDao sqlObject;
+    private final TransactionReadDao sqlObject;
 
     JdbcTransactionReadDao(Databases.Source source) {
         this.pool = source.pool();
         this.metrics = source.metrics();
-        this.sqlObject = source.jdbi().onDemand(TransactionDao.class);
+        this.sqlObject = source.jdbi().onDemand(TransactionReadDao.class);
     }
 
     @Override
@@ -129,13 +101,13 @@ final class JdbcTransactionReadDao implements TransactionReads {
                 statement.name(),
                 statement.sql(),
                 st -> {
-                    for (int i = 0; i < statement.parameters().size(); i++) {
-                        Function<SummaryPieces, java.time.Instant> parameter =
-                                statement.parameters().get(i);
-                        if (parameter == ORG) {
+                    List<Parameter> parameters = statement.parameters();
+                    for (int i = 0; i < parameters.size(); i++) {
+                        Parameter parameter = parameters.get(i);
+                        if (parameter.piece() == null) {
                             st.setLong(i + 1, orgId);
                         } else {
-                            st.setTimestamp(i + 1, Timestamp.from(parameter.apply(pieces)));
+                            st.setTimestamp(i + 1, Timestamp.from(parameter.of(pieces)));
                         }
                     }
                 },
@@ -146,16 +118,6 @@ final class JdbcTransactionReadDao implements TransactionReads {
     }
 
     @Override
-    public Optional<Transaction> insert(long orgId, long userId, BigDecimal amount, Timestamp createdAt) {
-        return sqlObject.insert(orgId, userId, amount, createdAt);
-    }
-
-    @Override
-    public boolean userExists(long userId) {
-        return sqlObject.userExists(userId);
-    }
-
-    @Override
     public List<Transaction> list(long orgId, Timestamp from, Timestamp to, int limit) {
         return sqlObject.list(orgId, from, to, limit);
     }
@@ -163,5 +125,16 @@ final class JdbcTransactionReadDao implements TransactionReads {
     @Override
     public List<Transaction> listForUser(long orgId, long userId, Timestamp from, Timestamp to, int limit) {
         return sqlObject.listForUser(orgId, userId, from, to, limit);
+    }
+
+    /** Not a handle of its own: its statements run on pooled connections, each borrowed for one. */
+    @Override
+    public org.jdbi.v3.core.Handle getHandle() {
+        return sqlObject.getHandle();
+    }
+
+    @Override
+    public <R, X extends Exception> R withHandle(org.jdbi.v3.core.HandleCallback<R, X> callback) throws X {
+        return sqlObject.withHandle(callback);
     }
 }

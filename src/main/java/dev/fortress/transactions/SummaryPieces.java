@@ -6,7 +6,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 
 /**
- * A summary window [from, to) cut into the pieces that {@code TransactionReads.summary} adds up in
+ * A summary window [from, to) cut into the pieces that {@code TransactionReadDao.summary} adds up in
  * one statement, so that its cost does not grow with the window: the partial minutes at each end
  * ({@code head}, {@code tail}, under a minute each) counted from {@code transactions}; the whole
  * minutes between them as rollups of the largest UTC grain that fits (minutes up to the first whole

@@ -17,7 +17,7 @@ public record Transaction(long id, long userId, String amount, String createdAt)
     /**
      * A transaction read from JSON, as a stored answer to a keyed write is: PostgreSQL's
      * ({@code "amount" : 12.50, "createdAt" : "2024-05-03T12:00:00+02:00"}, see
-     * {@link TransactionDao#INSERT_CLAIMED}) or this record's own; either is served as this record writes it.
+     * {@link TransactionWriteDao#INSERT_CLAIMED}) or this record's own; either is served as this record writes it.
      */
     @JsonCreator
     static Transaction read(

@@ -33,6 +33,7 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.math.BigDecimal;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.format.DateTimeParseException;
@@ -54,7 +55,7 @@ public class TransactionsResource {
     static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
     static final Instant AFTER_LATEST = Instant.parse("+10000-01-01T00:00:00Z");
 
-    private final Reads<TransactionReads> reader;
+    private final Reads<TransactionReadDao> reader;
     /** The scope of this route's Idempotency-Keys. */
     static final String SCOPE = "POST /transactions";
 
@@ -67,7 +68,7 @@ public class TransactionsResource {
     private final Refusals.Family refusals;
 
     TransactionsResource(
-            Reads<TransactionReads> reader,
+            Reads<TransactionReadDao> reader,
             IdempotentWrites writes,
             Jdbi writer,
             Partitions partitions,
@@ -75,7 +76,7 @@ public class TransactionsResource {
         this.reader = reader;
         this.writes = writes;
         this.insertWithKey = writes.keyedInsert(
-                "TransactionDao.insertWithKey", TransactionDao.INSERT_CLAIMED, Transaction.class, 201);
+                "TransactionWriteDao.insertWithKey", TransactionWriteDao.INSERT_CLAIMED, Transaction.class, 201);
         this.writer = writer;
         this.partitions = partitions;
         this.refusals = refusals;
@@ -130,16 +131,17 @@ public class TransactionsResource {
             if (key != null) { // the same insert, its key claimed and its answer stored in the same statement
                 return writes.write(org, SCOPE, key, body, insertWithKey, (st, first) -> {
                             st.setBigDecimal(first, amount);
-                            st.setTimestamp(first + 1, TransactionDao.at(body.createdAt()));
+                            st.setTimestamp(first + 1, at(body.createdAt()));
                             st.setLong(first + 2, body.userId());
                             st.setLong(first + 3, org);
                         })
-                        .orElseThrow(() -> writer.withExtension(TransactionDao.class, dao -> unknownUser(dao, body)));
+                        .orElseThrow(
+                                () -> writer.withExtension(TransactionWriteDao.class, dao -> unknownUser(dao, body)));
             }
             return writes.write(h -> {
-                TransactionDao transactions = h.attach(TransactionDao.class);
+                TransactionWriteDao transactions = h.attach(TransactionWriteDao.class);
                 Transaction created = transactions
-                        .insert(org, body.userId(), amount, TransactionDao.at(body.createdAt()))
+                        .insert(org, body.userId(), amount, at(body.createdAt()))
                         .orElseThrow(() -> unknownUser(transactions, body));
                 return new IdempotentWrites.Answer(201, created, null);
             });
@@ -193,9 +195,8 @@ public class TransactionsResource {
         return reader.read(
                 token,
                 reads -> userId == null
-                        ? reads.list(org, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows)
-                        : reads.listForUser(
-                                org, userId, TransactionDao.at(window[0]), TransactionDao.at(window[1]), rows));
+                        ? reads.list(org, at(window[0]), at(window[1]), rows)
+                        : reads.listForUser(org, userId, at(window[0]), at(window[1]), rows));
     }
 
     /** The caller's organisation's count and sum in [from, to): exact, at the same cost for any range. */
@@ -234,7 +235,7 @@ public class TransactionsResource {
         Instant[] window = window(from, to);
         SummaryPieces pieces = SummaryPieces.of(window[0], window[1]);
         long org = caller.orgId();
-        TransactionDao.Summary summary = reader.read(
+        TransactionReadDao.Summary summary = reader.read(
                 token,
                 pieces.onWholeMinutes()
                         ? reads -> reads.summaryAligned(org, pieces)
@@ -261,11 +262,15 @@ public class TransactionsResource {
     }
 
     /** The 422 for an insert that found no user of the caller's organisation, counted if another organisation has it. */
-    private WebApplicationException unknownUser(TransactionDao transactions, NewTransaction body) {
+    private WebApplicationException unknownUser(TransactionWriteDao transactions, NewTransaction body) {
         if (transactions.userExists(body.userId())) {
             refusals.crossTenant();
         }
         return ApiErrors.invalid("userId " + body.userId() + " does not exist");
+    }
+
+    private static Timestamp at(Instant instant) {
+        return Timestamp.from(instant);
     }
 
     private WebApplicationException outsidePartitions(NewTransaction body) {

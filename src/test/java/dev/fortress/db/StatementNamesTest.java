@@ -156,7 +156,7 @@ class StatementNamesTest {
                         "writer ReplicaLagDao.writerPosition",
                         "reader ApiKeyReadDao.find",
                         "writer ApiKeyDao.used",
-                        "writer TransactionDao.userExists",
+                        "writer TransactionWriteDao.userExists",
                         "writer ImportDao.exists",
                         "writer StatementTimeoutDao.setLocal");
         assertThat(FortressApp.unnamedStatements(APP.getEnvironment().metrics()))

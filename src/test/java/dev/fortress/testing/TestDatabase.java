@@ -1,6 +1,9 @@
 package dev.fortress.testing;
 
+import com.codahale.metrics.MetricRegistry;
 import dev.fortress.FortressApplication;
+import dev.fortress.db.Databases;
+import dev.fortress.db.StatementMetrics;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -15,7 +18,6 @@ import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 
 /**
  * A throwaway database, migrated with the real Liquibase changelog, dropped when the JVM ends.
@@ -96,7 +98,10 @@ public final class TestDatabase {
         props.putAll(driverProperties);
         props.setProperty("user", user());
         props.setProperty("password", password());
-        return Jdbi.create(url(), props).installPlugin(new SqlObjectPlugin());
+        // As the application's: SQL objects, and its statement metrics (a registry of its own).
+        return Databases.configure(
+                Jdbi.create(url(), props),
+                new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
     }
 
     public Jdbi jdbi() {

@@ -130,7 +130,7 @@ class PartitionsTest {
         Jdbi jdbi = fresh();
         new Partitions(jdbi, new TransactionsConfiguration(12, 3, true), () -> NOW).maintain();
         insert(jdbi, "2026-04-30T23:59:59Z", "2026-05-01T00:00:00Z", "2026-05-31T12:00:00Z", "2026-06-01T00:00:00Z");
-        // The shape of the service's summary rows (TransactionReads/rows.sql): one organisation, one window.
+        // The shape of the service's summary rows (TransactionReadDao/rows.sql): one organisation, one window.
         String summary = "select count(*), coalesce(sum(amount), 0) from transactions "
                 + "where org_id = $1 and created_at >= $2 and created_at < $3";
         ObjectMapper json = new ObjectMapper();

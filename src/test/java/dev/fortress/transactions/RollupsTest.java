@@ -3,9 +3,12 @@ package dev.fortress.transactions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
 import dev.fortress.db.Databases;
+import dev.fortress.db.StatementMetrics;
 import dev.fortress.testing.TestDatabase;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.util.ArrayList;
@@ -17,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.tomcat.jdbc.pool.DataSource;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +56,8 @@ class RollupsTest {
 
     private static Jdbi withUserAndPartitions(TestDatabase db) {
         DataSource pool = pool(db);
-        Jdbi jdbi = Jdbi.create(pool).installPlugin(new SqlObjectPlugin());
+        Jdbi jdbi = Databases.configure(
+                Jdbi.create(pool), new StatementMetrics(new MetricRegistry(), "test", Duration.ofSeconds(1)));
         SOURCES.put(jdbi, pool);
         jdbi.useHandle(h -> {
             for (long org : ORGS) {
@@ -132,7 +135,7 @@ class RollupsTest {
         for (long org : ORGS) {
             assertThat(summary(jdbi, org, Instant.parse("2026-07-01T00:00:00Z"), Instant.parse("2026-08-01T00:00:00Z")))
                     .as("org " + org)
-                    .isEqualTo(new TransactionDao.Summary(
+                    .isEqualTo(new TransactionReadDao.Summary(
                             10, BigDecimal.valueOf(10 * org).setScale(2)));
         }
         assertExact(jdbi, Instant.parse("2026-07-01T10:30:00Z"), Instant.parse("2026-07-01T11:30:00Z"));
@@ -245,13 +248,13 @@ class RollupsTest {
                 .isZero();
         assertThat(scalar(jdbi, "select count(*) from transaction_deltas where bucket < '2026-09-01T00:00:00Z'"))
                 .isZero();
-        TransactionDao.Summary march =
+        TransactionReadDao.Summary march =
                 summary(jdbi, Instant.parse("2026-03-01T00:00:00Z"), Instant.parse("2026-04-01T00:00:00Z"));
         assertThat(march.count()).isZero();
         assertThat(march.sum()).isZero();
         assertThat(summary(jdbi, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z")))
-                .isEqualTo(new TransactionDao.Summary(2, new BigDecimal("200.00")));
-        TransactionDao.Summary otherYear =
+                .isEqualTo(new TransactionReadDao.Summary(2, new BigDecimal("200.00")));
+        TransactionReadDao.Summary otherYear =
                 summary(jdbi, other, Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"));
         assertThat(otherYear.count()).isZero();
         assertThat(otherYear.sum()).isZero();
@@ -430,15 +433,16 @@ class RollupsTest {
                 .execute());
     }
 
-    private static TransactionDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
+    private static TransactionReadDao.Summary summary(Jdbi jdbi, Instant from, Instant to) {
         return summary(jdbi, ORG, from, to);
     }
 
     /** {@code org}'s summary as the service reads it, and the statement for whole hours too when it applies. */
-    private static TransactionDao.Summary summary(Jdbi jdbi, long org, Instant from, Instant to) {
+    private static TransactionReadDao.Summary summary(Jdbi jdbi, long org, Instant from, Instant to) {
         SummaryPieces pieces = SummaryPieces.of(from, to);
-        JdbcTransactionReadDao reads = new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, null));
-        TransactionDao.Summary summary = reads.summary(org, pieces);
+        JdbcTransactionReadDao reads =
+                new JdbcTransactionReadDao(new Databases.Source(SOURCES.get(jdbi), jdbi, StatementMetrics.of(jdbi)));
+        TransactionReadDao.Summary summary = reads.summary(org, pieces);
         if (pieces.onWholeMinutes()) {
             assertThat(reads.summaryAligned(org, pieces))
                     .as("the statement for whole minutes agrees (org " + org + ")")
@@ -457,29 +461,29 @@ class RollupsTest {
         long count = 0;
         BigDecimal sum = BigDecimal.ZERO;
         for (long org : ORGS) {
-            TransactionDao.Summary rows = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
+            TransactionReadDao.Summary rows = jdbi.withHandle(h -> h.createQuery("select count(*) as count, "
                             + "coalesce(sum(amount), 0) as sum from transactions "
                             + "where org_id = :org and created_at >= :from and created_at < :to")
                     .bind("org", org)
                     .bind("from", from)
                     .bind("to", to)
-                    .map(new TransactionDao.SummaryMapper())
+                    .map(new TransactionReadDao.SummaryMapper())
                     .one());
-            TransactionDao.Summary read = summary(jdbi, org, from, to);
+            TransactionReadDao.Summary read = summary(jdbi, org, from, to);
             assertThat(read.count()).as(where + ", org " + org + ": count").isEqualTo(rows.count());
             assertThat(read.sum()).as(where + ", org " + org + ": sum").isEqualByComparingTo(rows.sum());
             count += read.count();
             sum = sum.add(read.sum());
         }
-        TransactionDao.Summary none = summary(jdbi, WITHOUT_ROWS, from, to);
+        TransactionReadDao.Summary none = summary(jdbi, WITHOUT_ROWS, from, to);
         assertThat(none.count()).as(where + ", an organisation without rows").isZero();
         assertThat(none.sum()).as(where + ", an organisation without rows").isZero();
-        TransactionDao.Summary all = jdbi.withHandle(h -> h.createQuery(
+        TransactionReadDao.Summary all = jdbi.withHandle(h -> h.createQuery(
                         "select count(*) as count, "
                                 + "coalesce(sum(amount), 0) as sum from transactions where created_at >= :from and created_at < :to")
                 .bind("from", from)
                 .bind("to", to)
-                .map(new TransactionDao.SummaryMapper())
+                .map(new TransactionReadDao.SummaryMapper())
                 .one());
         assertThat(count)
                 .as(where + ": the organisations' counts add up to the rows")

@@ -12,13 +12,15 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Optional;
 import org.apache.tomcat.jdbc.pool.DataSource;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 
-/** The hot read on plain JDBC does what the SQL object did: answers, prepared statements, timers, errors. */
+/**
+ * The hot read on plain JDBC as the SQL object ran it: one server-prepared statement, JDBI's errors.
+ * Its answers and timers are UserReadDaoContractTest's.
+ */
 class JdbcUserReadDaoTest {
 
     private static final TestDatabase DB = TestDatabase.create();
@@ -33,25 +35,6 @@ class JdbcUserReadDaoTest {
         StatementMetrics statements = new StatementMetrics(metrics, "reader", Duration.ofSeconds(1));
         Jdbi jdbi = Databases.configure(Jdbi.create(pool), statements);
         return new JdbcUserReadDao(new Databases.Source(pool, jdbi, statements));
-    }
-
-    @Test
-    void findsWhatTheSqlObjectFindsAndTimesItUnderTheSameName() {
-        DataSource pool = pool(DB.url(), "1");
-        Jdbi jdbi = Databases.configure(
-                Jdbi.create(pool), new StatementMetrics(new MetricRegistry(), "w", Duration.ofSeconds(1)));
-        User created = jdbi.onDemand(UserWriteDao.class).create(new NewUser("jdbc-one@x.io", "viewer", 4L, 52));
-        JdbcUserReadDao dao = dao(pool);
-
-        assertThat(dao.findById(created.id()))
-                .isEqualTo(jdbi.onDemand(UserReadDao.class).findById(created.id()))
-                .contains(new User(created.id(), "jdbc-one@x.io", "viewer", 4, 52));
-        assertThat(dao.findById(Long.MAX_VALUE)).isEqualTo(Optional.empty());
-        assertThat(metrics.timer("dev.fortress.db.reader.UserReadDao.findById").getCount())
-                .isEqualTo(2);
-        assertThat(dao.sampleIds(4, 10)).contains(created.id());
-        assertThat(dao.sampleIds(5, 10)).as("another organisation's sample").doesNotContain(created.id());
-        pool.close();
     }
 
     @Test
