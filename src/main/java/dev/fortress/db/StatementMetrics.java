@@ -75,7 +75,8 @@ public final class StatementMetrics implements SqlLogger {
             this.metrics = other.metrics;
         }
 
-        void set(StatementMetrics metrics) {
+        /** {@link Databases#configure} sets them, with JDBI's SQL logger; a test's Jdbi may set them alone. */
+        public void set(StatementMetrics metrics) {
             this.metrics = metrics;
         }
 

@@ -2,7 +2,6 @@ package dev.fortress.testing;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.fortress.FortressApplication;
-import dev.fortress.db.Databases;
 import dev.fortress.db.StatementMetrics;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -18,6 +17,7 @@ import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 
 /**
  * A throwaway database, migrated with the real Liquibase changelog, dropped when the JVM ends.
@@ -98,10 +98,12 @@ public final class TestDatabase {
         props.putAll(driverProperties);
         props.setProperty("user", user());
         props.setProperty("password", password());
-        // As the application's: SQL objects, and its statement metrics (a registry of its own).
-        return Databases.configure(
-                Jdbi.create(url(), props),
-                new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
+        // SQL objects, and statement metrics (a registry of its own) for what JDBI does not run (COPY);
+        // not JDBI's SQL logger, which would warn of each statement a test runs outside an SQL object.
+        Jdbi jdbi = Jdbi.create(url(), props).installPlugin(new SqlObjectPlugin());
+        jdbi.getConfig(StatementMetrics.Config.class)
+                .set(new StatementMetrics(new MetricRegistry(), "test", java.time.Duration.ofSeconds(1)));
+        return jdbi;
     }
 
     public Jdbi jdbi() {
