@@ -1,5 +1,6 @@
 package dev.fortress.transactions;
 
+import dev.fortress.idempotency.IdempotentWrites;
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.util.Optional;
@@ -22,6 +23,14 @@ public interface TransactionWriteDao {
             + "select u.id, u.org_id, ?, ? from users u, claimed where u.id = ? and u.org_id = ? "
             + "returning json_build_object('id', id, 'userId', user_id, 'amount', amount, 'createdAt', created_at), "
             + "cast(null as text)";
+
+    /**
+     * The keyed write of {@link #insert} ({@code IdempotentWrites.write} runs it): {@link #INSERT_CLAIMED}
+     * in the statement that claims the key and stores the answer, timed as {@code TransactionWriteDao.insertWithKey}.
+     */
+    static IdempotentWrites.KeyedInsert<Transaction> insertWithKey(IdempotentWrites writes) {
+        return writes.keyedInsert("TransactionWriteDao.insertWithKey", INSERT_CLAIMED, Transaction.class, 201);
+    }
 
     /**
      * A transaction of user {@code userId}, carrying the user's organisation, if that is

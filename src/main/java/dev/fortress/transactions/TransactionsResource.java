@@ -75,8 +75,7 @@ public class TransactionsResource {
             Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
-        this.insertWithKey = writes.keyedInsert(
-                "TransactionWriteDao.insertWithKey", TransactionWriteDao.INSERT_CLAIMED, Transaction.class, 201);
+        this.insertWithKey = TransactionWriteDao.insertWithKey(writes);
         this.writer = writer;
         this.partitions = partitions;
         this.refusals = refusals;

@@ -1,6 +1,7 @@
 package dev.fortress.users;
 
 import dev.fortress.db.SqlStates;
+import dev.fortress.idempotency.IdempotentWrites;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
 import org.jdbi.v3.sqlobject.customizer.BindMethods;
@@ -22,6 +23,14 @@ public interface UserWriteDao {
     String INSERT_CLAIMED = "insert into users (email, role, org_id, age) select ?, ?, ?, ? from claimed "
             + "returning json_build_object('id', id, 'email', email, 'role', role, 'orgId', org_id, 'age', age), "
             + "? || id";
+
+    /**
+     * The keyed write of {@link #insert} ({@code IdempotentWrites.write} runs it): {@link #INSERT_CLAIMED}
+     * in the statement that claims the key and stores the answer, timed as {@code UserWriteDao.insertWithKey}.
+     */
+    static IdempotentWrites.KeyedInsert<User> insertWithKey(IdempotentWrites writes) {
+        return writes.keyedInsert("UserWriteDao.insertWithKey", INSERT_CLAIMED, User.class, 201);
+    }
 
     @SqlUpdate("insert into users (email, role, org_id, age) values (:email, :role, :orgId, :age)")
     @GetGeneratedKeys({"id", "email", "role", "org_id", "age"})

@@ -63,8 +63,7 @@ public class UsersResource {
             Reads<UserReadDao> reader, IdempotentWrites writes, LongConsumer orgChanged, Refusals.Family refusals) {
         this.reader = reader;
         this.writes = writes;
-        this.insertWithKey =
-                writes.keyedInsert("UserWriteDao.insertWithKey", UserWriteDao.INSERT_CLAIMED, User.class, 201);
+        this.insertWithKey = UserWriteDao.insertWithKey(writes);
         this.orgChanged = orgChanged;
         this.refusals = refusals;
     }
