@@ -43,18 +43,18 @@ public interface TransactionReadDao extends SqlObject {
      * cost that does not grow with the window.
      */
     default Summary summary(long orgId, SummaryPieces pieces) {
-        return getHandle()
-                .createQuery(SUMMARY)
-                .bind("orgId", orgId)
-                .bindMethods("p", pieces)
-                .map(new SummaryMapper())
-                .one();
+        return summaryBy(SUMMARY, orgId, pieces);
     }
 
     /** {@link #summary} for a window on whole minutes: no partial minutes at its ends, so no raw rows. */
     default Summary summaryAligned(long orgId, SummaryPieces pieces) {
+        return summaryBy(SUMMARY_ALIGNED, orgId, pieces);
+    }
+
+    /** {@code text} with JDBI's own binding of the pieces' nested names; timed as the method that called it. */
+    private Summary summaryBy(String text, long orgId, SummaryPieces pieces) {
         return getHandle()
-                .createQuery(SUMMARY_ALIGNED)
+                .createQuery(text)
                 .bind("orgId", orgId)
                 .bindMethods("p", pieces)
                 .map(new SummaryMapper())
