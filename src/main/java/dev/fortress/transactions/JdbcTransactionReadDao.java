@@ -10,6 +10,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.statement.ColonPrefixSqlParser;
 import org.jdbi.v3.core.statement.ParsedSql;
 
@@ -127,14 +129,18 @@ final class JdbcTransactionReadDao implements TransactionReadDao {
         return sqlObject.listForUser(orgId, userId, from, to, limit);
     }
 
-    /** Not a handle of its own: its statements run on pooled connections, each borrowed for one. */
+    /**
+     * None: the summaries run on connections borrowed for one statement each, and the lists on the SQL
+     * object's own handle for each call (SqlObject asks for this; nothing here uses it).
+     */
     @Override
-    public org.jdbi.v3.core.Handle getHandle() {
-        return sqlObject.getHandle();
+    public Handle getHandle() {
+        throw new UnsupportedOperationException("JdbcTransactionReadDao holds no handle; use withHandle");
     }
 
+    /** A handle of the SQL object's, for {@code callback} alone. */
     @Override
-    public <R, X extends Exception> R withHandle(org.jdbi.v3.core.HandleCallback<R, X> callback) throws X {
+    public <R, X extends Exception> R withHandle(HandleCallback<R, X> callback) throws X {
         return sqlObject.withHandle(callback);
     }
 }
