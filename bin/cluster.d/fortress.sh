@@ -58,8 +58,8 @@ db_urls() {  # sets WRITE_URL READ_URL POOLER
     local h hosts=()
     for h in "${DB_HOSTS[@]}"; do hosts+=("${ADDR[$h]}:$port"); done
     # hostRecheckSeconds: how long pgjdbc trusts what it learnt of a host's role (10 s by default); a
-    # promoted standby is taken within 2 s of answering as the primary.
-    WRITE_URL="jdbc:postgresql://$(IFS=,; echo "${hosts[*]}")/$DB_NAME?targetServerType=primary&hostRecheckSeconds=2"
+    # promoted standby is taken within 1 s of answering as the primary.
+    WRITE_URL="jdbc:postgresql://$(IFS=,; echo "${hosts[*]}")/$DB_NAME?targetServerType=primary&hostRecheckSeconds=1"
     # Another way to the writer for the hosts this invocation starts (bench/cluster --delayed-writer puts
     # a proxy that delays each direction in front of db1's PgBouncer for one instance).
     WRITE_URL="${FORTRESS_CLUSTER_WRITE_URL:-$WRITE_URL}"
@@ -75,9 +75,11 @@ fortress_env() {  # fortress_env <host>: sets FORTRESS_ENV
         "JOBS_MODE=$mode" "JOBS_SERVER_NAME=$host"
         "DATABASE_URL_WRITE=$WRITE_URL" "DATABASE_URL_READ=$READ_URL"
         "WRITER_TRANSACTION_POOLER=$POOLER" "READER_TRANSACTION_POOLER=$POOLER"
-        # A switchover leaves no primary for 2-3 s: writes wait that out instead of answering 503
-        # (db/PrimaryWait; docs/design/failover.md). A lost host takes longer: 503 after the wait.
-        "WRITER_PRIMARY_WAIT=${WRITER_PRIMARY_WAIT:-5s}"
+        # pg_auto_failover's switchover leaves no primary for 8-11 s here (its three-node election
+        # restarts each standby): writes wait that out instead of answering 503, at most
+        # WRITER_PRIMARY_WAITERS of them per instance (config.yml: 16), the rest 503 at once
+        # (db/PrimaryWait; docs/design/failover.md). A lost host can take longer: 503 after the wait.
+        "WRITER_PRIMARY_WAIT=${WRITER_PRIMARY_WAIT:-12s}"
         # A writer connection last checked over 50 ms ago is checked at its borrow (config.yml: 1s), so one
         # that leads to a demoted primary fails its borrow, which waits, not its write. It costs +0.4 to +1.2
         # round trips per keyed write (bench/cluster --validation-compare); db/PrimaryWait checks every

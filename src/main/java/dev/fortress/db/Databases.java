@@ -55,6 +55,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
                 timed(environment, writerPool, writerDatabase, WRITER),
                 ((DataSourceProxy) writerPool).getPoolProperties(),
                 writerDatabase.getPrimaryWait().toJavaDuration(),
+                writerDatabase.getPrimaryWaiters(),
                 PrimaryWait.CHECK_ALL_FOR,
                 environment.metrics());
         Jdbi writer = managed(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.util.Duration;
 import io.dropwizard.validation.MaxDuration;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.util.concurrent.TimeUnit;
 
@@ -28,6 +29,23 @@ public class FortressDataSourceFactory extends DataSourceFactory {
     @MaxDuration(value = 30, unit = TimeUnit.SECONDS)
     @JsonProperty
     private Duration primaryWait = Duration.seconds(0);
+
+    /**
+     * The writer's only: how many callers may wait for a primary at once ({@link #primaryWait}); the
+     * next fails at once. Each waiter holds a request thread and a place among the instance's
+     * concurrent requests.
+     */
+    @Min(0)
+    @JsonProperty
+    private int primaryWaiters = 16;
+
+    public int getPrimaryWaiters() {
+        return primaryWaiters;
+    }
+
+    public void setPrimaryWaiters(int primaryWaiters) {
+        this.primaryWaiters = primaryWaiters;
+    }
 
     public Duration getPrimaryWait() {
         return primaryWait;

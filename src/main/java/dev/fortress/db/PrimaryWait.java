@@ -19,6 +19,11 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
  * Past the wait (a host lost, no primary for 10 s and more) the borrow fails as before: 503 with
  * {@code Retry-After}.
  *
+ * <p>At most {@code writerDatabase.primaryWaiters} callers wait at once; the next fails at once. Each
+ * waiter holds a request thread and one of the instance's {@code edge.maxConcurrentRequests}: without
+ * a bound, a lost primary under a steady write rate would fill them with writes and shed the reads
+ * beside them.
+ *
  * <p>Only a borrow is retried: no statement has run on a connection that could not be had, so the
  * retry cannot write twice. Only failures to reach a primary are waited out
  * ({@link SqlStates#isUnreachable}); a saturated pool fails after its {@code maxWaitForConnection}.
@@ -33,8 +38,9 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
  *
  * <p>Metrics ({@code dev.fortress.db.writer.primary-wait.*}): {@code waiting} (callers waiting now),
  * {@code held} (borrows that found no primary at first and got one), {@code failed} (borrows that
- * found none within the wait, or at once with a wait of 0), {@code checking-every-borrow} (1 while
- * every borrow is checked).
+ * found none within the wait, or at once with a wait of 0), {@code turned-away} (borrows that found
+ * no primary while {@code primaryWaiters} others already waited: failed at once, counted in
+ * {@code failed} too), {@code checking-every-borrow} (1 while every borrow is checked).
  */
 final class PrimaryWait extends PoolInFront {
 
@@ -55,13 +61,21 @@ final class PrimaryWait extends PoolInFront {
     private volatile long checkAllUntil;
 
     private final long waitNanos;
+    private final int maxWaiters;
     private final AtomicInteger waiting = new AtomicInteger();
     private final Meter held;
     private final Meter failed;
+    private final Meter turnedAway;
 
     PrimaryWait(
-            DataSource pool, PoolConfiguration settings, Duration wait, Duration checkAllFor, MetricRegistry metrics) {
+            DataSource pool,
+            PoolConfiguration settings,
+            Duration wait,
+            int maxWaiters,
+            Duration checkAllFor,
+            MetricRegistry metrics) {
         super(pool);
+        this.maxWaiters = maxWaiters;
         this.settings = settings;
         this.normalInterval = settings.getValidationInterval();
         this.checkAllNanos = checkAllFor.toNanos();
@@ -72,6 +86,7 @@ final class PrimaryWait extends PoolInFront {
                 () -> checkAllUntil == 0 ? 0 : 1);
         this.held = metrics.meter(MetricRegistry.name(prefix, "held"));
         this.failed = metrics.meter(MetricRegistry.name(prefix, "failed"));
+        this.turnedAway = metrics.meter(MetricRegistry.name(prefix, "turned-away"));
     }
 
     /**
@@ -130,7 +145,16 @@ final class PrimaryWait extends PoolInFront {
         long deadline = System.nanoTime() + waitNanos;
         long pause = FIRST_PAUSE.toNanos();
         SQLException last = first;
-        waiting.incrementAndGet();
+        if (waitNanos == 0) {
+            failed.mark();
+            throw first;
+        }
+        if (waiting.incrementAndGet() > maxWaiters) {
+            waiting.decrementAndGet();
+            turnedAway.mark();
+            failed.mark();
+            throw first;
+        }
         try {
             while (true) {
                 long left = deadline - System.nanoTime();

@@ -15,7 +15,11 @@ import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -27,15 +31,23 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code writerDatabase.primaryWait} (db/PrimaryWait): a write that finds no primary waits for one,
  * and is answered when one comes back within the wait; past the wait it answers 503 with
  * {@code Retry-After}, as without it. The writer is reached through a proxy the tests cut (connections
- * refused and open ones dropped), as a switchover leaves no primary for a few seconds.
+ * refused and open ones dropped), as a switchover leaves no primary for a few seconds. At most
+ * {@code writerDatabase.primaryWaiters} wait at once: the next is answered 503 at once.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class PrimaryWaitTest {
 
+    /** writerDatabase.primaryWaiters here; the instance's own writes (a key's last use, the lag) may take a few. */
+    private static final int WAITERS = 8;
+
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy WRITER = new TcpProxy(DB.host(), DB.port());
     private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
-            DB, WRITER.jdbcUrl(DB.name()), DB.url(), ConfigOverride.config("writerDatabase.primaryWait", "8s"));
+            DB,
+            WRITER.jdbcUrl(DB.name()),
+            DB.url(),
+            ConfigOverride.config("writerDatabase.primaryWait", "8s"),
+            ConfigOverride.config("writerDatabase.primaryWaiters", String.valueOf(WAITERS)));
     private static final String KEY = TestKeys.of(DB, 9);
     private static final String METRICS = "dev.fortress.db.writer.primary-wait.";
     private static final String ACTIVE_REQUESTS = "io.dropwizard.jetty.MutableServletContextHandler.active-requests";
@@ -98,6 +110,52 @@ class PrimaryWaitTest {
                 .isGreaterThan(failed);
         WRITER.restore();
         Await.await("writes succeed again after the restore", () -> post().statusCode(), status -> status == 201);
+    }
+
+    @Test
+    void pastPrimaryWaitersAWriteIsTurnedAwayWith503WhileTheOthersWait() throws Exception {
+        AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
+        assertThat(post().statusCode()).as("a write before the cut").isEqualTo(201);
+        long turnedAway = metrics.meter(METRICS + "turned-away");
+        int sent = WAITERS + 2;
+        ExecutorService clients = Executors.newFixedThreadPool(sent);
+        try {
+            WRITER.cut();
+            LockSupport.parkNanos(PAST_VALIDATION.toNanos());
+            List<CompletableFuture<HttpResponse<String>>> writes = new ArrayList<>();
+            for (int i = 0; i < sent; i++) {
+                writes.add(CompletableFuture.supplyAsync(PrimaryWaitTest::post, clients));
+            }
+            Await.await(
+                    "as many borrows waiting for a primary as primaryWaiters allows",
+                    () -> metrics.intGauge(METRICS + "waiting"),
+                    waiting -> waiting >= WAITERS);
+
+            HttpResponse<String> refused = post();
+
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+            assertThat(refused.headers().firstValue("Retry-After")).contains("1");
+            assertThat(metrics.meter(METRICS + "turned-away"))
+                    .as("borrows turned away while primaryWaiters others waited")
+                    .isGreaterThan(turnedAway);
+            assertThat(metrics.intGauge(METRICS + "waiting"))
+                    .as("waiting: never more than primaryWaiters")
+                    .isEqualTo(WAITERS);
+            WRITER.restore();
+
+            List<Integer> statuses = new ArrayList<>();
+            for (CompletableFuture<HttpResponse<String>> write : writes) {
+                statuses.add(write.get(30, TimeUnit.SECONDS).statusCode());
+            }
+            assertThat(statuses)
+                    .as("the writes sent before it: those that waited answered when the primary came back, "
+                            + "the rest turned away")
+                    .allMatch(status -> status == 201 || status == 503)
+                    .contains(201, 503);
+        } finally {
+            WRITER.restore();
+            clients.shutdownNow();
+        }
     }
 
     private static HttpResponse<String> post() {

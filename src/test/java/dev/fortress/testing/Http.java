@@ -18,6 +18,7 @@ import java.util.Map;
 public final class Http {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration DEADLINE = Duration.ofSeconds(10);
     private final HttpClient client;
     private final String base;
     private final String authorization;
@@ -70,11 +71,16 @@ public final class Http {
     }
 
     public HttpResponse<String> send(HttpRequest.Builder request) {
+        return send(request, DEADLINE);
+    }
+
+    /** With a deadline of the caller's instead of the usual 10 s (a client that waits out a failover). */
+    public HttpResponse<String> send(HttpRequest.Builder request, Duration deadline) {
         if (authorization != null) {
             request.setHeader("Authorization", authorization);
         }
         try {
-            return client.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            return client.send(request.timeout(deadline).build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
