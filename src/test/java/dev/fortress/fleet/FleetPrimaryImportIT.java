@@ -24,7 +24,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * storage failure and Fortress starts them again (jobs/JobsMonitor), the job is taken up again on the
  * promoted standby and resumes after the last committed batch. The import succeeds with every valid row
  * in {@code users} exactly once. While there is no primary, GET /imports/{id} (read on the writer)
- * answers 503, which the poll counts. The old primary is started again at the end.
+ * waits for one and answers 503 past the fleet's primaryWait, which the poll counts. The old primary is
+ * started again at the end.
  */
 @ExtendWith(Fleet.class)
 class FleetPrimaryImportIT {
@@ -98,12 +99,17 @@ class FleetPrimaryImportIT {
                 .isEqualTo(csv.badLines());
     }
 
-    /** Polls the import until {@code until}; a 503 (no primary to read it on) is counted and polled again. */
+    /**
+     * Polls the import until {@code until}; a 503 (no primary to read it on) is counted and polled again.
+     * Each poll waits as a client that waits out a failover does: the status is read on the writer, and
+     * a read that finds no primary waits for one up to the fleet's primaryWait (12 s).
+     */
     private static Map<String, Object> poll(
             Http lb, String id, Duration timeout, AtomicLong unavailable, Predicate<Map<String, Object>> until) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            HttpResponse<String> response = lb.get("/imports/" + id);
+            HttpResponse<String> response =
+                    lb.send(HttpRequest.newBuilder(lb.uri("/imports/" + id)).GET(), KeyedWriters.PATIENCE);
             if (response.statusCode() == 503) {
                 unavailable.incrementAndGet();
             } else {
