@@ -14,15 +14,16 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
 /**
  * The writer's pool as callers borrow from it: one that finds no primary waits for one, up to
  * {@code writerDatabase.primaryWait}, instead of failing at once. During a switchover there is no
- * primary for 2-3 s; without the wait every write of those seconds answered 503 (FleetSwitchoverIT:
- * 9-19 of them), with it they are answered late and the 503s are left to writes already under way.
- * Past the wait (a host lost, no primary for 10 s and more) the borrow fails as before: 503 with
- * {@code Retry-After}.
+ * primary for seconds (8-11 s in the fleet, docs/design/failover.md); without the wait every write of
+ * those seconds answered 503 (FleetSwitchoverIT: 9-19 of them), with it they are answered late and the
+ * 503s are left to writes already under way. Past the wait (a host lost, no primary for longer) the
+ * borrow fails as before: 503 with {@code Retry-After}.
  *
- * <p>At most {@code writerDatabase.primaryWaiters} callers wait at once; the next fails at once. Each
- * waiter holds a request thread and one of the instance's {@code edge.maxConcurrentRequests}: without
- * a bound, a lost primary under a steady write rate would fill them with writes and shed the reads
- * beside them.
+ * <p>At most {@code writerDatabase.primaryWaiters} callers wait at once, the instance's own writers
+ * (a key's last use, the replicas' lag, JobRunr's storage) among them; the next fails at once. A
+ * request that waits holds a request thread and one of the instance's
+ * {@code edge.maxConcurrentRequests}: without a bound, a lost primary under a steady write rate would
+ * fill them with writes and shed the reads beside them.
  *
  * <p>Only a borrow is retried: no statement has run on a connection that could not be had, so the
  * retry cannot write twice. Only failures to reach a primary are waited out
