@@ -143,9 +143,6 @@ final class PrimaryWait extends PoolInFront {
     }
 
     private Connection waitForPrimary(Borrow borrow, SQLException first) throws SQLException {
-        long deadline = System.nanoTime() + waitNanos;
-        long pause = FIRST_PAUSE.toNanos();
-        SQLException last = first;
         if (waitNanos == 0) {
             failed.mark();
             throw first;
@@ -156,6 +153,9 @@ final class PrimaryWait extends PoolInFront {
             failed.mark();
             throw first;
         }
+        long deadline = System.nanoTime() + waitNanos;
+        long pause = FIRST_PAUSE.toNanos();
+        SQLException last = first;
         try {
             while (true) {
                 long left = deadline - System.nanoTime();

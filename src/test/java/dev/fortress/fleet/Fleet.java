@@ -72,6 +72,13 @@ public final class Fleet implements BeforeAllCallback {
 
     static final long SEED_USER = 6;
 
+    /**
+     * How long a fleet test's client waits for an answer where the primary may be gone: longer than the
+     * fleet's primaryWait (12 s, bin/cluster.d/fortress.sh), for which a request that finds no primary
+     * is held before its 503.
+     */
+    static final Duration CLIENT_PATIENCE = Duration.ofSeconds(30);
+
     private static final Map<String, String> ADDRESSES = Map.ofEntries(
             Map.entry("monitor", NET + ".51"),
             Map.entry("cache", NET + ".41"),

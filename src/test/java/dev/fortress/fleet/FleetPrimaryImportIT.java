@@ -101,15 +101,15 @@ class FleetPrimaryImportIT {
 
     /**
      * Polls the import until {@code until}; a 503 (no primary to read it on) is counted and polled again.
-     * Each poll waits as a client that waits out a failover does: the status is read on the writer, and
-     * a read that finds no primary waits for one up to the fleet's primaryWait (12 s).
+     * Each poll waits {@link Fleet#CLIENT_PATIENCE}: the status is read on the writer, and a read that
+     * finds no primary waits for one up to the fleet's primaryWait.
      */
     private static Map<String, Object> poll(
             Http lb, String id, Duration timeout, AtomicLong unavailable, Predicate<Map<String, Object>> until) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             HttpResponse<String> response =
-                    lb.send(HttpRequest.newBuilder(lb.uri("/imports/" + id)).GET(), KeyedWriters.PATIENCE);
+                    lb.send(HttpRequest.newBuilder(lb.uri("/imports/" + id)).GET(), Fleet.CLIENT_PATIENCE);
             if (response.statusCode() == 503) {
                 unavailable.incrementAndGet();
             } else {

@@ -25,12 +25,9 @@ import java.util.stream.Collectors;
 /**
  * {@code clients} clients, each writing transactions of {@code user} one after another, each with an
  * Idempotency-Key sent again (after Retry-After, at most 1 s) until it is acknowledged. A client waits
- * {@link #PATIENCE} for an answer: longer than the fleet's {@code primaryWait} (12 s), for which the
- * server holds a write that finds no primary (bin/cluster.d/fortress.sh).
+ * {@link Fleet#CLIENT_PATIENCE} for an answer.
  */
 final class KeyedWriters {
-
-    static final Duration PATIENCE = Duration.ofSeconds(30);
 
     private final ConcurrentLinkedQueue<Attempt> attempts = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
@@ -145,7 +142,7 @@ final class KeyedWriters {
                             .header("Content-Type", "application/json")
                             .header("Idempotency-Key", key)
                             .POST(HttpRequest.BodyPublishers.ofString(body)),
-                    PATIENCE);
+                    Fleet.CLIENT_PATIENCE);
             Long id = response.statusCode() == 201
                     ? ((Number) Fleet.json(response.body()).get("id")).longValue()
                     : null;

@@ -56,7 +56,7 @@ public final class TcpProxy implements AutoCloseable {
      * {@code TcpProxy <listen address> <listen port> <target host> <target port> <delay ms per direction>}:
      * runs until killed. Every chunk goes through the writing thread of a delayed proxy, at 0 ms too, so
      * a run at 0 ms against one with a delay differs by the delay alone, not also by a hand-off between
-     * two threads per chunk (which costs a wake-up, milliseconds on a busy machine).
+     * two threads per chunk.
      */
     public static void main(String[] args) throws InterruptedException {
         if (args.length != 5) {
