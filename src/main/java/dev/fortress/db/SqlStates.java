@@ -9,13 +9,16 @@ import org.postgresql.util.ServerErrorMessage;
 /** Reads PostgreSQL's SQLSTATE out of whatever JDBI or the pool wrapped it in. */
 public final class SqlStates {
 
+    /** read_only_sql_transaction: a write refused, before it changed anything, by a server that is a standby. */
+    public static final String READ_ONLY = "25006";
+
     /**
      * Server shutting down, crash recovery, too many connections, cannot connect now; and 25006
      * (read_only_sql_transaction): a write that reached a standby, on a connection made while that
      * server was the primary (a failover or a switchover since; the writer pool's validation query drops
      * the connection at its next check).
      */
-    private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400", "25006");
+    private static final Set<String> UNAVAILABLE = Set.of("57P01", "57P02", "57P03", "53300", "53400", READ_ONLY);
 
     /** query_canceled: statement_timeout, or a cancel request (a driver query timeout). */
     public static final String QUERY_CANCELED = "57014";
@@ -55,6 +58,21 @@ public final class SqlStates {
         return isUnavailable(error) && !isPoolExhausted(error);
     }
 
+    /**
+     * True when PgBouncer refused to pass a statement on because its logins to the server have been
+     * failing (08P01, "server login has been failing ..."): it sends this, and drops the client, only
+     * when the client has no server connection of its own (src/objects.c check_fast_fail, from
+     * find_server), so in transaction pooling the statement was the first of a transaction and
+     * nothing of that transaction reached PostgreSQL. In the fleet it is what a demoted primary's
+     * PgBouncer answers while that server restarts as a standby.
+     */
+    public static boolean isPoolerLoginFailing(Throwable error) {
+        SQLException refusal = withState(error, "08P01");
+        return refusal != null
+                && refusal.getMessage() != null
+                && refusal.getMessage().contains("server login has been failing");
+    }
+
     /** True when the pool had no free connection within maxWaitForConnection: saturated, not unreachable. */
     public static boolean isPoolExhausted(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
@@ -87,12 +105,17 @@ public final class SqlStates {
 
     /** True when some SQLException in the chain carries this SQLSTATE. */
     public static boolean hasState(Throwable error, String state) {
+        return withState(error, state) != null;
+    }
+
+    /** The first SQLException in the chain that carries this SQLSTATE, or null. */
+    private static SQLException withState(Throwable error, String state) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof SQLException sql && state.equals(sql.getSQLState())) {
-                return true;
+                return sql;
             }
         }
-        return false;
+        return null;
     }
 
     /**

@@ -15,6 +15,7 @@ import java.security.NoSuchAlgorithmException;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.function.Predicate;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
@@ -81,9 +82,21 @@ public final class IdempotentWrites {
         return header;
     }
 
-    /** Runs {@code write} on the writer, without a key: as if this class did not exist. */
+    /**
+     * Runs {@code write}, one transaction, on the writer, without a key. A write without a key is run
+     * again only when its failure proves that nothing was written: 25006 (read_only_sql_transaction),
+     * a server that is a standby now on a connection made while it was the primary (a switchover
+     * since), which PostgreSQL raises before the statement changes anything; or PgBouncer's refusal
+     * to pass the transaction's first statement on while its logins to the server fail
+     * ({@link SqlStates#isPoolerLoginFailing}: a demoted primary's PgBouncer while that server
+     * restarts). The second run, on a connection whose borrow waits for a primary
+     * ({@code writerDatabase.primaryWait}) on a pool that now checks each borrow, cannot write twice.
+     * A failure that may come after the commit (a connection lost, the server shut down
+     * mid-statement) is not run again: without a key, only the client may decide.
+     */
     public Response write(HandleCallback<Answer, RuntimeException> write) {
-        Answer answer = writer.withHandle(write);
+        Answer answer =
+                runAgainIf(write, e -> SqlStates.hasState(e, SqlStates.READ_ONLY) || SqlStates.isPoolerLoginFailing(e));
         return fresh(answer, answer.entity());
     }
 
@@ -191,16 +204,27 @@ public final class IdempotentWrites {
      */
     private IdempotencyStatements.Keyed keyedWrite(
             long orgId, String scope, String key, byte[] fingerprint, KeyedInsert<?> insert, Parameters parameters) {
-        HandleCallback<IdempotencyStatements.Keyed, RuntimeException> statement = h -> statements.keyedWrite(
-                h, insert.name, insert.sql, orgId, scope, key, fingerprint, insert.status, parameters);
+        return runAgainIf(
+                h -> statements.keyedWrite(
+                        h, insert.name, insert.sql, orgId, scope, key, fingerprint, insert.status, parameters),
+                SqlStates::isUnreachable);
+    }
+
+    /**
+     * Runs {@code write} on the writer, and once more, counted in {@code retried}, when its statement
+     * failed in a way {@code safeToRunAgain} accepts. A borrow that found no primary
+     * ({@link ConnectionException}) is never run again: it ran nothing, and it has already waited for a
+     * primary as long as {@code writerDatabase.primaryWait} allows.
+     */
+    private <T> T runAgainIf(HandleCallback<T, RuntimeException> write, Predicate<JdbiException> safeToRunAgain) {
         try {
-            return writer.withHandle(statement);
+            return writer.withHandle(write);
         } catch (JdbiException e) {
-            if (e instanceof ConnectionException || !SqlStates.isUnreachable(e)) {
+            if (e instanceof ConnectionException || !safeToRunAgain.test(e)) {
                 throw e;
             }
             retried.mark();
-            return writer.withHandle(statement);
+            return writer.withHandle(write);
         }
     }
 

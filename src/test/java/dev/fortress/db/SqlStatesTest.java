@@ -32,4 +32,22 @@ class SqlStatesTest {
                         new SQLException("terminating connection", "57P01"), null)))
                 .isTrue();
     }
+
+    @Test
+    void onlyPgBouncersRefusalToPassAStatementOnProvesItUnsent() {
+        // PgBouncer's wording, older and newer; a server connection lost mid-statement is 08P01 too.
+        assertThat(SqlStates.isPoolerLoginFailing(new UnableToExecuteStatementException(
+                        new SQLException(
+                                "FATAL: server login has been failing, try again later (server_login_retry)", "08P01"),
+                        null)))
+                .isTrue();
+        assertThat(SqlStates.isPoolerLoginFailing(new SQLException(
+                        "FATAL: server login has been failing, cached error: connect failed (server_login_retry)",
+                        "08P01")))
+                .isTrue();
+        assertThat(SqlStates.isPoolerLoginFailing(new SQLException("FATAL: server conn crashed?", "08P01")))
+                .isFalse();
+        assertThat(SqlStates.isPoolerLoginFailing(new SQLException("server login has been failing", "57P01")))
+                .isFalse();
+    }
 }

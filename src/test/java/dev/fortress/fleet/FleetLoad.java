@@ -167,8 +167,32 @@ final class FleetLoad {
     static List<Long> acknowledgedWrites(List<Call> calls) {
         return calls.stream()
                 .filter(c -> c.key() != null && c.status() == 201)
-                .map(c -> ((Number) Fleet.json(c.body()).get("id")).longValue())
+                .map(c -> idIn(c.body()))
                 .toList();
+    }
+
+    /**
+     * POST /transactions through {@code lb} with {@code body}, with an Idempotency-Key when {@code key} is
+     * not null, waiting {@link Fleet#CLIENT_PATIENCE} for the answer.
+     */
+    static HttpResponse<String> postTransaction(Http lb, String key, String body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(lb.uri("/transactions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        return lb.send(request, Fleet.CLIENT_PATIENCE);
+    }
+
+    /** The id of the transaction a 201 created; null for any other answer. */
+    static Long createdId(HttpResponse<String> response) {
+        return response.statusCode() == 201 ? idIn(response.body()) : null;
+    }
+
+    /** The "id" of a created transaction's JSON. */
+    private static long idIn(String body) {
+        return ((Number) Fleet.json(body).get("id")).longValue();
     }
 
     /** The ids of {@code user}'s rows in {@code transactions} on the primary. */

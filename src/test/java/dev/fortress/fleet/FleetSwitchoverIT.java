@@ -16,9 +16,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Issue 25: a switchover for maintenance ({@code bin/cluster switchover}: pg_autoctl perform
  * switchover) while clients write through the load balancer with Idempotency-Keys, retried until
- * acknowledged. The primary is demoted and a standby promoted without losing a host: no acknowledged
+ * acknowledged, and two more write without a key, each write sent once ({@link UnkeyedWriters}). The primary is demoted and a standby promoted without losing a host: no acknowledged
  * write is lost, none lands twice, the only failures are those a client retrying with its key expects
  * (503 with Retry-After, 409, no answer), and the old primary is a standby serving reads afterwards.
+ * A write without a key fails only with 503 and Retry-After or no answer, is never run twice (the
+ * server runs again one that a standby refused, 25006), and is never lost once acknowledged.
  * Prints a FAULT line with the failed attempts and how long writes were unavailable; no time is
  * asserted. (The issue's target, no failed request beyond those in flight, is measured, not asserted:
  * docs/design/failover.md.)
@@ -29,6 +31,7 @@ class FleetSwitchoverIT {
     private static final int CLIENTS = 6;
     private static final Duration PROBE_INTERVAL = Duration.ofMillis(20);
     private static final int AFTER = 300;
+    private static final int UNKEYED_CLIENTS = 2;
 
     @Test
     void aSwitchoverLosesNoAcknowledgedWriteAndLeavesTheOldPrimaryAStandbyServingReads() throws Exception {
@@ -36,15 +39,21 @@ class FleetSwitchoverIT {
         String run = "switchover-" + UUID.randomUUID().toString().substring(0, 8);
         long user = FleetLoad.newUser(lb, run);
         String before = Fleet.primary();
+        long unkeyedUser = FleetLoad.newUser(lb, run + "-unkeyed");
         KeyedWriters writers = new KeyedWriters(CLIENTS, lb, run, user);
+        UnkeyedWriters unkeyedWriters = new UnkeyedWriters(UNKEYED_CLIENTS, lb, unkeyedUser);
         OldPrimaryProbe probe = new OldPrimaryProbe(before);
         long started;
         long ended;
         String after;
         String switched;
         List<KeyedWriters.Attempt> attempts;
+        UnkeyedWriters.Outcome unkeyed;
+        double rerunBefore;
+        double rerunAfter;
         try {
             writers.awaitAcknowledged(AFTER, Duration.ofMinutes(2));
+            rerunBefore = rerun();
             started = System.nanoTime();
             // Up to 2 min for pg_autoctl, 1 min to settle, a rebuild of the old primary if it did not.
             switched = Fleet.clusterOk(Duration.ofMinutes(6), "switchover");
@@ -52,7 +61,10 @@ class FleetSwitchoverIT {
             writers.awaitAcknowledged(writers.acknowledged() + AFTER, Duration.ofMinutes(3));
             after = Fleet.primary();
             attempts = writers.stop();
+            unkeyed = unkeyedWriters.stop();
+            rerunAfter = rerun();
         } finally {
+            unkeyedWriters.halt();
             writers.stop();
             probe.close();
         }
@@ -72,7 +84,9 @@ class FleetSwitchoverIT {
                 String.format(
                         "%s -> %s in %.1f s; writes "
                                 + "unavailable %.1f s (longest time without an acknowledgement from the switchover on); %d attempts "
-                                + "failed (%s), %d of them under way when %s's server went, %.1f s in; %d keys acknowledged, %d rows%s",
+                                + "failed (%s), %d of them under way when %s's server went, %.1f s in; %d keys acknowledged, %d rows%s; "
+                                + "without a key: %d writes, %d failed (%s), %d of those written all the same, %d run twice; "
+                                + "writes the instances ran a second time (fortress_idempotency_retried_total): %.0f",
                         before,
                         after,
                         (ended - started) / 1e9,
@@ -86,7 +100,13 @@ class FleetSwitchoverIT {
                         outcome.rows().size(),
                         switched.contains("rebuilding it as a standby")
                                 ? "; " + before + " did not settle and was rebuilt"
-                                : ""));
+                                : "",
+                        unkeyed.attempts().size(),
+                        unkeyed.failed().size(),
+                        unkeyed.failedByStatus(),
+                        unkeyed.failedButWritten(),
+                        unkeyed.twice().size(),
+                        rerunAfter - rerunBefore));
 
         assertThat(after).as("another host is the primary").isNotEqualTo(before);
         assertThat(outcome.idsByKey().values())
@@ -100,6 +120,21 @@ class FleetSwitchoverIT {
         assertThat(outcome.failed())
                 .as("failed attempts: only what a client retrying with its key expects")
                 .allMatch(KeyedWriters.Outcome::retryable);
+        assertThat(unkeyed.twice())
+                .as("writes without a key run twice (their amounts)")
+                .isEmpty();
+        assertThat(unkeyed.lost())
+                .as("writes without a key acknowledged and lost")
+                .isZero();
+        assertThat(unkeyed.strangers())
+                .as("rows no write without a key stands for")
+                .isZero();
+        assertThat(unkeyed.failed())
+                .as("writes without a key failed: only with 503 and Retry-After, or no answer")
+                .allMatch(UnkeyedWriters.Attempt::expectedFailure);
+        assertThat(unkeyed.attempts())
+                .as("writes without a key acknowledged after the switchover")
+                .anyMatch(a -> a.ok() && a.started() > ended);
         List<KeyedWriters.Attempt> tail = attempts.subList(Math.max(0, attempts.size() - AFTER), attempts.size());
         assertThat(tail)
                 .as("the last " + AFTER + " attempts, on the new primary")
@@ -110,6 +145,15 @@ class FleetSwitchoverIT {
         assertThat(Fleet.metric("api1", "fortress_db_replica_primary{replica=\"" + replica + "\",}"))
                 .as(before + " is no primary for api1")
                 .isZero();
+    }
+
+    /** Writes the API instances ran a second time so far, keyed or not (docs/metrics.md). */
+    private static double rerun() {
+        double sum = 0;
+        for (String api : Fleet.APIS) {
+            sum += Fleet.metric(api, "fortress_idempotency_retried_total");
+        }
+        return sum;
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.fortress.fleet;
 
 import dev.fortress.testing.Await;
 import dev.fortress.testing.Http;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -137,22 +136,14 @@ final class KeyedWriters {
     private static Attempt send(Http lb, String key, String body) {
         long started = System.nanoTime();
         try {
-            HttpResponse<String> response = lb.send(
-                    HttpRequest.newBuilder(lb.uri("/transactions"))
-                            .header("Content-Type", "application/json")
-                            .header("Idempotency-Key", key)
-                            .POST(HttpRequest.BodyPublishers.ofString(body)),
-                    Fleet.CLIENT_PATIENCE);
-            Long id = response.statusCode() == 201
-                    ? ((Number) Fleet.json(response.body()).get("id")).longValue()
-                    : null;
+            HttpResponse<String> response = FleetLoad.postTransaction(lb, key, body);
             return new Attempt(
                     key,
                     started,
                     System.nanoTime(),
                     response.statusCode(),
                     response.headers().firstValue("Retry-After").orElse(null),
-                    id,
+                    FleetLoad.createdId(response),
                     response.headers().firstValue("Idempotent-Replayed").isPresent());
         } catch (RuntimeException e) {
             return new Attempt(key, started, System.nanoTime(), -1, null, null, false);

@@ -347,9 +347,7 @@ class IdempotencyKeyTest {
 
     private static void awaitWaitingInsert() throws InterruptedException {
         for (int i = 0; i < 300; i++) {
-            if (count("select count(*) from pg_stat_activity where datname = current_database() "
-                            + "and wait_event_type = 'Lock' and query like '%insert into users%'")
-                    > 0) {
+            if (DB.sessionsWaitingOnLock("%insert into users%") > 0) {
                 return;
             }
             Thread.sleep(100);

@@ -5,15 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
-import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
-import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -32,14 +28,9 @@ class KeyedWriteRetryTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy WRITER = new TcpProxy(DB.host(), DB.port());
-    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
-            DB,
-            WRITER.jdbcUrl(DB.name()),
-            DB.url(),
-            ConfigOverride.config("writerDatabase.validationInterval", "1h"),
-            ConfigOverride.config("writerDatabase.primaryWait", "5s"));
+    private static final DropwizardAppExtension<FortressConfiguration> APP =
+            FortressApp.on(DB, WRITER.jdbcUrl(DB.name()), DB.url(), RetryTests.writerMeetsTheChangeOnAWrite());
     private static final String KEY = TestKeys.of(DB, 9);
-    private static final String RETRIED = "dev.fortress.idempotency.retried";
     private static final AtomicInteger EMAILS = new AtomicInteger();
 
     @AfterEach
@@ -50,44 +41,30 @@ class KeyedWriteRetryTest {
     @Test
     void aKeyedWriteOnAConnectionTheServerDroppedIsAnsweredOnceWithOneRow() {
         AdminMetrics metrics = new AdminMetrics(APP.getAdminPort());
-        assertThat(post("before-" + EMAILS.incrementAndGet(), "k-before").statusCode())
+        assertThat(RetryTests.postUser(APP, KEY, "before-" + EMAILS.incrementAndGet(), "k-before")
+                        .statusCode())
                 .as("a keyed write before the drop")
                 .isEqualTo(201);
-        long retried = metrics.meter(RETRIED);
+        long retried = metrics.meter(RetryTests.RETRIED);
 
         WRITER.cut();
         WRITER.restore();
         String email = "after-" + EMAILS.incrementAndGet();
-        HttpResponse<String> created = post(email, "k-after");
+        HttpResponse<String> created = RetryTests.postUser(APP, KEY, email, "k-after");
 
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         assertThat(created.headers().firstValue(IdempotentWrites.REPLAYED_HEADER))
                 .as("written by the second run, not replayed")
                 .isEmpty();
-        assertThat(metrics.meter(RETRIED)).as("keyed statements run again").isEqualTo(retried + 1);
-        assertThat(rows(email)).as("rows with its email").isEqualTo(1L);
-        HttpResponse<String> again = post(email, "k-after");
+        assertThat(metrics.meter(RetryTests.RETRIED))
+                .as("keyed statements run again")
+                .isEqualTo(retried + 1);
+        assertThat(RetryTests.usersWithEmail(DB, email))
+                .as("rows with its email")
+                .isEqualTo(1L);
+        HttpResponse<String> again = RetryTests.postUser(APP, KEY, email, "k-after");
         assertThat(again.headers().firstValue(IdempotentWrites.REPLAYED_HEADER))
                 .as("the key stored with the row")
                 .contains("true");
-    }
-
-    private static long rows(String email) {
-        return DB.jdbi()
-                .withHandle(h -> h.select("select count(*) from users where email = ?", email + "@x.io")
-                        .mapTo(Long.class)
-                        .one());
-    }
-
-    private static HttpResponse<String> post(String email, String key) {
-        String json = "{\"email\":\"" + email + "@x.io\",\"role\":\"member\",\"orgId\":9,\"age\":33}";
-        HttpRequest.Builder request = HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + APP.getLocalPort() + "/users"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json));
-        if (key != null) {
-            request.header(IdempotentWrites.KEY_HEADER, key);
-        }
-        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY).send(request);
     }
 }

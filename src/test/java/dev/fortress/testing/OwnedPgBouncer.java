@@ -19,11 +19,14 @@ public final class OwnedPgBouncer implements AutoCloseable {
 
     private static final Path BINARY = Path.of("/usr/sbin/pgbouncer");
     private static final Path TEMPLATE = Path.of("deploy", "pgbouncer.ini");
+    /** Names the database {@link #failLogins} sends PgBouncer to: the test database's name after it. */
+    private static final String MISSING_PREFIX = "missing_";
 
     private final int port = OwnedProcesses.freePort();
     private final Path dir = OwnedProcesses.directory("fault-pgbouncer-");
     private final Path config = dir.resolve("pgbouncer.ini");
     private final Path log = dir.resolve("stdout.log");
+    private final TestDatabase db;
     private Process process;
 
     /** Started at once, in front of {@code db}'s server; stopped and deleted when the JVM ends. */
@@ -31,27 +34,12 @@ public final class OwnedPgBouncer implements AutoCloseable {
         if (!Files.isExecutable(BINARY)) {
             throw new IllegalStateException(BINARY + " is missing: run `bin/services up`, which installs PgBouncer");
         }
+        this.db = db;
+        render(db.port());
         try {
-            String ini = Files.readString(TEMPLATE);
-            for (Map.Entry<String, String> placeholder : Map.of(
-                            "@BOUNCER_DIR@", dir.toString(),
-                            "@BOUNCER_PORT@", String.valueOf(port),
-                            "@PG_HOST@", db.host(),
-                            "@PG_PORT@", String.valueOf(db.port()),
-                            "@REPLICA_PORT@", String.valueOf(db.port()),
-                            "@DB_NAME@", db.name(),
-                            "@DB_USER@", db.user())
-                    .entrySet()) {
-                ini = ini.replace(placeholder.getKey(), placeholder.getValue());
-            }
-            if (ini.matches("(?s).*@[A-Z_]+@.*")) {
-                throw new IllegalStateException(TEMPLATE + " has a placeholder this test does not know");
-            }
-            Files.writeString(config, ini);
             Path users = dir.resolve("userlist.txt");
             Files.writeString(users, quote(db.user()) + " " + quote(db.password()) + "\n");
             Files.setPosixFilePermissions(users, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-            OwnedProcesses.chownToPostgres(config);
             OwnedProcesses.chownToPostgres(users);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -64,6 +52,88 @@ public final class OwnedPgBouncer implements AutoCloseable {
                         },
                         "stop-pgbouncer-" + port));
         start();
+    }
+
+    /** The config with {@code db}'s databases on the server at {@code serverPort} of its host. */
+    private void render(int serverPort) {
+        render(serverPort, db.name());
+    }
+
+    /**
+     * From now on PgBouncer logs in to a database the server does not have (the clients' name for it
+     * unchanged), so each of its logins to the server fails, as they fail while a demoted primary
+     * restarts as a standby; reloaded as {@link #retarget} is.
+     */
+    public synchronized void failLogins() {
+        render(db.port(), MISSING_PREFIX + db.name());
+        reload();
+    }
+
+    /** Waits until PgBouncer has logged a failed login to the server ({@link #failLogins}). */
+    public void awaitFailedLogin() {
+        Await.await(
+                "pgbouncer logs a login to the missing database failing",
+                Duration.ofSeconds(20),
+                () -> logLines().stream()
+                        .anyMatch(line -> line.contains(MISSING_PREFIX) && line.contains("does not exist")),
+                found -> found);
+    }
+
+    private void render(int serverPort, String serverDatabase) {
+        try {
+            // The database PgBouncer logs in to; clients still name it @DB_NAME@.
+            String ini = Files.readString(TEMPLATE).replace("dbname=@DB_NAME@", "dbname=" + serverDatabase);
+            for (Map.Entry<String, String> placeholder : Map.of(
+                            "@BOUNCER_DIR@", dir.toString(),
+                            "@BOUNCER_PORT@", String.valueOf(port),
+                            "@PG_HOST@", db.host(),
+                            "@PG_PORT@", String.valueOf(serverPort),
+                            "@REPLICA_PORT@", String.valueOf(serverPort),
+                            "@DB_NAME@", db.name(),
+                            "@DB_USER@", db.user())
+                    .entrySet()) {
+                ini = ini.replace(placeholder.getKey(), placeholder.getValue());
+            }
+            if (ini.matches("(?s).*@[A-Z_]+@.*")) {
+                throw new IllegalStateException(TEMPLATE + " has a placeholder this test does not know");
+            }
+            Files.writeString(config, ini);
+            OwnedProcesses.chownToPostgres(config);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Sends every database to the server at {@code serverPort} of the test server's host (a replica,
+     * say) from now on, as an operator's edit of the file and a reload (SIGHUP) would: the client
+     * connections stay open, and PgBouncer closes its server connections to the old server as they
+     * are released. Returns once PgBouncer has logged the reload.
+     */
+    public synchronized void retarget(int serverPort) {
+        render(serverPort);
+        reload();
+    }
+
+    private void reload() {
+        long reloads = reloads();
+        OwnedProcesses.run(
+                new ProcessBuilder("kill", "-HUP", String.valueOf(process.pid())), Duration.ofSeconds(10), log);
+        Await.await("pgbouncer logs its reload", Duration.ofSeconds(10), this::reloads, n -> n > reloads);
+    }
+
+    /** The reloads PgBouncer has logged so far. */
+    private long reloads() {
+        return logLines().stream().filter(line -> line.contains("got SIGHUP")).count();
+    }
+
+    private List<String> logLines() {
+        Path pgbouncerLog = dir.resolve("pgbouncer.log");
+        try {
+            return Files.exists(pgbouncerLog) ? Files.readAllLines(pgbouncerLog) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public int port() {
