@@ -53,7 +53,7 @@ public record Databases(Jdbi writer, DataSource writerDataSource, ReplicaSet rep
         // Dropwizard's pools are tomcat-jdbc's: PrimaryWait changes the writer's validationInterval live.
         PrimaryWait writerSource = new PrimaryWait(
                 timed(environment, writerPool, writerDatabase, WRITER),
-                ((DataSourceProxy) writerPool).getPoolProperties(),
+                (DataSourceProxy) writerPool,
                 writerDatabase.getPrimaryWait().toJavaDuration(),
                 writerDatabase.getPrimaryWaiters(),
                 PrimaryWait.CHECK_ALL_FOR,

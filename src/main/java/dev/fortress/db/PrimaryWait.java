@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
-import org.apache.tomcat.jdbc.pool.PoolConfiguration;
+import org.apache.tomcat.jdbc.pool.DataSourceProxy;
 
 /**
  * The writer's pool as callers borrow from it: one that finds no primary waits for one, up to
@@ -27,7 +27,11 @@ import org.apache.tomcat.jdbc.pool.PoolConfiguration;
  *
  * <p>Only a borrow is retried: no statement has run on a connection that could not be had, so the
  * retry cannot write twice. Only failures to reach a primary are waited out
- * ({@link SqlStates#isUnreachable}); a saturated pool fails after its {@code maxWaitForConnection}.
+ * ({@link SqlStates#isUnreachable}, or a pool with nothing to lend and nothing borrowed: every
+ * connection being opened again); a saturated pool fails after its {@code maxWaitForConnection}.
+ * A caller already waiting keeps waiting through a pool exhausted by others, until its wait ends:
+ * its borrow timed out while the connections opened again were lent to the callers before it
+ * (PrimaryWaitEmptiedPoolTest answered 503 so, once in bin/test).
  *
  * <p>A pooled connection that leads to the old primary is found at the borrow only when the pool
  * checks it there, and it checks one last checked over {@code validationInterval} ago (1 s): within
@@ -53,8 +57,11 @@ final class PrimaryWait extends PoolInFront {
     /** After a statement failed for want of the primary: a failover or switchover lasts seconds. */
     static final Duration CHECK_ALL_FOR = Duration.ofSeconds(30);
 
-    /** The pool's live settings: tomcat-jdbc reads validationInterval at each check. */
-    private final PoolConfiguration settings;
+    /**
+     * The pool itself: its live settings (tomcat-jdbc reads validationInterval at each check), and how
+     * many of its connections are borrowed when a borrow timed out.
+     */
+    private final DataSourceProxy pooled;
 
     private final long normalInterval;
     private final long checkAllNanos;
@@ -68,17 +75,21 @@ final class PrimaryWait extends PoolInFront {
     private final Meter failed;
     private final Meter turnedAway;
 
+    /**
+     * @param pool   what callers borrow from (the pool, or something in front of it)
+     * @param pooled the tomcat-jdbc pool itself: its settings, and how many connections are borrowed
+     */
     PrimaryWait(
             DataSource pool,
-            PoolConfiguration settings,
+            DataSourceProxy pooled,
             Duration wait,
             int maxWaiters,
             Duration checkAllFor,
             MetricRegistry metrics) {
         super(pool);
         this.maxWaiters = maxWaiters;
-        this.settings = settings;
-        this.normalInterval = settings.getValidationInterval();
+        this.pooled = pooled;
+        this.normalInterval = pooled.getPoolProperties().getValidationInterval();
         this.checkAllNanos = checkAllFor.toNanos();
         this.waitNanos = wait.toNanos();
         String prefix = MetricRegistry.name("dev.fortress.db", Databases.WRITER, "primary-wait");
@@ -103,13 +114,13 @@ final class PrimaryWait extends PoolInFront {
     private synchronized void checkEveryBorrow() {
         long until = System.nanoTime() + checkAllNanos;
         checkAllUntil = until == 0 ? 1 : until;
-        settings.setValidationInterval(0); // tomcat-jdbc: 0 checks every borrow
+        pooled.getPoolProperties().setValidationInterval(0); // tomcat-jdbc: 0 checks every borrow
     }
 
     private synchronized void checkAsConfigured(long until) {
         if (checkAllUntil == until) {
             checkAllUntil = 0;
-            settings.setValidationInterval(normalInterval);
+            pooled.getPoolProperties().setValidationInterval(normalInterval);
         }
     }
 
@@ -135,11 +146,22 @@ final class PrimaryWait extends PoolInFront {
         try {
             return borrow.get();
         } catch (SQLException first) {
-            if (!SqlStates.isUnreachable(first)) {
+            if (!forWantOfPrimary(first)) {
                 throw first;
             }
             return waitForPrimary(borrow, first);
         }
+    }
+
+    /**
+     * A borrow failed because no primary could be reached: the database refused or could not be
+     * reached, or the pool had nothing to lend while none of its connections was borrowed. That last
+     * is a pool whose every slot is being opened again after its checks failed (a switchover: "Pool
+     * empty ... size:10; busy:0; idle:0" answered a keyed write 503 in FleetSwitchoverIT), not one
+     * saturated by callers, which always has some borrowed and fails at once as before.
+     */
+    private boolean forWantOfPrimary(SQLException error) {
+        return SqlStates.isUnreachable(error) || (SqlStates.isPoolExhausted(error) && pooled.getActive() == 0);
     }
 
     private Connection waitForPrimary(Borrow borrow, SQLException first) throws SQLException {
@@ -170,7 +192,9 @@ final class PrimaryWait extends PoolInFront {
                     held.mark();
                     return connection;
                 } catch (SQLException again) {
-                    if (!SqlStates.isUnreachable(again)) {
+                    // Waiting already: a pool exhausted even with connections borrowed is one whose
+                    // primary came back and whose first connections are in use, as the wait was ending.
+                    if (!SqlStates.isUnreachable(again) && !SqlStates.isPoolExhausted(again)) {
                         throw again;
                     }
                     last = again;

@@ -43,8 +43,7 @@ class PrimaryWaitChecksTest {
 
     @Test
     void aStatementThatFoundNoPrimaryHasEveryBorrowCheckedForAWhile() throws SQLException {
-        PrimaryWait writer =
-                new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, 16, Duration.ofMinutes(5), metrics);
+        PrimaryWait writer = new PrimaryWait(pool, pool, Duration.ZERO, 16, Duration.ofMinutes(5), metrics);
         assertThat(checkingEveryBorrow()).isZero();
 
         writer.statementFailed(new SQLException("cannot execute INSERT in a read-only transaction", "25006"));
@@ -63,8 +62,7 @@ class PrimaryWaitChecksTest {
 
     @Test
     void otherFailuresChangeNothing() {
-        PrimaryWait writer =
-                new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, 16, Duration.ofMinutes(5), metrics);
+        PrimaryWait writer = new PrimaryWait(pool, pool, Duration.ZERO, 16, Duration.ofMinutes(5), metrics);
 
         writer.statementFailed(new SQLException("duplicate key value violates unique constraint", "23505"));
         writer.statementFailed(new SQLException("canceling statement due to statement timeout", "57014"));
@@ -75,7 +73,7 @@ class PrimaryWaitChecksTest {
 
     @Test
     void theConfiguredIntervalIsBackAtTheFirstBorrowAfterTheWhile() throws SQLException {
-        PrimaryWait writer = new PrimaryWait(pool, pool.getPoolProperties(), Duration.ZERO, 16, Duration.ZERO, metrics);
+        PrimaryWait writer = new PrimaryWait(pool, pool, Duration.ZERO, 16, Duration.ZERO, metrics);
         writer.statementFailed(new SQLException("FATAL: server conn crashed?", "08P01"));
         assertThat(pool.getPoolProperties().getValidationInterval()).isZero();
 

@@ -49,10 +49,10 @@ class PrimaryWaitTest {
             ConfigOverride.config("writerDatabase.primaryWait", "8s"),
             ConfigOverride.config("writerDatabase.primaryWaiters", String.valueOf(WAITERS)));
     private static final String KEY = TestKeys.of(DB, 9);
-    private static final String METRICS = "dev.fortress.db.writer.primary-wait.";
+    static final String METRICS = "dev.fortress.db.writer.primary-wait.";
     private static final String ACTIVE_REQUESTS = "io.dropwizard.jetty.MutableServletContextHandler.active-requests";
     /** config.yml's validationInterval is 1 s: a borrow after it checks the pooled connection the cut broke. */
-    private static final Duration PAST_VALIDATION = Duration.ofMillis(1500);
+    static final Duration PAST_VALIDATION = Duration.ofMillis(1500);
 
     private static final AtomicInteger EMAILS = new AtomicInteger();
 
@@ -159,8 +159,13 @@ class PrimaryWaitTest {
     }
 
     private static HttpResponse<String> post() {
+        return post(APP, KEY);
+    }
+
+    /** POST /users of a new member of organisation 9 to {@code app}, as the caller with API key {@code key}. */
+    static HttpResponse<String> post(DropwizardAppExtension<FortressConfiguration> app, String key) {
         String json = "{\"email\":\"primary-wait" + EMAILS.incrementAndGet() + "@x.io\",\"role\":\"member\","
                 + "\"orgId\":9,\"age\":33}";
-        return new Http("127.0.0.1", APP.getLocalPort()).as(KEY).postJson("/users", json);
+        return new Http("127.0.0.1", app.getLocalPort()).as(key).postJson("/users", json);
     }
 }

@@ -251,12 +251,7 @@ class EdgeTest {
                             + request.join().statusCode() + " " + request.join().body());
                 }
             }
-            long waiting = DB.jdbi()
-                    .withHandle(h -> h.createQuery("select count(*) from pg_stat_activity "
-                                    + "where datname = current_database() and wait_event_type = 'Lock'")
-                            .mapTo(Long.class)
-                            .one());
-            if (waiting >= sessions) {
+            if (DB.sessionsWaitingOnLock("%") >= sessions) {
                 return;
             }
             Thread.sleep(100);

@@ -120,6 +120,19 @@ public final class TestDatabase {
     }
 
     /**
+     * Sessions on this database waiting for a lock, whose query is like {@code queryLike} (SQL
+     * {@code LIKE}; {@code "%"}: any). Asked on a connection of its own: a transaction keeps the view
+     * of pg_stat_activity it took first.
+     */
+    public long sessionsWaitingOnLock(String queryLike) {
+        return jdbi().withHandle(h -> h.createQuery("select count(*) from pg_stat_activity where datname = "
+                        + "current_database() and wait_event_type = 'Lock' and query like :queryLike")
+                .bind("queryLike", queryLike)
+                .mapTo(Long.class)
+                .one());
+    }
+
+    /**
      * A tomcat-jdbc pool (the application's kind) of at most {@code size} connections on {@code url}:
      * this database's, with driver parameters if a test needs them. Close it when done.
      */
