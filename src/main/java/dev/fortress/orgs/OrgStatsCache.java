@@ -47,8 +47,9 @@ import redis.clients.jedis.Response;
  *   <li>An invalidation that Redis did not take (it was down), or whose position the writer did not
  *       give, bumps the global epoch as soon as Redis answers again, dropping every entry, since any
  *       of them may be stale; the epoch gets a position too. So does a new Redis master (a Sentinel
- *       failover): it may lack the last invalidations the old one took, so its entries are not served
- *       (lookups go to the database) until that bump is done.</li>
+ *       failover): it may lack the last invalidations the old one took. When Redis may lack an
+ *       invalidation (not the position alone), no entry is served (lookups go to the database) until
+ *       that bump is done, and a lookup counts only the bumps done before it read Redis.</li>
  *   <li>Hot entries are refreshed shortly before they expire by one request, chosen by chance
  *       ("XFetch": the likelier the closer to expiry and the slower the aggregation), in the
  *       background, while everyone is still served the cached entry.</li>
@@ -88,8 +89,11 @@ public final class OrgStatsCache {
     private final double beta;
     private final SingleFlight<String, Fill> flights = new SingleFlight<>();
     private final AtomicBoolean epochBumpPending = new AtomicBoolean();
-    /** Master changes seen, and how many of them an epoch bump has covered: entries are not served in between. */
-    private final AtomicLong masterChanges = new AtomicLong();
+    /**
+     * Invalidations Redis may lack (a master change, an invalidation it did not take), and how many of
+     * them an epoch bump has covered: entries are not served in between.
+     */
+    private final AtomicLong gaps = new AtomicLong();
 
     private final AtomicLong bumpedThrough = new AtomicLong();
     /** The positions of the invalidations the pending epoch bump stands for (see {@link #bumpEpochIfPending}). */
@@ -160,8 +164,11 @@ public final class OrgStatsCache {
             return new Lookup(local, true);
         }
         NearCache.Ticket ticket = near.ticket(orgId); // before Redis is read: see NearCache
+        // The bumps done before the read was sent: a bump that ends while the read is in flight may
+        // have come after it, which then still holds the old epoch and the stale entries it dropped.
+        long bumped = bumpedThrough.get();
         List<String> read = read(orgId);
-        if (read == null || bumpedThrough.get() < masterChanges.get()) { // after the read: see masterChanged
+        if (read == null || bumped < gaps.get()) { // gaps counted after the read: see masterChanged
             misses.mark();
             Fill unversioned = flights.get(orgId + ":unversioned", () -> new Fill(aggregate(orgId, null), false));
             return new Lookup(unversioned.stats(), false);
@@ -256,6 +263,11 @@ public final class OrgStatsCache {
         if (position != null) {
             pendingPosition.add(position); // before the bump is marked pending: see Positions.Pending
         }
+        if (!taken) {
+            // Its entries may be stale and current. Taken without a position, they are not (the
+            // generations moved): lookups still use Redis until the bump, as during a writer outage.
+            gaps.incrementAndGet(); // after the position, before the mark: as masterChanged
+        }
         if (epochBumpPending.compareAndSet(false, true) && !taken) {
             LOG.warn(
                     "orgs {} stats invalidation not taken by redis: every cached org stat is dropped "
@@ -275,7 +287,7 @@ public final class OrgStatsCache {
      */
     void masterChanged() {
         pendingPosition.unknown(); // before the bump is marked pending: see Positions.Pending
-        masterChanges.incrementAndGet(); // before too: the bump that clears the mark covers this change
+        gaps.incrementAndGet(); // before too: the bump that clears the mark covers this change
         epochBumpPending.set(true);
         LOG.warn("redis master changed: every cached org stat is dropped once the writer gives its position");
     }
@@ -296,7 +308,7 @@ public final class OrgStatsCache {
         if (!epochBumpPending.getAndSet(false)) {
             return;
         }
-        long covers = masterChanges.get();
+        long covers = gaps.get();
         ConsistencyToken position;
         try {
             position = pendingPosition.take(writerPosition);
