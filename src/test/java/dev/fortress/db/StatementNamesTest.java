@@ -84,6 +84,9 @@ class StatementNamesTest {
                                 .header(ConsistencyTokenFeature.HEADER, token))
                         .statusCode())
                 .isEqualTo(200);
+        // Without a token the read goes to the replica, which may not have replayed the insert yet
+        // (the token's read above may have been served by the writer for that very reason).
+        REPLICA.awaitCaughtUp();
         assertThat(api().get("/users/" + userId).statusCode()).isEqualTo(200);
         HttpRequest.Builder keyed = HttpRequest.newBuilder(api().uri("/users"))
                 .header("Content-Type", "application/json")

@@ -49,6 +49,10 @@ public final class TestReplica {
         return host + ":" + port;
     }
 
+    public int port() {
+        return port;
+    }
+
     public String url() {
         return "jdbc:postgresql://" + host + ":" + port + "/" + db.name();
     }
