@@ -83,7 +83,10 @@ public final class IdempotentWrites {
     }
 
     /**
-     * Runs {@code write}, one transaction, on the writer, without a key. A write without a key is run
+     * Runs {@code write} on the writer, without a key, in autocommit: each statement is a transaction
+     * of its own (an unkeyed write makes one round trip). So {@code write} may change data in its first
+     * statement only, as the routes' single inserts do: a statement after a committed one failing as
+     * below would run the committed one again. A write without a key is run
      * again only when its failure proves that nothing was written: 25006 (read_only_sql_transaction),
      * a server that is a standby now on a connection made while it was the primary (a switchover
      * since), which PostgreSQL raises before the statement changes anything; or PgBouncer's refusal
