@@ -3,24 +3,31 @@ package dev.fortress.jobs;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.lifecycle.Managed;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.jobrunr.jobs.lambdas.JobRequest;
 import org.jobrunr.jobs.mappers.JobMapper;
+import org.jobrunr.scheduling.JobBuilder;
 import org.jobrunr.scheduling.JobRequestScheduler;
 import org.jobrunr.scheduling.RecurringJobBuilder;
 import org.jobrunr.server.BackgroundJobServer;
 import org.jobrunr.server.BackgroundJobServerConfiguration;
 import org.jobrunr.server.JobActivator;
+import org.jobrunr.storage.JobNotFoundException;
 import org.jobrunr.storage.StorageProvider;
 import org.jobrunr.storage.StorageProviderUtils.DatabaseOptions;
 import org.jobrunr.storage.sql.postgres.PostgresStorageProvider;
@@ -43,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * reach the database (a restart, a PgBouncer restart, a saturated pool): imports would then stay
  * queued until the process restarts. A watchdog starts a new server once the database answers
  * again (the fault suite's writer outage found this).
+ *
+ * <p>Only JobRunr's master (its oldest live background server) turns recurring jobs into runs, and
+ * after the master's host dies another takes its place only once it has missed 4 poll intervals of
+ * heartbeats (20 s at the 5 s minimum) plus a poll. A job that must run every few seconds whatever
+ * host dies is an interval job instead ({@link #addEveryInterval}): every instance that runs jobs
+ * enqueues it for each interval under one id, and JobRunr keeps the first.
  */
 public final class Jobs implements Managed {
 
@@ -58,10 +71,14 @@ public final class Jobs implements Managed {
     private final JsonMapper json = new JacksonJsonMapper();
     private final Map<Class<?>, Object> handlers = new ConcurrentHashMap<>();
     private final List<RecurringJobBuilder> recurring = new ArrayList<>();
+    private final List<IntervalJob> intervalJobs = new ArrayList<>();
     private volatile StorageProvider storage;
     private JobRequestScheduler scheduler;
     private volatile BackgroundJobServer server;
     private volatile boolean stopping;
+    /** Only the watchdog's thread reads and writes it: an interval job's enqueue failed last time. */
+    private boolean intervalJobFailing;
+
     private final ScheduledExecutorService watchdog;
     private JobsDashboard dashboard;
 
@@ -126,6 +143,28 @@ public final class Jobs implements Managed {
         recurring.add(job);
     }
 
+    /** A job enqueued for each interval by the instances that run jobs: {@link #addEveryInterval}. */
+    private record IntervalJob(String id, String name, Duration interval, JobRequest request) {
+
+        /** The job's id for the interval (of the clock's) {@code epochMillis} falls in: the same on every instance. */
+        UUID idAt(long epochMillis) {
+            long slot = Math.floorDiv(epochMillis, interval.toMillis());
+            return UUID.nameUUIDFromBytes((id + "@" + slot).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * Runs {@code request} once every {@code interval}, from whichever instance that runs jobs comes
+     * first: each enqueues it for every interval under an id derived from {@code id} and the
+     * interval's start, unless a job of that id exists already (JobRunr also keeps only the first of
+     * two saved at once), and its own workers take it at once. The runs go on from any live worker
+     * within an interval of another's death, where a recurring job waits for JobRunr's next master.
+     * A recurring job of the same id (an earlier release's) is deleted at start. Call before start.
+     */
+    public void addEveryInterval(String id, String name, Duration interval, JobRequest request) {
+        intervalJobs.add(new IntervalJob(id, name, interval, request));
+    }
+
     /** Enqueues and schedules jobs; available once started. */
     public JobRequestScheduler scheduler() {
         if (scheduler == null) {
@@ -153,6 +192,7 @@ public final class Jobs implements Managed {
         storage.setJobMapper(new JobMapper(json));
         scheduler = new JobRequestScheduler(storage);
         recurring.forEach(scheduler::createRecurrently);
+        intervalJobs.forEach(job -> scheduler.deleteRecurringJob(job.id()));
         if (config.getMode().runsJobs()) {
             server = backgroundServer();
             server.start();
@@ -162,6 +202,7 @@ public final class Jobs implements Managed {
                     config.getPollInterval());
             long every = config.getPollInterval().toMilliseconds();
             watchdog.scheduleWithFixedDelay(this::restartIfStopped, every, every, TimeUnit.MILLISECONDS);
+            intervalJobs.forEach(this::enqueueEachInterval);
         } else {
             LOG.info("JobRunr in API-only mode: jobs are enqueued here and run by worker instances");
         }
@@ -191,6 +232,50 @@ public final class Jobs implements Managed {
         String name = config.getServerName();
         return new BackgroundJobServer(
                 storage, json, activator(), name == null || name.isBlank() ? server : server.andName(name));
+    }
+
+    /**
+     * Enqueues {@code job} every interval, the first an interval after the start (as a recurring job's
+     * first run comes), plus up to a fifth of one at random per instance, so that instances seldom try
+     * at the same moment: the one that comes second in an interval finds the job there and saves
+     * nothing.
+     */
+    private void enqueueEachInterval(IntervalJob job) {
+        long period = job.interval().toMillis();
+        long offset = ThreadLocalRandom.current().nextLong(Math.max(1, period / 5));
+        watchdog.scheduleAtFixedRate(() -> enqueueOnce(job), period + offset, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** Enqueues this interval's run of {@code job} unless an instance has; false when it was there. */
+    private boolean enqueueOnce(IntervalJob job) {
+        UUID id = job.idAt(System.currentTimeMillis());
+        try {
+            try {
+                storage.getJobById(id);
+                return false;
+            } catch (JobNotFoundException absent) {
+                // this interval's run is ours to enqueue
+            }
+            scheduler.create(JobBuilder.aJob()
+                    .withId(id)
+                    .withName(job.name())
+                    // The next interval's run is the retry.
+                    .withAmountOfRetries(0)
+                    .withJobRequest(job.request()));
+            wakeUp();
+            if (intervalJobFailing) {
+                intervalJobFailing = false;
+                LOG.info("{}: enqueued again", job.name());
+            }
+            return true;
+        } catch (RuntimeException e) {
+            // The storage is down (a writer outage): the next interval tries again; said once per outage.
+            if (!intervalJobFailing) {
+                intervalJobFailing = true;
+                LOG.warn("{}: not enqueued ({}); tried again each interval", job.name(), e.toString());
+            }
+            return false;
+        }
     }
 
     /** A server JobRunr stopped by itself is replaced by a new one once its storage answers again. */

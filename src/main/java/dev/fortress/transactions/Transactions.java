@@ -28,6 +28,9 @@ public final class Transactions {
 
     private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
 
+    /** The rollups' interval job (a recurring job of this id until 2026-12-07). */
+    public static final String ROLLUPS_JOB = "transaction-rollups";
+
     private Transactions() {}
 
     public static Transactions build(
@@ -73,7 +76,7 @@ public final class Transactions {
         return new Transactions();
     }
 
-    /** The rollups that summaries read: recurring job, admin task, lag gauge and health check. */
+    /** The rollups that summaries read: interval job, admin task, lag gauge and health check. */
     private static void registerRollups(
             TransactionsConfiguration config, Environment environment, Databases databases, Jobs jobs) {
         String prefix = "dev.fortress.transactions.rollups";
@@ -84,13 +87,13 @@ public final class Transactions {
                 environment.metrics().meter(MetricRegistry.name(prefix, "deltas")),
                 config.getJobStatementTimeout());
         jobs.addHandler(RollupJob.class, new RollupJob(rollups));
-        jobs.addRecurring(RecurringJobBuilder.aRecurringJob()
-                .withId("transaction-rollups")
-                .withName("Rollups: transaction summaries")
-                .withInterval(config.getRollupInterval().toJavaDuration())
-                // The next run, an interval later, is the retry.
-                .withAmountOfRetries(0)
-                .withJobRequest(new RollupJob.Request()));
+        // An interval job, not a recurring one: the runs go on within an interval when a worker's host
+        // dies, the JobRunr master's included (a recurring job waits 25-35 s for the next master).
+        jobs.addEveryInterval(
+                ROLLUPS_JOB,
+                "Rollups: transaction summaries",
+                config.getRollupInterval().toJavaDuration(),
+                new RollupJob.Request());
         environment.admin().addTask(new RollupsTask(rollups));
         ExecutorService lagReader = environment
                 .lifecycle()

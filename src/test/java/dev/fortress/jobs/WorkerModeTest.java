@@ -80,7 +80,7 @@ class WorkerModeTest {
 
     @Test
     void runsTheJobs() {
-        // The rollup job is recurring: a worker that runs jobs moves the deltas the writes left.
+        // The rollups are an interval job: a worker that runs jobs moves the deltas the writes left.
         long user = DB.aUser("job@x.io");
         DB.jdbi()
                 .useHandle(h -> h.execute(

@@ -37,8 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * GET /transactions/summary over HTTP, as each of several organisations (a key each), against
  * count(*) and sum(amount) of that organisation's rows on the writer, with rollups run
- * (POST :8081/tasks/rollups) at random points and otherwise not at all: the recurring job is set an
- * hour apart so that the test decides when rollups happen.
+ * (POST :8081/tasks/rollups) at random points and otherwise not at all: the rollups' interval job is
+ * set an hour apart (its first run an hour after the start) so that the test decides when rollups happen.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
 class SummaryRollupsAppTest {
