@@ -2,7 +2,6 @@ package dev.fortress.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.codahale.metrics.MetricRegistry;
 import dev.fortress.testing.Await;
 import dev.fortress.testing.Configs;
 import dev.fortress.testing.TestDatabase;
@@ -49,19 +48,6 @@ class IntervalJobsTest {
         }
     }
 
-    private static ManagedDataSource pool(TestDatabase db, DataSourceFactory factory, String name) throws Exception {
-        factory.setDriverClass("org.postgresql.Driver");
-        factory.setUrl(db.url());
-        factory.setUser(db.user());
-        factory.setPassword(db.password());
-        factory.setMaxSize(4);
-        factory.setMinSize(1);
-        factory.setInitialSize(1);
-        ManagedDataSource pool = factory.build(new MetricRegistry(), name);
-        pool.start();
-        return pool;
-    }
-
     /** One instance's JobRunr, as a worker of the fleet runs it; stopped once, whoever asks first. */
     private static final class Instance {
         final Jobs jobs;
@@ -71,7 +57,7 @@ class IntervalJobsTest {
 
         Instance(TestDatabase db, String name) throws Exception {
             DataSourceFactory factory = new DataSourceFactory();
-            pool = pool(db, factory, name);
+            pool = JobsTest.pool(db, factory, name, 4);
             jobs = new Jobs(Configs.load().getJobs(), pool, factory, Executors.newSingleThreadScheduledExecutor());
             jobs.addHandler(Counting.class, counting);
             jobs.addEveryInterval(ID, "Test interval job", Duration.ofSeconds(1), new Counting.Request());

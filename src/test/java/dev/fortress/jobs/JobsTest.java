@@ -18,11 +18,17 @@ import org.junit.jupiter.api.Test;
 class JobsTest {
 
     private static ManagedDataSource pool(TestDatabase db, DataSourceFactory factory, String name) throws Exception {
+        return pool(db, factory, name, 2);
+    }
+
+    /** A started writer pool of {@code maxSize} on {@code db}, as one instance's JobRunr uses it. */
+    static ManagedDataSource pool(TestDatabase db, DataSourceFactory factory, String name, int maxSize)
+            throws Exception {
         factory.setDriverClass("org.postgresql.Driver");
         factory.setUrl(db.url());
         factory.setUser(db.user());
         factory.setPassword(db.password());
-        factory.setMaxSize(2);
+        factory.setMaxSize(maxSize);
         factory.setMinSize(1);
         factory.setInitialSize(1);
         ManagedDataSource pool = factory.build(new MetricRegistry(), name);
