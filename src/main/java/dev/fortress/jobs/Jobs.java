@@ -246,34 +246,41 @@ public final class Jobs implements Managed {
         watchdog.scheduleAtFixedRate(() -> enqueueOnce(job), period + offset, period, TimeUnit.MILLISECONDS);
     }
 
-    /** Enqueues this interval's run of {@code job} unless an instance has; false when it was there. */
-    private boolean enqueueOnce(IntervalJob job) {
+    /**
+     * Enqueues this interval's run of {@code job} unless an instance has. Looked up first although
+     * JobRunr skips a second save of one id: that save is an insert PostgreSQL refuses and logs as an
+     * ERROR, which every other worker would cause each interval.
+     */
+    private void enqueueOnce(IntervalJob job) {
         UUID id = job.idAt(System.currentTimeMillis());
         try {
-            try {
-                storage.getJobById(id);
-                return false;
-            } catch (JobNotFoundException absent) {
-                // this interval's run is ours to enqueue
+            if (!exists(id)) {
+                scheduler.create(JobBuilder.aJob()
+                        .withId(id)
+                        .withName(job.name())
+                        // The next interval's run is the retry.
+                        .withAmountOfRetries(0)
+                        .withJobRequest(job.request()));
+                wakeUp();
             }
-            scheduler.create(JobBuilder.aJob()
-                    .withId(id)
-                    .withName(job.name())
-                    // The next interval's run is the retry.
-                    .withAmountOfRetries(0)
-                    .withJobRequest(job.request()));
-            wakeUp();
             if (intervalJobFailing) {
                 intervalJobFailing = false;
-                LOG.info("{}: enqueued again", job.name());
+                LOG.info("{}: the job storage answers again", job.name());
             }
-            return true;
         } catch (RuntimeException e) {
             // The storage is down (a writer outage): the next interval tries again; said once per outage.
             if (!intervalJobFailing) {
                 intervalJobFailing = true;
                 LOG.warn("{}: not enqueued ({}); tried again each interval", job.name(), e.toString());
             }
+        }
+    }
+
+    private boolean exists(UUID id) {
+        try {
+            storage.getJobById(id);
+            return true;
+        } catch (JobNotFoundException absent) {
             return false;
         }
     }

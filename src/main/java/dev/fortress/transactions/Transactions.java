@@ -29,7 +29,7 @@ public final class Transactions {
     private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
 
     /** The rollups' interval job (a recurring job of this id until 2026-12-07). */
-    public static final String ROLLUPS_JOB = "transaction-rollups";
+    private static final String ROLLUPS_JOB = "transaction-rollups";
 
     private Transactions() {}
 
