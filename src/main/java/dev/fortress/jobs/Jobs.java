@@ -10,9 +10,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
@@ -76,8 +78,8 @@ public final class Jobs implements Managed {
     private JobRequestScheduler scheduler;
     private volatile BackgroundJobServer server;
     private volatile boolean stopping;
-    /** Only the watchdog's thread reads and writes it: an interval job's enqueue failed last time. */
-    private boolean intervalJobFailing;
+    /** The interval jobs whose last enqueue failed; only the watchdog's (single) thread uses it. */
+    private final Set<String> intervalJobsFailing = new HashSet<>();
 
     private final ScheduledExecutorService watchdog;
     private JobsDashboard dashboard;
@@ -263,14 +265,12 @@ public final class Jobs implements Managed {
                         .withJobRequest(job.request()));
                 wakeUp();
             }
-            if (intervalJobFailing) {
-                intervalJobFailing = false;
+            if (intervalJobsFailing.remove(job.id())) {
                 LOG.info("{}: the job storage answers again", job.name());
             }
         } catch (RuntimeException e) {
             // The storage is down (a writer outage): the next interval tries again; said once per outage.
-            if (!intervalJobFailing) {
-                intervalJobFailing = true;
+            if (intervalJobsFailing.add(job.id())) {
                 LOG.warn("{}: not enqueued ({}); tried again each interval", job.name(), e.toString());
             }
         }

@@ -8,6 +8,7 @@ import dev.fortress.testing.TestDatabase;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -108,7 +109,7 @@ class IntervalJobsTest {
             second.stop();
             long intervals = (System.currentTimeMillis() - startedAt) / 1000 + 2;
 
-            Map<UUID, Integer> all = new ConcurrentHashMap<>();
+            Map<UUID, Integer> all = new HashMap<>();
             for (Instance instance : List.of(first, second)) {
                 runs(instance).forEach((id, n) -> all.merge(id, n, Integer::sum));
             }
@@ -140,7 +141,7 @@ class IntervalJobsTest {
     }
 
     private static Map<UUID, Integer> runs(Instance instance) {
-        Map<UUID, Integer> copy = new ConcurrentHashMap<>();
+        Map<UUID, Integer> copy = new HashMap<>();
         instance.counting.runs.forEach((id, n) -> copy.put(id, n.get()));
         return copy;
     }
