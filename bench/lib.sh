@@ -117,6 +117,47 @@ bench_keys() {
 # bench_key_of <org>: the key of <org> in $KEYS.
 bench_key_of() { awk -v o="$1" '$1 == o { print $2; exit }' "$KEYS"; }
 
+# bench_kept_db <database> <folder> [orgs]: a database kept between runs (bench/hostile's, shared by
+# bench/overload and bench/idle-tail): created when missing, migrated, seeded up to 100,000 users over
+# organisations 1..orgs (default 1000), then this run's keys and users (bench_keys, bench_ids) into
+# <folder>/keys and <folder>/ids. Exports the server's DATABASE_URL_WRITE and DATABASE_URL_READ (the
+# replica on 5433), and KEYS and IDS as bench_keys and bench_ids do.
+bench_kept_db() {
+    local db=$1 folder=$2 orgs=${3:-1000} have
+    psql -X -Atc "select 1 from pg_database where datname = '$db'" | grep -q 1 || createdb "$db"
+    export DATABASE_URL_WRITE="jdbc:postgresql://127.0.0.1:5432/$db"
+    export DATABASE_URL_READ="jdbc:postgresql://127.0.0.1:5433/$db"
+    java -jar target/fortress.jar db migrate config.yml >/dev/null 2>&1
+    have=$(psql -X -d "$db" -Atc 'select count(*) from users')
+    if ((have < 100000)); then
+        java -jar target/fortress.jar seed config.yml --users $((100000 - have)) --orgs "$orgs" 2>/dev/null | grep '^seeded'
+    fi
+    bench_keys "$db" "$folder/keys" "$orgs"
+    bench_ids "$db" "$folder/ids"
+}
+
+# replica_keys <database> <count>: waits (at most 60 s) until the replica on 5433 holds <count> API
+# keys, so that a server reading it finds every key made for the run.
+replica_keys() {
+    local _
+    for _ in $(seq 1 600); do
+        [[ $(psql -X -p 5433 -d "$1" -Atc "select count(*) from api_keys") == "$2" ]] && return 0
+        sleep 0.1
+    done
+}
+
+# keepalive_probe <n> <url> [curl options]: <n> GETs of <url> one after another on one keep-alive
+# connection, 20 a second (curl --rate), as an API client's pool sends them; "<status> <seconds>" per
+# line, 000 for one that failed (the next goes on). PROBE, when set, is a command prefix for curl
+# (taskset, nice).
+keepalive_probe() {
+    local n=$1 url=$2 urls=() i
+    shift 2
+    for i in $(seq 1 "$n"); do urls+=(-o /dev/null "$url"); done
+    # shellcheck disable=SC2086  # PROBE is a command prefix of several words
+    ${PROBE:-} curl -s --rate 20/s -m 10 -w '%{http_code} %{time_total}\n' "$@" "${urls[@]}" || true
+}
+
 # baseline_build <git ref>: the service as it was at <ref> (e.g. before API keys), built once into
 # target/baseline-<commit>/ (fortress.jar, and the ref's own config.yml, since a config of another
 # version may not parse): a throwaway worktree under target/ (git worktree add --detach), mvn -B -q
