@@ -40,11 +40,12 @@ lb_status_is() {  # lb_status_is <server> <status...>: its check status is one o
     return 1
 }
 
-# HAProxy's checks see the server running (srv_op_state 2), whatever its admin state (drain, maint).
-lb_running() {  # lb_running <server>
+# HAProxy's checks see the server up, whatever its admin state (drain, maint): srv_op_state 1 (in its
+# slowstart, weight growing) or 2 (running at full weight).
+lb_checks_up() {  # lb_checks_up <server>
     [[ "$(lb_cmd "show servers state $LB_BACKEND" 2>/dev/null | awk -v sv="$1" '
         NR == 2 { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
-        NR > 2 && $4 == sv { print $(col["srv_op_state"]); exit }')" == 2 ]]
+        NR > 2 && $4 == sv { print $(col["srv_op_state"]); exit }')" == [12] ]]
 }
 
 lb_idle() { [[ "$(lb_field "$1" scur)" == 0 ]]; }
@@ -121,7 +122,9 @@ roll() {
         fortress_start "$api"
         fortress_wait "$api"
         # HAProxy's checks must have seen it ready too (rise 2), or "ready" below would wait for them.
-        wait_for 30 lb_running "$api" || die "roll: HAProxy does not see $api up again (status: $(lb_field "$api" status))"
+        # Its slowstart begins then, drained or not: enabled at once, it ramps up from there (waiting
+        # for "running" instead let the whole ramp pass while drained, and it came back at full weight).
+        wait_for 30 lb_checks_up "$api" || die "roll: HAProxy does not see $api up again (status: $(lb_field "$api" status))"
         lb_cmd "set server $LB_BACKEND/$api state ready" >/dev/null
         wait_for 10 lb_status_is "$api" UP || die "roll: $api is not UP in HAProxy after 'state ready'"
         # Its full share before the next one leaves.
