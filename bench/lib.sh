@@ -21,6 +21,21 @@ wrk_summary() {
         END { printf "%d %.2f %.2f %d %d\n", rps, p50, p99, non2xx, errs }' "$1"
 }
 
+# percentiles <p>...: the nearest-rank percentiles (100: the largest) of the numbers on stdin, one line
+# each, as "%.1f" separated by spaces; "none" for each when there are no numbers.
+percentiles() {
+    sort -n | awk -v ps="$*" '
+        NF { v[++n] = $1 }
+        END {
+            k = split(ps, p, " ")
+            for (j = 1; j <= k; j++) {
+                if (!n) out = "none"
+                else { i = int(n * p[j] / 100 + 0.999); if (i < 1) i = 1; if (i > n) i = n; out = sprintf("%.1f", v[i]) }
+                printf "%s%s", out, (j < k ? " " : "\n")
+            }
+        }'
+}
+
 # median of numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
