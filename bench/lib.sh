@@ -161,6 +161,17 @@ replica_keys() {
     done
 }
 
+# newconn_probe <n> <url> [curl options]: <n> GETs of <url> one after another, a new curl and connection
+# each; "<status> <seconds>" per line, "000 10" for one that failed. PROBE as for keepalive_probe.
+newconn_probe() {
+    local n=$1 url=$2 i
+    shift 2
+    for i in $(seq 1 "$n"); do
+        # shellcheck disable=SC2086  # PROBE is a command prefix of several words
+        ${PROBE:-} curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "$@" "$url" || echo "000 10"
+    done
+}
+
 # keepalive_probe <n> <url> [curl options]: <n> GETs of <url> one after another on one keep-alive
 # connection, 20 a second (curl --rate), as an API client's pool sends them; "<status> <seconds>" per
 # line, 000 for one that failed (the next goes on). PROBE, when set, is a command prefix for curl
