@@ -162,13 +162,14 @@ replica_keys() {
 }
 
 # newconn_probe <n> <url> [curl options]: <n> GETs of <url> one after another, a new curl and connection
-# each; "<status> <seconds>" per line, "000 10" for one that failed. PROBE as for keepalive_probe.
+# each; "<status> <seconds>" per line, 000 for one that failed (curl writes its line then too, so
+# nothing is added for it). PROBE as for keepalive_probe.
 newconn_probe() {
     local n=$1 url=$2 i
     shift 2
     for i in $(seq 1 "$n"); do
         # shellcheck disable=SC2086  # PROBE is a command prefix of several words
-        ${PROBE:-} curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "$@" "$url" || echo "000 10"
+        ${PROBE:-} curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total}\n' "$@" "$url" || true
     done
 }
 
