@@ -7,6 +7,7 @@ import dev.fortress.testing.Commands;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
+import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
@@ -31,6 +32,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * No elapsed time is asserted: the test waits three intervals and then checks that every request is
  * refused.
  */
+// Serial: pauses replay on the second shared replica (5434), which every test database streams through.
+@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class RevocationTest {
 

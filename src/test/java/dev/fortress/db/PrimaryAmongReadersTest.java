@@ -7,6 +7,7 @@ import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.Await;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
+import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
@@ -23,6 +24,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * gauge {@code primary} 1), and the replica takes every read. And the writer's check says which
  * server is primary and whether its commits wait for a standby (WriterRole).
  */
+// Serial: counts the reads the shared replica served, which another JVM's writes can make lag.
+@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class PrimaryAmongReadersTest {
 

@@ -6,6 +6,7 @@ import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
+import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
@@ -26,6 +27,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * sees the replica's (old) state, with the write's token it sees the write, and once the replica
  * lags past the bound reads move to the writer until it has caught up.
  */
+// Serial: pauses replay on the first shared replica (5433); counts reads by server with a 1 MiB lag bound.
+@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class ReplicaReadsTest {
 

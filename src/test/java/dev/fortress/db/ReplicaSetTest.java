@@ -6,6 +6,7 @@ import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
+import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import dev.fortress.testing.TestReplica;
@@ -34,6 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * past the lag bound and gets them again after it catches up, and a read with a consistency token
  * never sees stale data, whichever replica is behind.
  */
+// Serial: pauses replay on the second shared replica (5434); counts reads by server with a 1 MiB lag bound.
+@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class ReplicaSetTest {
 

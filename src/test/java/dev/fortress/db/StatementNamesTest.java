@@ -50,8 +50,13 @@ class StatementNamesTest {
             DB,
             DB.url(),
             REPLICA.url(),
-            ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/15"),
-            ConfigOverride.config("auth.lastUseFlushInterval", LAST_USE_FLUSH.toSeconds() + "s"));
+            // A Redis database no other class uses: OrgStatsAppTest empties its own (15).
+            ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/13"),
+            ConfigOverride.config("auth.lastUseFlushInterval", LAST_USE_FLUSH.toSeconds() + "s"),
+            // The reader's statements must be timed on the replica: a burst of another test JVM's writes
+            // (an import) must not make it look lagging and send them to the writer.
+            ConfigOverride.config("replica.maxLag", "1GiB"),
+            ConfigOverride.config("replica.maxLagTime", "1h"));
 
     /** {@code fortress_db_statement_duration_seconds_count{pool="writer",statement="PartitionsDao.create",} 2.0} */
     private static final Pattern STATEMENT = Pattern.compile(

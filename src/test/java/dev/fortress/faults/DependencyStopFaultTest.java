@@ -12,6 +12,7 @@ import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
 import dev.fortress.testing.OwnedRedis;
 import dev.fortress.testing.OwnedReplica;
+import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.ConfigOverride;
@@ -37,6 +38,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * lagging replica is left out until it catches up; the cache fails open to the database; and each
  * comes back into use by itself.
  */
+// Serial: its replicas replay every test database's writes, and it counts reads by server with a 1 MiB lag bound.
+@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class DependencyStopFaultTest {
 

@@ -10,6 +10,7 @@ import dev.fortress.testing.Http;
 import dev.fortress.testing.TcpProxy;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
+import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import java.net.http.HttpRequest;
@@ -39,8 +40,13 @@ class DirectGetFilterTest {
 
     private static final TestDatabase DB = TestDatabase.create();
     private static final TcpProxy DATABASE = new TcpProxy(DB.host(), DB.port());
-    private static final DropwizardAppExtension<FortressConfiguration> APP =
-            FortressApp.on(DB, DATABASE.jdbcUrl(DB.name()), DATABASE.jdbcUrl(DB.name()));
+    private static final DropwizardAppExtension<FortressConfiguration> APP = FortressApp.on(
+            DB,
+            DATABASE.jdbcUrl(DB.name()),
+            DATABASE.jdbcUrl(DB.name()),
+            // A Redis database of its own: it expects a miss, then a hit, on organisations whose
+            // stats other classes cache under the same keys (each from its own database).
+            ConfigOverride.config("redis.url", "redis://127.0.0.1:6379/12"));
     private static final String ROUTE = "dev.fortress.users.UsersResource.get";
     private static final long ORG = 3;
     private static final long OTHER = 4;
