@@ -192,7 +192,8 @@ autoctl_start() {  # autoctl_start <host>: `pg_autoctl run` in the background, u
         >>"$(pg_dir "$host")/pg_autoctl.log" 2>&1 </dev/null &
 }
 
-MONITOR_URI="postgres://autoctl_node@${ADDR[$MONITOR]}:$PG_PORT/pg_auto_failover?sslmode=disable"
+# The keepers reach the monitor through the PgBouncer beside it (deploy/pgbouncer-monitor.ini says why).
+MONITOR_URI="postgres://autoctl_node@${ADDR[$MONITOR]}:$BOUNCER_PORT/pg_auto_failover?sslmode=disable"
 
 # The monitor decides a failover; these bound how soon (issue 25: writes back within 15 s of losing the
 # primary's host). Health checks every second, a node unhealthy after 3 s without its keeper's report
@@ -227,6 +228,35 @@ up_monitor() {
     autoctl_start "$host"
     wait_for 60 monitor_ready || die "$host: the monitor does not answer; see $(pg_dir "$host")/pg_autoctl.log"
     monitor_settings >/dev/null
+    monitor_bouncer_start
+}
+
+# --- The monitor's PgBouncer (deploy/pgbouncer-monitor.ini), on its address and $BOUNCER_PORT.
+monitor_bouncer_dir() { echo "$STATE/$MONITOR/pgbouncer"; }
+
+monitor_bouncer_ready() {  # answers the protocol (an auth request counts)
+    pg_isready -q -h "${ADDR[$MONITOR]}" -p "$BOUNCER_PORT" -U autoctl_node -d pg_auto_failover -t 2 2>/dev/null
+}
+
+monitor_bouncer_start() {
+    local dir cfg
+    dir="$(monitor_bouncer_dir)"
+    live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null && return 0
+    cfg="$(<"$REPO_DIR/deploy/pgbouncer-monitor.ini")"
+    cfg="${cfg//@BOUNCER_DIR@/"$dir"}"
+    cfg="${cfg//@BOUNCER_PORT@/"$BOUNCER_PORT"}"
+    cfg="${cfg//@MONITOR_ADDR@/"${ADDR[$MONITOR]}"}"
+    cfg="${cfg//@MONITOR_SOCKET_DIR@/"$(pg_socket_dir "$MONITOR")"}"
+    cfg="${cfg//@PG_PORT@/"$PG_PORT"}"
+    [[ "$cfg" != *@[A-Z_]*@* ]] || die "deploy/pgbouncer-monitor.ini has a placeholder bin/cluster does not know"
+    install -d -o postgres -g postgres -m 0755 "$dir"
+    printf '%s\n' "$cfg" | install -o postgres -g postgres -m 0644 /dev/stdin "$dir/pgbouncer.ini"
+    printf '"autoctl_node" ""\n' | install -o postgres -g postgres -m 0600 /dev/stdin "$dir/userlist.txt"
+    log "$MONITOR: starting PgBouncer for the keepers on ${ADDR[$MONITOR]}:$BOUNCER_PORT"
+    rm -f "$dir/pgbouncer.pid"
+    (cd / && in_ns "$MONITOR" runuser -u postgres -- pgbouncer -q -d "$dir/pgbouncer.ini") ||
+        die "$MONITOR: PgBouncer did not start; see $dir/pgbouncer.log"
+    wait_for 10 monitor_bouncer_ready || die "$MONITOR: PgBouncer does not answer; see $dir/pgbouncer.log"
 }
 
 monitor_ready() { pg_super "$MONITOR" -d pg_auto_failover -c 'SELECT 1 FROM pgautofailover.node LIMIT 1' >/dev/null 2>&1; }
@@ -425,6 +455,7 @@ status_pg() {  # status_pg <host>: its role now (the database's own answer, else
 
 status_monitor() {
     status_line "$MONITOR" "${ADDR[$MONITOR]}:$PG_PORT" monitor "$(ready_word monitor_ready)"
+    status_line "$MONITOR" "${ADDR[$MONITOR]}:$BOUNCER_PORT" pgbouncer "$(ready_word monitor_bouncer_ready)"
 }
 
 # --- PgBouncer: deploy/pgbouncer.ini (the template bin/services renders too), listening on the
