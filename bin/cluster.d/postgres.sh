@@ -248,14 +248,9 @@ monitor_bouncer_start() {
     cfg="${cfg//@MONITOR_ADDR@/"${ADDR[$MONITOR]}"}"
     cfg="${cfg//@MONITOR_SOCKET_DIR@/"$(pg_socket_dir "$MONITOR")"}"
     cfg="${cfg//@PG_PORT@/"$PG_PORT"}"
-    [[ "$cfg" != *@[A-Z_]*@* ]] || die "deploy/pgbouncer-monitor.ini has a placeholder bin/cluster does not know"
-    install -d -o postgres -g postgres -m 0755 "$dir"
-    printf '%s\n' "$cfg" | install -o postgres -g postgres -m 0644 /dev/stdin "$dir/pgbouncer.ini"
-    printf '"autoctl_node" ""\n' | install -o postgres -g postgres -m 0600 /dev/stdin "$dir/userlist.txt"
+    bouncer_install "$dir" pgbouncer-monitor.ini "$cfg" '"autoctl_node" ""'
     log "$MONITOR: starting PgBouncer for the keepers on ${ADDR[$MONITOR]}:$BOUNCER_PORT"
-    rm -f "$dir/pgbouncer.pid"
-    (cd / && in_ns "$MONITOR" runuser -u postgres -- pgbouncer -q -d "$dir/pgbouncer.ini") ||
-        die "$MONITOR: PgBouncer did not start; see $dir/pgbouncer.log"
+    bouncer_launch "$MONITOR" "$dir"
     wait_for 10 monitor_bouncer_ready || die "$MONITOR: PgBouncer does not answer; see $dir/pgbouncer.log"
 }
 
@@ -494,16 +489,35 @@ bouncer_render() {  # bouncer_render <host> <n>
     cfg="${cfg//@REPLICA_PORT@/"$PG_PORT"}"
     cfg="${cfg//@DB_NAME@/"$DB_NAME"}"
     cfg="${cfg//@DB_USER@/"$DB_USER"}"
-    [[ "$cfg" != *@[A-Z_]*@* ]] || die "deploy/pgbouncer.ini has a placeholder bin/cluster does not know"
     if ((BOUNCERS > 1)); then
         # Every process sets SO_REUSEPORT on its listening socket, or the second cannot bind the port.
         cfg="${cfg/$'\n[pgbouncer]\n'/$'\n[pgbouncer]\n'";; bin/cluster: FORTRESS_CLUSTER_PGBOUNCERS=$BOUNCERS processes share the port"$'\n'"so_reuseport = 1"$'\n'}"
         [[ "$cfg" == *$'\nso_reuseport = 1\n'* ]] || die "deploy/pgbouncer.ini has no [pgbouncer] section line to add so_reuseport to"
     fi
-    install -d -o postgres -g postgres -m 0755 "$dir"
-    printf '%s\n' "$cfg" | install -o postgres -g postgres -m 0644 /dev/stdin "$dir/pgbouncer.ini"
-    printf '"%s" "%s"\n' "${DB_USER//\"/\"\"}" "${DB_PASSWORD//\"/\"\"}" |
-        install -o postgres -g postgres -m 0600 /dev/stdin "$dir/userlist.txt"
+    bouncer_install "$dir" pgbouncer.ini "$cfg" "\"${DB_USER//\"/\"\"}\" \"${DB_PASSWORD//\"/\"\"}\""
+}
+
+# A PgBouncer's files, owned by postgres: <dir>/pgbouncer.ini (<cfg>, rendered from deploy/<template>,
+# every placeholder filled) and <dir>/userlist.txt (<users>, one line).
+bouncer_install() {  # bouncer_install <dir> <template> <cfg> <users>
+    [[ "$3" != *@[A-Z_]*@* ]] || die "deploy/$2 has a placeholder bin/cluster does not know"
+    install -d -o postgres -g postgres -m 0755 "$1"
+    printf '%s\n' "$3" | install -o postgres -g postgres -m 0644 /dev/stdin "$1/pgbouncer.ini"
+    printf '%s\n' "$4" | install -o postgres -g postgres -m 0600 /dev/stdin "$1/userlist.txt"
+}
+
+# Runs PgBouncer on <dir>/pgbouncer.ini in <host>'s namespace (it daemonizes); returns once its pid file
+# names a live pgbouncer.
+bouncer_launch() {  # bouncer_launch <host> <dir>
+    local host=$1 dir=$2
+    rm -f "$dir/pgbouncer.pid"
+    # As postgres (PgBouncer refuses root), with room for max_client_conn = 10000 (see bin/services).
+    # shellcheck disable=SC2016  # $1/$2 belong to the inner shells
+    in_ns "$host" sh -c 'ulimit -n 20000 2>/dev/null; cd / && exec runuser -u postgres -- sh -c \
+        '\''ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec pgbouncer -q -d "$1"'\'' sh "$1"' \
+        sh "$dir/pgbouncer.ini" || die "$host: PgBouncer did not start; see $dir/pgbouncer.log"
+    wait_for 10 live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null ||
+        die "$host: PgBouncer wrote no pid file in $dir; see $dir/pgbouncer.log"
 }
 
 # The PgBouncer processes running on <host>: "<n> <pid>" per line.
@@ -541,14 +555,7 @@ bouncer_start() {  # bouncer_start <host> <n>
     else
         log "$host: starting PgBouncer $n of $BOUNCERS on ${ADDR[$host]}:$BOUNCER_PORT (so_reuseport)"
     fi
-    rm -f "$dir/pgbouncer.pid"
-    # As postgres (PgBouncer refuses root), with room for max_client_conn = 10000 (see bin/services).
-    # shellcheck disable=SC2016  # $1/$2 belong to the inner shells
-    in_ns "$host" sh -c 'ulimit -n 20000 2>/dev/null; cd / && exec runuser -u postgres -- sh -c \
-        '\''ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec pgbouncer -q -d "$1"'\'' sh "$1"' \
-        sh "$dir/pgbouncer.ini" || die "$host: PgBouncer did not start; see $dir/pgbouncer.log"
-    wait_for 10 live_pid "$dir/pgbouncer.pid" pgbouncer >/dev/null ||
-        die "$host: PgBouncer $n wrote no pid file; see $dir/pgbouncer.log"
+    bouncer_launch "$host" "$dir"
 }
 
 up_bouncer() {  # up_bouncer <host>
