@@ -103,21 +103,32 @@ wait_for() {  # wait_for <seconds> <command...>
     done
 }
 
-# The pid in <file> if that process is alive and is <comm>; else nothing and a failure.
+# <pid> runs: it has a /proc entry and is not a zombie. A process that died keeps its entry and its
+# comm until its parent reaps it, and a daemon's parent is PID 1, which on these machines reaps a
+# second or more later: a `start` right after `kill` took a dead PgBouncer's pid file for a live one.
+pid_runs() {  # pid_runs <pid>
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"  # after "<pid> (<comm>) ": the state letter
+    [[ "${stat:0:1}" != [ZX] ]]
+}
+pid_gone() { ! pid_runs "$1"; }  # pid_gone <pid>
+
+# The pid in <file> if that process runs and is <comm>; else nothing and a failure.
 live_pid() {  # live_pid <pid file> <expected /proc/PID/comm>
     local pid
     pid="$(head -n1 "$1" 2>/dev/null)" || return 1
-    [[ "$pid" =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] || return 1
+    [[ "$pid" =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] && pid_runs "$pid" || return 1
     echo "$pid"
 }
 
 # Sends <signal> to <pid> and waits up to <seconds> for it to exit; SIGKILL after that.
 stop_pid() {  # stop_pid <pid> <signal> <seconds>
     kill "-$2" "$1" 2>/dev/null || return 0
-    wait_for "$3" test ! -e "/proc/$1" && return 0
+    wait_for "$3" pid_gone "$1" && return 0
     log "pid $1 still runs $3 s after SIG$2: SIGKILL"
     kill -KILL "$1" 2>/dev/null || true
-    wait_for 5 test ! -e "/proc/$1" || true
+    wait_for 5 pid_gone "$1" || true
 }
 
 # `bin/cluster status`: <host> <address> <role> <ready|down>.

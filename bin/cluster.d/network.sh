@@ -67,7 +67,6 @@ describe_pids() {  # describe_pids <pid...>
         printf '%s (%s) ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60 | sed 's/ *$//')"
     done
 }
-ns_idle() { [[ -z "$(ip netns pids "$1" 2>/dev/null)" ]]; }  # ns_idle <host>
 
 # Every process left in the namespaces gets SIGTERM, all at once (Fortress drains for its
 # shutdownWaitPeriod, PostgreSQL and PgBouncer stop), then SIGKILL after 20 s; then the namespaces go,
@@ -112,5 +111,13 @@ host_kill() {  # host_kill <host>
     log "$1: SIGKILL to pids $pids"
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
-    wait_for 5 ns_idle "$1" || log "$1: some processes outlived SIGKILL"
+    # Until it is reaped, a dead process keeps its pid, and pg_autoctl and PostgreSQL take a pid file
+    # naming it for a running instance and refuse to start (PID 1 reaps orphans a second or more late
+    # here): a `start` right after this would fail.
+    # shellcheck disable=SC2086
+    wait_for 10 pids_reaped $pids || log "$1: some processes outlived SIGKILL or were not reaped"
+}
+pids_reaped() {  # pids_reaped <pid...>: none of them has a /proc entry, zombie or not
+    local p
+    for p; do [[ ! -e "/proc/$p" ]] || return 1; done
 }

@@ -256,16 +256,27 @@ monitor_bouncer_start() {
 
 monitor_ready() { pg_super "$MONITOR" -d pg_auto_failover -c 'SELECT 1 FROM pgautofailover.node LIMIT 1' >/dev/null 2>&1; }
 
-# A node has reached the state the monitor assigned it, and it is a serving one.
-node_settled() {  # node_settled <host>
-    case "$(monitor_nodes | awk -v n="$1" '$1 == n && $2 == $3 { print $2 }')" in
+# A node has reached the state the monitor assigned it, a serving one, as the monitor saw it after
+# <since> (the monitor's clock): a health check that passed after then, and a report of the node's
+# keeper after that check. Right after a kill the monitor still holds the node's last report
+# (secondary, say), and a standby that comes back is sent through catchingup, its PostgreSQL restarted,
+# once the monitor learns it was gone (2026-12-07: `start db3` 1.5 s after its kill).
+node_settled() {  # node_settled <host> <since>
+    local state
+    state="$(pg_super "$MONITOR" -d pg_auto_failover -v node="$1" -v since="$2" 2>/dev/null <<'SQL'
+SELECT reportedstate FROM pgautofailover.node
+ WHERE nodename = :'node' AND reportedstate = goalstate
+   AND health = 1 AND healthchecktime > :'since' AND reporttime > healthchecktime;
+SQL
+)" || return 1
+    case "$state" in
         primary | secondary | single | wait_primary) return 0 ;;
         *) return 1 ;;
     esac
 }
 
 up_node() {  # up_node <host>
-    local host=$1 data
+    local host=$1 data since
     data="$(pg_data "$host")"
     pg_host_dirs "$host"
     if [[ ! -f "$(pg_dir "$host")/created" ]]; then
@@ -283,8 +294,9 @@ up_node() {  # up_node <host>
         autoctl "$host" config set timeout.network_partition_timeout 2 >/dev/null
         touch "$(pg_dir "$host")/created"
     fi
+    since="$(pg_super "$MONITOR" -c 'SELECT now()')" || die "the monitor does not answer"
     autoctl_start "$host"
-    wait_for 180 node_settled "$host" ||
+    wait_for 180 node_settled "$host" "$since" ||
         die "$host: not serving as the monitor assigned ($(monitor_nodes | xargs)); see $(pg_dir "$host")/pg_autoctl.log"
 }
 
