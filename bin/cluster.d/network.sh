@@ -101,9 +101,19 @@ network_down() {
 }
 
 # `bin/cluster kill <host>`: SIGKILL to every process in the host's namespace, as a power cut would.
+# They are stopped first (SIGSTOP), again and again until no process of the host is left running, and
+# only then killed: killed one after another, a process could start another before its own SIGKILL
+# came. 2026-12-07: pg_autoctl's postgres service saw its PostgreSQL die and started it again, the new
+# postmaster was in no list, and the monitor, finding the primary's PostgreSQL up, never failed over.
 host_kill() {  # host_kill <host>
-    local pids
-    pids="$(ip netns pids "$1" 2>/dev/null | xargs)" || true
+    local pids="" new _
+    for _ in {1..10}; do
+        new="$(ip netns pids "$1" 2>/dev/null | grep -vxF -f <(printf '%s\n' $pids) | xargs)" || true
+        [[ -n "$new" ]] || break
+        # shellcheck disable=SC2086
+        kill -STOP $new 2>/dev/null || true
+        pids="${pids:+$pids }$new"
+    done
     if [[ -z "$pids" ]]; then
         log "$1: nothing runs there"
         return 0
@@ -116,6 +126,7 @@ host_kill() {  # host_kill <host>
     # here): a `start` right after this would fail.
     # shellcheck disable=SC2086
     wait_for 10 pids_reaped $pids || log "$1: some processes outlived SIGKILL or were not reaped"
+    [[ -z "$(ip netns pids "$1" 2>/dev/null)" ]] || log "$1: processes still run: $(ip netns pids "$1" | xargs)"
 }
 pids_reaped() {  # pids_reaped <pid...>: none of them has a /proc entry, zombie or not
     local p
