@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.AdminMetrics;
 import dev.fortress.testing.OwnedPgBouncer;
-import dev.fortress.testing.Serial;
 import dev.fortress.testing.TestDatabase;
 import dev.fortress.testing.TestKeys;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
@@ -29,11 +28,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * reload; another client's query first makes PgBouncer try a login and fail (PgBouncer fails a client
  * at once only after a failed login), then the write comes.
  */
-// Serial: in one run beside the other test JVM (2026-12-07, a CPU-bound process beside both, the other
-// JVM dropping its databases as it ended, each drop a forced checkpoint) its write was answered 201
-// without the retry it is about: the write did not meet its PgBouncer's refusal. Not explained; alone
-// (five runs beside a CPU-bound process) and in the serial group it passes.
-@Serial
 @ExtendWith(DropwizardExtensionsSupport.class)
 class PoolerLoginFailingRetryTest {
 

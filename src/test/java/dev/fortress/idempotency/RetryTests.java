@@ -1,5 +1,7 @@
 package dev.fortress.idempotency;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.fortress.FortressConfiguration;
 import dev.fortress.testing.FortressApp;
 import dev.fortress.testing.Http;
@@ -7,6 +9,9 @@ import dev.fortress.testing.OwnedPgBouncer;
 import dev.fortress.testing.TestDatabase;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -36,7 +41,7 @@ final class RetryTests {
     /**
      * An instance whose next write meets a change of the writer on its statement: the pool checks a
      * connection only after an hour, writes wait up to 5 s for a primary, and no writer statement of
-     * the instance's own (JobRunr's polls, the keys' last use) may meet the change first, since its
+     * the instance's own (JobRunr's polls, the keys' last use, the scheduled health checks) may meet the change first, since its
      * failure would have the pool check every borrow and the write would then never meet it. Then
      * {@code more}.
      */
@@ -46,8 +51,37 @@ final class RetryTests {
                 ConfigOverride.config("writerDatabase.primaryWait", "5s"),
                 ConfigOverride.config("jobs.mode", "api"),
                 ConfigOverride.config("auth.lastUseFlushInterval", "1h")));
+        overrides.addAll(healthChecksHourly());
         overrides.addAll(List.of(more));
         return overrides.toArray(ConfigOverride[]::new);
+    }
+
+    /**
+     * Every scheduled health check of config.yml but the warm-up's, run once an hour: the writer's, the
+     * partitions' and the rollups' run statements on the writer (every 2 to 5 s), and one that ran
+     * between the change and the write met the change first, so the pool checked the write's borrow,
+     * replaced the refused connection with one straight to the primary, and the write never met the
+     * change (PoolerLoginFailingRetryTest, once beside a CPU-bound process; every time with a 2.5 s
+     * wait put between its change and its write).
+     */
+    private static List<ConfigOverride> healthChecksHourly() {
+        JsonNode checks;
+        try {
+            checks = new YAMLMapper()
+                    .readTree(new File("config.yml"))
+                    .path("health")
+                    .path("healthChecks");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<ConfigOverride> hourly = new ArrayList<>();
+        for (int i = 0; i < checks.size(); i++) {
+            if (!"warmup".equals(checks.get(i).path("name").asText())) {
+                hourly.add(ConfigOverride.config("health.healthChecks[" + i + "].schedule.checkInterval", "1h"));
+                hourly.add(ConfigOverride.config("health.healthChecks[" + i + "].schedule.downtimeInterval", "1h"));
+            }
+        }
+        return hourly;
     }
 
     /**

@@ -10,9 +10,8 @@ import org.junit.jupiter.api.Tag;
  * A test class that runs alone, after the rest of the suite (the pom's {@code serial-test}
  * execution): the others run in two JVMs side by side. Each class so marked says why beside this
  * annotation: it changes what a class beside it would observe (it pauses replay on the replicas
- * {@code bin/services} runs, which every test database shares), its assertions count which
- * server answered and another JVM's writes can make a shared replica lag, or it failed beside
- * another JVM for a reason not yet found (its comment says what was seen).
+ * {@code bin/services} runs, which every test database shares), or its assertions count which
+ * server answered and another JVM's writes can make a shared replica lag.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
