@@ -109,8 +109,13 @@ class AccessTest {
         return new Http("127.0.0.1", APP.getLocalPort());
     }
 
+    /**
+     * The import is left to finish before any test: its job deletes its chunks and adds its user when it
+     * runs, and a run in the middle of a test's "writes nothing" count failed it (beside the other test
+     * JVM, 2026-12-07: chunks 1 before a 401, 0 after).
+     */
     @BeforeAll
-    static void orgData() {
+    static void orgData() throws InterruptedException {
         Http owner = api().as(TestKeys.of(DB, ORG));
         HttpResponse<String> created = ROUTES.get("POST /users").call().apply(owner);
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
@@ -120,6 +125,7 @@ class AccessTest {
         HttpResponse<String> uploaded = ROUTES.get("POST /imports").call().apply(owner);
         assertThat(uploaded.statusCode()).isEqualTo(202);
         importId = (String) Http.json(uploaded).get("importId");
+        assertThat(finished(owner, importId)).containsEntry("status", "succeeded");
     }
 
     @Test
@@ -326,7 +332,7 @@ class AccessTest {
     }
 
     @Test
-    void theRightKeyIsServedAndWrites() {
+    void theRightKeyIsServedAndWrites() throws InterruptedException {
         Http owner = api().as(TestKeys.of(DB, ORG));
         for (Map.Entry<String, Route> route : ROUTES.entrySet()) {
             Rows before = Rows.count();
@@ -336,6 +342,11 @@ class AccessTest {
                     .isEqualTo(route.getValue().ok());
             if (route.getKey().startsWith("POST")) {
                 assertThat(Rows.count()).as(route.getKey() + " writes").isNotEqualTo(before);
+            }
+            if (route.getKey().equals("POST /imports")) {
+                // finished before another test counts rows (orgData says why)
+                assertThat(finished(owner, (String) Http.json(answer).get("importId")))
+                        .containsEntry("status", "succeeded");
             }
         }
     }
