@@ -376,6 +376,11 @@ public final class Fleet implements BeforeAllCallback {
                         () -> new IllegalStateException("the primary's address " + address + " is no database host"));
     }
 
+    /** The database hosts that are not {@code primary}, in {@link #DB_HOSTS}' order. */
+    static List<String> standbys(String primary) {
+        return DB_HOSTS.stream().filter(h -> !h.equals(primary)).toList();
+    }
+
     /** A sample without labels from {@code host}'s Prometheus scrape (admin port), e.g. {@code fortress_imports_started_total}. */
     static double metric(String host, String name) {
         HttpResponse<String> scrape = new Http(CLIENT, address(host), ADMIN_PORT).get("/prometheus");

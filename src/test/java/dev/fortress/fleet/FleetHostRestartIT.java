@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fortress.testing.Await;
 import dev.fortress.testing.Http;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -24,11 +25,8 @@ class FleetHostRestartIT {
     void aStandbyHostStartedRightAfterItsKillServesAgain() {
         Http lb = Fleet.lb();
         String run = "restart-" + UUID.randomUUID().toString().substring(0, 8);
-        String primary = Fleet.primary();
-        String standby = Fleet.DB_HOSTS.stream()
-                .filter(h -> !h.equals(primary))
-                .reduce((first, second) -> second)
-                .orElseThrow();
+        List<String> standbys = Fleet.standbys(Fleet.primary());
+        String standby = standbys.get(standbys.size() - 1);
 
         Fleet.clusterOk(Duration.ofMinutes(2), "kill", standby);
         Fleet.clusterOk(Duration.ofMinutes(6), "start", standby);

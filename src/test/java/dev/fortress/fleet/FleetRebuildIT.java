@@ -26,10 +26,7 @@ class FleetRebuildIT {
         Http lb = Fleet.lb();
         String run = "rebuild-" + UUID.randomUUID().toString().substring(0, 8);
         String primary = Fleet.primary();
-        String standby = Fleet.DB_HOSTS.stream()
-                .filter(h -> !h.equals(primary))
-                .findFirst()
-                .orElseThrow();
+        String standby = Fleet.standbys(primary).get(0);
 
         Fleet.Result refused = Fleet.cluster(Duration.ofMinutes(1), "rebuild", primary);
         assertThat(refused.exitCode())
