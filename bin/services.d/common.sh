@@ -48,7 +48,16 @@ write_marker() {  # write_marker <service> <pid> [extra words...]
     echo "${*:2}" >"$(marker "$1")"
 }
 
-# Prints the marker's words if the PID in it is still alive and is the expected
+# <pid> runs: it has a /proc entry and is not a zombie. A daemon that died keeps its entry and its
+# comm until PID 1 reaps it, a second or more later on these machines (bin/cluster.d/common.sh).
+pid_runs() {  # pid_runs <pid>
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"  # after "<pid> (<comm>) ": the state letter
+    [[ "${stat:0:1}" != [ZX] ]]
+}
+
+# Prints the marker's words if the PID in it is still running and is the expected
 # program; otherwise drops the stale marker and fails.
 marker_live() {  # marker_live <service> <expected /proc/PID/comm>
     local file words pid
@@ -56,7 +65,7 @@ marker_live() {  # marker_live <service> <expected /proc/PID/comm>
     [[ -f "$file" ]] || return 1
     read -r -a words <"$file" || true
     pid="${words[0]:-}"
-    if [[ "$pid" =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]]; then
+    if [[ "$pid" =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] && pid_runs "$pid"; then
         echo "${words[*]}"
         return 0
     fi
