@@ -41,9 +41,9 @@ final class RetryTests {
     /**
      * An instance whose next write meets a change of the writer on its statement: the pool checks a
      * connection only after an hour, writes wait up to 5 s for a primary, and no writer statement of
-     * the instance's own (JobRunr's polls, the keys' last use, the scheduled health checks) may meet the change first, since its
-     * failure would have the pool check every borrow and the write would then never meet it. Then
-     * {@code more}.
+     * the instance's own (JobRunr's polls, the keys' last use, the scheduled health checks) may meet
+     * the change first, since its failure would have the pool check every borrow and the write would
+     * then never meet it. Then {@code more}.
      */
     static ConfigOverride[] writerMeetsTheChangeOnAWrite(ConfigOverride... more) {
         List<ConfigOverride> overrides = new ArrayList<>(List.of(
@@ -68,7 +68,7 @@ final class RetryTests {
         JsonNode checks;
         try {
             checks = new YAMLMapper()
-                    .readTree(new File("config.yml"))
+                    .readTree(new File(FortressApp.configPath()))
                     .path("health")
                     .path("healthChecks");
         } catch (IOException e) {
